@@ -1,0 +1,21 @@
+//! mybb-sync: edit a MyBB forum's templates and stylesheets as files, safely.
+//!
+//! The binary in `main.rs` is a thin shell over this library; the library exists so that the
+//! integration tests can drive the pause gate and the watcher in-process as well as through the
+//! binary.
+
+pub mod atomic;
+pub mod check_template;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod gate;
+pub mod import;
+pub mod layout;
+pub mod mybb_config;
+pub mod phpser;
+pub mod stylecache;
+pub mod validate;
+pub mod watch;
