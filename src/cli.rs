@@ -1,1 +1,289 @@
-//! TODO
+//! The command line: a `lexopt` loop that turns arguments into [`Args`], checking syntax only.
+//!
+//! Whatever touches the world (reading `inc/config.php`, the environment, the database) happens
+//! later, in `config.rs`. Global options may stand before or after the subcommand.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The help text, printed by `--help`.
+pub const HELP: &str = "\
+mybb-sync: edit a MyBB forum's templates and stylesheets as files, safely
+
+USAGE:
+    mybb-sync [OPTIONS] <COMMAND> [COMMAND OPTIONS]
+
+COMMANDS:
+    export              Write every template set and theme to files under the sync root
+    import [PATH...]    Write every file that differs from the database to the database, once
+    watch               Watch the sync root and write each saved file to the database
+
+OPTIONS:
+    --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
+    --mybb DIR          MyBB's root directory; its inc/config.php supplies the database [env: MYBB_ROOT]
+    --root DIR          The sync root [env: MYBB_SYNC_ROOT] [default: ./mybb_sync]
+    --prefix P          Table prefix [env: MYBB_TABLE_PREFIX] [default: config.php's, else mybb_]
+    --no-fsync          Skip fsync: files are still replaced atomically, but not durable on power loss
+    -q, --quiet         Show only warnings and errors
+    -v, --verbose       Show debug output (RUST_LOG overrides both)
+    -h, --help          Print this help
+    -V, --version       Print the version
+
+EXPORT OPTIONS:
+    --set NAME          Export only this template set (repeatable; \"Global Templates\" is sid -1)
+    --theme NAME        Export only this theme (repeatable; the master theme only when named)
+
+WATCH OPTIONS:
+    --export-first      Export first (with the watcher paused), then watch; no edit is lost
+    --debounce MS       Quiet time before a changed file is read [default: 75]
+
+EXIT CODES:
+    0  success    1  runtime failure    2  usage or configuration error
+    3  finished, but some items were refused (each listed on stderr)
+";
+
+/// What the user asked for, as typed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub db_url: Option<String>,
+    pub mybb_root: Option<PathBuf>,
+    pub sync_root: Option<PathBuf>,
+    pub prefix: Option<String>,
+    pub no_fsync: bool,
+    pub verbosity: Verbosity,
+    pub command: Command,
+}
+
+/// How much to log, before `RUST_LOG` has its say.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
+
+/// The subcommand and its own options.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `--help`: print [`HELP`].
+    #[default]
+    Help,
+    /// `--version`.
+    Version,
+    Export(ExportArgs),
+    Import(ImportArgs),
+    Watch(WatchArgs),
+}
+
+/// Options of `export`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExportArgs {
+    pub sets: Vec<String>,
+    pub themes: Vec<String>,
+}
+
+/// Options of `import`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportArgs {
+    pub paths: Vec<PathBuf>,
+}
+
+/// Options of `watch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchArgs {
+    pub export_first: bool,
+    pub debounce: Duration,
+    /// Testing only: stop after this many batches were applied.
+    pub exit_after: Option<usize>,
+}
+
+impl Default for WatchArgs {
+    fn default() -> WatchArgs {
+        WatchArgs { export_first: false, debounce: Duration::from_millis(75), exit_after: None }
+    }
+}
+
+/// Parses the process's arguments.
+pub fn parse() -> Result<Args> {
+    parse_from(std::env::args_os().skip(1))
+}
+
+/// Parses `args` (without the program name). Errors are usage errors (exit code 2).
+pub fn parse_from<I>(args: I) -> Result<Args>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    parse_inner(lexopt::Parser::from_args(args)).map_err(|e| match e {
+        Error::Usage { message } => Error::usage(format!("{message} (see mybb-sync --help)")),
+        other => other,
+    })
+}
+
+fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
+    let mut args = Args::default();
+    let mut command: Option<String> = None;
+    let mut help = false;
+    let mut version = false;
+    let mut export = ExportArgs::default();
+    let mut import = ImportArgs::default();
+    let mut watch = WatchArgs::default();
+    // Command options seen, to reject those given to the wrong command.
+    let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
+
+    while let Some(arg) = parser.next().map_err(usage)? {
+        match arg {
+            Long("db") => args.db_url = Some(string(&mut parser, "--db")?),
+            Long("mybb") => args.mybb_root = Some(parser.value().map_err(usage)?.into()),
+            Long("root") => args.sync_root = Some(parser.value().map_err(usage)?.into()),
+            Long("prefix") => args.prefix = Some(string(&mut parser, "--prefix")?),
+            Long("no-fsync") => args.no_fsync = true,
+            Short('q') | Long("quiet") => args.verbosity = Verbosity::Quiet,
+            Short('v') | Long("verbose") => args.verbosity = Verbosity::Verbose,
+            Short('h') | Long("help") => help = true,
+            Short('V') | Long("version") => version = true,
+            Long("set") => {
+                export.sets.push(string(&mut parser, "--set")?);
+                seen.push(("--set", "export"));
+            }
+            Long("theme") => {
+                export.themes.push(string(&mut parser, "--theme")?);
+                seen.push(("--theme", "export"));
+            }
+            Long("export-first") => {
+                watch.export_first = true;
+                seen.push(("--export-first", "watch"));
+            }
+            Long("debounce") => {
+                let ms: u64 = number(&mut parser, "--debounce")?;
+                watch.debounce = Duration::from_millis(ms);
+                seen.push(("--debounce", "watch"));
+            }
+            Long("exit-after") => {
+                watch.exit_after = Some(number(&mut parser, "--exit-after")?);
+                seen.push(("--exit-after", "watch"));
+            }
+            Value(value) if command.is_none() => {
+                let name = value.into_string().map_err(|v| {
+                    Error::usage(format!("unknown command {:?}", v.to_string_lossy()))
+                })?;
+                command = Some(name);
+            }
+            Value(value) if command.as_deref() == Some("import") => {
+                import.paths.push(value.into());
+            }
+            _ => return Err(usage(arg.unexpected())),
+        }
+    }
+
+    if help {
+        return Ok(Args { command: Command::Help, ..args });
+    }
+    if version {
+        return Ok(Args { command: Command::Version, ..args });
+    }
+    let command = match command.as_deref() {
+        None => return Err(Error::usage("no command given: use export, import or watch")),
+        Some(name @ ("export" | "import" | "watch")) => name.to_owned(),
+        Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
+    };
+    if let Some((flag, owner)) = seen.iter().find(|(_, owner)| *owner != command) {
+        return Err(Error::usage(format!("{flag} belongs to `{owner}`, not `{command}`")));
+    }
+    args.command = match command.as_str() {
+        "export" => Command::Export(export),
+        "import" => Command::Import(import),
+        _ => Command::Watch(watch),
+    };
+    Ok(args)
+}
+
+fn usage(e: lexopt::Error) -> Error {
+    Error::usage(e.to_string())
+}
+
+fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
+    let value = parser.value().map_err(usage)?;
+    value
+        .into_string()
+        .map_err(|v| Error::usage(format!("{flag}: {:?} is not valid UTF-8", v.to_string_lossy())))
+}
+
+fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T> {
+    let text = string(parser, flag)?;
+    text.parse().map_err(|_| Error::usage(format!("{flag} takes a whole number, not {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args> {
+        parse_from(args.iter().copied())
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_command() {
+        let a = parse(&["--db", "mysql://u@h/d", "export", "--root", "/tmp/x", "-q"]).unwrap();
+        assert_eq!(a.db_url.as_deref(), Some("mysql://u@h/d"));
+        assert_eq!(a.sync_root, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(a.verbosity, Verbosity::Quiet);
+        assert_eq!(a.command, Command::Export(ExportArgs::default()));
+    }
+
+    #[test]
+    fn export_takes_repeated_sets_and_themes() {
+        let a = parse(&["export", "--set", "A", "--set", "B C", "--theme", "Default"]).unwrap();
+        let want =
+            ExportArgs { sets: vec!["A".into(), "B C".into()], themes: vec!["Default".into()] };
+        assert_eq!(a.command, Command::Export(want));
+    }
+
+    #[test]
+    fn import_takes_paths() {
+        let a = parse(&["import", "a.html", "styles/x/y.css"]).unwrap();
+        let want = ImportArgs { paths: vec!["a.html".into(), "styles/x/y.css".into()] };
+        assert_eq!(a.command, Command::Import(want));
+    }
+
+    #[test]
+    fn watch_options_parse() {
+        let a =
+            parse(&["watch", "--export-first", "--debounce", "20", "--exit-after", "3"]).unwrap();
+        let want = WatchArgs {
+            export_first: true,
+            debounce: Duration::from_millis(20),
+            exit_after: Some(3),
+        };
+        assert_eq!(a.command, Command::Watch(want));
+    }
+
+    #[test]
+    fn help_wins_over_everything_else() {
+        assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help);
+        assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
+    }
+
+    #[test]
+    fn mistakes_are_usage_errors_that_name_the_culprit() {
+        for (args, needle) in [
+            (&["frobnicate"][..], "frobnicate"),
+            (&[][..], "no command"),
+            (&["export", "--bogus"][..], "--bogus"),
+            (&["watch", "--set", "x"][..], "--set belongs to `export`"),
+            (&["watch", "--debounce", "soon"][..], "--debounce takes a whole number"),
+            (&["export", "stray"][..], "stray"),
+            (&["export", "--db"][..], "--db"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
+    }
+}

@@ -1,1 +1,273 @@
-//! TODO
+//! Turns [`Args`] plus the environment plus MyBB's own `inc/config.php` into a checked
+//! [`Config`]. Precedence: flags, then environment variables, then `inc/config.php`.
+//!
+//! The database password lives only in [`DbTarget`], whose `Display` and `Debug` redact it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::cli::Args;
+use crate::error::{Error, Result};
+use crate::mybb_config;
+
+/// Environment variable for the database URL.
+pub const ENV_DATABASE_URL: &str = "MYBB_DATABASE_URL";
+/// Environment variable for MyBB's root directory.
+pub const ENV_MYBB_ROOT: &str = "MYBB_ROOT";
+/// Environment variable for the sync root.
+pub const ENV_SYNC_ROOT: &str = "MYBB_SYNC_ROOT";
+/// Environment variable for the table prefix.
+pub const ENV_TABLE_PREFIX: &str = "MYBB_TABLE_PREFIX";
+/// The sync root when none is given.
+pub const DEFAULT_SYNC_ROOT: &str = "mybb_sync";
+
+/// Everything a command needs to know about the world, checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: DbTarget,
+    pub prefix: String,
+    pub sync_root: PathBuf,
+    /// MyBB's root directory, when known: where `cache/themes` lives.
+    pub mybb_root: Option<PathBuf>,
+    /// Whether files are made durable (fsync) as well as atomic.
+    pub durable: bool,
+}
+
+/// Where the database is. The password never leaves this struct in text form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DbTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+    /// A Unix socket path, used instead of TCP when given.
+    pub socket: Option<String>,
+}
+
+impl fmt::Display for DbTarget {
+    /// Writes the target as a URL with the password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host =
+            if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        write!(f, "mysql://{}", self.user)?;
+        if !self.password.is_empty() {
+            write!(f, ":***")?;
+        }
+        write!(f, "@{host}:{}/{}", self.port, self.database)?;
+        if let Some(socket) = &self.socket {
+            write!(f, "?socket={socket}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for DbTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbTarget({self})")
+    }
+}
+
+impl DbTarget {
+    /// Parses `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]`. User, password and
+    /// database may be percent-encoded (a password with `@`, `:` or `/` must be). Errors never
+    /// contain the password.
+    pub fn parse_url(url: &str) -> Result<DbTarget> {
+        let bad = |why: &str| Error::usage(format!("invalid database URL: {why}"));
+        let rest = url
+            .strip_prefix("mysql://")
+            .or_else(|| url.strip_prefix("mariadb://"))
+            .ok_or_else(|| bad("it must start with mysql://"))?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        // The userinfo ends at the last `@`, so an unencoded `@` in a password still works.
+        let (userinfo, hostpart) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (hostport, database) = hostpart.split_once('/').ok_or_else(|| bad("no /DATABASE"))?;
+        let database =
+            percent_decode(database).ok_or_else(|| bad("bad %-escape in the database"))?;
+        if database.is_empty() {
+            return Err(bad("no database name after the host"));
+        }
+        let (user, password) = match userinfo {
+            None => ("root".to_owned(), String::new()),
+            Some(u) => {
+                let (user, pass) = u.split_once(':').unwrap_or((u, ""));
+                let user = percent_decode(user).ok_or_else(|| bad("bad %-escape in the user"))?;
+                let pass =
+                    percent_decode(pass).ok_or_else(|| bad("bad %-escape in the password"))?;
+                (user, pass)
+            }
+        };
+        let (host, port) = split_host_port(hostport).map_err(|why| bad(&why))?;
+        let mut socket = None;
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("socket", path)) => {
+                    socket =
+                        Some(percent_decode(path).ok_or_else(|| bad("bad %-escape in socket"))?)
+                }
+                _ => return Err(bad(&format!("unknown parameter {pair:?} (only socket=PATH)"))),
+            }
+        }
+        Ok(DbTarget {
+            host: if host.is_empty() { "localhost".to_owned() } else { host },
+            port: port.unwrap_or(3306),
+            user,
+            password,
+            database,
+            socket,
+        })
+    }
+}
+
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`.
+fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), String> {
+    let parse_port = |p: &str| p.parse::<u16>().map_err(|_| format!("bad port {p:?}"));
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or("unclosed [ in the host")?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(parse_port(p)?),
+            None if after.is_empty() => None,
+            None => return Err(format!("unexpected {after:?} after the host")),
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) => Ok((host.to_owned(), Some(parse_port(port)?))),
+        None => Ok((text.to_owned(), None)),
+    }
+}
+
+/// Returns `text` with `%XX` escapes decoded, or None if an escape is malformed or the result is
+/// not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Where a value came from: a flag, the environment, or neither.
+fn flag_or_env(flag: Option<String>, var: &str) -> Option<String> {
+    flag.or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+}
+
+/// Returns the checked configuration for `args`, reading the environment and, when no database
+/// URL is given, MyBB's `inc/config.php`.
+pub fn resolve(args: &Args) -> Result<Config> {
+    let mybb_root = args
+        .mybb_root
+        .clone()
+        .or_else(|| std::env::var_os(ENV_MYBB_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from));
+    let sync_root = args
+        .sync_root
+        .clone()
+        .or_else(|| std::env::var_os(ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SYNC_ROOT));
+
+    let url = flag_or_env(args.db_url.clone(), ENV_DATABASE_URL);
+    let (db, board_prefix) = match (url, &mybb_root) {
+        (Some(url), _) => (DbTarget::parse_url(&url)?, None),
+        (None, Some(root)) => {
+            let board = mybb_config::read(root)?;
+            if !board.is_mysql() {
+                return Err(Error::usage(format!(
+                    "{}: database type {:?} is not supported yet (only mysqli, mysql, mysql_pdo)",
+                    root.join("inc/config.php").display(),
+                    board.db_type
+                )));
+            }
+            let target = DbTarget {
+                host: board.hostname.clone(),
+                port: board.port.unwrap_or(3306),
+                user: board.username.clone(),
+                password: board.password.clone(),
+                database: board.database.clone(),
+                socket: board.socket.clone(),
+            };
+            (target, Some(board.table_prefix))
+        }
+        (None, None) => {
+            return Err(Error::usage(format!(
+                "no database given: use --db URL, {ENV_DATABASE_URL}, or --mybb DIR ({ENV_MYBB_ROOT}) \
+                 to read MyBB's inc/config.php"
+            )));
+        }
+    };
+    let prefix = flag_or_env(args.prefix.clone(), ENV_TABLE_PREFIX)
+        .or(board_prefix)
+        .unwrap_or_else(|| "mybb_".to_owned());
+    mybb_config::validate_table_prefix(&prefix)
+        .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
+    Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_url_parses() {
+        let t = DbTarget::parse_url("mysql://forum:s3cret@db.example:3307/board").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("db.example", 3307));
+        assert_eq!(
+            (t.user.as_str(), t.password.as_str(), t.database.as_str()),
+            ("forum", "s3cret", "board")
+        );
+    }
+
+    #[test]
+    fn a_password_with_at_colon_and_slash_works_encoded_or_not() {
+        let t = DbTarget::parse_url("mysql://u:p%40ss%3Aw%2Frd@127.0.0.1/d").unwrap();
+        assert_eq!(t.password, "p@ss:w/rd");
+        let t = DbTarget::parse_url("mysql://u:p@ss:word@127.0.0.1/d").unwrap();
+        assert_eq!((t.password.as_str(), t.host.as_str()), ("p@ss:word", "127.0.0.1"));
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let t = DbTarget::parse_url("mysql://u:hunter2@h:1/d").unwrap();
+        assert_eq!(t.to_string(), "mysql://u:***@h:1/d");
+        assert!(!format!("{t:?}").contains("hunter2"));
+        let err = DbTarget::parse_url("mysql://u:hunter2@h:notaport/d").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn ipv6_hosts_and_sockets_parse() {
+        let t = DbTarget::parse_url("mysql://u@[::1]:3308/d").unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("::1", 3308));
+        let t =
+            DbTarget::parse_url("mysql://u@localhost/d?socket=/run/mysqld/mysqld.sock").unwrap();
+        assert_eq!(t.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
+    }
+
+    #[test]
+    fn bad_urls_are_usage_errors() {
+        for url in [
+            "postgres://u@h/d",
+            "mysql://u@h",
+            "mysql://u@h/",
+            "mysql://u@h:99999/d",
+            "mysql://u@h/d?x=1",
+        ] {
+            let err = DbTarget::parse_url(url).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{url}");
+        }
+    }
+}

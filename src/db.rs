@@ -1,1 +1,344 @@
-//! TODO
+//! The only file with SQL: reads MyBB's tables and performs the few writes mybb-sync makes.
+//!
+//! MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is one
+//! statement that is safe on its own. The write functions are `pub(crate)` and called only from
+//! `import.rs`, the one door through which file content reaches the database. Bodies are read
+//! as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mysql::prelude::Queryable;
+use mysql::{OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Value};
+
+use crate::config::DbTarget;
+use crate::error::{Error, Result};
+
+/// A row of `templates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRow {
+    pub tid: u32,
+    pub sid: i32,
+    pub title: String,
+    pub template: Vec<u8>,
+    pub dateline: u64,
+}
+
+/// A row of `themes`. `properties` and `stylesheets` are PHP-serialized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeRow {
+    pub tid: u32,
+    pub name: String,
+    pub pid: u32,
+    pub def: bool,
+    pub properties: String,
+    pub stylesheets: String,
+}
+
+/// A row of `themestylesheets`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StylesheetRow {
+    pub sid: u32,
+    pub name: String,
+    pub tid: u32,
+    pub attachedto: String,
+    pub stylesheet: Vec<u8>,
+    pub cachefile: String,
+    pub lastmodified: u64,
+}
+
+/// A connection to a MyBB database: a pool of exactly one connection, which reconnects by
+/// itself after the server's `wait_timeout` (a bare `Conn` would not).
+pub struct Db {
+    pool: Pool,
+    prefix: String,
+    target: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.target)
+    }
+}
+
+/// Returns the current Unix time in seconds, as MyBB's `TIME_NOW`.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn text(bytes: Vec<u8>, what: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| Error::Data {
+        what: format!("{what} is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+impl Db {
+    /// Connects to `target`; `prefix` is the validated table prefix. Honours the address the user
+    /// gave: TCP stays TCP unless a socket was asked for.
+    pub fn connect(target: &DbTarget, prefix: &str) -> Result<Db> {
+        let constraints = PoolConstraints::new(1, 1).expect("1 <= 1");
+        let mut opts = OptsBuilder::new()
+            .ip_or_hostname(Some(target.host.clone()))
+            .tcp_port(target.port)
+            .user(Some(target.user.clone()))
+            .pass(Some(target.password.clone()))
+            .db_name(Some(target.database.clone()))
+            .prefer_socket(false)
+            .tcp_connect_timeout(Some(Duration::from_secs(10)))
+            .pool_opts(PoolOpts::default().with_constraints(constraints));
+        if let Some(socket) = &target.socket {
+            opts = opts.socket(Some(socket.clone()));
+        }
+        let pool =
+            Pool::new(opts).map_err(|source| Error::Connect { url: target.to_string(), source })?;
+        let db = Db { pool, prefix: prefix.to_owned(), target: target.to_string() };
+        // Pool::new connects lazily with min = 1 already; fetching the connection surfaces errors
+        // (refused, bad password) here, as a connection error.
+        db.pool.get_conn().map_err(|source| Error::Connect { url: db.target.clone(), source })?;
+        log::debug!("connected to {}", db.target);
+        Ok(db)
+    }
+
+    /// Returns the redacted URL of the database.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn conn(&self) -> Result<PooledConn> {
+        self.pool.get_conn().map_err(|source| Error::Connect { url: self.target.clone(), source })
+    }
+
+    /// Returns the prefixed name of MyBB table `table`. The prefix was validated as MyBB does
+    /// (`[A-Za-z][A-Za-z0-9_]*`), so it is safe inside SQL.
+    fn table(&self, table: &str) -> String {
+        format!("`{}{table}`", self.prefix)
+    }
+
+    fn query_error(&self, what: String, source: mysql::Error) -> Error {
+        if let mysql::Error::MySqlError(e) = &source
+            && e.code == 1146
+        {
+            return Error::Data {
+                what: format!(
+                    "{what}: {} (is the table prefix {:?} right? see --prefix)",
+                    e.message, self.prefix
+                ),
+            };
+        }
+        if matches!(source, mysql::Error::IoError(_) | mysql::Error::DriverError(_)) {
+            return Error::Connect { url: self.target.clone(), source };
+        }
+        Error::Query { what, source }
+    }
+
+    /// Returns the template sets as `(sid, title)`, by sid.
+    pub fn template_sets(&self) -> Result<Vec<(i32, String)>> {
+        let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
+        let rows: Vec<(i32, Vec<u8>)> = self
+            .conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("read the template sets".into(), e))?;
+        rows.into_iter()
+            .map(|(sid, title)| Ok((sid, text(title, "a template set title")?)))
+            .collect()
+    }
+
+    /// Returns the template groups as `(prefix, title)`.
+    pub fn template_groups(&self) -> Result<Vec<(String, String)>> {
+        let sql =
+            format!("SELECT prefix, title FROM {} ORDER BY gid", self.table("templategroups"));
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
+            .conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("read the template groups".into(), e))?;
+        rows.into_iter()
+            .map(|(p, t)| {
+                Ok((text(p, "a template group prefix")?, text(t, "a template group title")?))
+            })
+            .collect()
+    }
+
+    /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
+    /// ordered by tid, so that among duplicates of one (sid, title) the last one wins, as in MyBB.
+    pub fn templates(&self, sids: &[i32], titles: Option<&[String]>) -> Result<Vec<TemplateRow>> {
+        if sids.is_empty() || titles.is_some_and(|t| t.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<Value> = sids.iter().map(|&s| Value::from(s)).collect();
+        let mut sql = format!(
+            "SELECT tid, sid, title, template, dateline FROM {} WHERE sid IN ({})",
+            self.table("templates"),
+            placeholders(sids.len())
+        );
+        if let Some(titles) = titles {
+            sql.push_str(&format!(" AND title IN ({})", placeholders(titles.len())));
+            params.extend(titles.iter().map(|t| Value::from(t.as_str())));
+        }
+        sql.push_str(" ORDER BY tid");
+        let rows: Vec<(u32, i32, Vec<u8>, Vec<u8>, u64)> = self
+            .conn()?
+            .exec(sql, Params::Positional(params))
+            .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
+        rows.into_iter()
+            .map(|(tid, sid, title, template, dateline)| {
+                let title = text(title, &format!("the title of template tid {tid}"))?;
+                Ok(TemplateRow { tid, sid, title, template, dateline })
+            })
+            .collect()
+    }
+
+    /// Returns every theme, by tid.
+    pub fn themes(&self) -> Result<Vec<ThemeRow>> {
+        let sql = format!(
+            "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
+            self.table("themes")
+        );
+        let rows: Vec<(u32, Vec<u8>, u32, i64, Vec<u8>, Vec<u8>)> =
+            self.conn()?.query(sql).map_err(|e| self.query_error("read the themes".into(), e))?;
+        rows.into_iter()
+            .map(|(tid, name, pid, def, properties, stylesheets)| {
+                Ok(ThemeRow {
+                    tid,
+                    name: text(name, &format!("the name of theme {tid}"))?,
+                    pid,
+                    def: def == 1,
+                    properties: text(properties, &format!("the properties of theme {tid}"))?,
+                    stylesheets: text(stylesheets, &format!("the stylesheet list of theme {tid}"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns every stylesheet row, by sid.
+    pub fn stylesheets(&self) -> Result<Vec<StylesheetRow>> {
+        let sql = format!(
+            "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
+            self.table("themestylesheets")
+        );
+        let rows: Vec<(u32, Vec<u8>, u32, Vec<u8>, Vec<u8>, Vec<u8>, u64)> = self
+            .conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("read the stylesheets".into(), e))?;
+        rows.into_iter()
+            .map(|(sid, name, tid, attachedto, stylesheet, cachefile, lastmodified)| {
+                Ok(StylesheetRow {
+                    sid,
+                    name: text(name, &format!("the name of stylesheet sid {sid}"))?,
+                    tid,
+                    attachedto: text(attachedto, &format!("attachedto of stylesheet sid {sid}"))?,
+                    stylesheet,
+                    cachefile: text(cachefile, &format!("cachefile of stylesheet sid {sid}"))?,
+                    lastmodified,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns a `datacache` row's serialized value, if the row exists.
+    pub fn datacache(&self, title: &str) -> Result<Option<String>> {
+        let sql = format!("SELECT cache FROM {} WHERE title = ?", self.table("datacache"));
+        let row: Option<Vec<u8>> = self
+            .conn()?
+            .exec_first(sql, (title,))
+            .map_err(|e| self.query_error(format!("read datacache row {title:?}"), e))?;
+        row.map(|bytes| text(bytes, &format!("datacache row {title:?}"))).transpose()
+    }
+
+    /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
+    /// every template it saves, read from the `version` datacache row.
+    pub fn version_code(&self) -> Result<String> {
+        let missing = || Error::Data {
+            what: format!(
+                "{}datacache has no readable `version` row: is this a MyBB 1.8 database?",
+                self.prefix
+            ),
+        };
+        let cache = self.datacache("version")?.ok_or_else(missing)?;
+        let value = crate::phpser::parse(&cache).map_err(|e| Error::Data {
+            what: format!("{}datacache row `version`: {e}", self.prefix),
+        })?;
+        value
+            .get("version_code")
+            .and_then(|v| v.as_int())
+            .map(|code| code.to_string())
+            .ok_or_else(missing)
+    }
+
+    /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title.
+    /// Returns the new tid.
+    pub(crate) fn insert_template(
+        &self,
+        sid: i32,
+        title: &str,
+        content: &str,
+        version: &str,
+    ) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO {} (title, template, sid, version, status, dateline) VALUES (?, ?, ?, ?, '', ?)",
+            self.table("templates")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (title, content, sid, version, now())).map_err(|e| {
+            self.query_error(format!("insert template {title:?} into set {sid}"), e)
+        })?;
+        Ok(conn.last_insert_id())
+    }
+
+    /// Updates the content of template row `tid`, with the version, status and dateline the
+    /// Admin CP writes.
+    pub(crate) fn update_template(
+        &self,
+        tid: u32,
+        title: &str,
+        content: &str,
+        version: &str,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET template = ?, version = ?, status = '', dateline = ? WHERE tid = ?",
+            self.table("templates")
+        );
+        self.conn()?
+            .exec_drop(sql, (content, version, now(), tid))
+            .map_err(|e| self.query_error(format!("update template {title:?} (tid {tid})"), e))
+    }
+
+    /// Inserts a stylesheet row into theme `tid`. Returns the new sid.
+    pub(crate) fn insert_stylesheet(
+        &self,
+        tid: u32,
+        name: &str,
+        attachedto: &str,
+        content: &str,
+        lastmodified: u64,
+    ) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO {} (name, tid, attachedto, stylesheet, cachefile, lastmodified) VALUES (?, ?, ?, ?, ?, ?)",
+            self.table("themestylesheets")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (name, tid, attachedto, content, name, lastmodified)).map_err(|e| {
+            self.query_error(format!("insert stylesheet {name:?} into theme {tid}"), e)
+        })?;
+        Ok(conn.last_insert_id())
+    }
+
+    /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`.
+    pub(crate) fn update_stylesheet(
+        &self,
+        sid: u32,
+        name: &str,
+        content: &str,
+        lastmodified: u64,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET stylesheet = ?, cachefile = ?, lastmodified = ? WHERE sid = ?",
+            self.table("themestylesheets")
+        );
+        self.conn()?
+            .exec_drop(sql, (content, name, lastmodified, sid))
+            .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}

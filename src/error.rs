@@ -1,1 +1,128 @@
-//! TODO
+//! The one error type of mybb-sync, and the mapping from errors to exit codes.
+//!
+//! Every variant names what we were doing and to what (a file, a template, a query), so the one
+//! line `main` prints is enough to act on. Database URLs are always shown redacted.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can stop a command.
+#[derive(Debug)]
+pub enum Error {
+    /// The command line or the configuration is wrong; nothing was touched.
+    Usage { message: String },
+    /// MyBB's `inc/config.php` could not be read or understood.
+    BoardConfig(crate::mybb_config::ConfigPhpError),
+    /// Connecting to the database failed. `url` is already redacted.
+    Connect { url: String, source: mysql::Error },
+    /// A query failed. `what` says which one, in words.
+    Query { what: String, source: mysql::Error },
+    /// The database holds something we cannot work with (a missing table, a malformed row).
+    Data { what: String },
+    /// A set or theme asked for by name does not exist.
+    UnknownItem { kind: &'static str, name: String, known: Vec<String> },
+    /// File I/O. `fs_err` already names the operation and the path.
+    Io(io::Error),
+    /// I/O on a path, where the error does not come from `fs_err`.
+    IoAt { path: PathBuf, action: &'static str, source: io::Error },
+    /// Starting the file watcher failed.
+    Watch { source: notify::Error },
+    /// A batch command finished, but some items were refused or in conflict (each already
+    /// reported on stderr).
+    Incomplete { refused: usize },
+}
+
+impl Error {
+    /// Returns the process exit code for this error: 2 for usage and configuration errors caught
+    /// before anything was touched, 3 when a batch finished with refused items, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } | Error::BoardConfig(_) | Error::UnknownItem { .. } => 2,
+            Error::Incomplete { .. } => 3,
+            _ => 1,
+        }
+    }
+
+    /// Returns a usage error with the given message.
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage { message: message.into() }
+    }
+
+    /// Returns a closure that wraps a `mysql::Error` as a failed query described by `what`.
+    pub fn query(what: impl Into<String>) -> impl FnOnce(mysql::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Query { what, source }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage { message } => write!(f, "{message}"),
+            Error::BoardConfig(e) => write!(f, "{e}"),
+            Error::Connect { url, .. } => write!(f, "cannot connect to the database at {url}"),
+            Error::Query { what, .. } => write!(f, "database query failed: {what}"),
+            Error::Data { what } => write!(f, "{what}"),
+            Error::UnknownItem { kind, name, known } => {
+                write!(f, "no {kind} named {name:?}; ")?;
+                if known.is_empty() {
+                    write!(f, "the database has none")
+                } else {
+                    let list: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+                    write!(f, "known: {}", list.join(", "))
+                }
+            }
+            Error::Io(e) => write!(f, "{e}"),
+            Error::IoAt { path, action, .. } => write!(f, "failed to {action} {}", path.display()),
+            Error::Watch { .. } => write!(f, "cannot start watching the sync root"),
+            Error::Incomplete { refused } => {
+                let s = if *refused == 1 { "" } else { "s" };
+                write!(f, "{refused} item{s} refused or in conflict (listed above)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Connect { source, .. } | Error::Query { source, .. } => Some(source),
+            Error::IoAt { source, .. } => Some(source),
+            Error::Watch { source } => Some(source),
+            Error::BoardConfig(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<crate::mybb_config::ConfigPhpError> for Error {
+    fn from(e: crate::mybb_config::ConfigPhpError) -> Error {
+        Error::BoardConfig(e)
+    }
+}
+
+/// Returns `error` and all its causes joined by `: `, the form `main` prints.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        // fs_err and mysql sometimes repeat their cause in their own message.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = e.source();
+    }
+    text
+}
+
+/// The result type of mybb-sync.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,1 +1,382 @@
-//! TODO
+//! Where each template and stylesheet lives under the sync root, and back. Pure: no I/O.
+//!
+//! ```text
+//! template_sets/<set title>/<Group> Templates/<template title>.html
+//! styles/<theme name>/<stylesheet name>
+//! ```
+//! This is the layout of the Python mybb_mcp disk sync, so its users can switch.
+//!
+//! Names come from the database and are not trusted as paths: a name that is unsafe as one path
+//! component is written with exactly its unsafe characters percent-encoded, and decoded again
+//! when read back. Decoding accepts only the canonical encoding, so each item has one path.
+
+use std::path::{Component, Path, PathBuf};
+
+/// The folder holding template sets.
+pub const TEMPLATE_SETS_DIR: &str = "template_sets";
+/// The folder holding themes.
+pub const STYLES_DIR: &str = "styles";
+/// The name under which the global templates (sid -1) appear as a set.
+pub const GLOBAL_SET_TITLE: &str = "Global Templates";
+/// The group folder of templates whose title matches no template group.
+pub const UNGROUPED: &str = "Ungrouped Templates";
+/// What ends a template's file name.
+pub const TEMPLATE_EXT: &str = ".html";
+/// The lock file in the sync root; see `gate.rs`.
+pub const LOCK_FILE: &str = ".mybb-sync.lock";
+
+/// An item as the layout names it, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemPath {
+    /// A template: the set's title, the group folder it was found in, and its title.
+    Template { set: String, group: String, title: String },
+    /// A stylesheet: the theme's name and the stylesheet's name.
+    Stylesheet { theme: String, name: String },
+}
+
+impl ItemPath {
+    /// Returns the folder of template set `set`, relative to the sync root.
+    pub fn set_dir(set: &str) -> PathBuf {
+        [TEMPLATE_SETS_DIR, &encode_component(set, "")].iter().collect()
+    }
+
+    /// Returns the folder of theme `theme`, relative to the sync root.
+    pub fn theme_dir(theme: &str) -> PathBuf {
+        [STYLES_DIR, &encode_component(theme, "")].iter().collect()
+    }
+
+    /// Returns the path of this item relative to the sync root.
+    pub fn to_relative(&self) -> PathBuf {
+        match self {
+            ItemPath::Template { set, group, title } => {
+                let file = encode_component(title, TEMPLATE_EXT);
+                [TEMPLATE_SETS_DIR, &encode_component(set, ""), &encode_component(group, ""), &file]
+                    .iter()
+                    .collect()
+            }
+            ItemPath::Stylesheet { theme, name } => {
+                [STYLES_DIR, &encode_component(theme, ""), &encode_component(name, "")]
+                    .iter()
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Why a path under the sync root does not name an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAnItem {
+    /// Outside both layouts, or an editor's or our own temp file: silently ignored.
+    Ignored,
+    /// Inside a layout, but not a valid name (bad percent-encoding, `..`): refused with a reason.
+    Invalid(String),
+}
+
+/// Returns the group folder name the Admin CP shows for a template title: the text before the
+/// first `_` (the whole title when there is none), lowercased, looked up among `groups`
+/// (`(prefix, title)` rows of `templategroups`), or [`UNGROUPED`].
+pub fn group_folder(title: &str, groups: &[(String, String)]) -> String {
+    let prefix = title.split('_').next().unwrap_or(title).to_lowercase();
+    match groups.iter().find(|(p, _)| p.to_lowercase() == prefix) {
+        Some((_, group_title)) => format!("{} Templates", group_display_name(group_title)),
+        None => UNGROUPED.to_owned(),
+    }
+}
+
+/// Returns the English name of a template group title such as `<lang:group_calendar>`, as
+/// MyBB 1.8's `inc/languages/english/admin/style_templates.lang.php` has it. A plain title (a
+/// plugin's group) is used as it is.
+fn group_display_name(group_title: &str) -> String {
+    let Some(key) = group_title.strip_prefix("<lang:").and_then(|t| t.strip_suffix('>')) else {
+        return group_title.to_owned();
+    };
+    let english = match key {
+        "group_announcement" => "Announcement",
+        "group_calendar" => "Calendar",
+        "group_editpost" => "Edit Post",
+        "group_error" => "Error Message",
+        "group_footer" => "Footer",
+        "group_forumbit" => "Forum Bit",
+        "group_forumdisplay" => "Forum Display",
+        "group_forumjump" => "Forum Jump",
+        "group_global" => "Global",
+        "group_header" => "Header",
+        "group_index" => "Index Page",
+        "group_managegroup" => "Manage Group",
+        "group_member" => "Member",
+        "group_memberlist" => "Member List",
+        "group_misc" => "Miscellaneous",
+        "group_modcp" => "Moderator Control Panel",
+        "group_moderation" => "Moderation",
+        "group_multipage" => "Multipage Pagination",
+        "group_mycode" => "MyCode",
+        "group_nav" => "Navigation",
+        "group_newreply" => "New Reply",
+        "group_newthread" => "New Thread",
+        "group_online" => "Who's Online",
+        "group_php" => "PHP",
+        "group_polls" => "Poll",
+        "group_portal" => "Portal",
+        "group_post" => "Post",
+        "group_postbit" => "Post Bit",
+        "group_posticons" => "Post Icon",
+        "group_printthread" => "Print Thread",
+        "group_private" => "Private Messaging",
+        "group_redirect" => "Redirect",
+        "group_report" => "Report",
+        "group_reputation" => "Reputation",
+        "group_search" => "Search",
+        "group_sendthread" => "Send Thread",
+        "group_showteam" => "Show Forum Team",
+        "group_showthread" => "Show Thread",
+        "group_smilieinsert" => "Smilie Inserter",
+        "group_stats" => "Statistics",
+        "group_usercp" => "User Control Panel",
+        "group_video" => "Video MyCode",
+        "group_warning" => "Warning System",
+        "group_xmlhttp" => "XMLHTTP",
+        // An unknown key (a newer MyBB, a plugin): its own words are better than nothing.
+        other => return other.strip_prefix("group_").unwrap_or(other).to_owned(),
+    };
+    english.to_owned()
+}
+
+/// Returns true if and only if a file name is noise the watcher and importer skip: our own and
+/// editors' temp files, backups and swap files, and hidden files (which includes our lock file).
+pub fn is_noise(file_name: &str) -> bool {
+    file_name.starts_with('.')
+        || file_name.ends_with('~')
+        || file_name.ends_with(".tmp")
+        || file_name.ends_with(".swp")
+        || file_name.ends_with(".swx")
+        || file_name == "4913"
+        || (file_name.starts_with('#') && file_name.ends_with('#'))
+        || is_conflict_copy(file_name)
+}
+
+/// Returns true if and only if a file name is one of the database copies written beside a file
+/// in conflict (`header.db.html`, `global.db.css`).
+pub fn is_conflict_copy(file_name: &str) -> bool {
+    file_name.ends_with(".db.html") || file_name.ends_with(".db.css")
+}
+
+/// Returns `name` followed by `suffix` as one safe path component: in `name`, `%`, `/`, `\\`,
+/// NUL and control characters are percent-encoded, and so is a leading `.` (which covers `.`
+/// and `..`); the empty name is written `%`. If the result would look like noise that the
+/// watcher skips (`x.tmp`, `x~`, `x.db.html`), the name's last character is encoded too.
+fn encode_component(name: &str, suffix: &str) -> String {
+    if name.is_empty() {
+        return format!("%{suffix}");
+    }
+    let mut pieces: Vec<String> = name
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let unsafe_char =
+                matches!(c, '%' | '/' | '\\') || c.is_control() || (i == 0 && c == '.');
+            if unsafe_char { percent_encode(c) } else { c.to_string() }
+        })
+        .collect();
+    let out = format!("{}{suffix}", pieces.concat());
+    if !is_noise(&out) {
+        return out;
+    }
+    if let (Some(piece), Some(c)) = (pieces.last_mut(), name.chars().last()) {
+        *piece = percent_encode(c);
+    }
+    format!("{}{suffix}", pieces.concat())
+}
+
+fn percent_encode(c: char) -> String {
+    let mut buf = [0u8; 4];
+    c.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// Returns the name that `component` encodes (see [`encode_component`]), if and only if
+/// `component` ends with `suffix` and is the canonical encoding of that name.
+fn decode_component(component: &str, suffix: &str) -> Result<String, String> {
+    let stem = component
+        .strip_suffix(suffix)
+        .ok_or_else(|| format!("{component:?} does not end with {suffix:?}"))?;
+    let name = if stem == "%" { String::new() } else { percent_decode(stem)? };
+    let canonical = encode_component(&name, suffix);
+    if canonical != component {
+        return Err(format!(
+            "{component:?} is not how mybb-sync writes that name (expected {canonical:?})"
+        ));
+    }
+    Ok(name)
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let byte = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| format!("bad percent-escape in {text:?}"))?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{text:?} decodes to invalid UTF-8"))
+}
+
+/// Returns the item a path names. `relative` is relative to the sync root. Paths outside both
+/// layouts, and noise such as temp and swap files, are [`NotAnItem::Ignored`].
+pub fn parse(relative: &Path) -> Result<ItemPath, NotAnItem> {
+    let mut parts = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(part) => {
+                let part = part
+                    .to_str()
+                    .ok_or(NotAnItem::Invalid("path is not valid UTF-8".to_owned()))?;
+                parts.push(part);
+            }
+            Component::CurDir => {}
+            _ => return Err(NotAnItem::Invalid("path leaves the sync root".to_owned())),
+        }
+    }
+    let Some(file_name) = parts.last() else {
+        return Err(NotAnItem::Ignored);
+    };
+    if is_noise(file_name) {
+        return Err(NotAnItem::Ignored);
+    }
+    match parts.as_slice() {
+        [TEMPLATE_SETS_DIR, set, group, file] => {
+            if !file.ends_with(TEMPLATE_EXT) {
+                return Err(NotAnItem::Ignored);
+            }
+            let group = decode_component(group, "").map_err(NotAnItem::Invalid)?;
+            if !group.ends_with(" Templates") {
+                return Err(NotAnItem::Ignored);
+            }
+            let set = decode_component(set, "").map_err(NotAnItem::Invalid)?;
+            let title = decode_component(file, TEMPLATE_EXT).map_err(NotAnItem::Invalid)?;
+            Ok(ItemPath::Template { set, group, title })
+        }
+        [STYLES_DIR, theme, name] => {
+            let theme = decode_component(theme, "").map_err(NotAnItem::Invalid)?;
+            let name = decode_component(name, "").map_err(NotAnItem::Invalid)?;
+            Ok(ItemPath::Stylesheet { theme, name })
+        }
+        _ => Err(NotAnItem::Ignored),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(set: &str, title: &str) -> ItemPath {
+        ItemPath::Template { set: set.into(), group: UNGROUPED.into(), title: title.into() }
+    }
+
+    #[test]
+    fn ordinary_names_are_written_as_they_are() {
+        let path = template("Default Templates", "header_welcomeblock").to_relative();
+        assert_eq!(
+            path,
+            Path::new(
+                "template_sets/Default Templates/Ungrouped Templates/header_welcomeblock.html"
+            )
+        );
+        let css = ItemPath::Stylesheet { theme: "Default".into(), name: "global.css".into() };
+        assert_eq!(css.to_relative(), Path::new("styles/Default/global.css"));
+    }
+
+    #[test]
+    fn hostile_names_stay_one_component_and_round_trip() {
+        for name in [
+            "../../x",
+            "a/b",
+            ".hidden",
+            "",
+            ".",
+            "..",
+            "a\\b",
+            "100%",
+            "tab\there",
+            "x.tmp",
+            "x~",
+            "4913",
+            "\u{7f}",
+            "ünï/cødé",
+            "x.db",
+            "#x#",
+        ] {
+            for item in [
+                template(name, name),
+                ItemPath::Template {
+                    set: "s".into(),
+                    group: format!("{name} Templates"),
+                    title: "t".into(),
+                },
+                ItemPath::Stylesheet { theme: name.into(), name: name.into() },
+            ] {
+                let rel = item.to_relative();
+                assert!(rel.components().all(|c| matches!(c, Component::Normal(_))), "{rel:?}");
+                for c in rel.components() {
+                    let s = c.as_os_str().to_str().unwrap();
+                    assert!(!s.starts_with('.') && !s.contains('/') && !s.is_empty(), "{s:?}");
+                }
+                assert_eq!(parse(&rel), Ok(item.clone()), "{rel:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_is_accepted() {
+        let rel = Path::new("template_sets/Default Templates/Ungrouped Templates/%61.html");
+        assert!(matches!(parse(rel), Err(NotAnItem::Invalid(_))));
+        let rel = Path::new("styles/Default/%zz.css");
+        assert!(matches!(parse(rel), Err(NotAnItem::Invalid(_))));
+    }
+
+    #[test]
+    fn paths_that_leave_the_root_are_refused() {
+        let rel = Path::new("template_sets/../template_sets/Other/Ungrouped Templates/x.html");
+        assert!(matches!(parse(rel), Err(NotAnItem::Invalid(_))));
+    }
+
+    #[test]
+    fn noise_and_foreign_paths_are_ignored() {
+        for p in [
+            "template_sets/S/Ungrouped Templates/.x.html.swp",
+            "template_sets/S/Ungrouped Templates/x.html~",
+            "template_sets/S/Ungrouped Templates/.x.html.mybb-sync-1-2.tmp",
+            "template_sets/S/Ungrouped Templates/4913",
+            "template_sets/S/Ungrouped Templates/x.txt",
+            "template_sets/S/Ungrouped Templates/x.db.html",
+            "template_sets/S/x.html",
+            "styles/Default/.global.css.swx",
+            "README.md",
+            ".mybb-sync.lock",
+            "other/a/b/c.html",
+        ] {
+            assert_eq!(parse(Path::new(p)), Err(NotAnItem::Ignored), "{p}");
+        }
+    }
+
+    #[test]
+    fn group_folders_follow_the_admin_cp() {
+        let groups = vec![
+            ("calendar".to_owned(), "<lang:group_calendar>".to_owned()),
+            ("usercp".to_owned(), "<lang:group_usercp>".to_owned()),
+            ("myplugin".to_owned(), "My Plugin".to_owned()),
+        ];
+        assert_eq!(group_folder("calendar_addevent", &groups), "Calendar Templates");
+        assert_eq!(group_folder("Calendar", &groups), "Calendar Templates");
+        assert_eq!(group_folder("usercp", &groups), "User Control Panel Templates");
+        assert_eq!(group_folder("myplugin_box", &groups), "My Plugin Templates");
+        assert_eq!(group_folder("headerinclude", &groups), UNGROUPED);
+    }
+}

@@ -4,7 +4,9 @@
 //! integration tests can drive the pause gate and the watcher in-process as well as through the
 //! binary.
 
+pub mod app;
 pub mod atomic;
+pub mod board;
 pub mod check_template;
 pub mod cli;
 pub mod config;

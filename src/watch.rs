@@ -1,1 +1,296 @@
-//! TODO
+//! `watch`: saved files to the database, continuously.
+//!
+//! ```text
+//! notify events --> pending set (one entry per path) --> quiet for the debounce window?
+//!   --> pause gate open? + sync root locked shared --> import.rs plans and applies the batch
+//! ```
+//! notify's thread feeds a std channel; one worker owns the pending set, the debounce timer
+//! (`recv_timeout`), the gate check and its own database connection, so no database state is
+//! shared between threads. A stop request (Ctrl-C, SIGTERM, or [`Stopper::stop`]) arrives through
+//! the same channel and is honoured between batches. When events may have been lost (a full
+//! inotify queue, a directory tree appearing at once), the worker walks the tree and reconciles.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::gate::{Gate, SyncLock};
+use crate::import::{self, Syncer};
+use crate::layout::{self, NotAnItem};
+
+/// How the watcher behaves.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Quiet time after the last event before a batch is read.
+    pub debounce: Duration,
+    /// Reconcile every file with the database before watching (off for `--export-first`,
+    /// whose export brings the files up to date instead).
+    pub reconcile_at_start: bool,
+    /// Testing only: stop once this many items were written to the database.
+    pub exit_after: Option<usize>,
+}
+
+/// What the worker receives.
+#[derive(Debug)]
+enum Message {
+    Fs(notify::Result<Event>),
+    Stop,
+}
+
+/// Asks a running watcher to stop after its current batch.
+#[derive(Debug, Clone)]
+pub struct Stopper(Sender<Message>);
+
+impl Stopper {
+    /// Asks the watcher to stop. Does nothing if it has stopped already.
+    pub fn stop(&self) {
+        let _ = self.0.send(Message::Stop);
+    }
+}
+
+/// A watcher whose file events are already being collected, not yet processing them.
+pub struct Armed {
+    root: PathBuf,
+    rx: Receiver<Message>,
+    tx: Sender<Message>,
+    // Kept alive: dropping it stops the events.
+    _watcher: notify::RecommendedWatcher,
+}
+
+/// What a watcher did before it stopped.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WatchStats {
+    pub batches: usize,
+    pub written: usize,
+    pub refused: usize,
+}
+
+/// Starts collecting events under the sync root (created if missing). Events that arrive
+/// before [`Armed::run`] are kept, so nothing saved in between is lost.
+pub fn arm(config: &Config) -> Result<Armed> {
+    fs_err::create_dir_all(&config.sync_root)?;
+    let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
+        path: config.sync_root.clone(),
+        action: "resolve",
+        source,
+    })?;
+    let (tx, rx) = mpsc::channel();
+    let events = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = events.send(Message::Fs(event));
+    })
+    .map_err(|source| Error::Watch { source })?;
+    watcher.watch(&root, RecursiveMode::Recursive).map_err(|source| Error::Watch { source })?;
+    Ok(Armed { root, rx, tx, _watcher: watcher })
+}
+
+impl Armed {
+    /// Returns a handle that stops the watcher.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.tx.clone())
+    }
+
+    /// Runs the worker until stopped: connects to the database (a failure here ends the run),
+    /// then applies each quiet batch of changed files while `gate` is open.
+    pub fn run(
+        self,
+        config: &Config,
+        options: &WatchOptions,
+        gate: Arc<Gate>,
+    ) -> Result<WatchStats> {
+        let db = Db::connect(&config.db, &config.prefix)?;
+        let config = Config { sync_root: self.root.clone(), ..config.clone() };
+        let worker = Worker {
+            root: self.root.clone(),
+            db,
+            config,
+            options: options.clone(),
+            gate,
+            lock: SyncLock::new(&self.root)?,
+            pending: BTreeSet::new(),
+            rescan: options.reconcile_at_start,
+            last_event: Instant::now(),
+            retry_at: None,
+            backoff: Duration::ZERO,
+            outage: false,
+            stats: WatchStats::default(),
+        };
+        worker.run(&self.rx)
+    }
+}
+
+struct Worker {
+    root: PathBuf,
+    db: Db,
+    config: Config,
+    options: WatchOptions,
+    gate: Arc<Gate>,
+    lock: SyncLock,
+    pending: BTreeSet<PathBuf>,
+    /// Walk the whole tree before the next batch (start-up, lost events).
+    rescan: bool,
+    last_event: Instant,
+    /// While the database is unreachable: when to try again.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    outage: bool,
+    stats: WatchStats,
+}
+
+/// The longest wait between attempts while the database is unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How often a worker whose batch is due looks at a paused gate again.
+const PAUSED_POLL: Duration = Duration::from_millis(50);
+
+impl Worker {
+    fn run(mut self, rx: &Receiver<Message>) -> Result<WatchStats> {
+        if self.rescan {
+            self.process()?;
+        }
+        log::info!(
+            "watching {} (debounce {} ms)",
+            self.root.display(),
+            self.options.debounce.as_millis()
+        );
+        loop {
+            let message = match self.due_at() {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
+            };
+            match message {
+                Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Message::Fs(event)) => self.note(event),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.due_at().is_some_and(|due| due <= Instant::now()) {
+                if !self.gate.is_paused() {
+                    self.process()?;
+                } else {
+                    // Events keep being collected while paused; look at the gate again soon.
+                    self.retry_at = Some(Instant::now() + PAUSED_POLL);
+                }
+            }
+            if self.options.exit_after.is_some_and(|n| self.stats.written >= n) {
+                break;
+            }
+        }
+        log::info!("stopped watching {}", self.root.display());
+        Ok(self.stats)
+    }
+
+    /// Returns when the next batch is due, or None when there is nothing to do.
+    fn due_at(&self) -> Option<Instant> {
+        if self.pending.is_empty() && !self.rescan {
+            return None;
+        }
+        let quiet = self.last_event + self.options.debounce;
+        Some(self.retry_at.map_or(quiet, |retry| retry.max(quiet)))
+    }
+
+    /// Records one notify event.
+    fn note(&mut self, event: notify::Result<Event>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                log::warn!("file events may have been lost ({e}); will rescan the sync root");
+                self.rescan = true;
+                return;
+            }
+        };
+        if event.need_rescan() {
+            log::warn!("the file event queue overflowed; will rescan the sync root");
+            self.rescan = true;
+        }
+        // Reads (ours included) are not changes; a file closed after writing is.
+        if let EventKind::Access(kind) = event.kind
+            && kind != AccessKind::Close(AccessMode::Write)
+        {
+            return;
+        }
+        for path in event.paths {
+            if path.is_dir() {
+                // A directory created or moved in: its files may have come with no event.
+                match import::walk_files(&path) {
+                    Ok(files) => self.add(files),
+                    Err(_) => self.rescan = true,
+                }
+            } else {
+                self.add([path]);
+            }
+        }
+    }
+
+    fn add(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        for path in paths {
+            let Ok(relative) = path.strip_prefix(&self.root) else { continue };
+            if layout::parse(relative) == Err(NotAnItem::Ignored) {
+                continue;
+            }
+            log::debug!("changed: {}", path.display());
+            self.pending.insert(path);
+            self.last_event = Instant::now();
+        }
+    }
+
+    /// Applies the pending batch under the sync root's shared lock. A database outage keeps
+    /// the batch pending and schedules a retry; other errors end the watcher.
+    fn process(&mut self) -> Result<()> {
+        let _shared = self.lock.shared()?;
+        if self.rescan {
+            self.rescan = false;
+            let files = import::walk_root(&self.root)?;
+            log::debug!("reconciling {} files with the database", files.len());
+            self.pending.extend(files);
+        }
+        let batch: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let result = Syncer::new(&self.db, &self.config).and_then(|syncer| syncer.sync(&batch));
+        match result {
+            Ok(report) => {
+                if self.outage {
+                    log::info!("the database is reachable again; pending changes applied");
+                }
+                self.outage = false;
+                self.retry_at = None;
+                self.backoff = Duration::ZERO;
+                self.stats.batches += 1;
+                self.stats.written += report.written.len();
+                self.stats.refused += report.refused.len();
+                for path in &report.missing {
+                    log::info!("{}: deleted on disk; the database keeps it", path.display());
+                }
+                if !report.unstable.is_empty() {
+                    // Still being written: wait for the writer to go quiet, then read again.
+                    self.pending.extend(report.unstable);
+                    self.last_event = Instant::now();
+                }
+                Ok(())
+            }
+            Err(e @ (Error::Connect { .. } | Error::Query { .. })) => {
+                self.pending.extend(batch);
+                self.backoff = (self.backoff * 2).clamp(Duration::from_millis(100), MAX_BACKOFF);
+                self.retry_at = Some(Instant::now() + self.backoff);
+                if !self.outage {
+                    log::warn!(
+                        "{}; keeping {} pending change(s) and retrying",
+                        crate::error::chain(&e),
+                        self.pending.len()
+                    );
+                    self.outage = true;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Runs a parsed command line: resolves the configuration and hands each command to its flow.
+
+use std::sync::Arc;
+
+use crate::cli::{Args, Command, HELP};
+use crate::config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::export::{self, ExportOptions};
+use crate::gate::Gate;
+use crate::import;
+use crate::watch::{self, WatchOptions};
+
+/// Runs the command `args` names.
+pub fn run(args: Args) -> Result<()> {
+    match &args.command {
+        Command::Help => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Command::Version => {
+            println!("mybb-sync {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Export(export_args) => {
+            let config = config::resolve(&args)?;
+            let db = Db::connect(&config.db, &config.prefix)?;
+            let options = ExportOptions {
+                sets: export_args.sets.clone(),
+                themes: export_args.themes.clone(),
+                ..ExportOptions::default()
+            };
+            export::export(&db, &config, &options)?;
+            Ok(())
+        }
+        Command::Import(import_args) => {
+            let config = config::resolve(&args)?;
+            let db = Db::connect(&config.db, &config.prefix)?;
+            import::import(&db, &config, &import_args.paths)?;
+            Ok(())
+        }
+        Command::Watch(watch_args) => {
+            let config = config::resolve(&args)?;
+            let options = WatchOptions {
+                debounce: watch_args.debounce,
+                reconcile_at_start: !watch_args.export_first,
+                exit_after: watch_args.exit_after,
+            };
+            let armed = watch::arm(&config)?;
+            let stopper = armed.stopper();
+            ctrlc::set_handler(move || stopper.stop()).map_err(|e| {
+                Error::usage(format!("cannot install the Ctrl-C/SIGTERM handler: {e}"))
+            })?;
+            let gate = Arc::new(Gate::new());
+            if !watch_args.export_first {
+                armed.run(&config, &options, gate)?;
+                return Ok(());
+            }
+            // Export with the watcher armed but paused: edits made meanwhile are queued and
+            // applied on resume, and the export's own writes are echoes that change nothing.
+            let db = Db::connect(&config.db, &config.prefix)?;
+            let worker_config = config.clone();
+            let worker_gate = Arc::clone(&gate);
+            let paused = gate.pause_guard();
+            let worker =
+                std::thread::spawn(move || armed.run(&worker_config, &options, worker_gate));
+            let exported = export::export(
+                &db,
+                &config,
+                &ExportOptions { keep_edits_during_export: true, ..ExportOptions::default() },
+            );
+            drop(paused);
+            if let Err(e) = exported {
+                log::error!("the export failed: {}; watching anyway", crate::error::chain(&e));
+            }
+            match worker.join() {
+                Ok(result) => result.map(drop),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! What MyBB renders: template sets, themes and stylesheets resolved the way MyBB resolves them.
+//!
+//! Templates: for a title, the set's row beats the global row (sid -1), which beats the master
+//! row (sid -2); among duplicate rows of one (sid, title), the highest tid wins
+//! (`inc/class_templates.php`). Stylesheets: a name resolves over the theme's chain (itself,
+//! its parent, ...) to the row with the highest tid among the chain's rows for that name
+//! (`admin/inc/functions_themes.php`). Both export and import ask this module, so the file
+//! mybb-sync writes and the content it compares a saved file with are the same thing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::db::{Db, StylesheetRow, TemplateRow, ThemeRow};
+use crate::error::Result;
+use crate::layout::GLOBAL_SET_TITLE;
+
+/// The sid of the master templates, which only MyBB's installer and upgrades write.
+pub const MASTER_SID: i32 = -2;
+/// The sid of the global templates, shared by every set.
+pub const GLOBAL_SID: i32 = -1;
+/// The tid of the master theme, which the Admin CP refuses to edit.
+pub const MASTER_THEME_TID: u32 = 1;
+
+/// Everything about a board except template bodies, which are loaded per set when needed.
+#[derive(Debug, Clone)]
+pub struct Board {
+    /// Real template sets (sid >= 1) as `(sid, title)`.
+    pub sets: Vec<(i32, String)>,
+    /// Template groups as `(prefix, title)`.
+    pub groups: Vec<(String, String)>,
+    pub themes: Vec<ThemeRow>,
+    pub stylesheets: Vec<StylesheetRow>,
+}
+
+impl Board {
+    /// Reads sets, groups, themes and stylesheets.
+    pub fn load(db: &Db) -> Result<Board> {
+        Ok(Board {
+            sets: db.template_sets()?,
+            groups: db.template_groups()?,
+            themes: db.themes()?,
+            stylesheets: db.stylesheets()?,
+        })
+    }
+
+    /// Returns the sid of the set titled `title`: [`GLOBAL_SID`] for "Global Templates".
+    pub fn set_sid(&self, title: &str) -> Option<i32> {
+        if title == GLOBAL_SET_TITLE {
+            return Some(GLOBAL_SID);
+        }
+        self.sets.iter().find(|(_, t)| t == title).map(|(sid, _)| *sid)
+    }
+
+    /// Returns the theme named `name`, the lowest tid if several share it.
+    pub fn theme_by_name(&self, name: &str) -> Option<&ThemeRow> {
+        self.themes.iter().find(|t| t.name == name)
+    }
+
+    /// Returns the theme with tid `tid`.
+    pub fn theme(&self, tid: u32) -> Option<&ThemeRow> {
+        self.themes.iter().find(|t| t.tid == tid)
+    }
+
+    /// Returns the tids of theme `tid`'s chain: itself, its parent, and so on up. A cycle in
+    /// `pid` (a damaged table) ends the chain rather than looping.
+    pub fn theme_chain(&self, tid: u32) -> Vec<u32> {
+        let mut chain = Vec::new();
+        let mut next = Some(tid);
+        while let Some(t) = next {
+            if chain.contains(&t) {
+                break;
+            }
+            let Some(theme) = self.theme(t) else { break };
+            chain.push(t);
+            next = (theme.pid != 0).then_some(theme.pid);
+        }
+        chain
+    }
+
+    /// Returns every stylesheet name theme `tid` has, own or inherited, with the row MyBB uses.
+    pub fn resolved_stylesheets(&self, tid: u32) -> BTreeMap<&str, &StylesheetRow> {
+        let chain = self.theme_chain(tid);
+        let mut resolved: BTreeMap<&str, &StylesheetRow> = BTreeMap::new();
+        for row in self.stylesheets.iter().filter(|r| chain.contains(&r.tid)) {
+            let wins = match resolved.get(row.name.as_str()) {
+                None => true,
+                Some(best) => (row.tid, row.sid) > (best.tid, best.sid),
+            };
+            if wins {
+                resolved.insert(&row.name, row);
+            }
+        }
+        resolved
+    }
+}
+
+/// The templates one set renders, with the row each title comes from.
+#[derive(Debug, Clone, Default)]
+pub struct SetTemplates {
+    pub sid: i32,
+    /// The set's own rows, by title (the highest tid of duplicates).
+    own: HashMap<String, TemplateRow>,
+    /// What the set inherits where it has no row of its own: global, else master.
+    inherited: HashMap<String, TemplateRow>,
+}
+
+impl SetTemplates {
+    /// Loads set `sid`'s templates (all titles, or only `titles`). The global set inherits
+    /// nothing: its files hold its own rows only.
+    pub fn load(db: &Db, sid: i32, titles: Option<&[String]>) -> Result<SetTemplates> {
+        let sids: &[i32] =
+            if sid == GLOBAL_SID { &[GLOBAL_SID] } else { &[MASTER_SID, GLOBAL_SID, sid] };
+        Ok(SetTemplates::from_rows(sid, db.templates(sids, titles)?))
+    }
+
+    /// Builds the set from rows ordered by tid.
+    pub fn from_rows(sid: i32, rows: Vec<TemplateRow>) -> SetTemplates {
+        let mut set = SetTemplates { sid, ..SetTemplates::default() };
+        let mut global: HashMap<String, TemplateRow> = HashMap::new();
+        for row in rows {
+            // Rows come by ascending tid, so a later duplicate replaces an earlier one.
+            match row.sid {
+                s if s == sid => set.own.insert(row.title.clone(), row),
+                GLOBAL_SID => global.insert(row.title.clone(), row),
+                MASTER_SID => set.inherited.insert(row.title.clone(), row),
+                _ => None,
+            };
+        }
+        set.inherited.extend(global);
+        set
+    }
+
+    /// Returns the row MyBB renders for `title` in this set.
+    pub fn rendered(&self, title: &str) -> Option<&TemplateRow> {
+        self.own.get(title).or_else(|| self.inherited.get(title))
+    }
+
+    /// Returns the set's own row for `title`, the one an edit updates.
+    pub fn own(&self, title: &str) -> Option<&TemplateRow> {
+        self.own.get(title)
+    }
+
+    /// Returns every rendered title with its row, sorted by title.
+    pub fn all(&self) -> Vec<(&str, &TemplateRow)> {
+        let mut all: Vec<(&str, &TemplateRow)> = self
+            .inherited
+            .iter()
+            .filter(|(t, _)| !self.own.contains_key(*t))
+            .map(|(t, r)| (t.as_str(), r))
+            .collect();
+        all.extend(self.own.iter().map(|(t, r)| (t.as_str(), r)));
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tid: u32, sid: i32, title: &str, body: &str) -> TemplateRow {
+        TemplateRow { tid, sid, title: title.into(), template: body.into(), dateline: 0 }
+    }
+
+    #[test]
+    fn set_beats_global_beats_master_and_the_highest_tid_wins() {
+        let set = SetTemplates::from_rows(
+            1,
+            vec![
+                row(1, MASTER_SID, "a", "master a"),
+                row(2, MASTER_SID, "b", "master b"),
+                row(3, MASTER_SID, "c", "master c"),
+                row(4, GLOBAL_SID, "b", "global b"),
+                row(5, GLOBAL_SID, "c", "global c"),
+                row(6, 1, "c", "set c old"),
+                row(7, 1, "c", "set c new"),
+                row(8, 2, "a", "other set"),
+            ],
+        );
+        let body = |t: &str| String::from_utf8(set.rendered(t).unwrap().template.clone()).unwrap();
+        assert_eq!(body("a"), "master a");
+        assert_eq!(body("b"), "global b");
+        assert_eq!(body("c"), "set c new");
+        assert_eq!(set.own("c").unwrap().tid, 7);
+        assert!(set.own("b").is_none());
+        assert_eq!(set.all().iter().map(|(t, _)| *t).collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+}
