@@ -28,6 +28,7 @@ pub fn run(args: Args) -> Result<()> {
             let options = ExportOptions {
                 sets: export_args.sets.clone(),
                 themes: export_args.themes.clone(),
+                fail_after: export_args.fail_after,
                 ..ExportOptions::default()
             };
             export::export(&db, &config, &options)?;

@@ -86,6 +86,8 @@ pub enum Command {
 pub struct ExportArgs {
     pub sets: Vec<String>,
     pub themes: Vec<String>,
+    /// Testing only: fail after this many files were written.
+    pub fail_after: Option<usize>,
 }
 
 /// Options of `import`.
@@ -155,6 +157,10 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Long("theme") => {
                 export.themes.push(string(&mut parser, "--theme")?);
                 seen.push(("--theme", "export"));
+            }
+            Long("fail-after") => {
+                export.fail_after = Some(number(&mut parser, "--fail-after")?);
+                seen.push(("--fail-after", "export"));
             }
             Long("export-first") => {
                 watch.export_first = true;
@@ -240,8 +246,11 @@ mod tests {
     #[test]
     fn export_takes_repeated_sets_and_themes() {
         let a = parse(&["export", "--set", "A", "--set", "B C", "--theme", "Default"]).unwrap();
-        let want =
-            ExportArgs { sets: vec!["A".into(), "B C".into()], themes: vec!["Default".into()] };
+        let want = ExportArgs {
+            sets: vec!["A".into(), "B C".into()],
+            themes: vec!["Default".into()],
+            fail_after: None,
+        };
         assert_eq!(a.command, Command::Export(want));
     }
 

@@ -65,6 +65,14 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// A `templates` row as read: tid, sid, title, template, dateline.
+type RawTemplate = (u32, i32, Vec<u8>, Vec<u8>, u64);
+/// A `themes` row as read: tid, name, pid, def, properties, stylesheets.
+type RawTheme = (u32, Vec<u8>, u32, i64, Vec<u8>, Vec<u8>);
+/// A `themestylesheets` row as read: sid, name, tid, attachedto, stylesheet, cachefile,
+/// lastmodified.
+type RawStylesheet = (u32, Vec<u8>, u32, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+
 fn text(bytes: Vec<u8>, what: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::Data {
         what: format!("{what} is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
@@ -174,7 +182,7 @@ impl Db {
             params.extend(titles.iter().map(|t| Value::from(t.as_str())));
         }
         sql.push_str(" ORDER BY tid");
-        let rows: Vec<(u32, i32, Vec<u8>, Vec<u8>, u64)> = self
+        let rows: Vec<RawTemplate> = self
             .conn()?
             .exec(sql, Params::Positional(params))
             .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
@@ -192,7 +200,7 @@ impl Db {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        let rows: Vec<(u32, Vec<u8>, u32, i64, Vec<u8>, Vec<u8>)> =
+        let rows: Vec<RawTheme> =
             self.conn()?.query(sql).map_err(|e| self.query_error("read the themes".into(), e))?;
         rows.into_iter()
             .map(|(tid, name, pid, def, properties, stylesheets)| {
@@ -214,7 +222,7 @@ impl Db {
             "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
             self.table("themestylesheets")
         );
-        let rows: Vec<(u32, Vec<u8>, u32, Vec<u8>, Vec<u8>, Vec<u8>, u64)> = self
+        let rows: Vec<RawStylesheet> = self
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the stylesheets".into(), e))?;
