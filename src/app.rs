@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::export::{self, ExportOptions};
 use crate::gate::Gate;
 use crate::import;
+use crate::status;
 use crate::watch::{self, WatchOptions};
 
 /// Runs the command `args` names.
@@ -28,8 +29,10 @@ pub fn run(args: Args) -> Result<()> {
             let options = ExportOptions {
                 sets: export_args.sets.clone(),
                 themes: export_args.themes.clone(),
+                prefer: export_args.prefer,
+                dry_run: export_args.dry_run,
                 fail_after: export_args.fail_after,
-                ..ExportOptions::default()
+                keep_edits_during_export: false,
             };
             export::export(&db, &config, &options)?;
             Ok(())
@@ -37,14 +40,26 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(import_args) => {
             let config = config::resolve(&args)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            import::import(&db, &config, &import_args.paths)?;
+            import::import(
+                &db,
+                &config,
+                &import_args.paths,
+                import_args.prefer,
+                import_args.dry_run,
+            )?;
             Ok(())
+        }
+        Command::Status(status_args) => {
+            let config = config::resolve(&args)?;
+            let db = Db::connect(&config.db, &config.prefix)?;
+            status::status(&db, &config, status_args.porcelain)
         }
         Command::Watch(watch_args) => {
             let config = config::resolve(&args)?;
             let options = WatchOptions {
                 debounce: watch_args.debounce,
                 reconcile_at_start: !watch_args.export_first,
+                pull_interval: watch_args.pull_interval,
                 exit_after: watch_args.exit_after,
             };
             let armed = watch::arm(&config)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use lexopt::prelude::*;
 
 use crate::error::{Error, Result};
+pub use crate::import::Prefer;
 
 /// The help text, printed by `--help`.
 pub const HELP: &str = "\
@@ -20,8 +21,9 @@ USAGE:
 
 COMMANDS:
     export              Write every template set and theme to files under the sync root
-    import [PATH...]    Write every file that differs from the database to the database, once
-    watch               Watch the sync root and write each saved file to the database
+    import [PATH...]    Write every file that changed since the last sync to the database, once
+    watch               Watch the sync root: saved files go to the database, Admin CP edits to disk
+    status              Show what is out of sync: to-db, to-disk, conflict, refused
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -38,13 +40,22 @@ EXPORT OPTIONS:
     --set NAME          Export only this template set (repeatable; \"Global Templates\" is sid -1)
     --theme NAME        Export only this theme (repeatable; the master theme only when named)
 
+IMPORT AND EXPORT OPTIONS:
+    --dry-run           Print what would change; change nothing
+    --prefer disk|db    Where file and database differ (conflicts included), this side wins
+
 WATCH OPTIONS:
     --export-first      Export first (with the watcher paused), then watch; no edit is lost
     --debounce MS       Quiet time before a changed file is read [default: 75]
+    --pull-interval S   How often to look for Admin CP edits to bring to disk [default: 2]
+    --no-pull           Do not bring database changes to disk while watching
+
+STATUS OPTIONS:
+    --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
 
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
-    3  finished, but some items were refused (each listed on stderr)
+    3  finished, but some items were refused or in conflict (each listed); for status: not in sync
 ";
 
 /// What the user asked for, as typed.
@@ -79,6 +90,7 @@ pub enum Command {
     Export(ExportArgs),
     Import(ImportArgs),
     Watch(WatchArgs),
+    Status(StatusArgs),
 }
 
 /// Options of `export`.
@@ -86,6 +98,8 @@ pub enum Command {
 pub struct ExportArgs {
     pub sets: Vec<String>,
     pub themes: Vec<String>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
 }
@@ -94,6 +108,14 @@ pub struct ExportArgs {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
+}
+
+/// Options of `status`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StatusArgs {
+    pub porcelain: bool,
 }
 
 /// Options of `watch`.
@@ -101,13 +123,20 @@ pub struct ImportArgs {
 pub struct WatchArgs {
     pub export_first: bool,
     pub debounce: Duration,
+    /// How often to look for database changes; None with `--no-pull`.
+    pub pull_interval: Option<Duration>,
     /// Testing only: stop after this many batches were applied.
     pub exit_after: Option<usize>,
 }
 
 impl Default for WatchArgs {
     fn default() -> WatchArgs {
-        WatchArgs { export_first: false, debounce: Duration::from_millis(75), exit_after: None }
+        WatchArgs {
+            export_first: false,
+            debounce: Duration::from_millis(75),
+            pull_interval: Some(Duration::from_secs(2)),
+            exit_after: None,
+        }
     }
 }
 
@@ -136,6 +165,9 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut export = ExportArgs::default();
     let mut import = ImportArgs::default();
     let mut watch = WatchArgs::default();
+    let mut status = StatusArgs::default();
+    let mut dry_run = false;
+    let mut prefer = None;
     // Command options seen, to reject those given to the wrong command.
     let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
 
@@ -161,6 +193,38 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Long("fail-after") => {
                 export.fail_after = Some(number(&mut parser, "--fail-after")?);
                 seen.push(("--fail-after", "export"));
+            }
+            Long("dry-run") => {
+                dry_run = true;
+                seen.push(("--dry-run", "import export"));
+            }
+            Long("prefer") => {
+                prefer = Some(match string(&mut parser, "--prefer")?.as_str() {
+                    "disk" => Prefer::Disk,
+                    "db" => Prefer::Db,
+                    other => {
+                        return Err(Error::usage(format!(
+                            "--prefer takes disk or db, not {other:?}"
+                        )));
+                    }
+                });
+                seen.push(("--prefer", "import export"));
+            }
+            Long("porcelain") => {
+                status.porcelain = true;
+                seen.push(("--porcelain", "status"));
+            }
+            Long("pull-interval") => {
+                let seconds: f64 = number(&mut parser, "--pull-interval")?;
+                if !(seconds > 0.0 && seconds <= 86_400.0) {
+                    return Err(Error::usage("--pull-interval takes seconds, more than 0"));
+                }
+                watch.pull_interval = Some(Duration::from_secs_f64(seconds));
+                seen.push(("--pull-interval", "watch"));
+            }
+            Long("no-pull") => {
+                watch.pull_interval = None;
+                seen.push(("--no-pull", "watch"));
             }
             Long("export-first") => {
                 watch.export_first = true;
@@ -195,16 +259,20 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         return Ok(Args { command: Command::Version, ..args });
     }
     let command = match command.as_deref() {
-        None => return Err(Error::usage("no command given: use export, import or watch")),
-        Some(name @ ("export" | "import" | "watch")) => name.to_owned(),
+        None => return Err(Error::usage("no command given: use export, import, watch or status")),
+        Some(name @ ("export" | "import" | "watch" | "status")) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
-    if let Some((flag, owner)) = seen.iter().find(|(_, owner)| *owner != command) {
-        return Err(Error::usage(format!("{flag} belongs to `{owner}`, not `{command}`")));
+    if let Some((flag, owners)) =
+        seen.iter().find(|(_, owners)| !owners.split(' ').any(|o| o == command))
+    {
+        let owners = owners.replace(' ', "` and `");
+        return Err(Error::usage(format!("{flag} belongs to `{owners}`, not `{command}`")));
     }
     args.command = match command.as_str() {
-        "export" => Command::Export(export),
-        "import" => Command::Import(import),
+        "export" => Command::Export(ExportArgs { dry_run, prefer, ..export }),
+        "import" => Command::Import(ImportArgs { dry_run, prefer, ..import }),
+        "status" => Command::Status(status),
         _ => Command::Watch(watch),
     };
     Ok(args)
@@ -223,7 +291,7 @@ fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
 
 fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T> {
     let text = string(parser, flag)?;
-    text.parse().map_err(|_| Error::usage(format!("{flag} takes a whole number, not {text:?}")))
+    text.parse().map_err(|_| Error::usage(format!("{flag} takes a number, not {text:?}")))
 }
 
 #[cfg(test)]
@@ -249,7 +317,7 @@ mod tests {
         let want = ExportArgs {
             sets: vec!["A".into(), "B C".into()],
             themes: vec!["Default".into()],
-            fail_after: None,
+            ..ExportArgs::default()
         };
         assert_eq!(a.command, Command::Export(want));
     }
@@ -257,7 +325,10 @@ mod tests {
     #[test]
     fn import_takes_paths() {
         let a = parse(&["import", "a.html", "styles/x/y.css"]).unwrap();
-        let want = ImportArgs { paths: vec!["a.html".into(), "styles/x/y.css".into()] };
+        let want = ImportArgs {
+            paths: vec!["a.html".into(), "styles/x/y.css".into()],
+            ..ImportArgs::default()
+        };
         assert_eq!(a.command, Command::Import(want));
     }
 
@@ -269,8 +340,27 @@ mod tests {
             export_first: true,
             debounce: Duration::from_millis(20),
             exit_after: Some(3),
+            ..WatchArgs::default()
         };
         assert_eq!(a.command, Command::Watch(want));
+        let a = parse(&["watch", "--pull-interval", "0.5"]).unwrap();
+        let Command::Watch(w) = a.command else { panic!() };
+        assert_eq!(w.pull_interval, Some(Duration::from_millis(500)));
+        let a = parse(&["watch", "--no-pull"]).unwrap();
+        let Command::Watch(w) = a.command else { panic!() };
+        assert_eq!(w.pull_interval, None);
+    }
+
+    #[test]
+    fn sync_options_go_to_their_commands() {
+        let a = parse(&["import", "--dry-run", "--prefer", "disk"]).unwrap();
+        let Command::Import(i) = a.command else { panic!() };
+        assert_eq!((i.dry_run, i.prefer), (true, Some(Prefer::Disk)));
+        let a = parse(&["export", "--prefer", "db"]).unwrap();
+        let Command::Export(e) = a.command else { panic!() };
+        assert_eq!(e.prefer, Some(Prefer::Db));
+        let a = parse(&["status", "--porcelain"]).unwrap();
+        assert_eq!(a.command, Command::Status(StatusArgs { porcelain: true }));
     }
 
     #[test]
@@ -286,7 +376,10 @@ mod tests {
             (&[][..], "no command"),
             (&["export", "--bogus"][..], "--bogus"),
             (&["watch", "--set", "x"][..], "--set belongs to `export`"),
-            (&["watch", "--debounce", "soon"][..], "--debounce takes a whole number"),
+            (&["watch", "--dry-run"][..], "--dry-run belongs to `import` and `export`"),
+            (&["import", "--prefer", "both"][..], "--prefer takes disk or db"),
+            (&["watch", "--pull-interval", "0"][..], "--pull-interval takes seconds"),
+            (&["watch", "--debounce", "soon"][..], "--debounce takes a number"),
             (&["export", "stray"][..], "stray"),
             (&["export", "--db"][..], "--db"),
         ] {

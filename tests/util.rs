@@ -84,8 +84,8 @@ impl<T, E: fmt::Display> OrPanic<T> for Result<T, E> {
 /// Returns a name unique to this process and call, `mst_<pid>_<counter>_<test_name>`, made of
 /// `[a-z0-9_]` only and clipped to 64 characters: safe as a database or file name without quoting.
 ///
-/// The process id keeps concurrent test runs (other checkouts, other machines' worth of CI on
-/// one server) apart; the counter keeps tests within one run apart.
+/// The process id keeps test runs that share a server (other checkouts, other test binaries)
+/// apart; the counter keeps the tests of one run apart.
 pub fn unique_name(test_name: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut name = format!("mst_{}_{}_", std::process::id(), n);
@@ -384,9 +384,10 @@ fn server_url() -> String {
 
 /// Returns connection options for `server_url`, with database `db` if given.
 ///
-/// `prefer_socket` is turned off: the crate's default silently moves a TCP connection to
-/// 127.0.0.1 onto the server's unix socket, which would connect to a different server than the
-/// URL names whenever the machine's own server owns the default socket.
+/// `prefer_socket` is turned off: by default the crate silently follows a TCP connection to
+/// 127.0.0.1 with a second one over the server's unix socket, so the session would log in as
+/// another account (`root@localhost`, which may be unix_socket-only) than the URL names, and
+/// every connection would cost two handshakes.
 fn connect_opts(server_url: &str, db: Option<&str>) -> OptsBuilder {
     let opts = Opts::from_url(server_url).expect("server_url() checked the URL");
     OptsBuilder::from_opts(opts).prefer_socket(false).db_name(db)

@@ -199,6 +199,7 @@ fn exports_in_the_same_process_while_watching_change_no_row() {
         debounce: Duration::from_millis(20),
         reconcile_at_start: true,
         exit_after: None,
+        pull_interval: None,
     };
     let worker = {
         let (config, gate) = (config.clone(), Arc::clone(&gate));
@@ -241,6 +242,7 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
         debounce: Duration::from_millis(20),
         reconcile_at_start: false,
         exit_after: None,
+        pull_interval: None,
     };
     let worker = {
         let (config, gate) = (config.clone(), Arc::clone(&gate));
