@@ -1,0 +1,595 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: measure mybb-sync against baselines measured in the same run (issue 6).
+#
+# Usage: scripts/bench.sh        (prints one table on stdout; progress goes to stderr)
+#
+# Builds the release binary, finds or starts a MariaDB server (scripts/mariadb.sh, as
+# scripts/test.sh does), loads tests/fixtures/mybb-1.8.37-sync-tables.sql into scratch databases
+# named bench_<pid>_* (dropped at exit), and measures, each figure against a baseline from the same
+# run, so the ratios hold on any machine even where the absolute times do not:
+#
+#  1. export of the fixture (974 templates + 17 stylesheets) into an empty root, as a whole process,
+#     median of 7, durable (the default) and --no-fsync, against two floors: the same files written
+#     with no database and no process start, (a) plainly and (b) with the cheapest durable pattern
+#     (temp files, one syncfs, renames, one fsync per directory), and (in the details) a third,
+#     temp files and renames without syncing: what atomicity alone costs. All three come from
+#     scripts/bench-helper.rs, a std-only Rust file compiled here with rustc and not part of the
+#     crate; its header says exactly what each floor does. Each round runs the five in turn, each
+#     after `sync -f` so that no run pays for another's dirty pages.
+#  2. export scaling: the fixture (1 set) against a scale database built here with SQL (sets 2..10
+#     added, each with half the master templates customised: 9,740 template files), median of 5.
+#  3. `import` of 974 changed files (every template file rewritten first, untimed), median of 5,
+#     each round paired with a durable export of the same database (the same files).
+#  4. watch (`watch --debounce 50`): 200 saves, each a whole-file rewrite with unique content,
+#     latency from the save to the row being visible in the database, polled over one persistent
+#     client connection every ~1.4 ms (so a figure is up to ~1.5 ms late); then a burst of 974
+#     saves until all are in the database.
+#  5. peak RSS: of the export (getrusage of the reaped child, via bench-helper run) and of a
+#     watcher (VmHWM in /proc/PID/status), against `mybb-sync --version` (the binary loaded, doing
+#     nothing); the idle watcher's CPU over 10 s, with the default settings (so it polls the
+#     database for Admin CP edits every 2 s, --pull-interval), from the per-thread schedstat
+#     (nanoseconds) and /proc/PID/stat (utime + stime, clock ticks), and its wakeups. The 10 s
+#     start once the watcher's start-up work is over: the reconcile at start and the first pull,
+#     which compares every file because it has no fingerprint to compare with yet (reported
+#     apart as start-up CPU).
+#  6. release binary size (against bench-helper, a std-only binary built with the same opt-level
+#     and stripping) and the crates in `cargo tree --edges normal` (host target, normal
+#     dependencies, each name+version once, mybb-sync itself not counted), against all packages
+#     in Cargo.lock (every target, dev and build dependencies included).
+#
+# Ratios are the median of the per-round ratios: a value and its baseline run back to back, so
+# load that comes and goes on a shared machine shifts both. Every run writes into a new
+# directory and nothing is deleted before the end: on ext4 without a journal, creating files
+# right after deleting many (up to ~35 s after) is slow, as ext4 then skips recently freed
+# inodes one by one; a run that deleted its previous output would measure that instead. For the
+# same reason, leave ~35 s between two runs of this script there, and the run directories are
+# spread over block groups (see spread_dirs), away from other processes' deletions. The header
+# shows the load average and whether the temp filesystem has a journal.
+#
+# Needs what scripts/test.sh needs: bash, coreutils, cargo/rustc, the mariadb client (and a
+# server or the binaries to start one). Not python3, perf or /usr/bin/time. Temp files go to
+# $TMPDIR (default /tmp): the filesystem there decides what durability costs, and is printed.
+# Takes about a minute after the build on 2 cores and ~400 MB in $TMPDIR, freed at exit.
+set -euo pipefail
+export LC_ALL=C # EPOCHREALTIME must have a '.', sort and awk must agree.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/mariadb.sh
+source scripts/mariadb.sh
+
+me=bench.sh
+die() {
+    printf '%s: %s\n' "$me" "$*" >&2
+    exit 1
+}
+say() {
+    printf '%s: %s\n' "$me" "$*" >&2
+}
+
+# The tool must see only the options given here (as in demo.sh).
+unset MYBB_TABLE_PREFIX MYBB_ROOT MYBB_SYNC_ROOT MYBB_DATABASE_URL RUST_LOG
+
+fixture=tests/fixtures/mybb-1.8.37-sync-tables.sql
+bin=target/release/mybb-sync
+rounds=7        # export rounds (part 1)
+scale_rounds=5  # part 2
+import_rounds=5 # part 3
+saves=200       # part 4
+debounce=50     # ms, part 4
+idle_secs=10    # part 5
+started_all=$EPOCHREALTIME
+
+# ---- Clean-up: only what this script started, by pid and by name. ----
+work=''
+dbs=()
+watcher_pid=''
+cleanup() {
+    local status=$?
+    if [[ -n $watcher_pid ]]; then
+        kill -TERM "$watcher_pid" 2>/dev/null || true
+        wait "$watcher_pid" 2>/dev/null || true
+    fi
+    if [[ -n ${DBQ_PID:-} ]]; then
+        kill "$DBQ_PID" 2>/dev/null || true
+    fi
+    if ((${#dbs[@]} > 0)); then
+        local sql='' db
+        for db in "${dbs[@]}"; do
+            sql+="DROP DATABASE IF EXISTS \`$db\`;"
+        done
+        mariadb_client "$MYBB_SYNC_TEST_URL" -e "$sql" || say "could not drop the scratch databases ${dbs[*]}"
+    fi
+    if [[ -n $work ]]; then
+        rm -rf -- "$work"
+    fi
+    mariadb_stop
+    exit "$status"
+}
+
+# ---- Small helpers. ----
+
+# Prints the microseconds since epoch of an $EPOCHREALTIME value.
+us() {
+    local t=${1/./}
+    printf '%s\n' "$((10#$t))"
+}
+
+# Prints the median of the integer arguments (the mean of the middle two for an even count).
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Prints the median of the decimal arguments, with two decimals.
+fmedian() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m }'
+}
+
+# Prints A/B with four decimals (a per-round ratio, for fmedian).
+div() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", a / b }'
+}
+
+# Sets out to a directory path under $work that does not exist yet (see the top: no deletions).
+fresh() {
+    fresh_n=$((fresh_n + 1))
+    out=$work/runs/$fresh_n
+}
+fresh_n=0
+
+# Prints the nearest-rank percentile P of the integer arguments after P.
+percentile() {
+    local p=$1
+    shift
+    printf '%s\n' "$@" | sort -n | awk -v p="$p" '{ v[NR] = $1 } END {
+        r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'
+}
+
+# Prints the largest of the integer arguments.
+maxof() {
+    printf '%s\n' "$@" | sort -n | tail -n 1
+}
+
+# Prints microseconds as milliseconds with one decimal.
+ms() {
+    awk -v u="$1" 'BEGIN { printf "%.1f ms", u / 1000 }'
+}
+
+# Prints A/B as a ratio with two decimals.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2fx", a / b }'
+}
+
+# Prints "ok" if and only if the awk condition holds for x, else "MISSED".
+verdict() {
+    awk -v x="$1" "BEGIN { print (($2) ? \"ok\" : \"MISSED\") }"
+}
+
+# Sleeps for fractional seconds without starting a process: a read that times out on a pipe
+# nobody writes to (fd opened below).
+nap() {
+    read -r -t "$1" -u "$nap_fd" _ || true
+}
+
+# Runs the command through bench-helper and sets run_wall, run_user, run_sys (us) and run_rss (kB);
+# dies, showing its stderr, if it did not exit 0.
+timed() {
+    local line status
+    line=$("$helper" run "$@" 2>"$work/timed.err") || die "bench-helper run $* failed: $(cat "$work/timed.err")"
+    read -r run_wall run_rss run_user run_sys status <<<"$line"
+    if [[ $status != 0 ]]; then
+        die "$* exited with $status: $(cat "$work/timed.err")"
+    fi
+}
+
+# Creates the scratch database NAME (dropped at exit) and loads the fixture into it. Prints its URL.
+make_db() {
+    local name=bench_$$_$1
+    dbs+=("$name")
+    mariadb_client "$MYBB_SYNC_TEST_URL" -e \
+        "DROP DATABASE IF EXISTS \`$name\`; CREATE DATABASE \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci" ||
+        die "cannot create the database $name"
+    mariadb_client "$server/$name$options" <"$fixture" || die "cannot load $fixture into $name"
+}
+
+# Prints the URL of scratch database NAME.
+db_url() {
+    printf '%s\n' "$server/bench_$$_$1$options"
+}
+
+# Runs one SQL statement on the persistent watch-database connection and sets REPLY to the first
+# line of its answer.
+q() {
+    printf '%s\n' "$1" >&"${DBQ[1]}"
+    IFS= read -r -t 10 REPLY <&"${DBQ[0]}" || die "no answer from the database to: $1"
+}
+
+# Prints the nanoseconds process PID has spent on a CPU, all threads together.
+cpu_ns() {
+    local f total=0 ns rest
+    for f in /proc/"$1"/task/*/schedstat; do
+        read -r ns rest <"$f" || continue
+        total=$((total + ns))
+    done
+    printf '%s\n' "$total"
+}
+
+# Prints utime + stime of process PID, in clock ticks (fields 14 and 15 of /proc/PID/stat, counted
+# after the command name, which may contain spaces).
+cpu_ticks() {
+    local stat fields
+    stat=$(<"/proc/$1/stat")
+    stat=${stat##*) }
+    read -r -a fields <<<"$stat"
+    printf '%s\n' "$((fields[11] + fields[12]))"
+}
+
+# Prints the voluntary + involuntary context switches of all threads of PID (its wakeups).
+wakeups() {
+    cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
+
+# Prints field NAME (e.g. VmHWM) of /proc/PID/status, in kB.
+vm() {
+    awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# Starts `mybb-sync watch` with the extra arguments on ROOT of DB, logging to LOG, and waits
+# until it says it is watching. Sets watcher_pid.
+start_watcher() {
+    local url=$1 root=$2 log=$3
+    shift 3
+    "$bin" --db "$url" --root "$root" watch "$@" 2>"$log" &
+    watcher_pid=$!
+    local deadline=$((SECONDS + 30))
+    until grep -q 'watching .* (debounce' "$log"; do
+        kill -0 "$watcher_pid" 2>/dev/null || die "the watcher exited at start: $(cat "$log")"
+        ((SECONDS < deadline)) || die "the watcher did not start watching within 30 s: $(cat "$log")"
+        nap 0.02
+    done
+}
+
+# Stops the watcher with SIGTERM and sets stop_us to how long it took to exit; dies unless it
+# exited 0.
+stop_watcher() {
+    local t0=$EPOCHREALTIME status=0
+    kill -TERM "$watcher_pid"
+    wait "$watcher_pid" || status=$?
+    stop_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+    watcher_pid=''
+    ((status == 0)) || die "the watcher exited $status on SIGTERM (expected 0): $(tail -n 5 "$1")"
+}
+
+# ---- Build. ----
+say "building the release binary"
+build_t0=$EPOCHREALTIME
+cargo build --release --quiet || die "cargo build --release failed"
+build_us=$(($(us "$EPOCHREALTIME") - $(us "$build_t0")))
+
+mariadb_ensure
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+server=${MYBB_SYNC_TEST_URL%%\?*}
+options=${MYBB_SYNC_TEST_URL#"$server"}
+say "MariaDB server: $(mariadb_redact "$MYBB_SYNC_TEST_URL") ($MARIADB_KIND)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mybb-sync-bench.XXXXXX")
+exec {nap_fd}<> <(:)
+
+# On ext2/3/4, marks directory DIR as a top of hierarchies (chattr +T), so that ext4's Orlov
+# allocator spreads the directories made in it over block groups instead of packing them, with
+# their files, into the group of a busy parent such as /tmp. Where other processes delete many
+# files, a packed group is full of recently freed inodes that a journal-less ext4 skips one by
+# one: creating a file there was measured at ~0.25 ms instead of ~0.01 ms, which would swamp
+# both the tool and its floors. Sets spread to what happened.
+spread='no (chattr missing or not ext*)'
+spread_dirs() {
+    if command -v chattr >/dev/null && chattr +T "$1" 2>/dev/null; then
+        spread='yes (chattr +T)'
+    fi
+}
+spread_dirs "$work"
+
+# std only, no dependencies; opt-level and stripping as cargo's release profile.
+helper=$work/bench-helper
+rustc --edition 2024 -C opt-level=3 -C strip=debuginfo -o "$helper" scripts/bench-helper.rs ||
+    die "cannot compile scripts/bench-helper.rs"
+
+# ---- The machine. ----
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+read -r fs_type fs_source < <(df --output=fstype,source "$work" | tail -n 1)
+fs_dev=${fs_source##*/}
+case $fs_type in
+    ext3 | ext4)
+        if compgen -G "/proc/fs/jbd2/$fs_dev-*" >/dev/null; then
+            fs_type+=' with journal'
+        else
+            fs_type+=', no journal'
+        fi
+        ;;
+esac
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+server_version=$(mariadb_client "$MYBB_SYNC_TEST_URL" --batch --skip-column-names -e 'SELECT VERSION()')
+
+# ---- Databases. ----
+say "loading the fixture into scratch databases bench_$$_*"
+make_db base
+make_db scale
+make_db import
+make_db watch
+# The scale fixture: sets 2..10, each with a customised copy of every other master template
+# (487 rows per set), so each set renders 974 titles, half of them its own.
+mariadb_client "$(db_url scale)" -e "
+    INSERT INTO mybb_templatesets (sid, title)
+        VALUES (2, 'Scale 2'), (3, 'Scale 3'), (4, 'Scale 4'), (5, 'Scale 5'), (6, 'Scale 6'),
+               (7, 'Scale 7'), (8, 'Scale 8'), (9, 'Scale 9'), (10, 'Scale 10');
+    INSERT INTO mybb_templates (title, template, sid, version, status, dateline)
+        SELECT t.title, CONCAT(t.template, '\n<!-- customised for set ', s.sid, ' -->'), s.sid,
+               t.version, '', UNIX_TIMESTAMP()
+        FROM mybb_templates t JOIN mybb_templatesets s ON s.sid BETWEEN 2 AND 10
+        WHERE t.sid = -2 AND t.tid % 2 = 0" || die "cannot build the scale fixture"
+scale_rows=$(mariadb_client "$(db_url scale)" --batch --skip-column-names -e \
+    'SELECT COUNT(*) FROM mybb_templates WHERE sid BETWEEN 2 AND 10')
+
+# ---- 1. Export against the floors. ----
+say "1/6 export against the floors, $rounds rounds"
+# A reference tree: the files every run writes.
+"$bin" -q --db "$(db_url base)" --root "$work/ref" --no-fsync export || die "the reference export failed"
+ref_files=$(find "$work/ref" -type f ! -name '.*' | wc -l)
+floor_a=() floor_t=() floor_b=() exp_d=() exp_n=() exp_rss=() exp_user=() exp_sys=() r_d=() r_n=() r_t=() r_nt=()
+mkdir "$work/runs"
+spread_dirs "$work/runs"
+for ((r = 0; r < rounds; r++)); do
+    sync -f "$work"
+    fresh
+    floor_a+=("$("$helper" floor plain "$work/ref" "$out")")
+    sync -f "$work"
+    fresh
+    floor_t+=("$("$helper" floor atomic "$work/ref" "$out")")
+    sync -f "$work"
+    fresh
+    floor_b+=("$("$helper" floor durable "$work/ref" "$out")")
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" export
+    exp_d+=("$run_wall") exp_rss+=("$run_rss") exp_user+=("$run_user") exp_sys+=("$run_sys")
+    diff -r -q -x '.*' "$work/ref" "$out" >/dev/null || die "the export differs from the reference export"
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" --no-fsync export
+    exp_n+=("$run_wall")
+    r_d+=("$(div "${exp_d[r]}" "${floor_b[r]}")")
+    r_n+=("$(div "${exp_n[r]}" "${floor_a[r]}")")
+    r_t+=("$(div "${floor_t[r]}" "${floor_a[r]}")")
+    r_nt+=("$(div "${exp_n[r]}" "${floor_t[r]}")")
+done
+m_floor_a=$(median "${floor_a[@]}")
+m_floor_b=$(median "${floor_b[@]}")
+m_exp_d=$(median "${exp_d[@]}")
+m_exp_n=$(median "${exp_n[@]}")
+max_exp_rss=$(maxof "${exp_rss[@]}")
+ratio_d=$(fmedian "${r_d[@]}")
+ratio_n=$(fmedian "${r_n[@]}")
+
+# ---- 2. Scaling. ----
+say "2/6 export scaling, $scale_rounds rounds"
+one=() ten=() r_ten=()
+for ((r = 0; r < scale_rounds; r++)); do
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" export
+    one+=("$run_wall")
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url scale)" --root "$out" export
+    ten+=("$run_wall")
+    ten_rss=$run_rss
+    r_ten+=("$(div "${ten[r]}" "${one[r]}")")
+done
+ten_files=$(find "$out" -type f ! -name '.*' | wc -l)
+m_one=$(median "${one[@]}")
+m_ten=$(median "${ten[@]}")
+ratio_ten=$(fmedian "${r_ten[@]}")
+files_ratio=$(awk -v a="$ten_files" -v b="$ref_files" 'BEGIN { printf "%.2f", a / b }')
+
+# ---- Originals of the template files, for the rewrites of parts 3 and 4. ----
+mapfile -t rel_files < <(cd "$work/ref" && find template_sets -type f -name '*.html' | sort)
+((${#rel_files[@]} == 974)) || die "expected 974 template files in the reference export, found ${#rel_files[@]}"
+declare -A orig
+for f in "${rel_files[@]}"; do
+    IFS= read -r -d '' content <"$work/ref/$f" || true
+    orig[$f]=$content
+done
+
+# Rewrites every template file under ROOT as an editor would (truncate, write it whole), with
+# MARKER appended on a line of its own.
+rewrite_all() {
+    local root=$1 marker=$2 f
+    for f in "${rel_files[@]}"; do
+        printf '%s\n%s\n' "${orig[$f]}" "$marker" >"$root/$f"
+    done
+}
+
+# Prints how many template rows of set 1 in database URL end with MARKER.
+count_marked() {
+    mariadb_client "$1" --batch --skip-column-names -e \
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND template LIKE '%$2'"
+}
+
+# ---- 3. Import. ----
+say "3/6 import of 974 changed files, $import_rounds rounds"
+"$bin" -q --db "$(db_url import)" --root "$work/imp" export || die "the export before the import failed"
+imp=() imp_rss=() imp_exp=() r_imp=()
+for ((r = 0; r < import_rounds; r++)); do
+    marker="<!-- bench import $r -->"
+    rewrite_all "$work/imp" "$marker"
+    sync -f "$work"
+    timed "$bin" -q --db "$(db_url import)" --root "$work/imp" import
+    imp+=("$run_wall")
+    imp_rss+=("$run_rss")
+    n=$(count_marked "$(db_url import)" "$marker")
+    ((n == 974)) || die "after import round $r, $n of 974 rows have the new content"
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url import)" --root "$out" export
+    imp_exp+=("$run_wall")
+    r_imp+=("$(div "${imp[r]}" "${imp_exp[r]}")")
+done
+m_imp=$(median "${imp[@]}")
+m_imp_exp=$(median "${imp_exp[@]}")
+max_imp_rss=$(maxof "${imp_rss[@]}")
+ratio_imp=$(fmedian "${r_imp[@]}")
+
+# ---- 5 (first, while nothing has happened in it). The idle watcher, default settings. ----
+say "5/6 idle watcher with default settings, ${idle_secs} s"
+timed "$bin" --version
+base_rss=$run_rss
+"$bin" -q --db "$(db_url watch)" --root "$work/w" export || die "the export before watching failed"
+start_watcher "$(db_url watch)" "$work/w" "$work/idle.log"
+# Past the first pull (due 2 s after start, --pull-interval's default), which compares every
+# file with the database once; from then on a pull is one cheap fingerprint query.
+nap 3
+startup_ns=$(cpu_ns "$watcher_pid")
+ns0=$startup_ns ticks0=$(cpu_ticks "$watcher_pid") wake0=$(wakeups "$watcher_pid")
+t0=$EPOCHREALTIME
+nap "$idle_secs"
+ns1=$(cpu_ns "$watcher_pid") ticks1=$(cpu_ticks "$watcher_pid") wake1=$(wakeups "$watcher_pid")
+idle_wall=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+idle_hwm=$(vm "$watcher_pid" VmHWM)
+idle_rss=$(vm "$watcher_pid" VmRSS)
+threads=$(find /proc/"$watcher_pid"/task -mindepth 1 -maxdepth 1 | wc -l)
+stop_watcher "$work/idle.log"
+idle_stop_us=$stop_us
+idle_cpu_us=$(((ns1 - ns0) / 1000))
+idle_ticks=$((ticks1 - ticks0))
+idle_wakeups=$((wake1 - wake0))
+clk_tck=$(getconf CLK_TCK)
+
+# ---- 4. Watch latency and burst. ----
+say "4/6 watch: $saves saves, then a burst of 974 (--debounce $debounce)"
+coproc DBQ { mariadb_client "$(db_url watch)" --batch --skip-column-names --unbuffered 2>&1; }
+start_watcher "$(db_url watch)" "$work/w" "$work/watch.log" --debounce "$debounce"
+lat=()
+for ((i = 0; i < saves; i++)); do
+    # 100 files, each saved twice: a copy-on-write INSERT, later an UPDATE of that row.
+    f=${rel_files[(i % 100) * 9]}
+    title=${f##*/}
+    title=${title%.html}
+    [[ $title != *[\'\\%]* ]] || die "unexpected title $title"
+    marker="<!-- bench save $i -->"
+    sql="SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND title = '$title' AND template LIKE '%$marker';"
+    t0=$EPOCHREALTIME
+    printf '%s\n%s\n' "${orig[$f]}" "$marker" >"$work/w/$f"
+    deadline=$((SECONDS + 10))
+    while q "$sql" && [[ $REPLY != 1 ]]; do
+        ((SECONDS < deadline)) || die "save $i ($f) not in the database after 10 s: $(tail -n 5 "$work/watch.log")"
+        nap 0.001
+    done
+    lat+=($(($(us "$EPOCHREALTIME") - $(us "$t0"))))
+    nap 0.03 # a pause between saves, as a person's would be (and the batch's state write ends)
+done
+m_lat=$(median "${lat[@]}")
+p95_lat=$(percentile 95 "${lat[@]}")
+max_lat=$(maxof "${lat[@]}")
+
+nap 0.5
+marker="<!-- bench burst $$ -->"
+t0=$EPOCHREALTIME
+rewrite_all "$work/w" "$marker"
+burst_write_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+burst_n=0
+deadline=$((SECONDS + 30))
+while q "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND template LIKE '%$marker';" && ((REPLY < 974)); do
+    burst_n=$REPLY
+    ((SECONDS < deadline)) || break
+    nap 0.005
+done
+burst_n=$REPLY
+burst_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+watch_hwm=$(vm "$watcher_pid" VmHWM)
+stop_watcher "$work/watch.log"
+watch_stop_us=$stop_us
+kill "$DBQ_PID" 2>/dev/null || true
+wait "$DBQ_PID" 2>/dev/null || true
+DBQ_PID=''
+
+# ---- 6. Size and crates. ----
+say "6/6 binary size and crates"
+bin_size=$(stat -c %s "$bin")
+helper_size=$(stat -c %s "$helper")
+crates=$(cargo tree --offline --locked --prefix none --edges normal 2>/dev/null ||
+    cargo tree --locked --prefix none --edges normal) || die "cargo tree failed"
+n_crates=$(sed -e 's/ (\*)$//' -e 's/ (proc-macro)//' <<<"$crates" | awk 'NF { print $1, $2 }' | sort -u | grep -v -c '^mybb-sync ')
+n_lock=$(grep -c '^name = ' Cargo.lock)
+n_lock=$((n_lock - 1))
+total_us=$(($(us "$EPOCHREALTIME") - $(us "$started_all")))
+
+# ---- The table. ----
+kb() {
+    awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'
+}
+row() {
+    printf '%-40s %-12s %-38s %-8s %-22s %s\n' "$@"
+}
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=''
+if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+    dirty=' (+ uncommitted changes)'
+fi
+echo "mybb-sync bench: commit $commit$dirty, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, Linux $(uname -r), temp dir on $fs_type ($fs_source)"
+echo "load average (1, 5, 15 min): $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+    "run directories spread over block groups: $spread"
+echo "MariaDB $server_version ($MARIADB_KIND server), $(rustc --version | cut -d' ' -f1,2)"
+echo "all figures from this run; times are medians unless marked; ratio: median of the per-round ratios"
+echo "of value to baseline where they ran in rounds (export, scaling, import), else value / baseline"
+echo
+row measure value "baseline (same run)" ratio goal result
+row "export 991 files, durable (default)" "$(ms "$m_exp_d")" "floor b, batched durable: $(ms "$m_floor_b")" \
+    "${ratio_d}x" "<= 1.5x floor b" "$(verdict "$ratio_d" 'x <= 1.5')"
+row "export 991 files, --no-fsync" "$(ms "$m_exp_n")" "floor a, plain writes: $(ms "$m_floor_a")" \
+    "${ratio_n}x" "<= 2x floor a" "$(verdict "$ratio_n" 'x <= 2')"
+row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files files): $(ms "$m_one")" \
+    "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
+row "import 974 changed files" "$(ms "$m_imp")" "export of the same: $(ms "$m_imp_exp")" \
+    "${ratio_imp}x" "(report)" "-"
+row "watch save->DB, median of $saves" "$(ms "$m_lat")" "debounce window: $debounce.0 ms" \
+    "$(ratio "$m_lat" $((debounce * 1000)))" "<= debounce + 20 ms" "$(verdict "$m_lat" "x <= $(((debounce + 20) * 1000))")"
+row "watch save->DB, p95 (max $(ms "$max_lat"))" "$(ms "$p95_lat")" "debounce window: $debounce.0 ms" \
+    "$(ratio "$p95_lat" $((debounce * 1000)))" "(report)" "-"
+row "watch burst of 974 saves, all in DB" "$(ms "$burst_us")" "writing the 974 files: $(ms "$burst_write_us")" \
+    "$(ratio "$burst_us" "$burst_write_us")" "< 2 s, 974/974" \
+    "$( ((burst_n == 974)) && verdict "$burst_us" 'x < 2000000' || echo "MISSED ($burst_n/974)")"
+row "peak RSS, export (max of $rounds)" "$(kb "$max_exp_rss")" "mybb-sync --version: $(kb "$base_rss")" \
+    "$(ratio "$max_exp_rss" "$base_rss")" "< 10 MB" "$(verdict "$max_exp_rss" 'x < 10240')"
+row "peak RSS, idle watcher (VmHWM)" "$(kb "$idle_hwm")" "mybb-sync --version: $(kb "$base_rss")" \
+    "$(ratio "$idle_hwm" "$base_rss")" "< 10 MB" "$(verdict "$idle_hwm" 'x < 10240')"
+row "idle watcher CPU over ${idle_secs} s" "$(ms "$idle_cpu_us")" "wall time: $(ms "$idle_wall")" \
+    "$(awk -v a="$idle_cpu_us" -v b="$idle_wall" 'BEGIN { printf "%.3f%%", 100 * a / b }')" "~0 (< 0.1%)" \
+    "$(verdict "$idle_cpu_us" "x < $idle_wall / 1000")"
+row "binary size (release)" "$(kb "$((bin_size / 1024))")" "std-only binary: $(kb "$((helper_size / 1024))")" \
+    "$(ratio "$bin_size" "$helper_size")" "(report)" "-"
+row "crates, cargo tree --edges normal" "$n_crates" "packages in Cargo.lock: $n_lock" \
+    "$(ratio "$n_crates" "$n_lock")" "(report)" "-"
+echo
+echo "details:"
+echo "  export CPU (median): user $(ms "$(median "${exp_user[@]}")"), system $(ms "$(median "${exp_sys[@]}")")"
+echo "  export runs (ms): durable $(for v in "${exp_d[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')," \
+    "--no-fsync $(for v in "${exp_n[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
+echo "  floors (ms): a $(for v in "${floor_a[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')," \
+    "b $(for v in "${floor_b[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
+echo "  atomic floor (temp files + renames, no sync; what --no-fsync cannot skip): $(ms "$(median "${floor_t[@]}")")," \
+    "$(fmedian "${r_t[@]}")x floor a; --no-fsync export: $(fmedian "${r_nt[@]}")x this floor"
+echo "  scale fixture: $scale_rows customised rows in sets 2..10; files ratio $files_ratio; 10-set export peak RSS $(kb "$ten_rss")"
+echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')" \
+    "(the first creates 974 copy-on-write rows, later ones update them); peak RSS $(kb "$max_imp_rss")"
+echo "  idle watcher (defaults: debounce 75 ms, pull every 2 s): start-up CPU (reconcile, first pull) $(ms "$((startup_ns / 1000))"), $threads threads, VmRSS $(kb "$idle_rss") at the end," \
+    "$idle_ticks ticks of utime+stime (1 tick = $((1000 / clk_tck)) ms), $idle_wakeups wakeups in ${idle_secs} s"
+echo "  watcher after the burst: VmHWM $(kb "$watch_hwm"); SIGTERM to exit 0: idle $(ms "$idle_stop_us"), after the burst $(ms "$watch_stop_us")"
+echo "  latency is polled every ~1.4 ms over one client connection: figures are late by up to ~1.5 ms"
+echo "  crates: host target, normal edges, each name+version once, mybb-sync not counted"
+echo "  wall time of this script: $(awk -v u="$total_us" 'BEGIN { printf "%.0f s", u / 1e6 }')" \
+    "(of which cargo build $(awk -v u="$build_us" 'BEGIN { printf "%.0f s", u / 1e6 }'))"
