@@ -583,6 +583,13 @@ echo "  floors (ms): a $(for v in "${floor_a[@]}"; do ms "$v" | cut -d' ' -f1; d
     "b $(for v in "${floor_b[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
 echo "  atomic floor (temp files + renames, no sync; what --no-fsync cannot skip): $(ms "$(median "${floor_t[@]}")")," \
     "$(fmedian "${r_t[@]}")x floor a; --no-fsync export: $(fmedian "${r_nt[@]}")x this floor"
+spread_a=$(awk -v a="$(maxof "${floor_a[@]}")" -v b="$(printf '%s\n' "${floor_a[@]}" | sort -n | head -n 1)" \
+    'BEGIN { printf "%.1f", a / b }')
+if awk -v x="$spread_a" 'BEGIN { exit !(x > 2) }'; then
+    echo "  WARNING: floor a varied ${spread_a}x within this run (the same work each time): the machine or its"
+    echo "  filesystem was busy (see the load average; on ext4 without a journal, other processes' deletions"
+    echo "  make creating files slow). Such a run compresses the export ratios toward 1; compare several runs."
+fi
 echo "  scale fixture: $scale_rows customised rows in sets 2..10; files ratio $files_ratio; 10-set export peak RSS $(kb "$ten_rss")"
 echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')" \
     "(the first creates 974 copy-on-write rows, later ones update them); peak RSS $(kb "$max_imp_rss")"
