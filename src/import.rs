@@ -282,20 +282,24 @@ impl<'a> Syncer<'a> {
             }
             Target::UpdateStylesheet { tid, sid, name } => {
                 self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, name)
+                self.after_stylesheet_write(*tid, *sid, name, &write.content)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
-                self.after_stylesheet_write(*tid, name)
+                let sid =
+                    self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
+                let sid = u32::try_from(sid).map_err(|_| Error::Data {
+                    what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
+                })?;
+                self.after_stylesheet_write(*tid, sid, name, &write.content)
             }
         }
     }
 
     /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
-    /// database: this is where they are rewritten.
-    fn after_stylesheet_write(&self, tid: u32, name: &str) -> Result<()> {
-        log::debug!("stylesheet {name:?} of theme {tid} written; cache files not yet rewritten");
-        Ok(())
+    /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
+    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
+        let sheet = crate::cache::WrittenStylesheet { tid, sid, name, content };
+        crate::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
 
     /// Plans and applies `paths`: the whole of `import`, and one batch of the watcher. A
