@@ -22,6 +22,7 @@ COMMANDS:
     export              Write every template set and theme to files under the sync root
     import [PATH...]    Write every file that differs from the database to the database, once
     watch               Watch the sync root and write each saved file to the database
+    cache rebuild       Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -41,6 +42,10 @@ EXPORT OPTIONS:
 WATCH OPTIONS:
     --export-first      Export first (with the watcher paused), then watch; no edit is lost
     --debounce MS       Quiet time before a changed file is read [default: 75]
+
+CACHE REBUILD OPTIONS:
+    --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
+                        (repeatable; default: every theme, the master theme included)
 
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
@@ -79,6 +84,8 @@ pub enum Command {
     Export(ExportArgs),
     Import(ImportArgs),
     Watch(WatchArgs),
+    /// `cache rebuild`.
+    CacheRebuild(CacheArgs),
 }
 
 /// Options of `export`.
@@ -94,6 +101,13 @@ pub struct ExportArgs {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
+}
+
+/// Options of `cache rebuild`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CacheArgs {
+    /// Theme names; empty means every theme.
+    pub themes: Vec<String>,
 }
 
 /// Options of `watch`.
@@ -136,6 +150,8 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut export = ExportArgs::default();
     let mut import = ImportArgs::default();
     let mut watch = WatchArgs::default();
+    // `cache`'s action: `rebuild` is the only one.
+    let mut cache_action: Option<String> = None;
     // Command options seen, to reject those given to the wrong command.
     let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
 
@@ -184,6 +200,12 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Value(value) if command.as_deref() == Some("import") => {
                 import.paths.push(value.into());
             }
+            Value(value) if command.as_deref() == Some("cache") && cache_action.is_none() => {
+                let action = value.into_string().map_err(|v| {
+                    Error::usage(format!("unknown cache action {:?}", v.to_string_lossy()))
+                })?;
+                cache_action = Some(action);
+            }
             _ => return Err(usage(arg.unexpected())),
         }
     }
@@ -195,16 +217,33 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         return Ok(Args { command: Command::Version, ..args });
     }
     let command = match command.as_deref() {
-        None => return Err(Error::usage("no command given: use export, import or watch")),
-        Some(name @ ("export" | "import" | "watch")) => name.to_owned(),
+        None => {
+            return Err(Error::usage(
+                "no command given: use export, import, watch or cache rebuild",
+            ));
+        }
+        Some(name @ ("export" | "import" | "watch" | "cache")) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
-    if let Some((flag, owner)) = seen.iter().find(|(_, owner)| *owner != command) {
+    // `--theme` is recorded as export's; `cache rebuild` takes it too.
+    let shared = |flag: &str| command == "cache" && flag == "--theme";
+    if let Some((flag, owner)) =
+        seen.iter().find(|(flag, owner)| *owner != command && !shared(flag))
+    {
         return Err(Error::usage(format!("{flag} belongs to `{owner}`, not `{command}`")));
     }
     args.command = match command.as_str() {
         "export" => Command::Export(export),
         "import" => Command::Import(import),
+        "cache" => match cache_action.as_deref() {
+            Some("rebuild") => Command::CacheRebuild(CacheArgs { themes: export.themes }),
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "unknown cache action {other:?}: use cache rebuild"
+                )));
+            }
+            None => return Err(Error::usage("`cache` needs an action: use cache rebuild")),
+        },
         _ => Command::Watch(watch),
     };
     Ok(args)
@@ -274,6 +313,19 @@ mod tests {
     }
 
     #[test]
+    fn cache_rebuild_takes_optional_repeated_themes() {
+        let a = parse(&["--mybb", "/var/www/forum", "cache", "rebuild"]).unwrap();
+        assert_eq!(a.mybb_root, Some(PathBuf::from("/var/www/forum")));
+        assert_eq!(a.command, Command::CacheRebuild(CacheArgs::default()));
+        let a = parse(&["cache", "rebuild", "--theme", "Default", "--theme", "Dark"]).unwrap();
+        let want = CacheArgs { themes: vec!["Default".into(), "Dark".into()] };
+        assert_eq!(a.command, Command::CacheRebuild(want));
+        // --theme still belongs to export too, and not to the other commands.
+        let err = parse(&["import", "--theme", "Default"]).unwrap_err();
+        assert!(err.to_string().contains("--theme belongs to `export`"), "{err}");
+    }
+
+    #[test]
     fn help_wins_over_everything_else() {
         assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help);
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
@@ -289,6 +341,10 @@ mod tests {
             (&["watch", "--debounce", "soon"][..], "--debounce takes a whole number"),
             (&["export", "stray"][..], "stray"),
             (&["export", "--db"][..], "--db"),
+            (&["cache"][..], "cache rebuild"),
+            (&["cache", "flush"][..], "flush"),
+            (&["cache", "rebuild", "extra"][..], "extra"),
+            (&["cache", "rebuild", "--set", "x"][..], "--set belongs to `export`"),
         ] {
             let err = parse(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
