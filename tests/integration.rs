@@ -6,4 +6,5 @@ mod util;
 mod export;
 mod fixture;
 mod import;
+mod sync;
 mod watch;

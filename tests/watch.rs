@@ -55,10 +55,13 @@ fn wait_for_template(db: &TestDb, title: &str, want: &[u8]) {
     );
 }
 
+/// A templates row: tid, sid, title, template, dateline.
+type TemplateRow = (u32, i32, Vec<u8>, Vec<u8>, u64);
+/// A stylesheets row: sid, tid, stylesheet, lastmodified.
+type StylesheetRow = (u32, u32, Vec<u8>, u64);
+
 /// Every row of both tables, for before/after comparisons.
-fn snapshot(
-    db: &TestDb,
-) -> (Vec<(u32, i32, Vec<u8>, Vec<u8>, u64)>, Vec<(u32, u32, Vec<u8>, u64)>) {
+fn snapshot(db: &TestDb) -> (Vec<TemplateRow>, Vec<StylesheetRow>) {
     (
         db.query_rows(
             "SELECT tid, sid, title, template, dateline FROM mybb_templates ORDER BY tid",
