@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::export::{self, ExportOptions};
 use crate::gate::Gate;
 use crate::import;
+use crate::status;
 use crate::watch::{self, WatchOptions};
 
 /// Runs the command `args` names.
@@ -29,8 +30,10 @@ pub fn run(args: Args) -> Result<()> {
             let options = ExportOptions {
                 sets: export_args.sets.clone(),
                 themes: export_args.themes.clone(),
+                prefer: export_args.prefer,
+                dry_run: export_args.dry_run,
                 fail_after: export_args.fail_after,
-                ..ExportOptions::default()
+                keep_edits_during_export: false,
             };
             export::export(&db, &config, &options)?;
             Ok(())
@@ -38,8 +41,19 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(import_args) => {
             let config = config::resolve(&args)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            import::import(&db, &config, &import_args.paths)?;
+            import::import(
+                &db,
+                &config,
+                &import_args.paths,
+                import_args.prefer,
+                import_args.dry_run,
+            )?;
             Ok(())
+        }
+        Command::Status(status_args) => {
+            let config = config::resolve(&args)?;
+            let db = Db::connect(&config.db, &config.prefix)?;
+            status::status(&db, &config, status_args.porcelain)
         }
         Command::CacheRebuild(cache_args) => {
             let config = config::resolve(&args)?;
@@ -57,6 +71,7 @@ pub fn run(args: Args) -> Result<()> {
             let options = WatchOptions {
                 debounce: watch_args.debounce,
                 reconcile_at_start: !watch_args.export_first,
+                pull_interval: watch_args.pull_interval,
                 exit_after: watch_args.exit_after,
             };
             let armed = watch::arm(&config)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use lexopt::prelude::*;
 
 use crate::error::{Error, Result};
+pub use crate::import::Prefer;
 
 /// The help text, printed by `--help`.
 pub const HELP: &str = "\
@@ -20,8 +21,9 @@ USAGE:
 
 COMMANDS:
     export              Write every template set and theme to files under the sync root
-    import [PATH...]    Write every file that differs from the database to the database, once
-    watch               Watch the sync root and write each saved file to the database
+    import [PATH...]    Write every file that changed since the last sync to the database, once
+    watch               Watch the sync root: saved files go to the database, Admin CP edits to disk
+    status              Show what is out of sync: to-db, to-disk, conflict, refused
     cache rebuild       Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)
 
 OPTIONS:
@@ -39,9 +41,18 @@ EXPORT OPTIONS:
     --set NAME          Export only this template set (repeatable; \"Global Templates\" is sid -1)
     --theme NAME        Export only this theme (repeatable; the master theme only when named)
 
+IMPORT AND EXPORT OPTIONS:
+    --dry-run           Print what would change; change nothing
+    --prefer disk|db    Where file and database differ (conflicts included), this side wins
+
 WATCH OPTIONS:
     --export-first      Export first (with the watcher paused), then watch; no edit is lost
     --debounce MS       Quiet time before a changed file is read [default: 75]
+    --pull-interval S   How often to look for Admin CP edits to bring to disk [default: 2]
+    --no-pull           Do not bring database changes to disk while watching
+
+STATUS OPTIONS:
+    --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
 
 CACHE REBUILD OPTIONS:
     --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
@@ -49,7 +60,7 @@ CACHE REBUILD OPTIONS:
 
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
-    3  finished, but some items were refused (each listed on stderr)
+    3  finished, but some items were refused or in conflict (each listed); for status: not in sync
 ";
 
 /// What the user asked for, as typed.
@@ -84,6 +95,7 @@ pub enum Command {
     Export(ExportArgs),
     Import(ImportArgs),
     Watch(WatchArgs),
+    Status(StatusArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
 }
@@ -93,6 +105,8 @@ pub enum Command {
 pub struct ExportArgs {
     pub sets: Vec<String>,
     pub themes: Vec<String>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
 }
@@ -101,6 +115,14 @@ pub struct ExportArgs {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
+}
+
+/// Options of `status`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StatusArgs {
+    pub porcelain: bool,
 }
 
 /// Options of `cache rebuild`.
@@ -115,13 +137,20 @@ pub struct CacheArgs {
 pub struct WatchArgs {
     pub export_first: bool,
     pub debounce: Duration,
+    /// How often to look for database changes; None with `--no-pull`.
+    pub pull_interval: Option<Duration>,
     /// Testing only: stop after this many batches were applied.
     pub exit_after: Option<usize>,
 }
 
 impl Default for WatchArgs {
     fn default() -> WatchArgs {
-        WatchArgs { export_first: false, debounce: Duration::from_millis(75), exit_after: None }
+        WatchArgs {
+            export_first: false,
+            debounce: Duration::from_millis(75),
+            pull_interval: Some(Duration::from_secs(2)),
+            exit_after: None,
+        }
     }
 }
 
@@ -150,6 +179,9 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut export = ExportArgs::default();
     let mut import = ImportArgs::default();
     let mut watch = WatchArgs::default();
+    let mut status = StatusArgs::default();
+    let mut dry_run = false;
+    let mut prefer = None;
     // `cache`'s action: `rebuild` is the only one.
     let mut cache_action: Option<String> = None;
     // Command options seen, to reject those given to the wrong command.
@@ -172,11 +204,43 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             Long("theme") => {
                 export.themes.push(string(&mut parser, "--theme")?);
-                seen.push(("--theme", "export"));
+                seen.push(("--theme", "export cache"));
             }
             Long("fail-after") => {
                 export.fail_after = Some(number(&mut parser, "--fail-after")?);
                 seen.push(("--fail-after", "export"));
+            }
+            Long("dry-run") => {
+                dry_run = true;
+                seen.push(("--dry-run", "import export"));
+            }
+            Long("prefer") => {
+                prefer = Some(match string(&mut parser, "--prefer")?.as_str() {
+                    "disk" => Prefer::Disk,
+                    "db" => Prefer::Db,
+                    other => {
+                        return Err(Error::usage(format!(
+                            "--prefer takes disk or db, not {other:?}"
+                        )));
+                    }
+                });
+                seen.push(("--prefer", "import export"));
+            }
+            Long("porcelain") => {
+                status.porcelain = true;
+                seen.push(("--porcelain", "status"));
+            }
+            Long("pull-interval") => {
+                let seconds: f64 = number(&mut parser, "--pull-interval")?;
+                if !(seconds > 0.0 && seconds <= 86_400.0) {
+                    return Err(Error::usage("--pull-interval takes seconds, more than 0"));
+                }
+                watch.pull_interval = Some(Duration::from_secs_f64(seconds));
+                seen.push(("--pull-interval", "watch"));
+            }
+            Long("no-pull") => {
+                watch.pull_interval = None;
+                seen.push(("--no-pull", "watch"));
             }
             Long("export-first") => {
                 watch.export_first = true;
@@ -219,22 +283,22 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let command = match command.as_deref() {
         None => {
             return Err(Error::usage(
-                "no command given: use export, import, watch or cache rebuild",
+                "no command given: use export, import, watch, status or cache rebuild",
             ));
         }
-        Some(name @ ("export" | "import" | "watch" | "cache")) => name.to_owned(),
+        Some(name @ ("export" | "import" | "watch" | "status" | "cache")) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
-    // `--theme` is recorded as export's; `cache rebuild` takes it too.
-    let shared = |flag: &str| command == "cache" && flag == "--theme";
-    if let Some((flag, owner)) =
-        seen.iter().find(|(flag, owner)| *owner != command && !shared(flag))
+    if let Some((flag, owners)) =
+        seen.iter().find(|(_, owners)| !owners.split(' ').any(|o| o == command))
     {
-        return Err(Error::usage(format!("{flag} belongs to `{owner}`, not `{command}`")));
+        let owners = owners.replace(' ', "` and `");
+        return Err(Error::usage(format!("{flag} belongs to `{owners}`, not `{command}`")));
     }
     args.command = match command.as_str() {
-        "export" => Command::Export(export),
-        "import" => Command::Import(import),
+        "export" => Command::Export(ExportArgs { dry_run, prefer, ..export }),
+        "import" => Command::Import(ImportArgs { dry_run, prefer, ..import }),
+        "status" => Command::Status(status),
         "cache" => match cache_action.as_deref() {
             Some("rebuild") => Command::CacheRebuild(CacheArgs { themes: export.themes }),
             Some(other) => {
@@ -262,7 +326,7 @@ fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
 
 fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T> {
     let text = string(parser, flag)?;
-    text.parse().map_err(|_| Error::usage(format!("{flag} takes a whole number, not {text:?}")))
+    text.parse().map_err(|_| Error::usage(format!("{flag} takes a number, not {text:?}")))
 }
 
 #[cfg(test)]
@@ -288,7 +352,7 @@ mod tests {
         let want = ExportArgs {
             sets: vec!["A".into(), "B C".into()],
             themes: vec!["Default".into()],
-            fail_after: None,
+            ..ExportArgs::default()
         };
         assert_eq!(a.command, Command::Export(want));
     }
@@ -296,7 +360,10 @@ mod tests {
     #[test]
     fn import_takes_paths() {
         let a = parse(&["import", "a.html", "styles/x/y.css"]).unwrap();
-        let want = ImportArgs { paths: vec!["a.html".into(), "styles/x/y.css".into()] };
+        let want = ImportArgs {
+            paths: vec!["a.html".into(), "styles/x/y.css".into()],
+            ..ImportArgs::default()
+        };
         assert_eq!(a.command, Command::Import(want));
     }
 
@@ -308,8 +375,27 @@ mod tests {
             export_first: true,
             debounce: Duration::from_millis(20),
             exit_after: Some(3),
+            ..WatchArgs::default()
         };
         assert_eq!(a.command, Command::Watch(want));
+        let a = parse(&["watch", "--pull-interval", "0.5"]).unwrap();
+        let Command::Watch(w) = a.command else { panic!() };
+        assert_eq!(w.pull_interval, Some(Duration::from_millis(500)));
+        let a = parse(&["watch", "--no-pull"]).unwrap();
+        let Command::Watch(w) = a.command else { panic!() };
+        assert_eq!(w.pull_interval, None);
+    }
+
+    #[test]
+    fn sync_options_go_to_their_commands() {
+        let a = parse(&["import", "--dry-run", "--prefer", "disk"]).unwrap();
+        let Command::Import(i) = a.command else { panic!() };
+        assert_eq!((i.dry_run, i.prefer), (true, Some(Prefer::Disk)));
+        let a = parse(&["export", "--prefer", "db"]).unwrap();
+        let Command::Export(e) = a.command else { panic!() };
+        assert_eq!(e.prefer, Some(Prefer::Db));
+        let a = parse(&["status", "--porcelain"]).unwrap();
+        assert_eq!(a.command, Command::Status(StatusArgs { porcelain: true }));
     }
 
     #[test]
@@ -322,7 +408,7 @@ mod tests {
         assert_eq!(a.command, Command::CacheRebuild(want));
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
-        assert!(err.to_string().contains("--theme belongs to `export`"), "{err}");
+        assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
     }
 
     #[test]
@@ -338,7 +424,10 @@ mod tests {
             (&[][..], "no command"),
             (&["export", "--bogus"][..], "--bogus"),
             (&["watch", "--set", "x"][..], "--set belongs to `export`"),
-            (&["watch", "--debounce", "soon"][..], "--debounce takes a whole number"),
+            (&["watch", "--dry-run"][..], "--dry-run belongs to `import` and `export`"),
+            (&["import", "--prefer", "both"][..], "--prefer takes disk or db"),
+            (&["watch", "--pull-interval", "0"][..], "--pull-interval takes seconds"),
+            (&["watch", "--debounce", "soon"][..], "--debounce takes a number"),
             (&["export", "stray"][..], "stray"),
             (&["export", "--db"][..], "--db"),
             (&["cache"][..], "cache rebuild"),

@@ -272,6 +272,39 @@ impl Db {
             .ok_or_else(missing)
     }
 
+    /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
+    /// their stamps and ids, newest stamp first. Any insert, delete or Admin CP edit changes it,
+    /// except a second edit of one row within the same second (see the watcher's pull).
+    pub fn fingerprint(&self) -> Result<Vec<u64>> {
+        let (t, s) = (self.table("templates"), self.table("themestylesheets"));
+        let (sets, themes) = (self.table("templatesets"), self.table("themes"));
+        let sql = format!(
+            "SELECT CAST(GREATEST((SELECT COALESCE(MAX(dateline), 0) FROM {t}),
+                                  (SELECT COALESCE(MAX(lastmodified), 0) FROM {s})) AS UNSIGNED),
+                    (SELECT COUNT(*) FROM {t}),
+                    (SELECT CAST(COALESCE(SUM(dateline), 0) AS UNSIGNED) FROM {t}),
+                    (SELECT COALESCE(MAX(tid), 0) FROM {t}),
+                    (SELECT COUNT(*) FROM {s}),
+                    (SELECT CAST(COALESCE(SUM(lastmodified), 0) AS UNSIGNED) FROM {s}),
+                    (SELECT COALESCE(MAX(sid), 0) FROM {s}),
+                    (SELECT COUNT(*) FROM {sets}),
+                    (SELECT COUNT(*) FROM {themes})"
+        );
+        let row: Option<mysql::Row> = self
+            .conn()?
+            .query_first(sql)
+            .map_err(|e| self.query_error("fingerprint the tables".into(), e))?;
+        let row = row
+            .ok_or_else(|| Error::Data { what: "the fingerprint query returned no row".into() })?;
+        (0..row.len())
+            .map(|i| {
+                row.get_opt::<u64, usize>(i).and_then(|v| v.ok()).ok_or_else(|| Error::Data {
+                    what: format!("the fingerprint's column {i} is not a number"),
+                })
+            })
+            .collect()
+    }
+
     /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title.
     /// Returns the new tid.
     pub(crate) fn insert_template(

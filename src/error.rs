@@ -31,6 +31,8 @@ pub enum Error {
     /// A batch command finished, but some items were refused or in conflict (each already
     /// reported on stderr).
     Incomplete { refused: usize },
+    /// `status` found items that are not in sync (each printed).
+    Pending { count: usize },
 }
 
 impl Error {
@@ -39,7 +41,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::BoardConfig(_) | Error::UnknownItem { .. } => 2,
-            Error::Incomplete { .. } => 3,
+            Error::Incomplete { .. } | Error::Pending { .. } => 3,
             _ => 1,
         }
     }
@@ -79,6 +81,10 @@ impl fmt::Display for Error {
             Error::Incomplete { refused } => {
                 let s = if *refused == 1 { "" } else { "s" };
                 write!(f, "{refused} item{s} refused or in conflict (listed above)")
+            }
+            Error::Pending { count } => {
+                let s = if *count == 1 { "" } else { "s" };
+                write!(f, "{count} item{s} not in sync")
             }
         }
     }

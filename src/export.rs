@@ -4,21 +4,24 @@
 //! DB rows --resolve (board.rs)--> rendered items --layout.rs--> paths --atomic.rs--> files
 //! ```
 //! Runs under the sync root's lock held exclusively, so a watcher in another process waits.
-//! A file whose content is already right is not rewritten, so exporting an unchanged board
-//! touches nothing, and a file changed while the export runs is left for the watcher.
+//! The plan comes from `import.rs`, the one place that decides what happens to an item: a file
+//! already right is not rewritten (exporting an unchanged board touches nothing), and a file
+//! edited since the last sync is kept unless `--prefer db` says otherwise.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fs_err as fs;
 
-use crate::atomic::{self, AtomicBatch};
-use crate::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
+use crate::atomic;
+use crate::board::Board;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::gate::SyncLock;
+use crate::import::{ApplyOptions, Flow, Prefer, Scope, Syncer};
 use crate::layout::{GLOBAL_SET_TITLE, ItemPath};
+use crate::state::State;
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +30,10 @@ pub struct ExportOptions {
     pub sets: Vec<String>,
     /// Theme names; empty means every theme but the master theme.
     pub themes: Vec<String>,
+    /// `--prefer db` overwrites files edited since the last sync, and resolves conflicts.
+    pub prefer: Option<Prefer>,
+    /// Print what would change, change nothing.
+    pub dry_run: bool,
     /// Leave alone a file changed since the export began (for `watch --export-first`, whose
     /// watcher then applies the change), instead of overwriting it with the database's content.
     pub keep_edits_during_export: bool,
@@ -49,8 +56,8 @@ pub struct PartSummary {
     pub dir: PathBuf,
     pub written: usize,
     pub unchanged: usize,
-    /// Files changed on disk while the export ran, left alone for the watcher.
-    pub left: usize,
+    /// Files not overwritten: edited since the last sync, or changed during the export.
+    pub kept: usize,
 }
 
 impl ExportSummary {
@@ -60,137 +67,122 @@ impl ExportSummary {
     }
 }
 
-/// One file the export wants to exist with `content`.
-struct Planned {
-    part: usize,
-    path: PathBuf,
-    content: Vec<u8>,
-}
-
-/// How long before the export began a file may have been changed and still count as changed
-/// during it: file times come from the kernel's coarse clock, up to a tick behind `now()`.
-const EDIT_MARGIN: Duration = Duration::from_millis(20);
-
-/// Exports the chosen sets and themes into the sync root. Holds the root's lock exclusively.
+/// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
+/// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
 pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {
     let lock = SyncLock::new(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let started = SystemTime::now();
+    let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
+    let default = syncer.default_scope(&board)?;
+    let scope = Scope {
+        sets: if options.sets.is_empty() {
+            default.sets
+        } else {
+            named_sets(&board, &options.sets)?
+        },
+        themes: if options.themes.is_empty() {
+            default.themes
+        } else {
+            named_themes(&board, &options.themes)?
+        },
+        every_file: false,
+    };
     let mut summary = ExportSummary::default();
-    let mut planned = Vec::new();
-
-    for (sid, title) in chosen_sets(db, &board, &options.sets)? {
-        let part = summary.parts.len();
-        let set = SetTemplates::load(db, sid, None)?;
-        let dir = config.sync_root.join(ItemPath::set_dir(&title));
-        for (template_title, row) in set.all() {
-            let group = crate::layout::group_folder(template_title, &board.groups);
-            let item =
-                ItemPath::Template { set: title.clone(), group, title: template_title.to_owned() };
-            planned.push(Planned {
-                part,
-                path: config.sync_root.join(item.to_relative()),
-                content: row.template.clone(),
-            });
-        }
-        summary.parts.push(PartSummary::new("template set", title, dir));
+    for (_, title) in &scope.sets {
+        summary.parts.push(PartSummary::new(
+            "template set",
+            title,
+            config.sync_root.join(ItemPath::set_dir(title)),
+        ));
     }
-
-    for (tid, name) in chosen_themes(&board, &options.themes)? {
-        let part = summary.parts.len();
-        let dir = config.sync_root.join(ItemPath::theme_dir(&name));
-        for (sheet, row) in board.resolved_stylesheets(tid) {
-            let item = ItemPath::Stylesheet { theme: name.clone(), name: sheet.to_owned() };
-            planned.push(Planned {
-                part,
-                path: config.sync_root.join(item.to_relative()),
-                content: row.stylesheet.clone(),
-            });
-        }
-        summary.parts.push(PartSummary::new("theme", name, dir));
+    for (_, name) in &scope.themes {
+        summary.parts.push(PartSummary::new(
+            "theme",
+            name,
+            config.sync_root.join(ItemPath::theme_dir(name)),
+        ));
     }
-
-    let mut batch = AtomicBatch::new(config.durable);
-    batch.fail_after(options.fail_after);
-    let mut cleaned = std::collections::HashSet::new();
-    for item in planned {
-        let dir = item.path.parent().unwrap_or(&config.sync_root).to_path_buf();
-        if cleaned.insert(dir.clone()) {
-            // We hold the lock exclusively: any temp file of ours here is a killed run's.
-            let removed = atomic::remove_stale_temps(&dir)?;
-            if removed > 0 {
-                log::info!(
-                    "removed {removed} temp file(s) left by an interrupted run in {}",
-                    dir.display()
-                );
-            }
-        }
-        let part = &mut summary.parts[item.part];
-        match existing(&item.path)? {
-            Some((content, _)) if content == item.content => part.unchanged += 1,
-            Some((_, modified))
-                if options.keep_edits_during_export && modified + EDIT_MARGIN >= started =>
-            {
-                log::warn!("{}: changed while the export ran; left as it is", item.path.display());
-                part.left += 1;
-            }
-            _ => {
-                batch.stage(&item.path, &item.content)?;
-                part.written += 1;
+    if !options.dry_run {
+        // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
+        for part in &summary.parts {
+            for dir in walk_dirs(&part.dir)? {
+                let removed = atomic::remove_stale_temps(&dir)?;
+                if removed > 0 {
+                    log::info!(
+                        "removed {removed} temp file(s) left by an interrupted run in {}",
+                        dir.display()
+                    );
+                }
             }
         }
     }
-    batch.commit()?;
-    for part in &summary.parts {
+    let mut state = State::load(&config.sync_root)?;
+    let plan = syncer.plan_scope(&scope, &state, true)?;
+    if options.dry_run {
+        crate::status::print_dry_run(config, &plan, Flow::EXPORT)?;
+        return Ok(summary);
+    }
+    let apply = ApplyOptions {
+        keep_files_changed_since: options.keep_edits_during_export.then_some(started),
+        fail_after: options.fail_after,
+    };
+    let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
+    for part in &mut summary.parts {
+        let under = |path: &PathBuf| path.starts_with(&part.dir);
+        part.written = report.pulled.iter().filter(|p| under(p)).count();
+        part.unchanged = report.unchanged.iter().filter(|p| under(p)).count();
+        part.kept = report.held.iter().filter(|(p, _)| under(p)).count();
         log::info!(
             "{} {:?}: {} written, {} unchanged{} in {}",
             part.kind,
             part.name,
             part.written,
             part.unchanged,
-            if part.left > 0 {
-                format!(", {} left (changed during the export)", part.left)
+            if part.kept > 0 {
+                format!(", {} kept (edited on disk)", part.kept)
             } else {
                 String::new()
             },
             part.dir.display()
         );
     }
+    if report.problems() > 0 {
+        return Err(Error::Incomplete { refused: report.problems() });
+    }
     Ok(summary)
 }
 
 impl PartSummary {
-    fn new(kind: &'static str, name: String, dir: PathBuf) -> PartSummary {
-        PartSummary { kind, name, dir, written: 0, unchanged: 0, left: 0 }
+    fn new(kind: &'static str, name: &str, dir: PathBuf) -> PartSummary {
+        PartSummary { kind, name: name.to_owned(), dir, written: 0, unchanged: 0, kept: 0 }
     }
 }
 
-/// Returns the content and modification time of the file at `path`, or None if there is none.
-fn existing(path: &Path) -> Result<Option<(Vec<u8>, SystemTime)>> {
-    let meta = match fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    if !meta.is_file() {
-        // A directory where a file should be: staging will fail with a clear error.
-        return Ok(None);
-    }
-    let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    Ok(Some((fs::read(path)?, modified)))
-}
-
-/// Returns the sets to export as `(sid, title)`: the named ones, or every set plus the global
-/// set when it has rows.
-fn chosen_sets(db: &Db, board: &Board, names: &[String]) -> Result<Vec<(i32, String)>> {
-    if names.is_empty() {
-        let mut sets = board.sets.clone();
-        if !db.templates(&[GLOBAL_SID], None)?.is_empty() {
-            sets.push((GLOBAL_SID, GLOBAL_SET_TITLE.to_owned()));
+/// Returns `dir` and every directory below it; none if it does not exist.
+fn walk_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            }
         }
-        return Ok(sets);
+        dirs.push(dir);
     }
+    Ok(dirs)
+}
+
+/// Returns the sets named `names` as `(sid, title)`, or an error naming the unknown one.
+fn named_sets(board: &Board, names: &[String]) -> Result<Vec<(i32, String)>> {
     names
         .iter()
         .map(|name| match board.set_sid(name) {
@@ -209,16 +201,8 @@ fn chosen_sets(db: &Db, board: &Board, names: &[String]) -> Result<Vec<(i32, Str
         .collect()
 }
 
-/// Returns the themes to export as `(tid, name)`: the named ones, or every theme but the master.
-fn chosen_themes(board: &Board, names: &[String]) -> Result<Vec<(u32, String)>> {
-    if names.is_empty() {
-        return Ok(board
-            .themes
-            .iter()
-            .filter(|t| t.tid != MASTER_THEME_TID)
-            .map(|t| (t.tid, t.name.clone()))
-            .collect());
-    }
+/// Returns the themes named `names` as `(tid, name)`, or an error naming the unknown one.
+fn named_themes(board: &Board, names: &[String]) -> Result<Vec<(u32, String)>> {
     names
         .iter()
         .map(|name| match board.theme_by_name(name) {

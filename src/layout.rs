@@ -35,6 +35,21 @@ pub enum ItemPath {
 }
 
 impl ItemPath {
+    /// Returns the key of this item in the sync state: its path, but for a template without
+    /// the group folder, which is only where the file happens to stand.
+    pub fn key(&self) -> String {
+        match self {
+            ItemPath::Template { set, title, .. } => {
+                format!(
+                    "{TEMPLATE_SETS_DIR}/{}/{}",
+                    encode_component(set, ""),
+                    encode_component(title, TEMPLATE_EXT)
+                )
+            }
+            ItemPath::Stylesheet { .. } => self.to_relative().to_string_lossy().into_owned(),
+        }
+    }
+
     /// Returns the folder of template set `set`, relative to the sync root.
     pub fn set_dir(set: &str) -> PathBuf {
         [TEMPLATE_SETS_DIR, &encode_component(set, "")].iter().collect()
@@ -155,9 +170,10 @@ pub fn is_noise(file_name: &str) -> bool {
 }
 
 /// Returns true if and only if a file name is one of the database copies written beside a file
-/// in conflict (`header.db.html`, `global.db.css`).
+/// in conflict (`header.db.html`, `global.db.css`, `name.db`).
 pub fn is_conflict_copy(file_name: &str) -> bool {
-    file_name.ends_with(".db.html") || file_name.ends_with(".db.css")
+    file_name.ends_with(".db")
+        || file_name.rsplit_once('.').is_some_and(|(stem, _)| stem.ends_with(".db"))
 }
 
 /// Returns `name` followed by `suffix` as one safe path component: in `name`, `%`, `/`, `\\`,

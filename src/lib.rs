@@ -19,6 +19,8 @@ pub mod import;
 pub mod layout;
 pub mod mybb_config;
 pub mod phpser;
+pub mod state;
+pub mod status;
 pub mod stylecache;
 pub mod validate;
 pub mod watch;

@@ -23,8 +23,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::gate::{Gate, SyncLock};
-use crate::import::{self, Syncer};
+use crate::import::{self, ApplyOptions, Flow, Syncer};
 use crate::layout::{self, NotAnItem};
+use crate::state::State;
 
 /// How the watcher behaves.
 #[derive(Debug, Clone)]
@@ -34,6 +35,9 @@ pub struct WatchOptions {
     /// Reconcile every file with the database before watching (off for `--export-first`,
     /// whose export brings the files up to date instead).
     pub reconcile_at_start: bool,
+    /// How often to ask the database whether anything changed, to bring it to disk; None to
+    /// never do so.
+    pub pull_interval: Option<Duration>,
     /// Testing only: stop once this many items were written to the database.
     pub exit_after: Option<usize>,
 }
@@ -70,6 +74,8 @@ pub struct Armed {
 pub struct WatchStats {
     pub batches: usize,
     pub written: usize,
+    /// Files brought to disk from the database.
+    pub pulled: usize,
     pub refused: usize,
 }
 
@@ -121,6 +127,8 @@ impl Armed {
             retry_at: None,
             backoff: Duration::ZERO,
             outage: false,
+            next_pull: options.pull_interval.map(|every| Instant::now() + every),
+            fingerprint: None,
             stats: WatchStats::default(),
         };
         worker.run(&self.rx)
@@ -142,6 +150,10 @@ struct Worker {
     retry_at: Option<Instant>,
     backoff: Duration,
     outage: bool,
+    /// When to next ask the database whether anything changed.
+    next_pull: Option<Instant>,
+    /// The database's fingerprint when last pulled.
+    fingerprint: Option<Vec<u64>>,
     stats: WatchStats,
 }
 
@@ -178,6 +190,13 @@ impl Worker {
                     self.retry_at = Some(Instant::now() + PAUSED_POLL);
                 }
             }
+            if self.next_pull.is_some_and(|at| at <= Instant::now()) {
+                if self.gate.is_paused() {
+                    self.next_pull = Some(Instant::now() + PAUSED_POLL);
+                } else {
+                    self.pull()?;
+                }
+            }
             if self.options.exit_after.is_some_and(|n| self.stats.written >= n) {
                 break;
             }
@@ -186,13 +205,78 @@ impl Worker {
         Ok(self.stats)
     }
 
-    /// Returns when the next batch is due, or None when there is nothing to do.
+    /// Returns when the next batch or pull is due, or None when there is nothing to do, in
+    /// which case the worker sleeps until an event arrives.
     fn due_at(&self) -> Option<Instant> {
-        if self.pending.is_empty() && !self.rescan {
-            return None;
+        let batch = (!self.pending.is_empty() || self.rescan).then(|| {
+            let quiet = self.last_event + self.options.debounce;
+            self.retry_at.map_or(quiet, |retry| retry.max(quiet))
+        });
+        match (batch, self.next_pull) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        let quiet = self.last_event + self.options.debounce;
-        Some(self.retry_at.map_or(quiet, |retry| retry.max(quiet)))
+    }
+
+    /// Brings database changes (Admin CP edits, reverts) to disk, when a cheap fingerprint of
+    /// the tables says something changed. Runs between batches, behind the same gate and lock,
+    /// so the files it writes are echoes that change nothing in the database.
+    fn pull(&mut self) -> Result<()> {
+        let every = self.options.pull_interval.unwrap_or(Duration::from_secs(2));
+        self.next_pull = Some(Instant::now() + every);
+        let _shared = self.lock.shared()?;
+        let fingerprint = match self.db.fingerprint() {
+            Ok(fingerprint) => fingerprint,
+            Err(e) => return self.outage_or(e, Vec::new()),
+        };
+        // Within the stamps' one-second resolution, two edits can leave the same fingerprint:
+        // while the newest stamp is that recent, compare contents anyway.
+        let recent = fingerprint.first().is_some_and(|&newest| newest + 2 >= crate::db::now());
+        if Some(&fingerprint) == self.fingerprint.as_ref() && !recent {
+            return Ok(());
+        }
+        let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
+            let scope = syncer.default_scope(&crate::board::Board::load(&self.db)?)?;
+            let mut state = State::load(&self.root)?;
+            let plan = syncer.plan_scope(&scope, &state, false)?;
+            syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
+        });
+        match result {
+            Ok(report) => {
+                for path in &report.pulled {
+                    log::info!("{}: brought to disk from the database", path.display());
+                }
+                self.stats.pulled += report.pulled.len();
+                self.stats.written += report.written.len();
+                self.fingerprint = Some(fingerprint);
+                if self.outage {
+                    log::info!("the database is reachable again");
+                    self.outage = false;
+                }
+                Ok(())
+            }
+            Err(e) => self.outage_or(e, Vec::new()),
+        }
+    }
+
+    /// Handles an error of a batch or pull: a database outage keeps `batch` pending and
+    /// schedules a retry, logged once per outage; anything else ends the watcher.
+    fn outage_or(&mut self, error: Error, batch: Vec<PathBuf>) -> Result<()> {
+        if !matches!(error, Error::Connect { .. } | Error::Query { .. }) {
+            return Err(error);
+        }
+        self.pending.extend(batch);
+        self.backoff = (self.backoff * 2).clamp(Duration::from_millis(100), MAX_BACKOFF);
+        self.retry_at = Some(Instant::now() + self.backoff);
+        if !self.outage {
+            log::warn!(
+                "{}; keeping {} pending change(s) and retrying",
+                crate::error::chain(&error),
+                self.pending.len()
+            );
+            self.outage = true;
+        }
+        Ok(())
     }
 
     /// Records one notify event.
@@ -254,7 +338,11 @@ impl Worker {
         if batch.is_empty() {
             return Ok(());
         }
-        let result = Syncer::new(&self.db, &self.config).and_then(|syncer| syncer.sync(&batch));
+        let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
+            let mut state = State::load(&self.root)?;
+            let plan = syncer.plan_paths(&batch, &state)?;
+            syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
+        });
         match result {
             Ok(report) => {
                 if self.outage {
@@ -265,6 +353,7 @@ impl Worker {
                 self.backoff = Duration::ZERO;
                 self.stats.batches += 1;
                 self.stats.written += report.written.len();
+                self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
                 for path in &report.missing {
                     log::info!("{}: deleted on disk; the database keeps it", path.display());
@@ -276,21 +365,7 @@ impl Worker {
                 }
                 Ok(())
             }
-            Err(e @ (Error::Connect { .. } | Error::Query { .. })) => {
-                self.pending.extend(batch);
-                self.backoff = (self.backoff * 2).clamp(Duration::from_millis(100), MAX_BACKOFF);
-                self.retry_at = Some(Instant::now() + self.backoff);
-                if !self.outage {
-                    log::warn!(
-                        "{}; keeping {} pending change(s) and retrying",
-                        crate::error::chain(&e),
-                        self.pending.len()
-                    );
-                    self.outage = true;
-                }
-                Ok(())
-            }
-            Err(e) => Err(e),
+            Err(e) => self.outage_or(e, batch),
         }
     }
 }

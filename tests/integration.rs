@@ -1,1 +1,10 @@
+//! The single integration test target: every test runs the real binary (or the library)
+//! against a real MariaDB loaded with the real MyBB 1.8.37 fixture.
 
+mod util;
+
+mod export;
+mod fixture;
+mod import;
+mod sync;
+mod watch;

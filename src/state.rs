@@ -1,0 +1,241 @@
+//! The sync state: what each item looked like when both sides last agreed.
+//!
+//! With it, a difference between a file and its row has a direction: only the file changed
+//! since the last sync (write the row), only the row changed (write the file), or both
+//! (a conflict: touch neither). Without it, a difference is a conflict rather than a guess.
+//!
+//! The state is a plain text file in the sync root, one line per item:
+//! `<content hash>\t<database stamp>\t<item key>`. It is written atomically, and every update
+//! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
+//! same time both keep their entries. A missing or unreadable state is never fatal.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use fs_err as fs;
+
+use crate::atomic;
+use crate::error::{Error, Result};
+
+/// The state file's name in the sync root (hidden: the watcher ignores it).
+pub const STATE_FILE: &str = ".mybb-sync.state";
+/// The lock serialising state updates.
+const STATE_LOCK: &str = ".mybb-sync.state.lock";
+/// The first line of a state file.
+const HEADER: &str =
+    "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.";
+
+/// What one item looked like at its last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// [`content_hash`] of the content both sides held.
+    pub hash: u64,
+    /// The database's `dateline` (templates) or `lastmodified` (stylesheets) at that moment.
+    pub stamp: u64,
+}
+
+/// Returns the 64-bit FNV-1a hash of `bytes`: a change detector, not a security measure.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The sync state of one sync root, as loaded, plus the changes made since.
+#[derive(Debug, Default)]
+pub struct State {
+    root: PathBuf,
+    records: BTreeMap<String, Record>,
+    changes: BTreeMap<String, Option<Record>>,
+    /// Whether a state file existed and was readable.
+    pub trusted: bool,
+}
+
+impl State {
+    /// Loads the state of sync root `root`. A missing file gives an empty state; an
+    /// unreadable one gives an empty state and a warning that says what happens next.
+    pub fn load(root: &Path) -> Result<State> {
+        let path = root.join(STATE_FILE);
+        let mut state = State { root: root.to_path_buf(), ..State::default() };
+        match fs::read_to_string(&path) {
+            Ok(text) => match parse(&text) {
+                Ok(records) => {
+                    state.records = records;
+                    state.trusted = true;
+                }
+                Err(why) => log::warn!(
+                    "the sync state {} is unreadable ({why}); rebuilding it from a full comparison: \
+                     items that differ are reported as conflicts, nothing is overwritten",
+                    path.display()
+                ),
+            },
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                log::debug!("no sync state in {} yet", root.display());
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidData => log::warn!(
+                "the sync state {} is not text; rebuilding it from a full comparison: \
+                 items that differ are reported as conflicts, nothing is overwritten",
+                path.display()
+            ),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(state)
+    }
+
+    /// Returns the record of item `key`, if it was ever synced.
+    pub fn get(&self, key: &str) -> Option<Record> {
+        match self.changes.get(key) {
+            Some(change) => *change,
+            None => self.records.get(key).copied(),
+        }
+    }
+
+    /// Records that item `key` is in sync with `record` (to be saved by [`State::save`]).
+    pub fn set(&mut self, key: &str, record: Record) {
+        if self.get(key) != Some(record) {
+            self.changes.insert(key.to_owned(), Some(record));
+        }
+    }
+
+    /// Returns true if and only if there are changes to save.
+    pub fn is_dirty(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
+    /// on top (so concurrent writers keep each other's entries), and replaces the file
+    /// atomically. Does nothing when there are no changes.
+    pub fn save(&mut self, durable: bool) -> Result<()> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        let lock_path = self.root.join(STATE_LOCK);
+        let lock =
+            fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        lock.file().lock().map_err(|source| Error::IoAt {
+            path: lock_path.clone(),
+            action: "lock",
+            source,
+        })?;
+        let path = self.root.join(STATE_FILE);
+        let mut records = match fs::read_to_string(&path) {
+            Ok(text) => parse(&text).unwrap_or_default(),
+            Err(_) => BTreeMap::new(),
+        };
+        for (key, change) in std::mem::take(&mut self.changes) {
+            match change {
+                Some(record) => records.insert(key, record),
+                None => records.remove(&key),
+            };
+        }
+        let mut text = String::with_capacity(64 * records.len() + HEADER.len());
+        text.push_str(HEADER);
+        text.push('\n');
+        for (key, record) in &records {
+            text.push_str(&format!("{:016x}\t{}\t{key}\n", record.hash, record.stamp));
+        }
+        atomic::write_file(&path, text.as_bytes(), durable)?;
+        self.records = records;
+        self.trusted = true;
+        Ok(())
+    }
+}
+
+/// Parses a state file, or says what is wrong with it.
+fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, first)) if first == HEADER => {}
+        _ => return Err("its first line is not the mybb-sync state header".to_owned()),
+    }
+    let mut records = BTreeMap::new();
+    for (n, line) in lines {
+        let bad = || format!("line {} is malformed", n + 1);
+        let mut fields = line.splitn(3, '\t');
+        let (Some(hash), Some(stamp), Some(key)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad());
+        };
+        let hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
+        let stamp = stamp.parse().map_err(|_| bad())?;
+        if hash_len_ok(line) && !key.is_empty() {
+            records.insert(key.to_owned(), Record { hash, stamp });
+        } else {
+            return Err(bad());
+        }
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        return Err("it ends in the middle of a line".to_owned());
+    }
+    Ok(records)
+}
+
+fn hash_len_ok(line: &str) -> bool {
+    line.split('\t').next().is_some_and(|h| h.len() == 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mybb-sync-state-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn records_survive_a_save_and_a_load() {
+        let root = scratch("roundtrip");
+        let mut state = State::load(&root).unwrap();
+        assert!(!state.trusted);
+        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9 });
+        state.save(false).unwrap();
+        let state = State::load(&root).unwrap();
+        assert!(state.trusted);
+        assert_eq!(state.get("styles/Default/global.css"), Some(Record { hash: 7, stamp: 9 }));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn concurrent_writers_keep_each_others_entries() {
+        let root = scratch("merge");
+        let mut a = State::load(&root).unwrap();
+        let mut b = State::load(&root).unwrap();
+        a.set("a", Record { hash: 1, stamp: 1 });
+        b.set("b", Record { hash: 2, stamp: 2 });
+        a.save(false).unwrap();
+        b.save(false).unwrap();
+        let state = State::load(&root).unwrap();
+        assert_eq!(state.get("a"), Some(Record { hash: 1, stamp: 1 }));
+        assert_eq!(state.get("b"), Some(Record { hash: 2, stamp: 2 }));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_not_fatal_and_not_trusted() {
+        let root = scratch("damaged");
+        for text in [
+            "garbage",
+            &format!("{HEADER}\nzz\t1\tkey\n"),
+            &format!("{HEADER}\n0000000000000001\t1\tkey"),
+        ] {
+            std::fs::write(root.join(STATE_FILE), text).unwrap();
+            let state = State::load(&root).unwrap();
+            assert!(!state.trusted, "{text:?}");
+            assert_eq!(state.get("key"), None);
+        }
+        std::fs::write(root.join(STATE_FILE), b"\xff\xfe").unwrap();
+        assert!(!State::load(&root).unwrap().trusted);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn the_hash_tells_contents_apart() {
+        assert_eq!(content_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(content_hash(b"ab"), content_hash(b"ba"));
+    }
+}

@@ -1,0 +1,368 @@
+//! `watch`: saved files reach the database whole, and exports never race the watcher.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mybb_sync::config::{Config, DbTarget};
+use mybb_sync::db::Db;
+use mybb_sync::export::{self, ExportOptions};
+use mybb_sync::gate::Gate;
+use mybb_sync::watch::{self, WatchOptions};
+
+use crate::export::sync_cmd;
+use crate::util::{Running, TestDb, TestDir, wait_until};
+
+const SET: &str = "template_sets/Default Templates";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn header(root: &Path) -> PathBuf {
+    root.join(SET).join("Header Templates/header.html")
+}
+
+/// Exports a fresh fixture database and starts `watch` on it; returns once it is watching.
+fn watching(name: &str, extra: &[&str]) -> (TestDb, TestDir, PathBuf, Running) {
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let run = start(&db, &root, extra);
+    (db, dir, root, run)
+}
+
+fn start(db: &TestDb, root: &Path, extra: &[&str]) -> Running {
+    let run =
+        sync_cmd(db, root).args(["watch", "--debounce", "30"]).args(extra.iter().copied()).spawn();
+    wait_until("the watcher to start watching", DEADLINE, || {
+        run.stderr_so_far().contains("watching ")
+    });
+    run
+}
+
+/// Stops the watcher with SIGINT, asserts it exited 0, and returns what it logged.
+fn stop(run: Running) -> String {
+    run.interrupt();
+    let out = run.wait(DEADLINE);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    out.stderr
+}
+
+fn wait_for_template(db: &TestDb, title: &str, want: &[u8]) {
+    wait_until(
+        &format!("template {title} to be {:?}", String::from_utf8_lossy(want)),
+        DEADLINE,
+        || db.template(1, title).as_deref() == Some(want),
+    );
+}
+
+/// A templates row: tid, sid, title, template, dateline.
+type TemplateRow = (u32, i32, Vec<u8>, Vec<u8>, u64);
+/// A stylesheets row: sid, tid, stylesheet, lastmodified.
+type StylesheetRow = (u32, u32, Vec<u8>, u64);
+
+/// Every row of both tables, for before/after comparisons.
+fn snapshot(db: &TestDb) -> (Vec<TemplateRow>, Vec<StylesheetRow>) {
+    (
+        db.query_rows(
+            "SELECT tid, sid, title, template, dateline FROM mybb_templates ORDER BY tid",
+        ),
+        db.query_rows(
+            "SELECT sid, tid, stylesheet, lastmodified FROM mybb_themestylesheets ORDER BY sid",
+        ),
+    )
+}
+
+#[test]
+fn editor_saves_of_every_kind_end_with_the_whole_final_content() {
+    let (db, dir, root, run) = watching("watch_editor_saves", &[]);
+    let path = header(&root);
+
+    // In place.
+    std::fs::write(&path, "in place").unwrap();
+    wait_for_template(&db, "header", b"in place");
+
+    // Temp file + rename, as most editors and our own writer do.
+    let temp = path.with_file_name(".header.html.tmp");
+    std::fs::write(&temp, "renamed into place").unwrap();
+    std::fs::rename(&temp, &path).unwrap();
+    wait_for_template(&db, "header", b"renamed into place");
+
+    // vim: rename to header.html~, write a new header.html, remove the backup. The file is
+    // briefly missing.
+    let backup = path.with_file_name("header.html~");
+    std::fs::rename(&path, &backup).unwrap();
+    std::fs::write(&path, "vim style").unwrap();
+    std::fs::remove_file(&backup).unwrap();
+    wait_for_template(&db, "header", b"vim style");
+
+    // One save written in two chunks 30 ms apart: only the whole content may land.
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"first half, ").unwrap();
+        file.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(30)); // the slow writer being simulated
+        file.write_all(b"second half").unwrap();
+    }
+    wait_for_template(&db, "header", b"first half, second half");
+
+    let log = stop(run);
+    // Nothing but whole contents ever reached the row.
+    assert!(!log.contains("skipping empty file"), "{log}");
+    assert_eq!(db.query_one::<u64>("SELECT COUNT(*) FROM mybb_templates WHERE sid = 1"), 1);
+    drop(dir);
+}
+
+#[test]
+fn a_burst_of_every_template_rewritten_at_once_is_applied_once_each() {
+    let (db, _dir, root, run) = watching("watch_burst", &[]);
+    let mut files = Vec::new();
+    for group in std::fs::read_dir(root.join(SET)).unwrap() {
+        for file in std::fs::read_dir(group.unwrap().path()).unwrap() {
+            files.push(file.unwrap().path());
+        }
+    }
+    assert_eq!(files.len(), 974);
+    // Like a `git checkout`: every file replaced as fast as possible.
+    for (n, path) in files.iter().enumerate() {
+        std::fs::write(path, format!("<!-- burst {n} -->")).unwrap();
+    }
+    wait_until("all 974 templates to reach the database", DEADLINE, || {
+        db.query_one::<u64>(
+            "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND template LIKE '<!-- burst %'",
+        ) == 974
+    });
+    let log = stop(run);
+    assert_eq!(
+        db.query_one::<u64>("SELECT COUNT(*) FROM mybb_templates WHERE sid = 1"),
+        974,
+        "one row per title"
+    );
+    assert_eq!(log.matches("copied into the set").count(), 974, "each applied once");
+    for (n, path) in files.iter().enumerate() {
+        let title = path.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(db.template(1, title).unwrap(), format!("<!-- burst {n} -->").as_bytes());
+    }
+}
+
+#[test]
+fn exports_in_another_process_while_watching_change_no_row() {
+    let (db, _dir, root, run) = watching("watch_export_other_process", &[]);
+    let before = snapshot(&db);
+    for _ in 0..3 {
+        // Remove the files, so each export writes every one of them while the watcher looks.
+        std::fs::remove_dir_all(root.join(SET)).unwrap();
+        std::fs::remove_dir_all(root.join("styles/Default")).unwrap();
+        sync_cmd(&db, &root)
+            .args(["export", "--set", "Default Templates", "--theme", "Default"])
+            .expect_success();
+    }
+    // Let the watcher see the last export's echoes, then prove it is still live.
+    std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "sentinel").unwrap();
+    wait_for_template(&db, "footer", b"sentinel");
+    let log = stop(run);
+    let (templates, sheets) = snapshot(&db);
+    let (mut want_templates, want_sheets) = before;
+    assert_eq!(sheets, want_sheets);
+    // The sentinel is the only new row; every other row is byte-identical, none empty.
+    let sentinel = templates.iter().position(|r| r.2 == b"footer" && r.1 == 1).unwrap();
+    let mut templates = templates;
+    templates.remove(sentinel);
+    want_templates.sort();
+    assert_eq!(templates, want_templates);
+    assert!(templates.iter().all(|r| !r.3.is_empty()));
+    assert!(!log.contains("skipping empty file"), "{log}");
+}
+
+/// Returns the configuration the binary would build from `--db`, `--root`, `--no-fsync`.
+fn config(db: &TestDb, root: &Path) -> Config {
+    Config {
+        db: DbTarget::parse_url(&db.url()).unwrap(),
+        prefix: "mybb_".to_owned(),
+        sync_root: root.to_path_buf(),
+        mybb_root: None,
+        durable: false,
+    }
+}
+
+#[test]
+fn exports_in_the_same_process_while_watching_change_no_row() {
+    let db = TestDb::new("watch_export_same_process");
+    let dir = TestDir::new("watch_export_same_process");
+    let root = dir.join("sync");
+    let config = config(&db, &root);
+    let conn = Db::connect(&config.db, &config.prefix).unwrap();
+    export::export(&conn, &config, &ExportOptions::default()).unwrap();
+    let before = snapshot(&db);
+
+    let gate = Arc::new(Gate::new());
+    let armed = watch::arm(&config).unwrap();
+    let stopper = armed.stopper();
+    let options = WatchOptions {
+        debounce: Duration::from_millis(20),
+        reconcile_at_start: true,
+        exit_after: None,
+        pull_interval: None,
+    };
+    let worker = {
+        let (config, gate) = (config.clone(), Arc::clone(&gate));
+        std::thread::spawn(move || armed.run(&config, &options, gate))
+    };
+    for _ in 0..3 {
+        std::fs::remove_dir_all(root.join(SET)).unwrap();
+        let _paused = gate.pause_guard();
+        let options = ExportOptions {
+            sets: vec!["Default Templates".into()],
+            themes: vec!["Default".into()],
+            ..Default::default()
+        };
+        export::export(&conn, &config, &options).unwrap();
+    }
+    assert!(!gate.is_paused());
+    std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "sentinel").unwrap();
+    wait_for_template(&db, "footer", b"sentinel");
+    stopper.stop();
+    let stats = worker.join().unwrap().unwrap();
+    assert_eq!((stats.written, stats.refused), (1, 0));
+    let (mut templates, sheets) = snapshot(&db);
+    templates.retain(|r| !(r.2 == b"footer" && r.1 == 1));
+    assert_eq!((templates, sheets), before);
+}
+
+#[test]
+fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resumes() {
+    let db = TestDb::new("watch_pause_queue");
+    let dir = TestDir::new("watch_pause_queue");
+    let root = dir.join("sync");
+    let config = config(&db, &root);
+    let conn = Db::connect(&config.db, &config.prefix).unwrap();
+    export::export(&conn, &config, &ExportOptions::default()).unwrap();
+
+    let gate = Arc::new(Gate::new());
+    let armed = watch::arm(&config).unwrap();
+    let stopper = armed.stopper();
+    let options = WatchOptions {
+        debounce: Duration::from_millis(20),
+        reconcile_at_start: false,
+        exit_after: None,
+        pull_interval: None,
+    };
+    let worker = {
+        let (config, gate) = (config.clone(), Arc::clone(&gate));
+        std::thread::spawn(move || armed.run(&config, &options, gate))
+    };
+    gate.pause();
+    gate.pause();
+    std::fs::write(header(&root), "written while paused").unwrap();
+    // Many debounce windows pass: a paused watcher applies nothing.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(db.template(1, "header").is_none());
+    gate.resume();
+    wait_for_template(&db, "header", b"written while paused");
+
+    // An export that fails still reopens the gate.
+    let failed = {
+        let _paused = gate.pause_guard();
+        export::export(
+            &conn,
+            &config,
+            &ExportOptions { sets: vec!["No Such Set".into()], ..Default::default() },
+        )
+    };
+    assert!(failed.is_err());
+    assert!(!gate.is_paused());
+    std::fs::write(header(&root), "after the failed export").unwrap();
+    wait_for_template(&db, "header", b"after the failed export");
+
+    // An edit made during an export (the watch --export-first case) is kept and applied.
+    {
+        let _paused = gate.pause_guard();
+        std::fs::write(header(&root), "edited during the export").unwrap();
+        let options = ExportOptions { keep_edits_during_export: true, ..Default::default() };
+        export::export(&conn, &config, &options).unwrap();
+        assert_eq!(std::fs::read(header(&root)).unwrap(), b"edited during the export");
+    }
+    wait_for_template(&db, "header", b"edited during the export");
+    stopper.stop();
+    worker.join().unwrap().unwrap();
+}
+
+#[test]
+fn the_watcher_ignores_temp_swap_and_backup_files() {
+    let (db, _dir, root, run) = watching("watch_ignores_temp_files", &[]);
+    let group = root.join(SET).join("Header Templates");
+    for name in [
+        ".header.html.mybb-sync-1-1.tmp",
+        "header.html~",
+        ".header.html.swp",
+        ".header.html.swx",
+        "4913",
+        "header.db.html",
+    ] {
+        std::fs::write(group.join(name), "").unwrap();
+    }
+    std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "real edit").unwrap();
+    wait_for_template(&db, "footer", b"real edit");
+    let log = stop(run);
+    assert!(db.template(1, "header").is_none());
+    assert!(!log.contains("skipping empty file"), "{log}");
+}
+
+#[test]
+fn edits_made_while_no_watcher_ran_are_applied_at_start_up() {
+    let db = TestDb::new("watch_start_up_reconcile");
+    let dir = TestDir::new("watch_start_up_reconcile");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    std::fs::write(header(&root), "edited offline").unwrap();
+    let run = start(&db, &root, &[]);
+    wait_for_template(&db, "header", b"edited offline");
+    stop(run);
+}
+
+#[test]
+fn a_directory_moved_in_is_reconciled() {
+    let (db, dir, root, run) = watching("watch_directory_moved_in", &[]);
+    let group = root.join(SET).join("Header Templates");
+    let outside = dir.join("Header Templates");
+    std::fs::rename(&group, &outside).unwrap();
+    std::fs::write(outside.join("header.html"), "edited outside").unwrap();
+    std::fs::rename(&outside, &group).unwrap();
+    wait_for_template(&db, "header", b"edited outside");
+    stop(run);
+}
+
+#[test]
+fn a_killed_database_connection_is_reopened_and_the_pending_edit_applied() {
+    let (db, _dir, root, run) = watching("watch_connection_killed", &[]);
+    let ids: Vec<u64> = db.query_rows(&format!(
+        "SELECT id FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+        db.name()
+    ));
+    assert!(!ids.is_empty());
+    for id in ids {
+        db.exec(&format!("KILL {id}"));
+    }
+    std::fs::write(header(&root), "after the kill").unwrap();
+    wait_for_template(&db, "header", b"after the kill");
+    stop(run);
+}
+
+#[test]
+fn export_first_exports_then_watches_and_exit_after_stops_it() {
+    let db = TestDb::new("watch_export_first");
+    let dir = TestDir::new("watch_export_first");
+    let root = dir.join("sync");
+    let run = sync_cmd(&db, &root)
+        .args(["watch", "--export-first", "--debounce", "30", "--exit-after", "1"])
+        .spawn();
+    wait_until("the export to finish and the gate to reopen", DEADLINE, || {
+        run.stderr_so_far().contains("watcher resumed")
+    });
+    assert_eq!(std::fs::read(header(&root)).unwrap(), db.template(-2, "header").unwrap());
+    std::fs::write(header(&root), "one edit").unwrap();
+    let out = run.wait(DEADLINE);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert_eq!(db.template(1, "header").unwrap(), b"one edit");
+    assert!(out.stderr.contains("watcher paused"), "{}", out.stderr);
+}
