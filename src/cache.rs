@@ -167,9 +167,10 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
             }
         }
         log::info!(
-            "{} ({}): {theme_written} stylesheets written, {theme_unchanged} unchanged",
+            "{} ({}): {} written, {theme_unchanged} unchanged",
             stylecache::theme_dir(theme.tid),
-            theme.name
+            theme.name,
+            count(theme_written, "stylesheet")
         );
         written += theme_written;
         unchanged += theme_unchanged;
@@ -178,10 +179,10 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
     let tids: Vec<u32> = chosen.iter().map(|t| t.tid).collect();
     let lists = cache.rebuild_lists(db, &tids, &failed)?;
     log::info!(
-        "cache rebuild: {written} stylesheets written, {unchanged} unchanged, {} failed; \
-         {} stylesheet lists updated{}",
+        "cache rebuild: {} written, {unchanged} unchanged, {} failed; {} updated{}",
+        count(written, "stylesheet"),
         failed.len(),
-        lists.themes_written,
+        count(lists.themes_written, "stylesheet list"),
         if lists.default_theme_refreshed { ", default_theme cache refreshed" } else { "" }
     );
     if !failed.is_empty() {
@@ -418,6 +419,11 @@ fn refresh_default_theme(db: &Db) -> Result<bool> {
     Ok(true)
 }
 
+/// Returns `n` and `noun`, plural unless `n` is 1: "1 stylesheet", "2 stylesheets".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("{n} {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Returns the URL MyBB links for stylesheet row `sid` when it has no cache file.
 fn css_php(sid: u32) -> String {
     format!("css.php?stylesheet={sid}")
@@ -440,14 +446,17 @@ fn file_mtime(path: &Path) -> Option<u64> {
     Some(meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_secs())
 }
 
-/// Returns the innermost cause of `error` (for I/O, the system's own words, such as "Not a
-/// directory (os error 20)"), for warnings that already name the path.
+/// Returns why `error` happened, for warnings that already name the path: for I/O, the kind
+/// of failure in the system's words ("not a directory", "permission denied") rather than
+/// fs_err's message about the temp file it happened to; otherwise the whole chain.
 fn root_cause(error: &Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
+    if let Error::Io(e) = error {
+        let kind = std::io::Error::from(e.kind()).to_string();
+        if e.kind() != std::io::ErrorKind::Other && kind != "uncategorized error" {
+            return kind;
+        }
     }
-    cause.to_string()
+    crate::error::chain(error)
 }
 
 #[cfg(test)]
@@ -544,7 +553,8 @@ mod tests {
         std::fs::write(root.join("cache/themes/theme2"), b"").unwrap();
         let cache = Cache { root: &root, durable: false };
         let err = cache.write_stylesheet(2, "a.css", "x{}", None).unwrap_err();
-        assert!(root_cause(&err).contains("Not a directory"), "{}", root_cause(&err));
+        let why = root_cause(&err);
+        assert_eq!(why, "not a directory");
         let failed = Failed::new();
         assert_eq!(cache.cache_file_mtime(2, "a.css", &failed), None);
         let _ = std::fs::remove_dir_all(root);

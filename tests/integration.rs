@@ -3,6 +3,7 @@
 
 mod util;
 
+mod cache;
 mod export;
 mod fixture;
 mod import;
