@@ -6,5 +6,6 @@ mod util;
 mod export;
 mod fixture;
 mod import;
+mod readme;
 mod sync;
 mod watch;
