@@ -3,6 +3,7 @@
 
 mod util;
 
+mod config;
 mod export;
 mod fixture;
 mod import;
