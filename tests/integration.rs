@@ -4,8 +4,10 @@
 mod util;
 
 mod cache;
+mod config;
 mod export;
 mod fixture;
 mod import;
+mod readme;
 mod sync;
 mod watch;
