@@ -39,6 +39,10 @@ use crate::error::{Error, Result};
 use crate::phpser;
 use crate::stylecache;
 
+/// The directory, relative to MyBB's root, that holds every theme's cache directory. MyBB ships
+/// it (with an `index.html`), so a root without it is not MyBB's.
+const THEMES_DIR: &str = "cache/themes";
+
 /// The datacache row that holds a copy of the default theme's row.
 const DEFAULT_THEME_CACHE: &str = "default_theme";
 
@@ -58,8 +62,8 @@ pub struct WrittenStylesheet<'a> {
 /// Makes a stylesheet row that was just written live, as the Admin CP does after saving it:
 /// writes its cache files and rebuilds the stylesheet lists (see the module documentation).
 ///
-/// Without a MyBB root there is no cache to write: this only warns that the forum keeps serving
-/// the old file. A cache file that cannot be written is a warning too (the list then links
+/// Without a MyBB root (or with a directory that has no `cache/themes`, so is not one) there is
+/// no cache to write: this only warns that the forum keeps serving the old file. A cache file that cannot be written is a warning too (the list then links
 /// `css.php`, so the edit is live). An error means a database read or write failed; the row
 /// itself is already saved.
 pub fn after_stylesheet_write(
@@ -77,6 +81,20 @@ pub fn after_stylesheet_write(
         );
         return Ok(());
     };
+    if !root.join(THEMES_DIR).is_dir() {
+        // Most likely a mistaken --mybb: writing there, and rebuilding the lists from a
+        // directory that holds no cache files, would point every page at css.php.
+        log::warn!(
+            "stylesheet {:?} of theme {} is saved in the database, but {} has no {THEMES_DIR} \
+             directory, so it does not look like MyBB's root: its cache files and stylesheet \
+             lists are left alone, and the forum keeps serving the old file until \
+             `mybb-sync --mybb DIR cache rebuild` runs with the right DIR",
+            sheet.name,
+            sheet.tid,
+            root.display()
+        );
+        return Ok(());
+    }
     let cache = Cache { root, durable: config.durable };
     let mut failed = Failed::new();
     match cache.write_stylesheet(sheet.tid, sheet.name, sheet.content, None) {

@@ -401,6 +401,14 @@ fn without_a_mybb_root_the_row_is_saved_and_a_warning_says_how_to_go_live() {
     );
     assert_eq!(forum.db.stylesheet(2, "global.css").unwrap(), NEW_GLOBAL.as_bytes());
     assert_eq!((forum.theme(1), forum.theme(2)), themes);
+
+    // A --mybb without cache/themes is not MyBB's root: nothing is created there, and the lists
+    // are not rebuilt from a directory without cache files (which would link css.php for all).
+    std::fs::write(forum.global_css(), "body { margin: 0; }").unwrap();
+    let out = forum.cmd().arg("import").expect_success();
+    assert!(out.stderr.contains("does not look like MyBB's root"), "{}", out.stderr);
+    assert_eq!(forum.db.stylesheet(2, "global.css").unwrap(), b"body { margin: 0; }");
+    assert_eq!((forum.theme(1), forum.theme(2)), themes);
     assert!(tree(&forum.mybb_root).is_empty());
 }
 
