@@ -63,9 +63,9 @@ pub struct WrittenStylesheet<'a> {
 /// writes its cache files and rebuilds the stylesheet lists (see the module documentation).
 ///
 /// Without a MyBB root (or with a directory that has no `cache/themes`, so is not one) there is
-/// no cache to write: this only warns that the forum keeps serving the old file. A cache file that cannot be written is a warning too (the list then links
-/// `css.php`, so the edit is live). An error means a database read or write failed; the row
-/// itself is already saved.
+/// no cache to write: this only warns that the forum keeps serving the old file. A cache file
+/// that cannot be written is a warning too (the list then links `css.php`, so the edit is live).
+/// An error means a database read or write failed; the row itself is already saved.
 pub fn after_stylesheet_write(
     db: &Db,
     config: &Config,
