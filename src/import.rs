@@ -847,7 +847,13 @@ fn index_set(root: &Path, set: &str) -> HashMap<String, Vec<PathBuf>> {
 
 /// Returns every file under `dir`, sorted; none if it does not exist.
 pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+    Ok(walk(dir)?.0)
+}
+
+/// Returns every file (sorted) and every directory (`dir` included) under `dir`; nothing if it
+/// does not exist.
+pub fn walk(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -864,9 +870,10 @@ pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
                 files.push(entry.path());
             }
         }
+        dirs.push(dir);
     }
     files.sort();
-    Ok(files)
+    Ok((files, dirs))
 }
 
 /// Returns every file of both layouts under the sync root `root`.

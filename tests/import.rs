@@ -2,19 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::export::sync_cmd;
-use crate::util::{TestDb, TestDir};
+use crate::export::{exported, sync_cmd};
+use crate::util::TestDb;
 
 const SET: &str = "template_sets/Default Templates";
-
-/// Returns an exported sync root for a fresh fixture database.
-fn exported(name: &str) -> (TestDb, TestDir, PathBuf) {
-    let db = TestDb::new(name);
-    let dir = TestDir::new(name);
-    let root = dir.join("sync");
-    sync_cmd(&db, &root).arg("export").expect_success();
-    (db, dir, root)
-}
 
 fn template_path(root: &Path, group: &str, title: &str) -> PathBuf {
     root.join(SET).join(group).join(format!("{title}.html"))

@@ -3,21 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::export::sync_cmd;
-use crate::util::{TestDb, TestDir, wait_until};
+use crate::export::{exported, sync_cmd};
+use crate::util::{TestDb, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn header(root: &Path) -> PathBuf {
     root.join("template_sets/Default Templates/Header Templates/header.html")
-}
-
-fn exported(name: &str) -> (TestDb, TestDir, PathBuf) {
-    let db = TestDb::new(name);
-    let dir = TestDir::new(name);
-    let root = dir.join("sync");
-    sync_cmd(&db, &root).arg("export").expect_success();
-    (db, dir, root)
 }
 
 /// Edits template `title` as the Admin CP would: a row in set 1 (copy-on-write from master)
