@@ -28,7 +28,8 @@ use crate::validate::{self, ItemKind};
 const MAX_TITLE_CHARS: usize = 120;
 /// MyBB's `themestylesheets.name` is varchar(30).
 const MAX_STYLESHEET_NAME_CHARS: usize = 30;
-/// The refusal of a 0-byte file, worded exactly: this is the incident mybb-sync exists for.
+/// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
+/// the incident mybb-sync exists for.
 const EMPTY_FILE: &str = "empty file";
 
 /// Which side wins where file and database differ (`--prefer`).
@@ -480,18 +481,12 @@ impl<'a> Syncer<'a> {
         // Validate what would go to the database before anything else is decided about it.
         let content = match &file {
             None => None,
-            Some(bytes) if bytes.is_empty() => {
-                return plain(Action::Refused(EMPTY_FILE.to_owned()));
-            }
             Some(bytes) => match validate::validate(db.kind, bytes) {
                 Ok(content) => Some(content),
                 Err(refusal) => return plain(Action::Refused(refusal.to_string())),
             },
         };
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-        if file_norm.is_some_and(<[u8]>::is_empty) {
-            return plain(Action::Refused("blank file (only whitespace)".to_owned()));
-        }
         let key = item.key();
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
         let synced = state.get(&key).map(|r| r.hash);
