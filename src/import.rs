@@ -371,63 +371,46 @@ impl<'a> Syncer<'a> {
         let root = &self.config.sync_root;
         let mut sets = HashMap::new();
         let mut duplicates = DuplicateTitles::default();
-        let mut candidates: Vec<(PathBuf, std::result::Result<ItemPath, NotAnItem>)> = Vec::new();
-        let mut seen = BTreeSet::new();
+        // Every path the scope covers: each item's file, whether or not it exists, and each
+        // file already there. Paths round-trip through the layout, so each is parsed back.
+        let mut candidates: Vec<PathBuf> = Vec::new();
         for (sid, title) in &scope.sets {
             let set = SetTemplates::load(self.db, *sid, None)?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
                 let path = duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
                     let group = layout::group_folder(template_title, &board.groups);
-                    root.join(
-                        ItemPath::Template {
-                            set: title.clone(),
-                            group,
-                            title: template_title.to_owned(),
-                        }
-                        .to_relative(),
-                    )
-                });
-                candidates.push((
-                    path,
-                    Ok(ItemPath::Template {
+                    let item = ItemPath::Template {
                         set: title.clone(),
-                        group: String::new(),
+                        group,
                         title: template_title.to_owned(),
-                    }),
-                ));
+                    };
+                    root.join(item.to_relative())
+                });
+                candidates.push(path);
             }
             sets.insert(*sid, set);
-            for file in walk_files(&root.join(ItemPath::set_dir(title)))? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
         }
         for (tid, name) in &scope.themes {
             for sheet in board.resolved_stylesheets(*tid).keys() {
                 let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
-                candidates.push((root.join(item.to_relative()), Ok(item)));
+                candidates.push(root.join(item.to_relative()));
             }
-            for file in walk_files(&root.join(ItemPath::theme_dir(name)))? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
         }
         if scope.every_file {
-            for file in walk_root(root)? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_root(root)?);
         }
+        let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
-        for (path, item) in candidates {
+        for path in candidates {
             if !seen.insert(path.clone()) {
                 continue;
             }
-            // Files found on disk are parsed from their path; database items already are.
-            let item = match item {
-                Ok(item) => Ok(item),
-                Err(_) => match self.relative(&path) {
-                    Some(relative) => layout::parse(&relative),
-                    None => Err(NotAnItem::Ignored),
-                },
+            let item = match self.relative(&path) {
+                Some(relative) => layout::parse(&relative),
+                None => Err(NotAnItem::Ignored),
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
                 && let Some(sid) = board.set_sid(set)
