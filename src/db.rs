@@ -272,6 +272,20 @@ impl Db {
             .ok_or_else(missing)
     }
 
+    /// Returns true if and only if column `column` of MyBB table `table` can store characters
+    /// outside the Basic Multilingual Plane (emoji): false for MySQL's 3-byte `utf8`, where
+    /// MySQL would silently turn them into `?`.
+    pub fn stores_four_byte_utf8(&self, table: &str, column: &str) -> Result<bool> {
+        let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?";
+        let charset: Option<Option<String>> =
+            self.conn()?.exec_first(sql, (format!("{}{table}", self.prefix), column)).map_err(
+                |e| self.query_error(format!("read the character set of {table}.{column}"), e),
+            )?;
+        let charset = charset.flatten().unwrap_or_default();
+        Ok(!(charset == "utf8" || charset == "utf8mb3"))
+    }
+
     /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
     /// their stamps and ids, newest stamp first. Any insert, delete or Admin CP edit changes it,
     /// except a second edit of one row within the same second (see the watcher's pull).

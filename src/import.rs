@@ -293,12 +293,18 @@ pub struct Syncer<'a> {
     config: &'a Config,
     version_code: String,
     prefer: Option<Prefer>,
+    /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
+    four_byte: (bool, bool),
 }
 
 impl<'a> Syncer<'a> {
     /// Returns a syncer for the database `db` and the sync root of `config`.
     pub fn new(db: &'a Db, config: &'a Config, prefer: Option<Prefer>) -> Result<Syncer<'a>> {
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer })
+        let four_byte = (
+            db.stores_four_byte_utf8("templates", "template")?,
+            db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
+        );
+        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -469,6 +475,20 @@ impl<'a> Syncer<'a> {
                 Err(refusal) => return plain(Action::Refused(refusal.to_string())),
             },
         };
+        let four_byte_ok = match db.kind {
+            ItemKind::Template => self.four_byte.0,
+            ItemKind::Stylesheet => self.four_byte.1,
+        };
+        if !four_byte_ok
+            && let Some((offset, c)) =
+                content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
+        {
+            return plain(Action::Refused(format!(
+                "{c} (U+{:X}) at byte {offset}: this board's tables use MySQL's 3-byte utf8, which \
+                 would store it as ?",
+                u32::from(c)
+            )));
+        }
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
         let key = item.key();
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
