@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cache;
 use crate::cli::{Args, Command, HELP};
 use crate::config;
 use crate::db::Db;
@@ -53,6 +54,17 @@ pub fn run(args: Args) -> Result<()> {
             let config = config::resolve(&args)?;
             let db = Db::connect(&config.db, &config.prefix)?;
             status::status(&db, &config, status_args.porcelain)
+        }
+        Command::CacheRebuild(cache_args) => {
+            let config = config::resolve(&args)?;
+            if config.mybb_root.is_none() {
+                return Err(Error::usage(
+                    "`cache rebuild` writes MyBB's cache files, so it needs MyBB's root \
+                     directory: use --mybb DIR or MYBB_ROOT",
+                ));
+            }
+            let db = Db::connect(&config.db, &config.prefix)?;
+            cache::rebuild(&db, &config, &cache_args.themes)
         }
         Command::Watch(watch_args) => {
             let config = config::resolve(&args)?;

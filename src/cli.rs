@@ -24,6 +24,7 @@ COMMANDS:
     import [PATH...]    Write every file that changed since the last sync to the database, once
     watch               Watch the sync root: saved files go to the database, Admin CP edits to disk
     status              Show what is out of sync: to-db, to-disk, conflict, refused
+    cache rebuild       Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -52,6 +53,10 @@ WATCH OPTIONS:
 
 STATUS OPTIONS:
     --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
+
+CACHE REBUILD OPTIONS:
+    --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
+                        (repeatable; default: every theme, the master theme included)
 
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
@@ -91,6 +96,8 @@ pub enum Command {
     Import(ImportArgs),
     Watch(WatchArgs),
     Status(StatusArgs),
+    /// `cache rebuild`.
+    CacheRebuild(CacheArgs),
 }
 
 /// Options of `export`.
@@ -116,6 +123,13 @@ pub struct ImportArgs {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StatusArgs {
     pub porcelain: bool,
+}
+
+/// Options of `cache rebuild`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CacheArgs {
+    /// Theme names; empty means every theme.
+    pub themes: Vec<String>,
 }
 
 /// Options of `watch`.
@@ -168,6 +182,8 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut status = StatusArgs::default();
     let mut dry_run = false;
     let mut prefer = None;
+    // `cache`'s action: `rebuild` is the only one.
+    let mut cache_action: Option<String> = None;
     // Command options seen, to reject those given to the wrong command.
     let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
 
@@ -188,7 +204,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             Long("theme") => {
                 export.themes.push(string(&mut parser, "--theme")?);
-                seen.push(("--theme", "export"));
+                seen.push(("--theme", "export cache"));
             }
             Long("fail-after") => {
                 export.fail_after = Some(number(&mut parser, "--fail-after")?);
@@ -248,6 +264,12 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Value(value) if command.as_deref() == Some("import") => {
                 import.paths.push(value.into());
             }
+            Value(value) if command.as_deref() == Some("cache") && cache_action.is_none() => {
+                let action = value.into_string().map_err(|v| {
+                    Error::usage(format!("unknown cache action {:?}", v.to_string_lossy()))
+                })?;
+                cache_action = Some(action);
+            }
             _ => return Err(usage(arg.unexpected())),
         }
     }
@@ -259,8 +281,12 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         return Ok(Args { command: Command::Version, ..args });
     }
     let command = match command.as_deref() {
-        None => return Err(Error::usage("no command given: use export, import, watch or status")),
-        Some(name @ ("export" | "import" | "watch" | "status")) => name.to_owned(),
+        None => {
+            return Err(Error::usage(
+                "no command given: use export, import, watch, status or cache rebuild",
+            ));
+        }
+        Some(name @ ("export" | "import" | "watch" | "status" | "cache")) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
     if let Some((flag, owners)) =
@@ -273,6 +299,15 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         "export" => Command::Export(ExportArgs { dry_run, prefer, ..export }),
         "import" => Command::Import(ImportArgs { dry_run, prefer, ..import }),
         "status" => Command::Status(status),
+        "cache" => match cache_action.as_deref() {
+            Some("rebuild") => Command::CacheRebuild(CacheArgs { themes: export.themes }),
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "unknown cache action {other:?}: use cache rebuild"
+                )));
+            }
+            None => return Err(Error::usage("`cache` needs an action: use cache rebuild")),
+        },
         _ => Command::Watch(watch),
     };
     Ok(args)
@@ -364,6 +399,19 @@ mod tests {
     }
 
     #[test]
+    fn cache_rebuild_takes_optional_repeated_themes() {
+        let a = parse(&["--mybb", "/var/www/forum", "cache", "rebuild"]).unwrap();
+        assert_eq!(a.mybb_root, Some(PathBuf::from("/var/www/forum")));
+        assert_eq!(a.command, Command::CacheRebuild(CacheArgs::default()));
+        let a = parse(&["cache", "rebuild", "--theme", "Default", "--theme", "Dark"]).unwrap();
+        let want = CacheArgs { themes: vec!["Default".into(), "Dark".into()] };
+        assert_eq!(a.command, Command::CacheRebuild(want));
+        // --theme still belongs to export too, and not to the other commands.
+        let err = parse(&["import", "--theme", "Default"]).unwrap_err();
+        assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
+    }
+
+    #[test]
     fn help_wins_over_everything_else() {
         assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help);
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
@@ -382,6 +430,10 @@ mod tests {
             (&["watch", "--debounce", "soon"][..], "--debounce takes a number"),
             (&["export", "stray"][..], "stray"),
             (&["export", "--db"][..], "--db"),
+            (&["cache"][..], "cache rebuild"),
+            (&["cache", "flush"][..], "flush"),
+            (&["cache", "rebuild", "extra"][..], "extra"),
+            (&["cache", "rebuild", "--set", "x"][..], "--set belongs to `export`"),
         ] {
             let err = parse(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

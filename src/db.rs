@@ -2,8 +2,9 @@
 //!
 //! MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is one
 //! statement that is safe on its own. The write functions are `pub(crate)` and called only from
-//! `import.rs`, the one door through which file content reaches the database. Bodies are read
-//! as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
+//! `import.rs`, the one door through which file content reaches the database, and from
+//! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
+//! Bodies are read as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -271,6 +272,20 @@ impl Db {
             .ok_or_else(missing)
     }
 
+    /// Returns true if and only if column `column` of MyBB table `table` can store characters
+    /// outside the Basic Multilingual Plane (emoji): false for MySQL's 3-byte `utf8`, where
+    /// MySQL would silently turn them into `?`.
+    pub fn stores_four_byte_utf8(&self, table: &str, column: &str) -> Result<bool> {
+        let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?";
+        let charset: Option<Option<String>> =
+            self.conn()?.exec_first(sql, (format!("{}{table}", self.prefix), column)).map_err(
+                |e| self.query_error(format!("read the character set of {table}.{column}"), e),
+            )?;
+        let charset = charset.flatten().unwrap_or_default();
+        Ok(!(charset == "utf8" || charset == "utf8mb3"))
+    }
+
     /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
     /// their stamps and ids, newest stamp first. Any insert, delete or Admin CP edit changes it,
     /// except a second edit of one row within the same second (see the watcher's pull).
@@ -377,6 +392,53 @@ impl Db {
         self.conn()?
             .exec_drop(sql, (content, name, lastmodified, sid))
             .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))
+    }
+
+    /// Sets stylesheet row `sid`'s `cachefile`, as the Admin CP does (to
+    /// `css.php?stylesheet={sid}`) when it could not write the row's cache file.
+    pub(crate) fn set_stylesheet_cachefile(&self, sid: u32, cachefile: &str) -> Result<()> {
+        let sql =
+            format!("UPDATE {} SET cachefile = ? WHERE sid = ?", self.table("themestylesheets"));
+        self.conn()?
+            .exec_drop(sql, (cachefile, sid))
+            .map_err(|e| self.query_error(format!("set the cachefile of stylesheet sid {sid}"), e))
+    }
+
+    /// Writes theme `tid`'s rebuilt stylesheet list and, when given, its `properties` (whose
+    /// `disporder` the rebuild keeps in step), both PHP-serialized, in one statement: a reader
+    /// sees both old or both new columns, with or without transactions.
+    pub(crate) fn update_theme_lists(
+        &self,
+        tid: u32,
+        properties: Option<&str>,
+        stylesheets: &str,
+    ) -> Result<()> {
+        let what = || format!("update the stylesheet list of theme {tid}");
+        let mut conn = self.conn()?;
+        match properties {
+            Some(properties) => {
+                let sql = format!(
+                    "UPDATE {} SET properties = ?, stylesheets = ? WHERE tid = ?",
+                    self.table("themes")
+                );
+                conn.exec_drop(sql, (properties, stylesheets, tid))
+            }
+            None => {
+                let sql =
+                    format!("UPDATE {} SET stylesheets = ? WHERE tid = ?", self.table("themes"));
+                conn.exec_drop(sql, (stylesheets, tid))
+            }
+        }
+        .map_err(|e| self.query_error(what(), e))
+    }
+
+    /// Stores `value` (PHP-serialized) as datacache row `title`, creating the row if need be:
+    /// MyBB's `$cache->update()`, a `REPLACE`, which is one statement.
+    pub(crate) fn update_datacache(&self, title: &str, value: &str) -> Result<()> {
+        let sql = format!("REPLACE INTO {} (title, cache) VALUES (?, ?)", self.table("datacache"));
+        self.conn()?
+            .exec_drop(sql, (title, value))
+            .map_err(|e| self.query_error(format!("update datacache row {title:?}"), e))
     }
 }
 

@@ -8,10 +8,8 @@
 //! already right is not rewritten (exporting an unchanged board touches nothing), and a file
 //! edited since the last sync is kept unless `--prefer db` says otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
-
-use fs_err as fs;
 
 use crate::atomic;
 use crate::board::Board;
@@ -107,7 +105,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         for part in &summary.parts {
-            for dir in walk_dirs(&part.dir)? {
+            for dir in crate::import::walk(&part.dir)?.1 {
                 let removed = atomic::remove_stale_temps(&dir)?;
                 if removed > 0 {
                     log::info!(
@@ -158,27 +156,6 @@ impl PartSummary {
     fn new(kind: &'static str, name: &str, dir: PathBuf) -> PartSummary {
         PartSummary { kind, name: name.to_owned(), dir, written: 0, unchanged: 0, kept: 0 }
     }
-}
-
-/// Returns `dir` and every directory below it; none if it does not exist.
-fn walk_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut dirs = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for entry in entries {
-            let entry = entry?;
-            if entry.file_type()?.is_dir() {
-                stack.push(entry.path());
-            }
-        }
-        dirs.push(dir);
-    }
-    Ok(dirs)
 }
 
 /// Returns the sets named `names` as `(sid, title)`, or an error naming the unknown one.

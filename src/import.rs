@@ -28,7 +28,8 @@ use crate::validate::{self, ItemKind};
 const MAX_TITLE_CHARS: usize = 120;
 /// MyBB's `themestylesheets.name` is varchar(30).
 const MAX_STYLESHEET_NAME_CHARS: usize = 30;
-/// The refusal of a 0-byte file, worded exactly: this is the incident mybb-sync exists for.
+/// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
+/// the incident mybb-sync exists for.
 const EMPTY_FILE: &str = "empty file";
 
 /// Which side wins where file and database differ (`--prefer`).
@@ -292,12 +293,18 @@ pub struct Syncer<'a> {
     config: &'a Config,
     version_code: String,
     prefer: Option<Prefer>,
+    /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
+    four_byte: (bool, bool),
 }
 
 impl<'a> Syncer<'a> {
     /// Returns a syncer for the database `db` and the sync root of `config`.
     pub fn new(db: &'a Db, config: &'a Config, prefer: Option<Prefer>) -> Result<Syncer<'a>> {
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer })
+        let four_byte = (
+            db.stores_four_byte_utf8("templates", "template")?,
+            db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
+        );
+        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -370,63 +377,46 @@ impl<'a> Syncer<'a> {
         let root = &self.config.sync_root;
         let mut sets = HashMap::new();
         let mut duplicates = DuplicateTitles::default();
-        let mut candidates: Vec<(PathBuf, std::result::Result<ItemPath, NotAnItem>)> = Vec::new();
-        let mut seen = BTreeSet::new();
+        // Every path the scope covers: each item's file, whether or not it exists, and each
+        // file already there. Paths round-trip through the layout, so each is parsed back.
+        let mut candidates: Vec<PathBuf> = Vec::new();
         for (sid, title) in &scope.sets {
             let set = SetTemplates::load(self.db, *sid, None)?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
                 let path = duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
                     let group = layout::group_folder(template_title, &board.groups);
-                    root.join(
-                        ItemPath::Template {
-                            set: title.clone(),
-                            group,
-                            title: template_title.to_owned(),
-                        }
-                        .to_relative(),
-                    )
-                });
-                candidates.push((
-                    path,
-                    Ok(ItemPath::Template {
+                    let item = ItemPath::Template {
                         set: title.clone(),
-                        group: String::new(),
+                        group,
                         title: template_title.to_owned(),
-                    }),
-                ));
+                    };
+                    root.join(item.to_relative())
+                });
+                candidates.push(path);
             }
             sets.insert(*sid, set);
-            for file in walk_files(&root.join(ItemPath::set_dir(title)))? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
         }
         for (tid, name) in &scope.themes {
             for sheet in board.resolved_stylesheets(*tid).keys() {
                 let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
-                candidates.push((root.join(item.to_relative()), Ok(item)));
+                candidates.push(root.join(item.to_relative()));
             }
-            for file in walk_files(&root.join(ItemPath::theme_dir(name)))? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
         }
         if scope.every_file {
-            for file in walk_root(root)? {
-                candidates.push((file, Err(NotAnItem::Ignored)));
-            }
+            candidates.extend(walk_root(root)?);
         }
+        let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
-        for (path, item) in candidates {
+        for path in candidates {
             if !seen.insert(path.clone()) {
                 continue;
             }
-            // Files found on disk are parsed from their path; database items already are.
-            let item = match item {
-                Ok(item) => Ok(item),
-                Err(_) => match self.relative(&path) {
-                    Some(relative) => layout::parse(&relative),
-                    None => Err(NotAnItem::Ignored),
-                },
+            let item = match self.relative(&path) {
+                Some(relative) => layout::parse(&relative),
+                None => Err(NotAnItem::Ignored),
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
                 && let Some(sid) = board.set_sid(set)
@@ -480,18 +470,26 @@ impl<'a> Syncer<'a> {
         // Validate what would go to the database before anything else is decided about it.
         let content = match &file {
             None => None,
-            Some(bytes) if bytes.is_empty() => {
-                return plain(Action::Refused(EMPTY_FILE.to_owned()));
-            }
             Some(bytes) => match validate::validate(db.kind, bytes) {
                 Ok(content) => Some(content),
                 Err(refusal) => return plain(Action::Refused(refusal.to_string())),
             },
         };
-        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-        if file_norm.is_some_and(<[u8]>::is_empty) {
-            return plain(Action::Refused("blank file (only whitespace)".to_owned()));
+        let four_byte_ok = match db.kind {
+            ItemKind::Template => self.four_byte.0,
+            ItemKind::Stylesheet => self.four_byte.1,
+        };
+        if !four_byte_ok
+            && let Some((offset, c)) =
+                content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
+        {
+            return plain(Action::Refused(format!(
+                "{c} (U+{:X}) at byte {offset}: this board's tables use MySQL's 3-byte utf8, which \
+                 would store it as ?",
+                u32::from(c)
+            )));
         }
+        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
         let key = item.key();
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
         let synced = state.get(&key).map(|r| r.hash);
@@ -620,20 +618,24 @@ impl<'a> Syncer<'a> {
             }
             Target::UpdateStylesheet { tid, sid, name } => {
                 self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, name)
+                self.after_stylesheet_write(*tid, *sid, name, &write.content)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
-                self.after_stylesheet_write(*tid, name)
+                let sid =
+                    self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
+                let sid = u32::try_from(sid).map_err(|_| Error::Data {
+                    what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
+                })?;
+                self.after_stylesheet_write(*tid, sid, name, &write.content)
             }
         }
     }
 
     /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
-    /// database: this is where they are rewritten.
-    fn after_stylesheet_write(&self, tid: u32, name: &str) -> Result<()> {
-        log::debug!("stylesheet {name:?} of theme {tid} written; cache files not yet rewritten");
-        Ok(())
+    /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
+    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
+        let sheet = crate::cache::WrittenStylesheet { tid, sid, name, content };
+        crate::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
 
     /// Applies `plan` as far as `flow` allows, records what was synced in `state` (saved by
@@ -843,7 +845,13 @@ fn index_set(root: &Path, set: &str) -> HashMap<String, Vec<PathBuf>> {
 
 /// Returns every file under `dir`, sorted; none if it does not exist.
 pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+    Ok(walk(dir)?.0)
+}
+
+/// Returns every file (sorted) and every directory (`dir` included) under `dir`; nothing if it
+/// does not exist.
+pub fn walk(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
@@ -860,9 +868,10 @@ pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
                 files.push(entry.path());
             }
         }
+        dirs.push(dir);
     }
     files.sort();
-    Ok(files)
+    Ok((files, dirs))
 }
 
 /// Returns every file of both layouts under the sync root `root`.

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod atomic;
 pub mod board;
+pub mod cache;
 pub mod check_template;
 pub mod cli;
 pub mod config;

@@ -71,7 +71,19 @@ impl State {
                 ),
             },
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                log::debug!("no sync state in {} yet", root.display());
+                // A fresh root needs no state; a tree without one lost it (or predates it).
+                let has_files = [crate::layout::TEMPLATE_SETS_DIR, crate::layout::STYLES_DIR]
+                    .iter()
+                    .any(|dir| root.join(dir).is_dir());
+                if has_files {
+                    log::warn!(
+                        "no sync state in {}; rebuilding it from a full comparison: items that \
+                         differ are reported as conflicts, nothing is overwritten",
+                        root.display()
+                    );
+                } else {
+                    log::debug!("no sync state in {} yet", root.display());
+                }
             }
             Err(e) if e.kind() == ErrorKind::InvalidData => log::warn!(
                 "the sync state {} is not text; rebuilding it from a full comparison: \

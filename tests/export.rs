@@ -11,6 +11,15 @@ pub fn sync_cmd(db: &TestDb, root: &Path) -> TestCommand {
     TestCommand::new().arg("--db").arg(db.url()).arg("--root").arg(root).arg("--no-fsync")
 }
 
+/// Returns a fresh fixture database exported into `<dir>/sync`, with the dir and the root.
+pub fn exported(name: &str) -> (TestDb, TestDir, std::path::PathBuf) {
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    (db, dir, root)
+}
+
 /// Returns every file under `dir` (recursively) as relative path -> content.
 pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();

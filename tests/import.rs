@@ -2,19 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::export::sync_cmd;
-use crate::util::{TestDb, TestDir};
+use crate::export::{exported, sync_cmd};
+use crate::util::TestDb;
 
 const SET: &str = "template_sets/Default Templates";
-
-/// Returns an exported sync root for a fresh fixture database.
-fn exported(name: &str) -> (TestDb, TestDir, PathBuf) {
-    let db = TestDb::new(name);
-    let dir = TestDir::new(name);
-    let root = dir.join("sync");
-    sync_cmd(&db, &root).arg("export").expect_success();
-    (db, dir, root)
-}
 
 fn template_path(root: &Path, group: &str, title: &str) -> PathBuf {
     root.join(SET).join(group).join(format!("{title}.html"))
@@ -237,4 +228,17 @@ fn an_inherited_stylesheet_is_copied_into_the_theme_and_the_master_theme_is_read
         "master theme is read-only",
     );
     assert_eq!(db.stylesheet(1, "global.css").unwrap(), master);
+}
+
+#[test]
+fn four_byte_characters_are_refused_where_the_table_would_store_question_marks() {
+    let (db, _dir, root) = exported("import_utf8mb3");
+    let path = template_path(&root, "Header Templates", "header");
+    std::fs::write(&path, "<p>caf\u{e9} \u{1F600}</p>").unwrap();
+    db.exec("ALTER TABLE mybb_templates MODIFY template TEXT CHARACTER SET utf8mb3 NOT NULL");
+    assert_refused(&db, &root, &path, "(U+1F600) at byte 9");
+    // On utf8mb4 tables (MyBB's default) the same file is fine.
+    db.exec("ALTER TABLE mybb_templates MODIFY template TEXT CHARACTER SET utf8mb4 NOT NULL");
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.template(1, "header").unwrap(), "<p>caf\u{e9} \u{1F600}</p>".as_bytes());
 }

@@ -3,7 +3,11 @@
 
 mod util;
 
+mod cache;
+mod config;
 mod export;
 mod fixture;
 mod import;
+mod readme;
+mod sync;
 mod watch;

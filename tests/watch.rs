@@ -55,10 +55,13 @@ fn wait_for_template(db: &TestDb, title: &str, want: &[u8]) {
     );
 }
 
+/// A templates row: tid, sid, title, template, dateline.
+type TemplateRow = (u32, i32, Vec<u8>, Vec<u8>, u64);
+/// A stylesheets row: sid, tid, stylesheet, lastmodified.
+type StylesheetRow = (u32, u32, Vec<u8>, u64);
+
 /// Every row of both tables, for before/after comparisons.
-fn snapshot(
-    db: &TestDb,
-) -> (Vec<(u32, i32, Vec<u8>, Vec<u8>, u64)>, Vec<(u32, u32, Vec<u8>, u64)>) {
+fn snapshot(db: &TestDb) -> (Vec<TemplateRow>, Vec<StylesheetRow>) {
     (
         db.query_rows(
             "SELECT tid, sid, title, template, dateline FROM mybb_templates ORDER BY tid",
@@ -362,4 +365,67 @@ fn export_first_exports_then_watches_and_exit_after_stops_it() {
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     assert_eq!(db.template(1, "header").unwrap(), b"one edit");
     assert!(out.stderr.contains("watcher paused"), "{}", out.stderr);
+}
+
+#[test]
+fn a_file_deleted_before_it_is_read_is_skipped_and_the_row_kept() {
+    let (db, _dir, root, run) = watching("watch_file_deleted", &[]);
+    let path = header(&root);
+    std::fs::write(&path, "short-lived").unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "sentinel").unwrap();
+    wait_for_template(&db, "footer", b"sentinel");
+    let log = stop(run);
+    assert!(db.template(1, "header").is_none());
+    assert!(log.contains("header.html: deleted on disk; the database keeps it"), "{log}");
+    assert_eq!(
+        db.query_one::<u64>("SELECT COUNT(*) FROM mybb_templates WHERE title = 'header'"),
+        1
+    );
+}
+
+#[test]
+fn export_only_ever_renames_whole_files_into_place() {
+    use notify::event::{CreateKind, ModifyKind};
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let db = TestDb::new("watch_export_is_atomic");
+    let dir = TestDir::new("watch_export_is_atomic");
+    let root = dir.join("sync");
+    // An old tree to overwrite, plus directories to write into.
+    sync_cmd(&db, &root).arg("export").expect_success();
+    db.exec("UPDATE mybb_templates SET template = CONCAT(template, '<!-- new -->') WHERE sid = -2");
+    std::fs::remove_dir_all(root.join(SET).join("Calendar Templates")).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |e| {
+        let _ = tx.send(e);
+    })
+    .unwrap();
+    watcher.watch(&root, RecursiveMode::Recursive).unwrap();
+    sync_cmd(&db, &root).args(["export", "--prefer", "db"]).expect_success();
+    let sentinel = root.join("sentinel");
+    std::fs::write(&sentinel, "").unwrap();
+    let mut renamed = 0;
+    let mut seen_sentinel = false;
+    while !seen_sentinel {
+        let event = rx.recv_timeout(DEADLINE).expect("events").unwrap();
+        for path in &event.paths {
+            if path == &sentinel {
+                seen_sentinel = true;
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy();
+            if name.starts_with('.') || path.is_dir() {
+                continue; // temp files and directories
+            }
+            match event.kind {
+                EventKind::Create(CreateKind::File) | EventKind::Modify(ModifyKind::Data(_)) => {
+                    panic!("{} was written in place: {event:?}", path.display())
+                }
+                EventKind::Modify(ModifyKind::Name(_)) => renamed += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(renamed >= 974, "only {renamed} files renamed into place");
 }
