@@ -7,7 +7,7 @@
 //! for the whole batch costs about what a single `fsync` does, where an `fsync` per file costs
 //! a journal commit each.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,10 +24,15 @@ static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// Returns the temp file name used while writing `target`: hidden, in the same directory, unique
 /// to this process, and ending in `.tmp`, so every watcher (ours included) ignores it.
 pub fn temp_path(target: &Path) -> PathBuf {
+    static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
     let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}.tmp", std::process::id()))
+    target.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}.tmp", *PID))
 }
+
+/// Up to this many files, a batch is made durable file by file; beyond, with one `syncfs`,
+/// which flushes the whole filesystem (other programs' writes too) but costs about one fsync.
+const SYNCFS_THRESHOLD: usize = 16;
 
 /// Returns true if and only if `file_name` is one of our temp files.
 pub fn is_temp_name(file_name: &str) -> bool {
@@ -60,7 +65,8 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
 pub struct AtomicBatch {
     durable: bool,
     staged: Vec<(PathBuf, PathBuf)>,
-    dirs: BTreeSet<PathBuf>,
+    /// Every directory that gets a new entry, synced after the renames.
+    dirs: HashSet<PathBuf>,
     /// Testing only: fail the commit after this many renames.
     fail_after: Option<usize>,
 }
@@ -69,7 +75,7 @@ impl AtomicBatch {
     /// Returns an empty batch. With `durable` false, files are still replaced atomically, but
     /// nothing is synced: a power loss may lose them (for scratch and CI exports).
     pub fn new(durable: bool) -> AtomicBatch {
-        AtomicBatch { durable, staged: Vec::new(), dirs: BTreeSet::new(), fail_after: None }
+        AtomicBatch { durable, staged: Vec::new(), dirs: HashSet::new(), fail_after: None }
     }
 
     /// Makes [`AtomicBatch::commit`] fail after `n` files were renamed into place, as a crash
@@ -92,7 +98,9 @@ impl AtomicBatch {
     /// `target` exists, the new file gets its permissions. An error leaves no temp file behind.
     pub fn stage(&mut self, target: &Path, contents: &[u8]) -> Result<()> {
         let dir = target.parent().unwrap_or(Path::new("."));
-        self.create_dirs(dir)?;
+        if !self.dirs.contains(dir) {
+            self.create_dirs(dir)?;
+        }
         let temp = temp_path(target);
         let written = (|| -> Result<()> {
             let mut file = fs::File::create(&temp)?;
@@ -101,6 +109,7 @@ impl AtomicBatch {
                 file.set_permissions(meta.permissions())?;
             }
             if self.durable && !cfg!(target_os = "linux") {
+                // Without syncfs, each file is made durable as it is staged.
                 file.sync_all()?;
             }
             Ok(())
@@ -167,23 +176,30 @@ impl AtomicBatch {
         Ok(written)
     }
 
-    /// Makes the staged temp files durable in one step: `syncfs` on the filesystem that holds
-    /// them (one per filesystem), where other systems had each file synced as it was staged.
+    /// Makes the staged temp files durable: a few one by one, many in one step with `syncfs`
+    /// on each filesystem that holds them (found from their directories, not from each file).
+    /// Other systems had each file synced as it was staged.
     fn sync_staged(&self) -> Result<()> {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
             use std::os::unix::fs::MetadataExt;
-            let mut synced_devices = BTreeSet::new();
-            for (temp, _) in &self.staged {
-                let file = fs::File::open(temp)?;
-                if !synced_devices.insert(file.metadata()?.dev()) {
+            if self.staged.len() <= SYNCFS_THRESHOLD {
+                for (temp, _) in &self.staged {
+                    fs::File::open(temp)?.sync_all()?;
+                }
+                return Ok(());
+            }
+            let mut synced_devices = HashSet::new();
+            for dir in &self.dirs {
+                let handle = fs::File::open(dir)?;
+                if !synced_devices.insert(handle.metadata()?.dev()) {
                     continue;
                 }
-                // SAFETY: `file` is an open descriptor for the duration of the call.
-                if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
+                // SAFETY: `handle` is an open descriptor for the duration of the call.
+                if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
                     return Err(crate::error::Error::IoAt {
-                        path: temp.clone(),
+                        path: dir.clone(),
                         action: "sync the filesystem holding",
                         source: std::io::Error::last_os_error(),
                     });

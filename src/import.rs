@@ -9,7 +9,7 @@
 //! write goes through [`Syncer::apply`] and every file write through `atomic.rs`, so the
 //! commands cannot disagree about a file.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -467,10 +467,19 @@ impl<'a> Syncer<'a> {
             Ok(file) => file,
             Err(Unstable) => return plain(Action::Unstable),
         };
-        // Validate what would go to the database before anything else is decided about it.
-        let content = match &file {
-            None => None,
-            Some(bytes) => match validate::validate(db.kind, bytes) {
+        let key = item.key();
+        let synced = state.get(&key).map(|r| r.hash);
+        // Validate what would go to the database before anything else is decided about it. A
+        // file as it was at the last sync passed then; it only needs decoding (MyBB's template
+        // check is most of the cost of comparing a whole tree).
+        let as_synced = file
+            .as_deref()
+            .filter(|bytes| synced == Some(content_hash(normalized(db.kind, bytes))))
+            .and_then(|bytes| std::str::from_utf8(bytes).ok());
+        let content = match (&file, as_synced) {
+            (None, _) => None,
+            (Some(_), Some(content)) => Some(content),
+            (Some(bytes), None) => match validate::validate(db.kind, bytes) {
                 Ok(content) => Some(content),
                 Err(refusal) => return plain(Action::Refused(refusal.to_string())),
             },
@@ -490,9 +499,7 @@ impl<'a> Syncer<'a> {
             )));
         }
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-        let key = item.key();
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
-        let synced = state.get(&key).map(|r| r.hash);
         let verdict = decide(file_norm, db_norm, synced, self.prefer, recreate_missing);
         let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
         let record =
@@ -653,6 +660,26 @@ impl<'a> Syncer<'a> {
         let mut batch = AtomicBatch::new(self.config.durable);
         batch.fail_after(options.fail_after);
         let mut staged: Vec<(PathBuf, Option<(String, Record)>)> = Vec::new();
+        // The database copies of earlier conflicts that the plan came across, to be removed
+        // once their item is in sync again (looking for one beside every file would cost a
+        // system call per file).
+        let copies: HashSet<PathBuf> = plan
+            .iter()
+            .filter(|p| {
+                p.action == Action::Ignored
+                    && p.path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(layout::is_conflict_copy)
+            })
+            .map(|p| p.path.clone())
+            .collect();
+        let resolved = |path: &Path| {
+            let copy = conflict_copy_path(path);
+            if copies.contains(&copy) {
+                remove_conflict_copy(path, &copy);
+            }
+        };
         for Planned { path, action, sync } in plan {
             match action {
                 Action::Ignored => {}
@@ -671,7 +698,7 @@ impl<'a> Syncer<'a> {
                     if let Some((key, record)) = sync {
                         state.set(&key, record);
                     }
-                    remove_conflict_copy(&path);
+                    resolved(&path);
                     report.unchanged.push(path);
                 }
                 Action::Refused(why) => {
@@ -699,7 +726,7 @@ impl<'a> Syncer<'a> {
                         if let Some((key, record)) = sync {
                             state.set(&key, record);
                         }
-                        remove_conflict_copy(&path);
+                        resolved(&path);
                         report.written.push((path, write.describe()));
                     }
                     Err(e @ Error::Connect { .. }) => return Err(e),
@@ -749,7 +776,7 @@ impl<'a> Syncer<'a> {
                 if let Some((key, record)) = sync {
                     state.set(&key, record);
                 }
-                remove_conflict_copy(&path);
+                resolved(&path);
                 log::debug!("{}: written from the database", path.display());
                 report.pulled.push(path);
             }
@@ -763,9 +790,8 @@ impl<'a> Syncer<'a> {
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.
-fn remove_conflict_copy(path: &Path) {
-    let copy = conflict_copy_path(path);
-    match std::fs::remove_file(&copy) {
+fn remove_conflict_copy(path: &Path, copy: &Path) {
+    match std::fs::remove_file(copy) {
         Ok(()) => log::info!("{}: conflict resolved; removed {}", path.display(), copy.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => log::warn!("cannot remove {}: {e}", copy.display()),

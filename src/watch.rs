@@ -129,6 +129,7 @@ impl Armed {
             outage: false,
             next_pull: options.pull_interval.map(|every| Instant::now() + every),
             fingerprint: None,
+            own_newest: None,
             stats: WatchStats::default(),
         };
         worker.run(&self.rx)
@@ -152,8 +153,10 @@ struct Worker {
     outage: bool,
     /// When to next ask the database whether anything changed.
     next_pull: Option<Instant>,
-    /// The database's fingerprint when last pulled.
+    /// The database's fingerprint when last pulled, or right after the watcher's own writes.
     fingerprint: Option<Vec<u64>>,
+    /// The newest stamp when the watcher itself last wrote rows.
+    own_newest: Option<u64>,
     stats: WatchStats,
 }
 
@@ -229,9 +232,12 @@ impl Worker {
             Ok(fingerprint) => fingerprint,
             Err(e) => return self.outage_or(e, Vec::new()),
         };
-        // Within the stamps' one-second resolution, two edits can leave the same fingerprint:
-        // while the newest stamp is that recent, compare contents anyway.
-        let recent = fingerprint.first().is_some_and(|&newest| newest + 2 >= crate::db::now());
+        // Within the stamps' one-second resolution, two edits of one row can leave the same
+        // fingerprint: while the newest stamp is that recent, compare contents anyway, unless
+        // that stamp is our own writes' (then only an Admin CP re-edit of the very row we
+        // wrote, within the same second, would go unseen until the next change).
+        let newest = fingerprint.first().copied().unwrap_or(0);
+        let recent = newest + 2 >= crate::db::now() && Some(newest) != self.own_newest;
         if Some(&fingerprint) == self.fingerprint.as_ref() && !recent {
             return Ok(());
         }
@@ -353,6 +359,13 @@ impl Worker {
                 self.backoff = Duration::ZERO;
                 self.stats.batches += 1;
                 self.stats.written += report.written.len();
+                if !report.written.is_empty() && self.options.pull_interval.is_some() {
+                    // Our own writes are no news: the next pull need not compare every file.
+                    if let Ok(fingerprint) = self.db.fingerprint() {
+                        self.own_newest = fingerprint.first().copied();
+                        self.fingerprint = Some(fingerprint);
+                    }
+                }
                 self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
                 for path in &report.missing {
