@@ -22,5 +22,7 @@ pub mod phpser;
 pub mod state;
 pub mod status;
 pub mod stylecache;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 pub mod watch;

@@ -169,13 +169,12 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
         else {
             return Err(bad());
         };
-        let hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
-        let stamp = stamp.parse().map_err(|_| bad())?;
-        if hash_len_ok(line) && !key.is_empty() {
-            records.insert(key.to_owned(), Record { hash, stamp });
-        } else {
+        if hash.len() != 16 || key.is_empty() {
             return Err(bad());
         }
+        let hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
+        let stamp = stamp.parse().map_err(|_| bad())?;
+        records.insert(key.to_owned(), Record { hash, stamp });
     }
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("it ends in the middle of a line".to_owned());
@@ -183,20 +182,12 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
     Ok(records)
 }
 
-fn hash_len_ok(line: &str) -> bool {
-    line.split('\t').next().is_some_and(|h| h.len() == 16)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("mybb-sync-state-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::test_support::scratch_dir("state", name)
     }
 
     #[test]

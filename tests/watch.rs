@@ -185,6 +185,24 @@ fn config(db: &TestDb, root: &Path) -> Config {
     }
 }
 
+/// Starts the library's watcher on a thread, behind `gate`, with a short debounce and no pull.
+fn spawn_watcher(
+    config: &Config,
+    gate: &Arc<Gate>,
+    reconcile_at_start: bool,
+) -> (watch::Stopper, std::thread::JoinHandle<mybb_sync::error::Result<watch::WatchStats>>) {
+    let armed = watch::arm(config).unwrap();
+    let stopper = armed.stopper();
+    let options = WatchOptions {
+        debounce: Duration::from_millis(20),
+        reconcile_at_start,
+        exit_after: None,
+        pull_interval: None,
+    };
+    let (config, gate) = (config.clone(), Arc::clone(gate));
+    (stopper, std::thread::spawn(move || armed.run(&config, &options, gate)))
+}
+
 #[test]
 fn exports_in_the_same_process_while_watching_change_no_row() {
     let db = TestDb::new("watch_export_same_process");
@@ -196,18 +214,7 @@ fn exports_in_the_same_process_while_watching_change_no_row() {
     let before = snapshot(&db);
 
     let gate = Arc::new(Gate::new());
-    let armed = watch::arm(&config).unwrap();
-    let stopper = armed.stopper();
-    let options = WatchOptions {
-        debounce: Duration::from_millis(20),
-        reconcile_at_start: true,
-        exit_after: None,
-        pull_interval: None,
-    };
-    let worker = {
-        let (config, gate) = (config.clone(), Arc::clone(&gate));
-        std::thread::spawn(move || armed.run(&config, &options, gate))
-    };
+    let (stopper, worker) = spawn_watcher(&config, &gate, true);
     for _ in 0..3 {
         std::fs::remove_dir_all(root.join(SET)).unwrap();
         let _paused = gate.pause_guard();
@@ -239,18 +246,7 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
     export::export(&conn, &config, &ExportOptions::default()).unwrap();
 
     let gate = Arc::new(Gate::new());
-    let armed = watch::arm(&config).unwrap();
-    let stopper = armed.stopper();
-    let options = WatchOptions {
-        debounce: Duration::from_millis(20),
-        reconcile_at_start: false,
-        exit_after: None,
-        pull_interval: None,
-    };
-    let worker = {
-        let (config, gate) = (config.clone(), Arc::clone(&gate));
-        std::thread::spawn(move || armed.run(&config, &options, gate))
-    };
+    let (stopper, worker) = spawn_watcher(&config, &gate, false);
     gate.pause();
     gate.pause();
     std::fs::write(header(&root), "written while paused").unwrap();
