@@ -117,7 +117,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         }
     }
     let mut state = State::load(&config.sync_root)?;
-    let plan = syncer.plan_scope(&scope, &state, true)?;
+    let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
         crate::status::print_dry_run(config, &plan, Flow::EXPORT)?;
         return Ok(summary);

@@ -365,15 +365,15 @@ impl<'a> Syncer<'a> {
             .collect())
     }
 
-    /// Plans every item of `scope`: each rendered template and stylesheet, with or without a
-    /// file, and each file in the scope's folders.
+    /// Plans every item of `scope` on `board` (as just loaded): each rendered template and
+    /// stylesheet, with or without a file, and each file in the scope's folders.
     pub fn plan_scope(
         &self,
+        board: &Board,
         scope: &Scope,
         state: &State,
         recreate_missing: bool,
     ) -> Result<Vec<Planned>> {
-        let board = Board::load(self.db)?;
         let root = &self.config.sync_root;
         let mut sets = HashMap::new();
         let mut duplicates = DuplicateTitles::default();

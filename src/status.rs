@@ -47,10 +47,11 @@ pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
     let lock = SyncLock::new(&config.sync_root)?;
     let _held = lock.shared()?;
     let syncer = Syncer::new(db, config, None)?;
-    let mut scope = syncer.default_scope(&Board::load(db)?)?;
+    let board = Board::load(db)?;
+    let mut scope = syncer.default_scope(&board)?;
     scope.every_file = true;
     let state = State::load(&config.sync_root)?;
-    let plan = syncer.plan_scope(&scope, &state, false)?;
+    let plan = syncer.plan_scope(&board, &scope, &state, false)?;
     let lines: Vec<String> =
         plan.iter().filter_map(|p| line(&config.sync_root, p, porcelain)).collect();
     print_lines(&lines);

@@ -242,9 +242,10 @@ impl Worker {
             return Ok(());
         }
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
-            let scope = syncer.default_scope(&crate::board::Board::load(&self.db)?)?;
+            let board = crate::board::Board::load(&self.db)?;
+            let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
-            let plan = syncer.plan_scope(&scope, &state, false)?;
+            let plan = syncer.plan_scope(&board, &scope, &state, false)?;
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
         match result {
