@@ -427,7 +427,7 @@ impl<'a> Syncer<'a> {
             planned.push(self.plan_one(
                 path,
                 item,
-                &board,
+                board,
                 &sets,
                 &mut duplicates,
                 state,
