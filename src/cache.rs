@@ -334,17 +334,7 @@ impl Cache<'_> {
     /// it no longer matches the default theme's row.
     fn rebuild_lists(&self, db: &Db, tids: &[u32], failed: &Failed) -> Result<ListsWritten> {
         let theme_rows = db.themes()?;
-        let rows: Vec<stylecache::StylesheetRow> = db
-            .stylesheets()?
-            .into_iter()
-            .map(|r| stylecache::StylesheetRow {
-                sid: r.sid,
-                name: r.name,
-                tid: r.tid,
-                attachedto: r.attachedto,
-                lastmodified: r.lastmodified,
-            })
-            .collect();
+        let rows = db.stylesheets()?;
         // A `properties` column that does not parse is left as it is: rebuilding `disporder`
         // into an empty array, as MyBB would, would throw the theme's other properties away.
         let mut damaged = HashSet::new();

@@ -168,21 +168,9 @@ pub struct ThemeRow {
     pub properties: Value,
 }
 
-/// One `mybb_themestylesheets` row without its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StylesheetRow {
-    /// `sid`.
-    pub sid: u32,
-    /// `name`, e.g. `global.css`.
-    pub name: String,
-    /// `tid`, the theme the row belongs to.
-    pub tid: u32,
-    /// `attachedto`: `|`-separated scripts, each optionally with `?action1,action2`; empty (or
-    /// `0`) means every page.
-    pub attachedto: String,
-    /// `lastmodified`, a Unix time.
-    pub lastmodified: u64,
-}
+/// The list builder reads a stylesheet row's `sid`, `name`, `tid`, `attachedto` and
+/// `lastmodified`; it takes the rows as `db.rs` reads them.
+pub use crate::db::StylesheetRow;
 
 /// The new values of one theme's columns, as `update_theme_stylesheet_list()` writes them.
 #[derive(Debug, Clone, PartialEq)]
@@ -486,6 +474,8 @@ mod tests {
                     name: r[1].text().to_owned(),
                     tid: r[2].num() as u32,
                     attachedto: r[3].text().to_owned(),
+                    stylesheet: Vec::new(),
+                    cachefile: String::new(),
                     lastmodified: r[6].num(),
                 };
                 (row, r[4].text().to_owned())
@@ -774,6 +764,8 @@ mod tests {
             name: name.into(),
             tid,
             attachedto: attachedto.into(),
+            stylesheet: Vec::new(),
+            cachefile: String::new(),
             lastmodified: 100,
         }
     }
