@@ -1,7 +1,7 @@
 //! Runs a parsed command line: resolves the configuration and hands each command to its module.
 
-use crate::cli::{Args, Command, HELP};
-use crate::commands::{self, export::ExportOptions};
+use crate::cli::{self, Args, Command};
+use crate::commands::{self, export::ExportOptions, import::ImportOptions, status::Form};
 use crate::config;
 use crate::error::Result;
 use crate::mybb::db::Db;
@@ -11,8 +11,19 @@ use crate::test_hooks;
 /// Runs the command `args` names.
 pub fn run(args: Args) -> Result<()> {
     match &args.command {
-        Command::Help => {
-            print!("{HELP}");
+        Command::Help(None) => {
+            print!("{}", cli::help());
+            Ok(())
+        }
+        Command::Help(Some(word)) => {
+            match cli::command_spec(word) {
+                Some(spec) => print!("{}", cli::command_help(spec)),
+                None => print!("{}", cli::help()),
+            }
+            Ok(())
+        }
+        Command::Completions(shell) => {
+            print!("{}", commands::completions::script(shell));
             Ok(())
         }
         Command::Version => {
@@ -29,6 +40,7 @@ pub fn run(args: Args) -> Result<()> {
                 dry_run: export_args.dry_run,
                 fail_after: test_hooks::number(test_hooks::FAIL_AFTER),
                 keep_edits_during_export: false,
+                json: export_args.json,
             };
             commands::export::export(&db, &config, &options)?;
             Ok(())
@@ -36,14 +48,24 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(import_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            let paths = &import_args.paths;
-            commands::import::import(&db, &config, paths, import_args.prefer, import_args.dry_run)?;
+            let options = ImportOptions {
+                paths: import_args.paths.clone(),
+                prefer: import_args.prefer,
+                dry_run: import_args.dry_run,
+                json: import_args.json,
+            };
+            commands::import::import(&db, &config, &options)?;
             Ok(())
         }
         Command::Status(status_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            commands::status::status(&db, &config, status_args.porcelain)
+            let form = match (status_args.porcelain, status_args.json) {
+                (true, _) => Form::Porcelain,
+                (_, true) => Form::Json,
+                _ => Form::Plain,
+            };
+            commands::status::status(&db, &config, form)
         }
         Command::CacheRebuild(cache_args) => {
             let config = config::resolve(&args.connection)?;

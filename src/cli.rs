@@ -1,9 +1,14 @@
-//! The command line: a `lexopt` loop that turns arguments into [`Args`], checking syntax only.
+//! The command line: one table of commands and flags ([`COMMANDS`], [`GLOBAL_FLAGS`]), a
+//! `lexopt` loop that turns arguments into [`Args`] by that table, and the help text rendered
+//! from it. The shell completions (`commands/completions.rs`) are rendered from the same table,
+//! so `--help`, `help COMMAND` and the completions cannot drift apart.
 //!
-//! Whatever touches the world (reading `inc/config.php`, the environment, the database) happens
-//! later, in `config.rs`. Global options may stand before or after the subcommand.
+//! Parsing checks syntax only: whatever touches the world (reading `inc/config.php`, the
+//! environment, the database) happens later, in `config.rs`. Global options may stand before or
+//! after the command; a command's options too, and they are checked against that command.
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,56 +18,379 @@ use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 pub use crate::sync::decide::Prefer;
 
-/// The help text, printed by `--help`.
-pub const HELP: &str = "\
-mybb-sync: edit a MyBB forum's templates and stylesheets as files, safely
+/// What a flag's value is, for the completions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Free text (a URL, a name, a number): nothing to complete.
+    Text,
+    /// A directory.
+    Dir,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+}
 
-USAGE:
-    mybb-sync [OPTIONS] <COMMAND> [COMMAND OPTIONS]
+/// One flag, as `--help` shows it and the parser and the completions know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag {
+    /// The long name, without `--`.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The value's placeholder in the help (`URL`, `NAME`), None for a switch.
+    pub value: Option<&'static str>,
+    pub kind: ValueKind,
+    /// May be given more than once.
+    pub repeatable: bool,
+    /// One line (continued lines start with a newline) for `--help`.
+    pub help: &'static str,
+}
 
-COMMANDS:
-    export              Write every template set and theme to files under the sync root
-    import [PATH...]    Write every file that changed since the last sync to the database, once
-    watch               Watch the sync root: saved files go to the database, Admin CP edits to disk
-    status              Show what is out of sync: to-db, to-disk, conflict, refused
-    cache rebuild       Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)
+impl Flag {
+    const fn switch(long: &'static str, help: &'static str) -> Flag {
+        Flag { long, short: None, value: None, kind: ValueKind::Text, repeatable: false, help }
+    }
 
-OPTIONS:
-    --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
-    --mybb DIR          MyBB's root directory; its inc/config.php supplies the database [env: MYBB_ROOT]
-    --root DIR          The sync root [env: MYBB_SYNC_ROOT] [default: ./mybb_sync]
-    --prefix P          Table prefix [env: MYBB_TABLE_PREFIX] [default: config.php's, else mybb_]
-    --no-fsync          Skip fsync: files are still replaced atomically, but not durable on power loss
-    -q, --quiet         Show only warnings and errors
-    -v, --verbose       Show debug output (RUST_LOG overrides both)
-    -h, --help          Print this help
-    -V, --version       Print the version
+    const fn value(long: &'static str, value: &'static str, help: &'static str) -> Flag {
+        Flag {
+            long,
+            short: None,
+            value: Some(value),
+            kind: ValueKind::Text,
+            repeatable: false,
+            help,
+        }
+    }
 
-EXPORT OPTIONS:
-    --set NAME          Export only this template set (repeatable; \"Global Templates\" is sid -1)
-    --theme NAME        Export only this theme (repeatable; the master theme only when named)
+    const fn kind(self, kind: ValueKind) -> Flag {
+        Flag { kind, ..self }
+    }
 
-IMPORT AND EXPORT OPTIONS:
-    --dry-run           Print what would change; change nothing
-    --prefer disk|db    Where file and database differ (conflicts included), this side wins
+    const fn short(self, short: char) -> Flag {
+        Flag { short: Some(short), ..self }
+    }
 
-WATCH OPTIONS:
-    --export-first      Export first (with the watcher paused), then watch; no edit is lost
-    --debounce MS       Quiet time before a changed file is read [default: 75]
-    --pull-interval S   How often to look for Admin CP edits to bring to disk [default: 2]
-    --no-pull           Do not bring database changes to disk while watching
+    const fn repeatable(self) -> Flag {
+        Flag { repeatable: true, ..self }
+    }
 
-STATUS OPTIONS:
-    --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
+    /// Returns the flag as the help's left column shows it: `-q, --quiet`, `--db URL`.
+    pub fn usage(&self) -> String {
+        let mut text = String::new();
+        if let Some(short) = self.short {
+            let _ = write!(text, "-{short}, ");
+        }
+        let _ = write!(text, "--{}", self.long);
+        if let Some(value) = self.value {
+            let _ = write!(text, " {value}");
+        }
+        text
+    }
+}
 
-CACHE REBUILD OPTIONS:
-    --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
-                        (repeatable; default: every theme, the master theme included)
+/// What a command takes besides its flags, for the parser and the completions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operands {
+    None,
+    /// Files and folders (`import`).
+    Paths,
+    /// Exactly one of these words (`completions`), or at most one (`help`).
+    Word {
+        words: &'static [&'static str],
+        required: bool,
+    },
+}
 
+/// One command: its name (the words typed), what `--help` says, and its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The words that name it: `["export"]`, `["cache", "rebuild"]`.
+    pub words: &'static [&'static str],
+    /// What follows the name in the usage line, such as `[PATH...]`.
+    pub operands_usage: &'static str,
+    pub operands: Operands,
+    /// One line for the command list.
+    pub summary: &'static str,
+    /// A paragraph for `help COMMAND`.
+    pub about: &'static str,
+    pub flags: &'static [Flag],
+}
+
+impl CommandSpec {
+    /// Returns the command's name as typed: `cache rebuild`.
+    pub fn name(&self) -> String {
+        self.words.join(" ")
+    }
+}
+
+/// The options every command takes.
+pub const GLOBAL_FLAGS: &[Flag] = &[
+    Flag::value(
+        "db",
+        "URL",
+        "Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]",
+    ),
+    Flag::value(
+        "mybb",
+        "DIR",
+        "MyBB's root directory; its inc/config.php supplies the database [env: MYBB_ROOT]",
+    )
+    .kind(ValueKind::Dir),
+    Flag::value("root", "DIR", "The sync root [env: MYBB_SYNC_ROOT] [default: ./mybb_sync]")
+        .kind(ValueKind::Dir),
+    Flag::value(
+        "prefix",
+        "P",
+        "Table prefix [env: MYBB_TABLE_PREFIX] [default: config.php's, else mybb_]",
+    ),
+    Flag::switch(
+        "no-fsync",
+        "Skip fsync: files are still replaced atomically, but not durable on power loss",
+    ),
+    Flag::switch("quiet", "Show only warnings and errors (and no progress)").short('q'),
+    Flag::switch("verbose", "Show debug output (RUST_LOG overrides both)").short('v'),
+    Flag::switch("help", "Print help (of the command, after one)").short('h'),
+    Flag::switch("version", "Print the version").short('V'),
+];
+
+const DRY_RUN: Flag = Flag::switch("dry-run", "Print what would change; change nothing");
+const JSON: Flag = Flag::switch(
+    "json",
+    "One JSON object per line for each item (action, path, kind, reason), then a summary",
+);
+const PREFER_CHOICES: &[&str] = &["disk", "db"];
+const SHELLS: &[&str] = &["bash", "zsh", "fish"];
+
+/// Every command, in the order `--help` lists them.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        words: &["export"],
+        operands_usage: "",
+        operands: Operands::None,
+        summary: "Write every template set and theme to files under the sync root",
+        about: "Writes every template set (and \"Global Templates\", sid -1, when it has rows) and \
+                every theme but the master theme to files under the sync root; with --set or \
+                --theme only the sets and themes named. A file already right is not rewritten; \
+                a file edited since the last sync is kept unless --prefer db.",
+        flags: &[
+            Flag::value(
+                "set",
+                "NAME",
+                "Export only this template set (repeatable; \"Global Templates\" is sid -1)",
+            )
+            .repeatable(),
+            Flag::value(
+                "theme",
+                "NAME",
+                "Export only this theme (repeatable; the master theme only when named)",
+            )
+            .repeatable(),
+            DRY_RUN,
+            Flag::value(
+                "prefer",
+                "db",
+                "Overwrite files edited since the last sync, conflicts included",
+            )
+            .kind(ValueKind::Choice(&["db"])),
+            JSON,
+        ],
+    },
+    CommandSpec {
+        words: &["import"],
+        operands_usage: "[PATH...]",
+        operands: Operands::Paths,
+        summary: "Write every file that changed since the last sync to the database, once",
+        about: "Writes every file under the sync root (or the files and folders named) that \
+                changed since the last sync to the database, as the Admin CP would.",
+        flags: &[
+            DRY_RUN,
+            Flag::value(
+                "prefer",
+                "disk|db",
+                "Where file and database differ (conflicts included), this side wins",
+            )
+            .kind(ValueKind::Choice(PREFER_CHOICES)),
+            JSON,
+        ],
+    },
+    CommandSpec {
+        words: &["watch"],
+        operands_usage: "",
+        operands: Operands::None,
+        summary: "Watch the sync root: saved files go to the database, Admin CP edits to disk",
+        about: "Runs until Ctrl-C or SIGTERM: each saved file goes to the database; every \
+                --pull-interval seconds Admin CP edits are brought to disk.",
+        flags: &[
+            Flag::switch(
+                "export-first",
+                "Export first (with the watcher paused), then watch; no edit is lost",
+            ),
+            Flag::value("debounce", "MS", "Quiet time before a changed file is read [default: 75]"),
+            Flag::value(
+                "pull-interval",
+                "S",
+                "How often to look for Admin CP edits to bring to disk [default: 2]",
+            ),
+            Flag::switch("no-pull", "Do not bring database changes to disk while watching"),
+        ],
+    },
+    CommandSpec {
+        words: &["status"],
+        operands_usage: "",
+        operands: Operands::None,
+        summary: "Show what is out of sync: to-db, to-disk, conflict, refused",
+        about: "Prints what is out of sync, one line per path relative to the sync root: to-db, \
+                to-disk, conflict, refused (with the reason). Exit 3 when anything is.",
+        flags: &[
+            Flag::switch("porcelain", "Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]"),
+            JSON,
+        ],
+    },
+    CommandSpec {
+        words: &["cache", "rebuild"],
+        operands_usage: "",
+        operands: Operands::None,
+        summary: "Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)",
+        about: "Regenerates MyBB's stylesheet cache files under cache/themes, and the themes' \
+                stylesheet lists, from the database. Files already right are left alone.",
+        flags: &[Flag::value(
+            "theme",
+            "NAME",
+            "Rebuild only this theme's files, and the lists of it and its descendants\n\
+             (repeatable; default: every theme, the master theme included)",
+        )
+        .repeatable()],
+    },
+    CommandSpec {
+        words: &["help"],
+        operands_usage: "[COMMAND]",
+        operands: Operands::Word { words: COMMAND_WORDS, required: false },
+        summary: "Print this help, or a command's",
+        about: "Prints the help of mybb-sync, or of the command named.",
+        flags: &[],
+    },
+    CommandSpec {
+        words: &["completions"],
+        operands_usage: "bash|zsh|fish",
+        operands: Operands::Word { words: SHELLS, required: true },
+        summary: "Print a shell completion script",
+        about: "Prints a completion script for the shell named. Load it with, for bash, \
+                `source <(mybb-sync completions bash)` (or save it in \
+                ~/.local/share/bash-completion/completions/mybb-sync); zsh: save it as _mybb-sync \
+                in a directory of your $fpath; fish: save it in \
+                ~/.config/fish/completions/mybb-sync.fish.",
+        flags: &[],
+    },
+];
+
+/// The first words of the commands, for `help COMMAND` and the completions.
+pub const COMMAND_WORDS: &[&str] =
+    &["export", "import", "watch", "status", "cache", "help", "completions"];
+
+/// The exit codes, as the help shows them.
+const EXIT_CODES: &str = "\
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
     3  finished, but some items were refused or in conflict (each listed); for status: not in sync
 ";
+
+/// Returns the command whose first word is `word`.
+pub fn command_spec(word: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.words[0] == word)
+}
+
+/// Appends an aligned options section to `out`.
+fn flag_section(out: &mut String, title: &str, flags: &[Flag]) {
+    let _ = writeln!(out, "\n{title}:");
+    for flag in flags {
+        let usage = flag.usage();
+        let mut lines = flag.help.lines();
+        let first = lines.next().unwrap_or("");
+        if usage.len() < 20 {
+            let _ = writeln!(out, "    {usage:<20}{first}");
+        } else {
+            let _ = writeln!(out, "    {usage}\n    {:<20}{first}", "");
+        }
+        for line in lines {
+            let _ = writeln!(out, "    {:<20}{}", "", line.trim_start());
+        }
+    }
+}
+
+/// Returns the help text of `mybb-sync --help`.
+pub fn help() -> String {
+    let mut out = String::from(
+        "mybb-sync: edit a MyBB forum's templates and stylesheets as files, safely\n\n\
+         USAGE:\n    mybb-sync [OPTIONS] <COMMAND> [COMMAND OPTIONS]\n\nCOMMANDS:\n",
+    );
+    let lefts: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| format!("{} {}", c.name(), c.operands_usage).trim_end().to_owned())
+        .collect();
+    let width = lefts.iter().map(String::len).max().unwrap_or(0) + 2;
+    for (command, left) in COMMANDS.iter().zip(&lefts) {
+        let _ = writeln!(out, "    {left:<width$}{}", command.summary);
+    }
+    flag_section(&mut out, "OPTIONS", GLOBAL_FLAGS);
+    for command in COMMANDS.iter().filter(|c| !c.flags.is_empty()) {
+        flag_section(
+            &mut out,
+            &format!("{} OPTIONS", command.name().to_uppercase()),
+            command.flags,
+        );
+    }
+    out.push_str(
+        "\nRun `mybb-sync help COMMAND` (or `mybb-sync COMMAND --help`) for one command.\n\n",
+    );
+    out.push_str(EXIT_CODES);
+    out
+}
+
+/// Returns the help text of one command.
+pub fn command_help(command: &CommandSpec) -> String {
+    let mut out = format!(
+        "mybb-sync {}: {}\n\nUSAGE:\n    mybb-sync [OPTIONS] {} {}\n\n",
+        command.name(),
+        command.summary,
+        command.name(),
+        if command.flags.is_empty() {
+            command.operands_usage.to_owned()
+        } else {
+            format!("[{} OPTIONS] {}", command.name().to_uppercase(), command.operands_usage)
+        }
+        .trim_end(),
+    );
+    out.push_str(&wrap(command.about, 96));
+    if !command.flags.is_empty() {
+        flag_section(
+            &mut out,
+            &format!("{} OPTIONS", command.name().to_uppercase()),
+            command.flags,
+        );
+    }
+    flag_section(&mut out, "GLOBAL OPTIONS", GLOBAL_FLAGS);
+    out.push('\n');
+    out.push_str(EXIT_CODES);
+    out
+}
+
+/// Returns `text` wrapped at `width` columns, ending in a newline.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
 
 /// What the user asked for, as typed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -82,11 +410,11 @@ pub enum Verbosity {
 }
 
 /// The subcommand and its own options.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `--help`: print [`HELP`].
-    #[default]
-    Help,
+    /// `--help`, `help [COMMAND]`, `COMMAND --help`: the help of mybb-sync or of a command
+    /// (its first word).
+    Help(Option<&'static str>),
     /// `--version`.
     Version,
     Export(ExportArgs),
@@ -95,6 +423,14 @@ pub enum Command {
     Status(StatusArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
+    /// `completions SHELL`: the shell's name.
+    Completions(&'static str),
+}
+
+impl Default for Command {
+    fn default() -> Command {
+        Command::Help(None)
+    }
 }
 
 /// Options of `export`.
@@ -104,6 +440,7 @@ pub struct ExportArgs {
     pub themes: Vec<String>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
+    pub json: bool,
 }
 
 /// Options of `import`.
@@ -112,12 +449,14 @@ pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
+    pub json: bool,
 }
 
 /// Options of `status`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StatusArgs {
     pub porcelain: bool,
+    pub json: bool,
 }
 
 /// Options of `cache rebuild`.
@@ -163,47 +502,162 @@ where
     })
 }
 
+/// Returns the flag named `long` (or `-short`) in any table, for the loop to know whether it
+/// takes a value: a name means the same everywhere (a test checks that).
+fn any_flag(matches: impl Fn(&Flag) -> bool) -> Option<&'static Flag> {
+    GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter())).find(|f| matches(f))
+}
+
 fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut args = Args::default();
-    let mut command: Option<String> = None;
     let mut help = false;
     let mut version = false;
-    let mut export = ExportArgs::default();
-    let mut import = ImportArgs::default();
-    let mut watch = WatchArgs::default();
-    let mut status = StatusArgs::default();
-    let mut dry_run = false;
-    let mut prefer = None;
-    // `cache`'s action: `rebuild` is the only one.
-    let mut cache_action: Option<String> = None;
-    // Command options seen, to reject those given to the wrong command.
-    let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
+    let mut positionals: Vec<OsString> = Vec::new();
+    // Command flags seen, with their values, applied once the command is known.
+    let mut seen: Vec<(&'static Flag, Option<String>)> = Vec::new();
 
     while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Long("db") => args.connection.db_url = Some(string(&mut parser, "--db")?),
-            Long("mybb") => args.connection.mybb_root = Some(parser.value().map_err(usage)?.into()),
-            Long("root") => args.connection.sync_root = Some(parser.value().map_err(usage)?.into()),
-            Long("prefix") => args.connection.prefix = Some(string(&mut parser, "--prefix")?),
-            Long("no-fsync") => args.connection.no_fsync = true,
-            Short('q') | Long("quiet") => args.verbosity = Verbosity::Quiet,
-            Short('v') | Long("verbose") => args.verbosity = Verbosity::Verbose,
-            Short('h') | Long("help") => help = true,
-            Short('V') | Long("version") => version = true,
-            Long("set") => {
-                export.sets.push(string(&mut parser, "--set")?);
-                seen.push(("--set", "export"));
+        let flag = match &arg {
+            Long(name) => any_flag(|f| f.long == *name),
+            Short(c) => any_flag(|f| f.short == Some(*c)),
+            Value(_) => None,
+        };
+        let flag = match (arg, flag) {
+            (Value(value), _) => {
+                positionals.push(value);
+                continue;
             }
-            Long("theme") => {
-                export.themes.push(string(&mut parser, "--theme")?);
-                seen.push(("--theme", "export cache"));
+            (_, Some(flag)) => flag,
+            (arg, None) => return Err(usage(arg.unexpected())),
+        };
+        let value = match flag.value {
+            Some(_) => Some(string(&mut parser, flag.long)?),
+            None => None,
+        };
+        match flag.long {
+            "db" => args.connection.db_url = value,
+            "mybb" => args.connection.mybb_root = value.map(PathBuf::from),
+            "root" => args.connection.sync_root = value.map(PathBuf::from),
+            "prefix" => args.connection.prefix = value,
+            "no-fsync" => args.connection.no_fsync = true,
+            "quiet" => args.verbosity = Verbosity::Quiet,
+            "verbose" => args.verbosity = Verbosity::Verbose,
+            "help" => help = true,
+            "version" => version = true,
+            _ => seen.push((flag, value)),
+        }
+    }
+
+    let mut positionals = positionals.into_iter().map(|p| {
+        p.into_string()
+            .map_err(|v| Error::usage(format!("{:?} is not valid UTF-8", v.to_string_lossy())))
+    });
+    let Some(word) = positionals.next().transpose()? else {
+        if help {
+            return Ok(Args { command: Command::Help(None), ..args });
+        }
+        if version {
+            return Ok(Args { command: Command::Version, ..args });
+        }
+        return Err(Error::usage(
+            "no command given: use export, import, watch, status or cache rebuild",
+        ));
+    };
+    let Some(spec) = command_spec(&word) else {
+        return Err(Error::usage(format!("unknown command {word:?}")));
+    };
+    if help {
+        return Ok(Args { command: Command::Help(Some(spec.words[0])), ..args });
+    }
+    if version {
+        return Ok(Args { command: Command::Version, ..args });
+    }
+    // The rest of the command's name (`cache rebuild`).
+    for want in &spec.words[1..] {
+        match positionals.next().transpose()? {
+            Some(got) if got == *want => {}
+            Some(got) => {
+                return Err(Error::usage(format!(
+                    "unknown {word} action {got:?}: use {}",
+                    spec.name()
+                )));
             }
-            Long("dry-run") => {
-                dry_run = true;
-                seen.push(("--dry-run", "import export"));
+            None => {
+                return Err(Error::usage(format!("`{word}` needs an action: use {}", spec.name())));
             }
-            Long("prefer") => {
-                prefer = Some(match string(&mut parser, "--prefer")?.as_str() {
+        }
+    }
+    let operands: Vec<String> = positionals.collect::<Result<_>>()?;
+    let mut paths = Vec::new();
+    let mut chosen_word: Option<&'static str> = None;
+    match spec.operands {
+        Operands::None => {
+            if let Some(extra) = operands.first() {
+                return Err(Error::usage(format!("unexpected argument {extra:?}")));
+            }
+        }
+        Operands::Paths => paths = operands.iter().map(PathBuf::from).collect(),
+        Operands::Word { words, required } => match operands.as_slice() {
+            [] if required => {
+                return Err(Error::usage(format!(
+                    "`{}` needs one of: {}",
+                    spec.name(),
+                    words.join(", ")
+                )));
+            }
+            [] => {}
+            [one] => match words.iter().find(|w| **w == one) {
+                Some(w) => chosen_word = Some(w),
+                None => {
+                    return Err(Error::usage(format!(
+                        "`{}` takes one of {}, not {one:?}",
+                        spec.name(),
+                        words.join(", ")
+                    )));
+                }
+            },
+            [_, extra, ..] => return Err(Error::usage(format!("unexpected argument {extra:?}"))),
+        },
+    }
+
+    let mut export = ExportArgs::default();
+    let import = ImportArgs { paths, ..ImportArgs::default() };
+    let mut status = StatusArgs::default();
+    let mut watch = WatchArgs::default();
+    let mut cache = CacheArgs::default();
+    let (mut dry_run, mut prefer, mut json) = (false, None, false);
+    for (flag, value) in seen {
+        if !spec.flags.iter().any(|f| f.long == flag.long) {
+            let owners: Vec<String> = COMMANDS
+                .iter()
+                .filter(|c| c.flags.iter().any(|f| f.long == flag.long))
+                .map(|c| format!("`{}`", c.words[0]))
+                .collect();
+            return Err(Error::usage(format!(
+                "--{} belongs to {}, not `{}`",
+                flag.long,
+                owners.join(" and "),
+                spec.name()
+            )));
+        }
+        let value = value.unwrap_or_default();
+        match flag.long {
+            "set" => export.sets.push(value),
+            "theme" => {
+                export.themes.push(value.clone());
+                cache.themes.push(value);
+            }
+            "dry-run" => dry_run = true,
+            "json" => json = true,
+            "prefer" => {
+                prefer = Some(match value.as_str() {
+                    "disk" if spec.words[0] == "export" => {
+                        return Err(Error::usage(
+                            "export --prefer disk would mean nothing: export writes files, and \
+                             files edited on disk are kept anyway; to send them to the database \
+                             use import --prefer disk",
+                        ));
+                    }
                     "disk" => Prefer::Disk,
                     "db" => Prefer::Db,
                     other => {
@@ -212,87 +666,33 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                         )));
                     }
                 });
-                seen.push(("--prefer", "import export"));
             }
-            Long("porcelain") => {
-                status.porcelain = true;
-                seen.push(("--porcelain", "status"));
-            }
-            Long("pull-interval") => {
-                let seconds: f64 = number(&mut parser, "--pull-interval")?;
+            "porcelain" => status.porcelain = true,
+            "pull-interval" => {
+                let seconds: f64 = number(&value, "--pull-interval")?;
                 if !(seconds > 0.0 && seconds <= 86_400.0) {
                     return Err(Error::usage("--pull-interval takes seconds, more than 0"));
                 }
                 watch.pull_interval = Some(Duration::from_secs_f64(seconds));
-                seen.push(("--pull-interval", "watch"));
             }
-            Long("no-pull") => {
-                watch.pull_interval = None;
-                seen.push(("--no-pull", "watch"));
-            }
-            Long("export-first") => {
-                watch.export_first = true;
-                seen.push(("--export-first", "watch"));
-            }
-            Long("debounce") => {
-                let ms: u64 = number(&mut parser, "--debounce")?;
-                watch.debounce = Duration::from_millis(ms);
-                seen.push(("--debounce", "watch"));
-            }
-            Value(value) if command.is_none() => {
-                let name = value.into_string().map_err(|v| {
-                    Error::usage(format!("unknown command {:?}", v.to_string_lossy()))
-                })?;
-                command = Some(name);
-            }
-            Value(value) if command.as_deref() == Some("import") => {
-                import.paths.push(value.into());
-            }
-            Value(value) if command.as_deref() == Some("cache") && cache_action.is_none() => {
-                let action = value.into_string().map_err(|v| {
-                    Error::usage(format!("unknown cache action {:?}", v.to_string_lossy()))
-                })?;
-                cache_action = Some(action);
-            }
-            _ => return Err(usage(arg.unexpected())),
+            "no-pull" => watch.pull_interval = None,
+            "export-first" => watch.export_first = true,
+            "debounce" => watch.debounce = Duration::from_millis(number(&value, "--debounce")?),
+            other => return Err(Error::usage(format!("--{other} is not handled (a bug)"))),
         }
     }
-
-    if help {
-        return Ok(Args { command: Command::Help, ..args });
+    if status.porcelain && json {
+        return Err(Error::usage("--porcelain and --json are two output forms: choose one"));
     }
-    if version {
-        return Ok(Args { command: Command::Version, ..args });
-    }
-    let command = match command.as_deref() {
-        None => {
-            return Err(Error::usage(
-                "no command given: use export, import, watch, status or cache rebuild",
-            ));
-        }
-        Some(name @ ("export" | "import" | "watch" | "status" | "cache")) => name.to_owned(),
-        Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
-    };
-    if let Some((flag, owners)) =
-        seen.iter().find(|(_, owners)| !owners.split(' ').any(|o| o == command))
-    {
-        let owners = owners.replace(' ', "` and `");
-        return Err(Error::usage(format!("{flag} belongs to `{owners}`, not `{command}`")));
-    }
-    args.command = match command.as_str() {
-        "export" => Command::Export(ExportArgs { dry_run, prefer, ..export }),
-        "import" => Command::Import(ImportArgs { dry_run, prefer, ..import }),
-        "status" => Command::Status(status),
-        "cache" => match cache_action.as_deref() {
-            Some("rebuild") => Command::CacheRebuild(CacheArgs { themes: export.themes }),
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "unknown cache action {other:?}: use cache rebuild"
-                )));
-            }
-            None => return Err(Error::usage("`cache` needs an action: use cache rebuild")),
-        },
-        _ => Command::Watch(watch),
+    args.command = match spec.words[0] {
+        "export" => Command::Export(ExportArgs { dry_run, prefer, json, ..export }),
+        "import" => Command::Import(ImportArgs { dry_run, prefer, json, ..import }),
+        "status" => Command::Status(StatusArgs { json, ..status }),
+        "cache" => Command::CacheRebuild(cache),
+        "watch" => Command::Watch(watch),
+        "help" => Command::Help(chosen_word),
+        // The operand is required, so chosen_word is set.
+        _ => Command::Completions(chosen_word.unwrap_or("bash")),
     };
     Ok(args)
 }
@@ -303,13 +703,12 @@ fn usage(e: lexopt::Error) -> Error {
 
 fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
     let value = parser.value().map_err(usage)?;
-    value
-        .into_string()
-        .map_err(|v| Error::usage(format!("{flag}: {:?} is not valid UTF-8", v.to_string_lossy())))
+    value.into_string().map_err(|v| {
+        Error::usage(format!("--{flag}: {:?} is not valid UTF-8", v.to_string_lossy()))
+    })
 }
 
-fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T> {
-    let text = string(parser, flag)?;
+fn number<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T> {
     text.parse().map_err(|_| Error::usage(format!("{flag} takes a number, not {text:?}")))
 }
 
@@ -377,7 +776,9 @@ mod tests {
         let Command::Export(e) = a.command else { panic!() };
         assert_eq!(e.prefer, Some(Prefer::Db));
         let a = parse(&["status", "--porcelain"]).unwrap();
-        assert_eq!(a.command, Command::Status(StatusArgs { porcelain: true }));
+        assert_eq!(a.command, Command::Status(StatusArgs { porcelain: true, json: false }));
+        let a = parse(&["--json", "status"]).unwrap();
+        assert_eq!(a.command, Command::Status(StatusArgs { porcelain: false, json: true }));
     }
 
     #[test]
@@ -394,9 +795,57 @@ mod tests {
     }
 
     #[test]
-    fn help_wins_over_everything_else() {
-        assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help);
+    fn help_comes_in_three_forms() {
+        assert_eq!(parse(&["--help"]).unwrap().command, Command::Help(None));
+        assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help(Some("export")));
+        assert_eq!(parse(&["-h", "cache"]).unwrap().command, Command::Help(Some("cache")));
+        assert_eq!(parse(&["help"]).unwrap().command, Command::Help(None));
+        assert_eq!(parse(&["help", "status"]).unwrap().command, Command::Help(Some("status")));
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
+        assert_eq!(parse(&["completions", "fish"]).unwrap().command, Command::Completions("fish"));
+    }
+
+    #[test]
+    fn every_flag_of_the_table_parses_and_means_the_same_everywhere() {
+        for command in COMMANDS {
+            for flag in command.flags {
+                let mut args: Vec<&str> = command.words.to_vec();
+                let value = match flag.kind {
+                    ValueKind::Choice(words) => words[words.len() - 1],
+                    _ if flag.long == "pull-interval" || flag.long == "debounce" => "5",
+                    _ => "x",
+                };
+                let long = format!("--{}", flag.long);
+                args.push(&long);
+                if flag.value.is_some() {
+                    args.push(value);
+                }
+                let parsed = parse(&args);
+                assert!(parsed.is_ok(), "{args:?}: {}", parsed.unwrap_err());
+                let first = any_flag(|f| f.long == flag.long).unwrap();
+                assert_eq!(first.value.is_some(), flag.value.is_some(), "--{}", flag.long);
+            }
+        }
+        for flag in GLOBAL_FLAGS {
+            assert!(COMMANDS.iter().all(|c| c.flags.iter().all(|f| f.long != flag.long)));
+        }
+        for command in COMMANDS {
+            assert!(COMMAND_WORDS.contains(&command.words[0]), "{}", command.name());
+        }
+        assert_eq!(COMMAND_WORDS.len(), COMMANDS.len());
+    }
+
+    #[test]
+    fn the_help_shows_every_command_and_flag_of_the_table() {
+        let text = help();
+        for command in COMMANDS {
+            assert!(text.contains(&format!("\n    {}", command.name())), "{}", command.name());
+            let own = command_help(command);
+            for flag in command.flags.iter().chain(GLOBAL_FLAGS) {
+                assert!(own.contains(&flag.usage()), "{}: {}", command.name(), flag.usage());
+                assert!(text.contains(&flag.usage()), "{}", flag.usage());
+            }
+        }
     }
 
     #[test]
@@ -406,8 +855,9 @@ mod tests {
             (&[][..], "no command"),
             (&["export", "--bogus"][..], "--bogus"),
             (&["watch", "--set", "x"][..], "--set belongs to `export`"),
-            (&["watch", "--dry-run"][..], "--dry-run belongs to `import` and `export`"),
+            (&["watch", "--dry-run"][..], "--dry-run belongs to `export` and `import`"),
             (&["import", "--prefer", "both"][..], "--prefer takes disk or db"),
+            (&["export", "--prefer", "disk"][..], "import --prefer disk"),
             (&["watch", "--pull-interval", "0"][..], "--pull-interval takes seconds"),
             (&["watch", "--debounce", "soon"][..], "--debounce takes a number"),
             (&["export", "stray"][..], "stray"),
@@ -416,6 +866,11 @@ mod tests {
             (&["cache", "flush"][..], "flush"),
             (&["cache", "rebuild", "extra"][..], "extra"),
             (&["cache", "rebuild", "--set", "x"][..], "--set belongs to `export`"),
+            (&["completions"][..], "bash, zsh, fish"),
+            (&["completions", "tcsh"][..], "tcsh"),
+            (&["help", "nope"][..], "nope"),
+            (&["status", "--json", "--porcelain"][..], "choose one"),
+            (&["watch", "--json"][..], "--json belongs to `export` and `import` and `status`"),
         ] {
             let err = parse(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::commands::output;
 use crate::config::Config;
 use crate::disk::atomic;
 use crate::disk::gate::SyncLock;
@@ -39,6 +40,8 @@ pub struct ExportOptions {
     pub keep_edits_during_export: bool,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
+    /// Print JSON lines on stdout (`commands/output.rs`).
+    pub json: bool,
 }
 
 /// What an export did, per set and theme.
@@ -76,16 +79,18 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
     let default = syncer.default_scope(&board)?;
+    // Naming sets or themes selects: `--theme X` alone exports that theme and no set.
+    let selected = !options.sets.is_empty() || !options.themes.is_empty();
     let scope = Scope {
-        sets: if options.sets.is_empty() {
-            default.sets
-        } else {
-            named_sets(&board, &options.sets)?
+        sets: match (selected, options.sets.is_empty()) {
+            (false, _) => default.sets,
+            (true, true) => Vec::new(),
+            (true, false) => named_sets(&board, &options.sets)?,
         },
-        themes: if options.themes.is_empty() {
-            default.themes
-        } else {
-            named_themes(&board, &options.themes)?
+        themes: match (selected, options.themes.is_empty()) {
+            (false, _) => default.themes,
+            (true, true) => Vec::new(),
+            (true, false) => named_themes(&board, &options.themes)?,
         },
         every_file: false,
     };
@@ -112,7 +117,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
                 if removed > 0 {
                     log::info!(
                         "removed {removed} temp file(s) left by an interrupted run in {}",
-                        dir.display()
+                        output::relative(config, &dir).display()
                     );
                 }
             }
@@ -121,7 +126,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
-        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT)?;
+        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
         return Ok(summary);
     }
     let apply = ApplyOptions {
@@ -145,8 +150,11 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
             } else {
                 String::new()
             },
-            part.dir.display()
+            output::relative(config, &part.dir).display()
         );
+    }
+    if options.json {
+        output::print_report(config, "export", &report);
     }
     if report.problems() > 0 {
         return Err(Error::Incomplete { refused: report.problems() });
