@@ -19,16 +19,7 @@ pub const CONFLICT_REASON: &str = "changed on disk and in the database since the
 
 /// Returns `path` relative to the sync root of `config` when it lies under it, else as given.
 pub fn relative(config: &Config, path: &Path) -> PathBuf {
-    if let Ok(rel) = path.strip_prefix(&config.sync_root) {
-        return rel.to_path_buf();
-    }
-    match (std::path::absolute(path), std::path::absolute(&config.sync_root)) {
-        (Ok(path), Ok(root)) => match path.strip_prefix(&root) {
-            Ok(rel) => rel.to_path_buf(),
-            Err(_) => path,
-        },
-        _ => path.to_path_buf(),
-    }
+    config.relative(path)
 }
 
 /// Returns what a path relative to the sync root holds: `template`, `stylesheet` or `file`.

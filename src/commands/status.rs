@@ -5,8 +5,6 @@
 //! scripts: the same fields separated by tabs, nothing else on stdout. `--json`: one object per
 //! item, then a summary (`commands/output.rs`).
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::commands::output::{self, CONFLICT_REASON};
@@ -137,9 +135,4 @@ pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow, json: bool) 
         return Err(Error::Incomplete { refused: problems });
     }
     Ok(Report::default())
-}
-
-/// Returns `path` relative to the sync root, for messages.
-pub fn shown(config: &Config, path: &Path) -> String {
-    output::relative(config, path).display().to_string()
 }

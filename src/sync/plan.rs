@@ -330,7 +330,7 @@ impl<'a> Syncer<'a> {
         {
             return plain(Action::Refused(format!(
                 "the same template is also at {}; keep one of them",
-                other.display()
+                self.config.shown(&other)
             )));
         }
         let db = self.db_side(&item, board, sets);

@@ -113,7 +113,7 @@ impl fmt::Display for Refusal {
             Refusal::Nul { offset } => write!(f, "NUL byte at offset {offset}"),
             Refusal::Blank => f.write_str("blank file (only whitespace)"),
             Refusal::Template(refusal) => {
-                write!(f, "refused by MyBB's template check: {refusal}")
+                write!(f, "MyBB's template check: {refusal}")
             }
         }
     }
@@ -286,7 +286,7 @@ mod tests {
         assert!(matches!(refusal, Refusal::Template(TemplateRefusal::BraceExpression { .. })));
         assert_eq!(
             refusal.to_string(),
-            "refused by MyBB's template check: uses a brace expression MyBB's Admin CP refuses: \
+            "MyBB's template check: uses a brace expression MyBB's Admin CP refuses: \
              {$a->b()}"
         );
         let source = refusal.source().map(ToString::to_string);

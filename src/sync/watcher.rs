@@ -253,7 +253,7 @@ impl Worker {
         match result {
             Ok(report) => {
                 for path in &report.pulled {
-                    log::info!("{}: brought to disk from the database", path.display());
+                    log::info!("{}: brought to disk from the database", self.config.shown(path));
                 }
                 self.stats.pulled += report.pulled.len();
                 self.stats.written += report.written.len();
@@ -327,7 +327,7 @@ impl Worker {
             if layout::parse(relative) == Err(NotAnItem::Ignored) {
                 continue;
             }
-            log::debug!("changed: {}", path.display());
+            log::debug!("changed: {}", self.config.shown(&path));
             self.pending.insert(path);
             self.last_event = Instant::now();
         }
@@ -372,7 +372,10 @@ impl Worker {
                 self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
                 for path in &report.missing {
-                    log::info!("{}: deleted on disk; the database keeps it", path.display());
+                    log::info!(
+                        "{}: deleted on disk; the database keeps it",
+                        self.config.shown(path)
+                    );
                 }
                 if !report.unstable.is_empty() {
                     // Still being written: wait for the writer to go quiet, then read again.
