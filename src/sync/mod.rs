@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod decide;
+pub mod ignore;
 pub mod layout;
 pub mod plan;
 pub mod state;

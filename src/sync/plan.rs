@@ -18,6 +18,7 @@ use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
 use crate::mybb::db::{Db, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
+use crate::sync::ignore::IgnoreFile;
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
@@ -166,6 +167,8 @@ pub struct Syncer<'a> {
     prefer: Option<Prefer>,
     /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
     four_byte: (bool, bool),
+    /// The sync root's `.mybb-syncignore`.
+    ignore: IgnoreFile,
 }
 
 impl<'a> Syncer<'a> {
@@ -175,7 +178,8 @@ impl<'a> Syncer<'a> {
             db.stores_four_byte_utf8("templates", "template")?,
             db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
         );
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte })
+        let ignore = IgnoreFile::load(&config.sync_root)?;
+        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte, ignore })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -183,6 +187,14 @@ impl<'a> Syncer<'a> {
         let root = std::path::absolute(&self.config.sync_root).ok()?;
         let path = std::path::absolute(path).ok()?;
         path.strip_prefix(&root).ok().map(Path::to_path_buf)
+    }
+
+    /// Returns the item `relative` (to the sync root) names, unless `.mybb-syncignore` ignores it.
+    fn parse(&self, relative: &Path) -> std::result::Result<ItemPath, NotAnItem> {
+        if self.ignore.is_ignored(relative) {
+            return Err(NotAnItem::Ignored);
+        }
+        layout::parse(relative)
     }
 
     /// Returns the default scope: every set (and the global set when it has rows) and every
@@ -213,7 +225,7 @@ impl<'a> Syncer<'a> {
                         "not under the sync root {}",
                         self.config.sync_root.display()
                     ))),
-                    Some(relative) => layout::parse(&relative),
+                    Some(relative) => self.parse(&relative),
                 };
                 if let Ok(ItemPath::Template { set, title, .. }) = &item
                     && let Some(sid) = board.set_sid(set)
@@ -286,7 +298,7 @@ impl<'a> Syncer<'a> {
                 continue;
             }
             let item = match self.relative(&path) {
-                Some(relative) => layout::parse(&relative),
+                Some(relative) => self.parse(&relative),
                 None => Err(NotAnItem::Ignored),
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
