@@ -18,6 +18,7 @@ pub mod disk;
 pub mod error;
 pub mod mybb;
 pub mod php;
+pub mod progress;
 pub mod sync;
 pub mod test_hooks;
 #[cfg(test)]

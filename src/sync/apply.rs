@@ -123,7 +123,9 @@ impl Syncer<'_> {
                 remove_conflict_copy(self.config, path, &copy);
             }
         };
+        let mut progress = crate::progress::Progress::new("applying", plan.len());
         for Planned { path, action, sync } in plan {
+            progress.tick();
             match action {
                 Action::Ignored => {}
                 Action::GoneFromDb => {

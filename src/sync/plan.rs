@@ -240,9 +240,11 @@ impl<'a> Syncer<'a> {
             sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
         let mut duplicates = DuplicateTitles::default();
+        let mut progress = crate::progress::Progress::new("comparing", items.len());
         Ok(items
             .into_iter()
             .map(|(path, item)| {
+                progress.tick();
                 self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
             })
             .collect())
@@ -293,7 +295,9 @@ impl<'a> Syncer<'a> {
         }
         let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
+        let mut progress = crate::progress::Progress::new("comparing", candidates.len());
         for path in candidates {
+            progress.tick();
             if !seen.insert(path.clone()) {
                 continue;
             }
