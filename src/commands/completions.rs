@@ -52,48 +52,6 @@ fn bash() -> String {
          \x20   cur=${COMP_WORDS[COMP_CWORD]}\n\
          \x20   prev=${COMP_WORDS[COMP_CWORD-1]}\n",
     );
-    // Flags that take a value: their value is completed (or not) by kind.
-    out.push_str("    case $prev in\n");
-    let mut texts = Vec::new();
-    let mut done = Vec::new();
-    for flag in all_flags().filter(|f| f.value.is_some()) {
-        if done.contains(&flag.long) {
-            continue;
-        }
-        done.push(flag.long);
-        let word = format!("--{}", flag.long);
-        match flag.kind {
-            ValueKind::Text => texts.push(word),
-            ValueKind::Dir => {
-                let _ = writeln!(
-                    out,
-                    "        {word}) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;"
-                );
-            }
-            ValueKind::Choice(_) => {
-                // Every command's choices for the flag (export's --prefer takes fewer).
-                let mut choices: Vec<&str> = Vec::new();
-                for f in all_flags().filter(|f| f.long == flag.long) {
-                    if let ValueKind::Choice(words) = f.kind {
-                        for word in words.iter() {
-                            if !choices.contains(word) {
-                                choices.push(word);
-                            }
-                        }
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "        {word}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); return ;;",
-                    choices.join(" ")
-                );
-            }
-        }
-    }
-    if !texts.is_empty() {
-        let _ = writeln!(out, "        {}) return ;;", texts.join("|"));
-    }
-    out.push_str("    esac\n");
     // The command: the first word that is not a flag or a flag's value.
     let valued: Vec<String> = all_flags()
         .filter(|f| f.value.is_some())
@@ -113,6 +71,47 @@ fn bash() -> String {
          \x20   done\n",
         valued.join("|")
     );
+    // Flags that take a value: their value is completed (or not) by kind, and choices by the
+    // command (export's --prefer takes fewer than import's).
+    out.push_str("    case $prev in\n");
+    let mut texts = Vec::new();
+    let mut done = Vec::new();
+    for flag in all_flags().filter(|f| f.value.is_some()) {
+        if done.contains(&flag.long) {
+            continue;
+        }
+        done.push(flag.long);
+        let word = format!("--{}", flag.long);
+        match flag.kind {
+            ValueKind::Text => texts.push(word),
+            ValueKind::Dir => {
+                let _ = writeln!(
+                    out,
+                    "        {word}) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;"
+                );
+            }
+            ValueKind::Choice(_) => {
+                let _ = write!(out, "        {word}) case $cmd in");
+                for command in COMMANDS {
+                    for f in command.flags.iter().filter(|f| f.long == flag.long) {
+                        if let ValueKind::Choice(words) = f.kind {
+                            let _ = write!(
+                                out,
+                                " {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;",
+                                command.words[0],
+                                words.join(" ")
+                            );
+                        }
+                    }
+                }
+                out.push_str(" esac; return ;;\n");
+            }
+        }
+    }
+    if !texts.is_empty() {
+        let _ = writeln!(out, "        {}) return ;;", texts.join("|"));
+    }
+    out.push_str("    esac\n");
     let global = spellings(GLOBAL_FLAGS).join(" ");
     out.push_str("    case $cmd in\n");
     let _ = writeln!(

@@ -295,12 +295,13 @@ impl<'a> Syncer<'a> {
         }
         let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
-        let mut progress = crate::progress::Progress::new("comparing", candidates.len());
+        let unique = candidates.iter().collect::<std::collections::HashSet<_>>().len();
+        let mut progress = crate::progress::Progress::new("comparing", unique);
         for path in candidates {
-            progress.tick();
             if !seen.insert(path.clone()) {
                 continue;
             }
+            progress.tick();
             let item = match self.relative(&path) {
                 Some(relative) => self.parse(&relative),
                 None => Err(NotAnItem::Ignored),
