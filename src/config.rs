@@ -207,9 +207,9 @@ fn check_mybb_root(root: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     let why = if !root.exists() {
-        "no such directory"
+        "no such directory, so no inc/config.php to read the database from"
     } else if !root.is_dir() {
-        "not a directory"
+        "not a directory, so no inc/config.php to read the database from"
     } else {
         "not a MyBB directory (no inc/config.php)"
     };
