@@ -60,13 +60,6 @@ pub struct PartSummary {
     pub kept: usize,
 }
 
-impl ExportSummary {
-    /// Returns how many files were written in all.
-    pub fn written(&self) -> usize {
-        self.parts.iter().map(|p| p.written).sum()
-    }
-}
-
 /// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
 /// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
 pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {

@@ -338,7 +338,7 @@ impl Cache<'_> {
         // A `properties` column that does not parse is left as it is: rebuilding `disporder`
         // into an empty array, as MyBB would, would throw the theme's other properties away.
         let mut damaged = HashSet::new();
-        let themes: Vec<stylecache::ThemeRow> = theme_rows
+        let themes: Vec<stylecache::ParsedTheme> = theme_rows
             .iter()
             .map(|t| {
                 let properties = serialize::parse(&t.properties).unwrap_or_else(|e| {
@@ -351,7 +351,7 @@ impl Cache<'_> {
                     );
                     serialize::Value::Null
                 });
-                stylecache::ThemeRow { tid: t.tid, pid: t.pid, properties }
+                stylecache::ParsedTheme { tid: t.tid, pid: t.pid, properties }
             })
             .collect();
 

@@ -573,14 +573,9 @@ enum Key {
 
 impl Key {
     fn from_php_string(text: String) -> Key {
-        let digits = text.strip_prefix('-').unwrap_or(&text);
-        let canonical = digits == "0"
-            || (!digits.is_empty()
-                && !digits.starts_with('0')
-                && digits.bytes().all(|b| b.is_ascii_digit()));
-        match text.parse::<i64>() {
-            Ok(number) if canonical && text != "-0" => Key::Int(number),
-            _ => Key::Str(text),
+        match crate::php::text::array_key_int(&text) {
+            Some(number) => Key::Int(number),
+            None => Key::Str(text),
         }
     }
 
@@ -793,9 +788,8 @@ fn ends_operand(tokens: &[Token]) -> bool {
 /// Returns `digits` as an integer if it is a plain decimal literal (`0` or no leading zero: PHP
 /// reads `0123` as octal).
 fn decimal(digits: &str) -> Option<i64> {
-    let plain =
-        digits == "0" || (!digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()));
-    if plain { digits.parse().ok() } else { None }
+    // The literal has no sign of its own; otherwise this is PHP's integer-key rule.
+    if digits.starts_with('-') { None } else { crate::php::text::array_key_int(digits) }
 }
 
 /// Turns the value tokens of an assignment under `$config['database']` into a literal, or

@@ -111,11 +111,6 @@ impl State {
         }
     }
 
-    /// Returns true if and only if there are changes to save.
-    pub fn is_dirty(&self) -> bool {
-        !self.changes.is_empty()
-    }
-
     /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
     /// on top (so concurrent writers keep each other's entries), and replaces the file
     /// atomically. Does nothing when there are no changes.
