@@ -587,7 +587,15 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
         }
     }
-    let operands: Vec<String> = positionals.collect::<Result<_>>()?;
+    let mut operands: Vec<String> = positionals.collect::<Result<_>>()?;
+    // `help cache rebuild`: the rest of a command's name after its first word.
+    if spec.words[0] == "help"
+        && let Some(named) = operands.first().and_then(|w| command_spec(w))
+        && operands.len() == named.words.len()
+        && operands.iter().zip(named.words).all(|(a, b)| a == b)
+    {
+        operands.truncate(1);
+    }
     let mut paths = Vec::new();
     let mut chosen_word: Option<&'static str> = None;
     match spec.operands {
@@ -801,6 +809,8 @@ mod tests {
         assert_eq!(parse(&["-h", "cache"]).unwrap().command, Command::Help(Some("cache")));
         assert_eq!(parse(&["help"]).unwrap().command, Command::Help(None));
         assert_eq!(parse(&["help", "status"]).unwrap().command, Command::Help(Some("status")));
+        let cache = Command::Help(Some("cache"));
+        assert_eq!(parse(&["help", "cache", "rebuild"]).unwrap().command, cache);
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
         assert_eq!(parse(&["completions", "fish"]).unwrap().command, Command::Completions("fish"));
     }
