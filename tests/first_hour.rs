@@ -501,3 +501,23 @@ fn a_second_demo_run_names_the_flag_that_resets_it() {
     assert!(reset.stdout.contains("in sync: nothing to do"), "{reset}");
     keeper.exec(&format!("DROP DATABASE `{name}`"));
 }
+
+#[test]
+fn the_readmes_install_command_puts_the_binary_in_the_bin_folder_of_its_root() {
+    // The README's command, with --root for a scratch place instead of ~/.cargo, --debug and this
+    // build's own target directory so that it reuses what cargo test just built.
+    let dir = TestDir::new("install");
+    let target = Path::new(crate::util::BIN).parent().and_then(Path::parent).unwrap();
+    let out = TestCommand::program(env!("CARGO"))
+        .args(["install", "--locked", "--path", env!("CARGO_MANIFEST_DIR"), "--debug", "--offline"])
+        .arg("--root")
+        .arg(dir.path())
+        .arg("--target-dir")
+        .arg(target)
+        .timeout(Duration::from_secs(600))
+        .expect_success();
+    let installed = dir.join("bin/mybb-sync");
+    assert!(out.stderr.contains(&format!("Installing {}", installed.display())), "{out}");
+    let version = TestCommand::program(&installed).arg("--version").expect_success().stdout;
+    assert_eq!(version, format!("mybb-sync {}\n", env!("CARGO_PKG_VERSION")));
+}
