@@ -3,6 +3,11 @@
 //! from it. The shell completions (`commands/completions.rs`) are rendered from the same table,
 //! so `--help`, `help COMMAND` and the completions cannot drift apart.
 //!
+//! To add a command: a [`CommandSpec`] in [`COMMANDS`] (its first word also in
+//! [`COMMAND_WORDS`]), a [`Command`] variant built in the last `match` of `parse_inner`, an arm
+//! for each new flag name in the `match flag.long` there, and a row in the README. The unit
+//! tests then check that every flag of the table parses and shows in `--help`.
+//!
 //! Parsing checks syntax only: whatever touches the world (reading `inc/config.php`, the
 //! environment, the database) happens later, in `config.rs`. Global options may stand before or
 //! after the command; a command's options too, and they are checked against that command.
