@@ -26,6 +26,8 @@ pub enum Error {
     Io(io::Error),
     /// I/O on a path, where the error does not come from `fs_err`.
     IoAt { path: PathBuf, action: &'static str, source: io::Error },
+    /// The sync root's `.mybb-syncignore` has a line that is not a gitignore pattern.
+    IgnoreFile { message: String },
     /// Starting the file watcher failed.
     Watch { source: notify::Error },
     /// A batch command finished, but some items were refused or in conflict (each already
@@ -40,7 +42,10 @@ impl Error {
     /// before anything was touched, 3 when a batch finished with refused items, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::BoardConfig(_) | Error::UnknownItem { .. } => 2,
+            Error::Usage { .. }
+            | Error::BoardConfig(_)
+            | Error::UnknownItem { .. }
+            | Error::IgnoreFile { .. } => 2,
             Error::Incomplete { .. } | Error::Pending { .. } => 3,
             _ => 1,
         }
@@ -70,6 +75,7 @@ impl fmt::Display for Error {
                 write!(f, "database query failed: {what}: {}", mysql_sentence(source))
             }
             Error::Data { what } => write!(f, "{what}"),
+            Error::IgnoreFile { message } => write!(f, "{message}"),
             Error::UnknownItem { kind, name, known } => {
                 write!(f, "no {kind} named {name:?}; ")?;
                 if known.is_empty() {

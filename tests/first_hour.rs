@@ -374,6 +374,29 @@ fn the_ignore_file_is_honoured_by_status_import_export_and_watch() {
     assert!(out.stderr.contains(".mybb-syncignore:2: "), "{out}");
 }
 
+#[test]
+fn a_watcher_waits_for_a_broken_ignore_file_to_be_fixed() {
+    let (db, _dir, root) = exported("ignore_file_watch");
+    let run = sync_cmd(&db, &root).args(["watch", "--debounce", "20", "--no-pull"]).spawn();
+    wait_until("the watcher to start", Duration::from_secs(30), || {
+        run.stderr_so_far().contains("watching ")
+    });
+    std::fs::write(root.join(".mybb-syncignore"), "[z-a]\n").unwrap();
+    std::fs::write(root.join(FOOTER), "<p>waits</p>").unwrap();
+    wait_until("the warning", Duration::from_secs(30), || {
+        run.stderr_so_far().contains(".mybb-syncignore:1: not a gitignore pattern")
+    });
+    assert_eq!(db.template(1, "footer"), None);
+    std::fs::write(root.join(".mybb-syncignore"), "*.scss\n").unwrap();
+    wait_until("the footer to reach the database", Duration::from_secs(30), || {
+        db.template(1, "footer").is_some_and(|t| t == b"<p>waits</p>")
+    });
+    run.interrupt();
+    let out = run.wait(Duration::from_secs(30));
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stderr.matches("not a gitignore pattern").count(), 1, "{out}");
+}
+
 // --- progress -------------------------------------------------------------------------------
 
 /// Returns `mybb-sync ARGS` run under `script`, so that its stderr is a terminal.

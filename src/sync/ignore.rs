@@ -23,7 +23,8 @@ pub struct IgnoreFile {
 
 impl IgnoreFile {
     /// Reads `root/.mybb-syncignore`. No file means nothing is ignored; a pattern that is not
-    /// valid gitignore syntax is a configuration error (exit 2) naming its line.
+    /// valid gitignore syntax is [`Error::IgnoreFile`] (exit 2; `watch` waits for a fix),
+    /// naming its line.
     pub fn load(root: &Path) -> Result<IgnoreFile> {
         let path = root.join(IGNORE_FILE);
         let text = match std::fs::read_to_string(&path) {
@@ -36,14 +37,13 @@ impl IgnoreFile {
         let mut builder = GitignoreBuilder::new(root);
         for (number, line) in text.lines().enumerate() {
             if let Err(e) = builder.add_line(Some(PathBuf::from(IGNORE_FILE)), line) {
-                return Err(Error::usage(format!(
-                    "{IGNORE_FILE}:{}: not a gitignore pattern: {}",
-                    number + 1,
-                    e
-                )));
+                let message = format!("{IGNORE_FILE}:{}: not a gitignore pattern: {e}", number + 1);
+                return Err(Error::IgnoreFile { message });
             }
         }
-        let matcher = builder.build().map_err(|e| Error::usage(format!("{IGNORE_FILE}: {}", e)))?;
+        let matcher = builder
+            .build()
+            .map_err(|e| Error::IgnoreFile { message: format!("{IGNORE_FILE}: {e}") })?;
         Ok(IgnoreFile { matcher: Some(matcher) })
     }
 
