@@ -463,6 +463,12 @@ fn the_demo_tours_a_throwaway_server_and_keep_leaves_it_running_with_a_way_to_st
         .env_remove("MYBB_SYNC_TEST_URL")
         .expect_success();
     let tour = &out.stdout;
+    // Stopped however this test ends.
+    let stop = tour
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("bash ").filter(|p| p.ends_with("stop.sh")))
+        .unwrap_or_else(|| panic!("no stop command:\n{out}"));
+    let guard = StopOnDrop(PathBuf::from(stop));
     for needle in [
         "== 1. Export",
         "$ mybb-sync status",
@@ -481,10 +487,6 @@ fn the_demo_tours_a_throwaway_server_and_keep_leaves_it_running_with_a_way_to_st
     }
     assert!(root.join(HEADER).exists());
     // The server is still there; its stop script stops it and removes its data.
-    let stop = tour
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("bash ").filter(|p| p.ends_with("stop.sh")))
-        .unwrap_or_else(|| panic!("no stop command:\n{out}"));
     let url = tour
         .lines()
         .find_map(|l| l.split(" at ").nth(1).and_then(|r| r.split(", data").next()))
@@ -494,8 +496,21 @@ fn the_demo_tours_a_throwaway_server_and_keep_leaves_it_running_with_a_way_to_st
     sync_at(&url, &root).arg("status").expect_success();
     TestCommand::program("bash").arg(stop).expect_success();
     assert!(!Path::new(stop).exists(), "{stop} is still there");
+    drop(guard);
     let out = sync_at(&url, &root).arg("status").expect_code(1);
     assert!(out.stderr.contains("is the database server running"), "{out}");
+}
+
+/// Runs the demo's stop script when dropped, if it is still there, so that a failing test
+/// leaves no server behind.
+struct StopOnDrop(PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = std::process::Command::new("bash").arg(&self.0).status();
+        }
+    }
 }
 
 /// Runs mybb-sync against the demo database of the server at `server`.
