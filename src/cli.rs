@@ -157,10 +157,8 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
 ];
 
 const DRY_RUN: Flag = Flag::switch("dry-run", "Print what would change; change nothing");
-const JSON: Flag = Flag::switch(
-    "json",
-    "One JSON object per line for each item (action, path, kind, reason), then a summary",
-);
+const JSON: Flag =
+    Flag::switch("json", "One JSON object per item (action, path, kind, reason), then a summary");
 const PREFER_CHOICES: &[&str] = &["disk", "db"];
 const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 
@@ -274,9 +272,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         words: &["completions"],
-        operands_usage: "bash|zsh|fish",
+        operands_usage: "SHELL",
         operands: Operands::Word { words: SHELLS, required: true },
-        summary: "Print a shell completion script",
+        summary: "Print a shell completion script: bash, zsh or fish",
         about: "Prints a completion script for the shell named. Load it with, for bash, \
                 `source <(mybb-sync completions bash)` (or save it in \
                 ~/.local/share/bash-completion/completions/mybb-sync); zsh: save it as _mybb-sync \
@@ -330,7 +328,7 @@ pub fn help() -> String {
         .iter()
         .map(|c| format!("{} {}", c.name(), c.operands_usage).trim_end().to_owned())
         .collect();
-    let width = lefts.iter().map(String::len).max().unwrap_or(0) + 2;
+    let width = (lefts.iter().map(String::len).max().unwrap_or(0) + 2).max(20);
     for (command, left) in COMMANDS.iter().zip(&lefts) {
         let _ = writeln!(out, "    {left:<width$}{}", command.summary);
     }
