@@ -1,6 +1,6 @@
 //! Runs a parsed command line: resolves the configuration and hands each command to its module.
 
-use crate::cli::{self, Args, Command};
+use crate::cli::{self, Args, Command, HelpTopic};
 use crate::commands::{self, export::ExportOptions, import::ImportOptions, status::Form};
 use crate::config;
 use crate::error::Result;
@@ -11,14 +11,11 @@ use crate::test_hooks;
 /// Runs the command `args` names.
 pub fn run(args: Args) -> Result<()> {
     match &args.command {
-        Command::Help(None) => {
-            print!("{}", cli::help());
-            Ok(())
-        }
-        Command::Help(Some(word)) => {
-            match cli::command_spec(word) {
-                Some(spec) => print!("{}", cli::command_help(spec)),
-                None => print!("{}", cli::help()),
+        Command::Help(topic) => {
+            match topic {
+                HelpTopic::General => print!("{}", cli::help()),
+                HelpTopic::Command(spec) => print!("{}", cli::command_help(spec)),
+                HelpTopic::Group(word) => print!("{}", cli::group_help(word)),
             }
             Ok(())
         }

@@ -30,6 +30,8 @@ pub enum ValueKind {
     Text,
     /// A directory.
     Dir,
+    /// A file.
+    File,
     /// One of these words.
     Choice(&'static [&'static str]),
 }
@@ -45,13 +47,24 @@ pub struct Flag {
     pub kind: ValueKind,
     /// May be given more than once.
     pub repeatable: bool,
+    /// The value may be left out (`--flag`, `--flag=VALUE`, or `--flag VALUE` when VALUE is
+    /// neither an option nor a command).
+    pub optional: bool,
     /// One line (continued lines start with a newline) for `--help`.
     pub help: &'static str,
 }
 
 impl Flag {
     const fn switch(long: &'static str, help: &'static str) -> Flag {
-        Flag { long, short: None, value: None, kind: ValueKind::Text, repeatable: false, help }
+        Flag {
+            long,
+            short: None,
+            value: None,
+            kind: ValueKind::Text,
+            repeatable: false,
+            optional: false,
+            help,
+        }
     }
 
     const fn value(long: &'static str, value: &'static str, help: &'static str) -> Flag {
@@ -61,6 +74,7 @@ impl Flag {
             value: Some(value),
             kind: ValueKind::Text,
             repeatable: false,
+            optional: false,
             help,
         }
     }
@@ -77,6 +91,12 @@ impl Flag {
         Flag { repeatable: true, ..self }
     }
 
+    /// Marks the value as optional (see [`Flag::optional`]).
+    #[allow(dead_code)] // for `watch --live-reload [ADDR]` (issue 14)
+    const fn optional(self) -> Flag {
+        Flag { optional: true, ..self }
+    }
+
     /// Returns the flag as the help's left column shows it: `-q, --quiet`, `--db URL`.
     pub fn usage(&self) -> String {
         let mut text = String::new();
@@ -84,8 +104,14 @@ impl Flag {
             let _ = write!(text, "-{short}, ");
         }
         let _ = write!(text, "--{}", self.long);
-        if let Some(value) = self.value {
-            let _ = write!(text, " {value}");
+        match (self.value, self.optional) {
+            (Some(value), false) => {
+                let _ = write!(text, " {value}");
+            }
+            (Some(value), true) => {
+                let _ = write!(text, " [{value}]");
+            }
+            (None, _) => {}
         }
         text
     }
@@ -95,13 +121,14 @@ impl Flag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operands {
     None,
-    /// Files and folders (`import`).
-    Paths,
-    /// Exactly one of these words (`completions`), or at most one (`help`).
-    Word {
-        words: &'static [&'static str],
-        required: bool,
+    /// Files and folders, at least `min` of them (`import`: 0).
+    Paths {
+        min: usize,
     },
+    /// Exactly one operand of this kind (`completions SHELL`).
+    One(ValueKind),
+    /// At most one operand of this kind.
+    Optional(ValueKind),
 }
 
 /// One command: its name (the words typed), what `--help` says, and its flags.
@@ -199,7 +226,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         words: &["import"],
         operands_usage: "[PATH...]",
-        operands: Operands::Paths,
+        operands: Operands::Paths { min: 0 },
         summary: "Write every file that changed since the last sync to the database, once",
         about: "Writes every file under the sync root (or the files and folders named) that \
                 changed since the last sync to the database, as the Admin CP would.",
@@ -265,7 +292,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         words: &["help"],
         operands_usage: "[COMMAND]",
-        operands: Operands::Word { words: COMMAND_WORDS, required: false },
+        operands: Operands::Optional(ValueKind::Choice(COMMAND_WORDS)),
         summary: "Print this help, or a command's",
         about: "Prints the help of mybb-sync, or of the command named.",
         flags: &[],
@@ -273,7 +300,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         words: &["completions"],
         operands_usage: "SHELL",
-        operands: Operands::Word { words: SHELLS, required: true },
+        operands: Operands::One(ValueKind::Choice(SHELLS)),
         summary: "Print a shell completion script: bash, zsh or fish",
         about: "Prints a completion script for the shell named. Load it with, for bash, \
                 `source <(mybb-sync completions bash)` (or save it in \
@@ -415,9 +442,8 @@ pub enum Verbosity {
 /// The subcommand and its own options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `--help`, `help [COMMAND]`, `COMMAND --help`: the help of mybb-sync or of a command
-    /// (its first word).
-    Help(Option<&'static str>),
+    /// `--help`, `help [COMMAND]`, `COMMAND --help`.
+    Help(HelpTopic),
     /// `--version`.
     Version,
     Export(ExportArgs),
@@ -432,8 +458,47 @@ pub enum Command {
 
 impl Default for Command {
     fn default() -> Command {
-        Command::Help(None)
+        Command::Help(HelpTopic::General)
     }
+}
+
+/// Whose help to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpTopic {
+    /// mybb-sync's.
+    General,
+    /// One command's.
+    Command(&'static CommandSpec),
+    /// The commands sharing a first word (`theme` of `theme export`, `theme import`).
+    Group(&'static str),
+}
+
+/// Returns the help topic `words` name (a command's words, maybe followed by others): the
+/// command whose words they start with, else the group of their first word.
+fn topic(words: &[String]) -> Result<HelpTopic> {
+    let Some(first) = words.first() else { return Ok(HelpTopic::General) };
+    let group: Vec<&'static CommandSpec> =
+        COMMANDS.iter().filter(|c| c.words[0] == first.as_str()).collect();
+    if let [only] = group.as_slice() {
+        return Ok(HelpTopic::Command(only));
+    }
+    let second = words.get(1).map(String::as_str);
+    match group.iter().find(|c| c.words.get(1).copied() == second) {
+        Some(spec) => Ok(HelpTopic::Command(spec)),
+        None if !group.is_empty() => Ok(HelpTopic::Group(group[0].words[0])),
+        None => Err(Error::usage(format!("unknown command {first:?}"))),
+    }
+}
+
+/// Returns the help of the commands whose first word is `word`.
+pub fn group_help(word: &str) -> String {
+    let mut out = format!("mybb-sync {word}: one of these commands\n\n");
+    for command in COMMANDS.iter().filter(|c| c.words[0] == word) {
+        let left = format!("{} {}", command.name(), command.operands_usage);
+        let _ = writeln!(out, "    {:<28}{}", left.trim_end(), command.summary);
+    }
+    let _ = writeln!(out, "\nRun `mybb-sync help {word} ACTION` for one of them.");
+    out
 }
 
 /// Options of `export`.
@@ -533,9 +598,10 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             (_, Some(flag)) => flag,
             (arg, None) => return Err(usage(arg.unexpected())),
         };
-        let value = match flag.value {
-            Some(_) => Some(string(&mut parser, flag.long)?),
-            None => None,
+        let value = match (flag.value, flag.optional) {
+            (None, _) => None,
+            (Some(_), false) => Some(string(parser.value().map_err(usage)?, flag.long)?),
+            (Some(_), true) => optional_value(&mut parser, flag.long)?,
         };
         match flag.long {
             "db" => args.connection.db_url = value,
@@ -551,88 +617,23 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         }
     }
 
-    let mut positionals = positionals.into_iter().map(|p| {
-        p.into_string()
-            .map_err(|v| Error::usage(format!("{:?} is not valid UTF-8", v.to_string_lossy())))
-    });
-    let Some(word) = positionals.next().transpose()? else {
-        if help {
-            return Ok(Args { command: Command::Help(None), ..args });
-        }
-        if version {
-            return Ok(Args { command: Command::Version, ..args });
-        }
-        return Err(Error::usage(
-            "no command given: use export, import, watch, status or cache rebuild",
-        ));
-    };
-    let Some(spec) = command_spec(&word) else {
-        return Err(Error::usage(format!("unknown command {word:?}")));
-    };
+    let positionals: Vec<String> = positionals
+        .into_iter()
+        .map(|p| {
+            p.into_string()
+                .map_err(|v| Error::usage(format!("{:?} is not valid UTF-8", v.to_string_lossy())))
+        })
+        .collect::<Result<_>>()?;
     if help {
-        return Ok(Args { command: Command::Help(Some(spec.words[0])), ..args });
+        return Ok(Args { command: Command::Help(topic(&positionals)?), ..args });
     }
     if version {
         return Ok(Args { command: Command::Version, ..args });
     }
-    // The rest of the command's name (`cache rebuild`).
-    for want in &spec.words[1..] {
-        match positionals.next().transpose()? {
-            Some(got) if got == *want => {}
-            Some(got) => {
-                return Err(Error::usage(format!(
-                    "unknown {word} action {got:?}: use {}",
-                    spec.name()
-                )));
-            }
-            None => {
-                return Err(Error::usage(format!("`{word}` needs an action: use {}", spec.name())));
-            }
-        }
-    }
-    let mut operands: Vec<String> = positionals.collect::<Result<_>>()?;
-    // `help cache rebuild`: the rest of a command's name after its first word.
-    if spec.words[0] == "help"
-        && let Some(named) = operands.first().and_then(|w| command_spec(w))
-        && operands.len() == named.words.len()
-        && operands.iter().zip(named.words).all(|(a, b)| a == b)
-    {
-        operands.truncate(1);
-    }
-    let mut paths = Vec::new();
-    let mut chosen_word: Option<&'static str> = None;
-    match spec.operands {
-        Operands::None => {
-            if let Some(extra) = operands.first() {
-                return Err(Error::usage(format!("unexpected argument {extra:?}")));
-            }
-        }
-        Operands::Paths => paths = operands.iter().map(PathBuf::from).collect(),
-        Operands::Word { words, required } => match operands.as_slice() {
-            [] if required => {
-                return Err(Error::usage(format!(
-                    "`{}` needs one of: {}",
-                    spec.name(),
-                    words.join(", ")
-                )));
-            }
-            [] => {}
-            [one] => match words.iter().find(|w| **w == one) {
-                Some(w) => chosen_word = Some(w),
-                None => {
-                    return Err(Error::usage(format!(
-                        "`{}` takes one of {}, not {one:?}",
-                        spec.name(),
-                        words.join(", ")
-                    )));
-                }
-            },
-            [_, extra, ..] => return Err(Error::usage(format!("unexpected argument {extra:?}"))),
-        },
-    }
+    let spec = command_of(&positionals)?;
+    let operands = check_operands(spec, &positionals[spec.words.len()..])?;
 
     let mut export = ExportArgs::default();
-    let import = ImportArgs { paths, ..ImportArgs::default() };
     let mut status = StatusArgs::default();
     let mut watch = WatchArgs::default();
     let mut cache = CacheArgs::default();
@@ -697,23 +698,99 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     }
     args.command = match spec.words[0] {
         "export" => Command::Export(ExportArgs { dry_run, prefer, json, ..export }),
-        "import" => Command::Import(ImportArgs { dry_run, prefer, json, ..import }),
+        "import" => Command::Import(ImportArgs {
+            paths: operands.iter().map(PathBuf::from).collect(),
+            dry_run,
+            prefer,
+            json,
+        }),
         "status" => Command::Status(StatusArgs { json, ..status }),
         "cache" => Command::CacheRebuild(cache),
         "watch" => Command::Watch(watch),
-        "help" => Command::Help(chosen_word),
-        // The operand is required, so chosen_word is set.
-        _ => Command::Completions(chosen_word.unwrap_or("bash")),
+        "help" => Command::Help(topic(operands)?),
+        "completions" => {
+            let shell = operands.first().map(String::as_str);
+            Command::Completions(SHELLS.iter().find(|s| Some(**s) == shell).unwrap_or(&"bash"))
+        }
+        other => return Err(Error::usage(format!("`{other}` is not handled (a bug)"))),
     };
     Ok(args)
+}
+
+/// Returns the command `positionals` start with: its first word, and for a command of two
+/// words (`cache rebuild`, `theme export`) the second.
+fn command_of(positionals: &[String]) -> Result<&'static CommandSpec> {
+    let Some(word) = positionals.first() else {
+        return Err(Error::usage(
+            "no command given: use export, import, watch, status or cache rebuild",
+        ));
+    };
+    let group: Vec<&'static CommandSpec> =
+        COMMANDS.iter().filter(|c| c.words[0] == word.as_str()).collect();
+    match group.as_slice() {
+        [] => return Err(Error::usage(format!("unknown command {word:?}"))),
+        [only] if only.words.len() == 1 => return Ok(only),
+        _ => {}
+    }
+    let names: Vec<String> = group.iter().map(|c| c.name()).collect();
+    let names = names.join(", ");
+    match positionals.get(1) {
+        Some(action) => {
+            group.iter().find(|c| c.words.get(1) == Some(&action.as_str())).copied().ok_or_else(
+                || Error::usage(format!("unknown {word} action {action:?}: use {names}")),
+            )
+        }
+        None => Err(Error::usage(format!("`{word}` needs an action: use {names}"))),
+    }
+}
+
+/// Returns `operands` if they are what `spec` takes.
+fn check_operands<'a>(spec: &CommandSpec, operands: &'a [String]) -> Result<&'a [String]> {
+    let name = spec.name();
+    let (min, max, kind) = match spec.operands {
+        Operands::None => (0, 0, ValueKind::Text),
+        Operands::Paths { min } => (min, usize::MAX, ValueKind::File),
+        Operands::One(kind) => (1, 1, kind),
+        // `help` takes a command's name, which may be two words.
+        Operands::Optional(kind) if spec.words[0] == "help" => (0, 2, kind),
+        Operands::Optional(kind) => (0, 1, kind),
+    };
+    if operands.len() < min {
+        return Err(Error::usage(match kind {
+            ValueKind::Choice(words) => format!("`{name}` needs one of: {}", words.join(", ")),
+            _ => format!("`{name}` needs {}", spec.operands_usage),
+        }));
+    }
+    if let Some(extra) = operands.get(max) {
+        return Err(Error::usage(format!("unexpected argument {extra:?}")));
+    }
+    if let (ValueKind::Choice(words), Some(first)) = (kind, operands.first())
+        && !words.contains(&first.as_str())
+    {
+        return Err(Error::usage(format!(
+            "`{name}` takes one of {}, not {first:?}",
+            words.join(", ")
+        )));
+    }
+    Ok(operands)
+}
+
+/// Returns the value of an optional-value flag: `--flag=VALUE`, or the next argument unless it
+/// is an option or a command; None when there is none.
+fn optional_value(parser: &mut lexopt::Parser, flag: &str) -> Result<Option<String>> {
+    let value = parser.optional_value().or_else(|| {
+        parser.try_raw_args()?.next_if(|next| {
+            next.to_str().is_none_or(|s| !s.starts_with('-') && !COMMAND_WORDS.contains(&s))
+        })
+    });
+    value.map(|v| string(v, flag)).transpose()
 }
 
 fn usage(e: lexopt::Error) -> Error {
     Error::usage(e.to_string())
 }
 
-fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
-    let value = parser.value().map_err(usage)?;
+fn string(value: OsString, flag: &str) -> Result<String> {
     value.into_string().map_err(|v| {
         Error::usage(format!("--{flag}: {:?} is not valid UTF-8", v.to_string_lossy()))
     })
@@ -807,15 +884,34 @@ mod tests {
 
     #[test]
     fn help_comes_in_three_forms() {
-        assert_eq!(parse(&["--help"]).unwrap().command, Command::Help(None));
-        assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help(Some("export")));
-        assert_eq!(parse(&["-h", "cache"]).unwrap().command, Command::Help(Some("cache")));
-        assert_eq!(parse(&["help"]).unwrap().command, Command::Help(None));
-        assert_eq!(parse(&["help", "status"]).unwrap().command, Command::Help(Some("status")));
-        let cache = Command::Help(Some("cache"));
-        assert_eq!(parse(&["help", "cache", "rebuild"]).unwrap().command, cache);
+        let of = |word: &str| HelpTopic::Command(command_spec(word).unwrap());
+        let help = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Help(topic) => topic,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(help(&["--help"]), HelpTopic::General);
+        assert_eq!(help(&["help"]), HelpTopic::General);
+        assert_eq!(help(&["export", "--help"]), of("export"));
+        assert_eq!(help(&["import", "a.html", "--help"]), of("import"));
+        assert_eq!(help(&["-h", "cache"]), of("cache"));
+        assert_eq!(help(&["help", "status"]), of("status"));
+        assert_eq!(help(&["help", "cache", "rebuild"]), of("cache"));
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
         assert_eq!(parse(&["completions", "fish"]).unwrap().command, Command::Completions("fish"));
+    }
+
+    #[test]
+    fn an_optional_value_takes_the_next_word_unless_it_is_an_option_or_a_command() {
+        fn value_of(args: &[&str]) -> Option<String> {
+            let mut parser = lexopt::Parser::from_args(args.iter().copied());
+            let _flag = parser.next().unwrap();
+            optional_value(&mut parser, "x").unwrap()
+        }
+        assert_eq!(value_of(&["--x", "1.2.3.4:5"]), Some("1.2.3.4:5".to_owned()));
+        assert_eq!(value_of(&["--x=9"]), Some("9".to_owned()));
+        assert_eq!(value_of(&["--x", "--no-pull"]), None);
+        assert_eq!(value_of(&["--x", "watch"]), None);
+        assert_eq!(value_of(&["--x"]), None);
     }
 
     #[test]
@@ -832,6 +928,12 @@ mod tests {
                 args.push(&long);
                 if flag.value.is_some() {
                     args.push(value);
+                }
+                match command.operands {
+                    Operands::One(ValueKind::Choice(words)) => args.push(words[0]),
+                    Operands::One(_) => args.push("x"),
+                    Operands::Paths { min } => args.extend(std::iter::repeat_n("x", min)),
+                    _ => {}
                 }
                 let parsed = parse(&args);
                 assert!(parsed.is_ok(), "{args:?}: {}", parsed.unwrap_err());

@@ -1,5 +1,9 @@
 //! `completions bash|zsh|fish`: a shell completion script, rendered from the command line's
 //! one table (`cli::COMMANDS`, `cli::GLOBAL_FLAGS`), the same table `--help` comes from.
+//!
+//! Commands are completed by their first word; a first word shared by several commands
+//! (`cache rebuild`, and so `theme export`, `theme import`) completes their second words, then
+//! the flags of all of them.
 
 use std::fmt::Write as _;
 
@@ -14,8 +18,59 @@ pub fn script(shell: &str) -> String {
     }
 }
 
+/// The commands that share one first word.
+struct Group {
+    word: &'static str,
+    specs: Vec<&'static CommandSpec>,
+}
+
+impl Group {
+    /// Returns the second words of a group of two-word commands (`rebuild` of `cache`).
+    fn actions(&self) -> Vec<&'static str> {
+        self.specs.iter().filter_map(|c| c.words.get(1).copied()).collect()
+    }
+
+    /// Returns the flags of all the group's commands, each name once.
+    fn flags(&self) -> Vec<&'static Flag> {
+        let mut flags: Vec<&'static Flag> = Vec::new();
+        for flag in self.specs.iter().flat_map(|c| c.flags.iter()) {
+            if !flags.iter().any(|f| f.long == flag.long) {
+                flags.push(flag);
+            }
+        }
+        flags
+    }
+
+    /// Returns the one summary line of the group.
+    fn summary(&self) -> String {
+        match self.specs.as_slice() {
+            [only] => only.summary.to_owned(),
+            _ => format!("{}: {}", self.word, self.actions().join(", ")),
+        }
+    }
+
+    /// Returns what the operands are, when the group is one command of one word.
+    fn operands(&self) -> Option<Operands> {
+        match self.specs.as_slice() {
+            [only] if only.words.len() == 1 => Some(only.operands),
+            _ => None,
+        }
+    }
+}
+
+/// Returns the commands grouped by first word, in the order of [`COMMAND_WORDS`].
+fn groups() -> Vec<Group> {
+    COMMAND_WORDS
+        .iter()
+        .map(|word| Group {
+            word,
+            specs: COMMANDS.iter().filter(|c| c.words[0] == *word).collect(),
+        })
+        .collect()
+}
+
 /// Returns every spelling of `flags`: `--db`, `-q`, `--quiet`.
-fn spellings(flags: &[Flag]) -> Vec<String> {
+fn spellings<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> Vec<String> {
     let mut words = Vec::new();
     for flag in flags {
         if let Some(short) = flag.short {
@@ -31,7 +86,7 @@ fn all_flags() -> impl Iterator<Item = &'static Flag> {
     GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter()))
 }
 
-/// Returns the first line of a flag's help, with what a shell would take for syntax removed.
+/// Returns the first line of a help text, with what a shell would take for syntax removed.
 fn plain(help: &str) -> String {
     help.lines()
         .next()
@@ -52,9 +107,10 @@ fn bash() -> String {
          \x20   cur=${COMP_WORDS[COMP_CWORD]}\n\
          \x20   prev=${COMP_WORDS[COMP_CWORD-1]}\n",
     );
-    // The command: the first word that is not a flag or a flag's value.
+    // The command: the first word that is not a flag or the value of one. (A flag whose value
+    // is optional takes none here: the completion cannot know.)
     let valued: Vec<String> = all_flags()
-        .filter(|f| f.value.is_some())
+        .filter(|f| f.value.is_some() && !f.optional)
         .map(|f| format!("--{}", f.long))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -76,7 +132,7 @@ fn bash() -> String {
     out.push_str("    case $prev in\n");
     let mut texts = Vec::new();
     let mut done = Vec::new();
-    for flag in all_flags().filter(|f| f.value.is_some()) {
+    for flag in all_flags().filter(|f| f.value.is_some() && !f.optional) {
         if done.contains(&flag.long) {
             continue;
         }
@@ -90,15 +146,21 @@ fn bash() -> String {
                     "        {word}) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;"
                 );
             }
+            ValueKind::File => {
+                let _ = writeln!(
+                    out,
+                    "        {word}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;"
+                );
+            }
             ValueKind::Choice(_) => {
                 let _ = write!(out, "        {word}) case $cmd in");
-                for command in COMMANDS {
-                    for f in command.flags.iter().filter(|f| f.long == flag.long) {
+                for group in groups() {
+                    for f in group.flags().into_iter().filter(|f| f.long == flag.long) {
                         if let ValueKind::Choice(words) = f.kind {
                             let _ = write!(
                                 out,
                                 " {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;",
-                                command.words[0],
+                                group.word,
                                 words.join(" ")
                             );
                         }
@@ -119,15 +181,15 @@ fn bash() -> String {
         "        '') COMPREPLY=($(compgen -W \"{} {global}\" -- \"$cur\")) ;;",
         COMMAND_WORDS.join(" ")
     );
-    for command in COMMANDS {
-        let flags = format!("{} {global}", spellings(command.flags).join(" "));
-        let operands = bash_operands(command);
+    for group in groups() {
+        let flags = format!("{} {global}", spellings(group.flags()).join(" "));
         let _ = writeln!(
             out,
             "        {}) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); \
-             else {operands}; fi ;;",
-            command.words[0],
-            flags.trim()
+             else {}; fi ;;",
+            group.word,
+            flags.trim(),
+            bash_operands(&group)
         );
     }
     out.push_str(
@@ -138,12 +200,18 @@ fn bash() -> String {
     out
 }
 
-/// Returns the bash statement completing `command`'s operands.
-fn bash_operands(command: &CommandSpec) -> String {
-    let words: Vec<&str> = match command.operands {
-        Operands::Paths => return "COMPREPLY=($(compgen -f -- \"$cur\"))".to_owned(),
-        Operands::None => command.words[1..].to_vec(),
-        Operands::Word { words, .. } => words.to_vec(),
+/// Returns the bash statement completing the operands of `group` (files fall back to
+/// `complete -o default`).
+fn bash_operands(group: &Group) -> String {
+    let words: Vec<&str> = match group.operands() {
+        Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
+            return "COMPREPLY=($(compgen -f -- \"$cur\"))".to_owned();
+        }
+        Some(
+            Operands::One(ValueKind::Choice(words)) | Operands::Optional(ValueKind::Choice(words)),
+        ) => words.to_vec(),
+        Some(_) => Vec::new(),
+        None => group.actions(),
     };
     format!("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words.join(" "))
 }
@@ -151,11 +219,13 @@ fn bash_operands(command: &CommandSpec) -> String {
 /// Returns one `_arguments` spec per spelling of `flag`, for zsh.
 fn zsh_flag(flag: &Flag) -> Vec<String> {
     let help = plain(flag.help);
+    let colon = if flag.optional { "::" } else { ":" };
     let action = match (flag.value, flag.kind) {
         (None, _) => String::new(),
-        (Some(value), ValueKind::Dir) => format!(":{value}:_directories"),
-        (Some(value), ValueKind::Choice(words)) => format!(":{value}:({})", words.join(" ")),
-        (Some(value), ValueKind::Text) => format!(":{value}: "),
+        (Some(value), ValueKind::Dir) => format!("{colon}{value}:_directories"),
+        (Some(value), ValueKind::File) => format!("{colon}{value}:_files"),
+        (Some(value), ValueKind::Choice(words)) => format!("{colon}{value}:({})", words.join(" ")),
+        (Some(value), ValueKind::Text) => format!("{colon}{value}: "),
     };
     let repeat = if flag.repeatable { "*" } else { "" };
     let mut specs = vec![format!("'{repeat}--{}[{help}]{action}'", flag.long)];
@@ -175,7 +245,7 @@ fn zsh() -> String {
     let global: Vec<String> = GLOBAL_FLAGS.iter().flat_map(zsh_flag).collect();
     let _ = writeln!(out, "    global=(\n        {}\n    )", global.join("\n        "));
     let commands: Vec<String> =
-        COMMANDS.iter().map(|c| format!("'{}:{}'", c.words[0], plain(c.summary))).collect();
+        groups().iter().map(|g| format!("'{}:{}'", g.word, plain(&g.summary()))).collect();
     let _ = writeln!(out, "    commands=(\n        {}\n    )", commands.join("\n        "));
     out.push_str(
         "    local curcontext=$curcontext state line\n\
@@ -185,20 +255,27 @@ fn zsh() -> String {
          \x20       argument)\n\
          \x20           case $words[1] in\n",
     );
-    for command in COMMANDS {
-        let mut specs: Vec<String> = command.flags.iter().flat_map(zsh_flag).collect();
-        match command.operands {
-            Operands::Paths => specs.push("'*:path:_files'".to_owned()),
-            Operands::Word { words, .. } => specs.push(format!("'1:word:({})'", words.join(" "))),
-            Operands::None if command.words.len() > 1 => {
-                specs.push(format!("'1:action:({})'", command.words[1..].join(" ")))
+    for group in groups() {
+        let mut specs: Vec<String> = group.flags().into_iter().flat_map(zsh_flag).collect();
+        match group.operands() {
+            Some(Operands::Paths { .. }) => specs.push("'*:path:_files'".to_owned()),
+            Some(Operands::One(ValueKind::File | ValueKind::Dir)) => {
+                specs.push("'1:file:_files'".to_owned())
             }
-            Operands::None => {}
+            Some(
+                Operands::One(ValueKind::Choice(words))
+                | Operands::Optional(ValueKind::Choice(words)),
+            ) => specs.push(format!("'1:word:({})'", words.join(" "))),
+            Some(_) => {}
+            None => {
+                specs.push(format!("'1:action:({})'", group.actions().join(" ")));
+                specs.push("'*:file:_files'".to_owned());
+            }
         }
         let _ = writeln!(
             out,
             "                {}) _arguments $global {} ;;",
-            command.words[0],
+            group.word,
             specs.join(" ")
         );
     }
@@ -220,6 +297,7 @@ fn fish_flag(flag: &Flag, condition: &str) -> String {
     match (flag.value, flag.kind) {
         (None, _) => {}
         (Some(_), ValueKind::Dir) => line.push_str(" -r -a '(__fish_complete_directories)'"),
+        (Some(_), ValueKind::File) => line.push_str(" -r -F"),
         (Some(_), ValueKind::Choice(words)) => {
             let _ = write!(line, " -x -a '{}'", words.join(" "));
         }
@@ -239,37 +317,40 @@ fn fish() -> String {
         out.push_str(&fish_flag(flag, "true"));
         out.push('\n');
     }
-    for command in COMMANDS {
+    for group in groups() {
         let _ = writeln!(
             out,
             "complete -c mybb-sync -n 'not __fish_seen_subcommand_from {words}' -a {} -d '{}'",
-            command.words[0],
-            plain(command.summary)
+            group.word,
+            plain(&group.summary())
         );
-        let condition = format!("__fish_seen_subcommand_from {}", command.words[0]);
-        for flag in command.flags {
+        let condition = format!("__fish_seen_subcommand_from {}", group.word);
+        for flag in group.flags() {
             out.push_str(&fish_flag(flag, &condition));
             out.push('\n');
         }
-        match command.operands {
-            Operands::Paths => {
+        match group.operands() {
+            Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
                 let _ = writeln!(out, "complete -c mybb-sync -n '{condition}' -F");
             }
-            Operands::Word { words, .. } => {
+            Some(
+                Operands::One(ValueKind::Choice(words))
+                | Operands::Optional(ValueKind::Choice(words)),
+            ) => {
                 let _ = writeln!(
                     out,
                     "complete -c mybb-sync -n '{condition}' -a '{}'",
                     words.join(" ")
                 );
             }
-            Operands::None if command.words.len() > 1 => {
+            Some(_) => {}
+            None => {
                 let _ = writeln!(
                     out,
                     "complete -c mybb-sync -n '{condition}' -a '{}'",
-                    command.words[1..].join(" ")
+                    group.actions().join(" ")
                 );
             }
-            Operands::None => {}
         }
     }
     out
