@@ -643,7 +643,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             let owners: Vec<String> = COMMANDS
                 .iter()
                 .filter(|c| c.flags.iter().any(|f| f.long == flag.long))
-                .map(|c| format!("`{}`", c.words[0]))
+                .map(|c| format!("`{}`", c.name()))
                 .collect();
             return Err(Error::usage(format!(
                 "--{} belongs to {}, not `{}`",
@@ -879,7 +879,7 @@ mod tests {
         assert_eq!(a.command, Command::CacheRebuild(want));
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
-        assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
+        assert!(err.to_string().contains("--theme belongs to `export` and `cache rebuild`"), "{err}");
     }
 
     #[test]
