@@ -6,7 +6,9 @@
 //! To add a command: a [`CommandSpec`] in [`COMMANDS`] (its first word also in
 //! [`COMMAND_WORDS`]), a [`Command`] variant built in the last `match` of `parse_inner`, an arm
 //! for each new flag name in the `match flag.long` there, and a row in the README. The unit
-//! tests then check that every flag of the table parses and shows in `--help`.
+//! tests then check that every flag of the table parses and shows in `--help`. Commands may
+//! share a first word (`theme export`, `theme import`: `help theme` lists them), take operands
+//! by kind and count ([`Operands`]), and flags may take an optional value ([`Flag::optional`]).
 //!
 //! Parsing checks syntax only: whatever touches the world (reading `inc/config.php`, the
 //! environment, the database) happens later, in `config.rs`. Global options may stand before or
