@@ -8,7 +8,7 @@
 //! for each new flag name in the `match flag.long` there, and a row in the README. The unit
 //! tests then check that every flag of the table parses and shows in `--help`. Commands may
 //! share a first word (`theme export`, `theme import`: `help theme` lists them), take operands
-//! by kind and count ([`Operands`]), and flags may take an optional value ([`Flag::optional`]).
+//! by kind and count ([`Operands`]), and flags may take an optional value (`Flag::optional`).
 //!
 //! Parsing checks syntax only: whatever touches the world (reading `inc/config.php`, the
 //! environment, the database) happens later, in `config.rs`. Global options may stand before or
@@ -93,7 +93,7 @@ impl Flag {
         Flag { repeatable: true, ..self }
     }
 
-    /// Marks the value as optional (see [`Flag::optional`]).
+    /// Marks the value as optional (see the `optional` field).
     #[allow(dead_code)] // for `watch --live-reload [ADDR]` (issue 14)
     const fn optional(self) -> Flag {
         Flag { optional: true, ..self }
