@@ -881,7 +881,10 @@ mod tests {
         assert_eq!(a.command, Command::CacheRebuild(want));
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
-        assert!(err.to_string().contains("--theme belongs to `export` and `cache rebuild`"), "{err}");
+        assert!(
+            err.to_string().contains("--theme belongs to `export` and `cache rebuild`"),
+            "{err}"
+        );
     }
 
     #[test]
