@@ -7,5 +7,6 @@ pub mod decide;
 pub mod layout;
 pub mod plan;
 pub mod state;
+pub mod textmerge;
 pub mod validate;
 pub mod watcher;

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use crate::validate::CONFLICT_MARKERS;
+use crate::sync::validate::CONFLICT_MARKERS;
 
 /// What the three sides of a merge are called in conflict markers.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +41,7 @@ pub struct Merged {
 pub fn merge3(base: &str, ours: &str, theirs: &str, labels: Labels<'_>) -> Merged {
     let crlf = ours.contains("\r\n");
     let prepare = |text: &str| {
-        let mut text = crate::import::php_rtrim(text).to_owned();
+        let mut text = crate::php::text::rtrim(text).to_owned();
         if crlf {
             text = text.replace("\r\n", "\n").replace('\n', "\r\n");
         }
@@ -85,7 +85,7 @@ pub fn merge3(base: &str, ours: &str, theirs: &str, labels: Labels<'_>) -> Merge
         }
     }
     // Stored right-trimmed, as the Admin CP saves it; the file then equals what import writes.
-    let text = crate::import::php_rtrim(&out).to_owned();
+    let text = crate::php::text::rtrim(&out).to_owned();
     Merged { text, conflicts }
 }
 
@@ -148,7 +148,7 @@ mod tests {
             "a\n<<<<<<< yours (1826)\nmine\n||||||| master 1826\nb\n=======\ntheirs\n\
              >>>>>>> master 1837\nc"
         );
-        assert_eq!(crate::validate::conflict_marker_line(&merged.text), Some(2));
+        assert_eq!(crate::sync::validate::conflict_marker_line(&merged.text), Some(2));
     }
 
     #[test]
@@ -162,8 +162,8 @@ mod tests {
 
     #[test]
     fn a_crlf_copy_merges_with_lf_masters_and_stays_crlf() {
-        let merged = merge3("a\nb\nc\n", "a\r\nB\r\nc", "a\nb\nC\n", LABELS);
-        assert_eq!(merged, Merged { text: "a\r\nB\r\nC".into(), conflicts: 0 });
+        let merged = merge3("a\nb\nc\nd\n", "a\r\nB\r\nc\r\nd", "a\nb\nc\nD\n", LABELS);
+        assert_eq!(merged, Merged { text: "a\r\nB\r\nc\r\nD".into(), conflicts: 0 });
     }
 
     #[test]
