@@ -358,7 +358,10 @@ mod tests {
     fn a_file_holding_conflict_markers_is_refused_with_the_line() {
         let merged = "<p>\n<<<<<<< yours\nmine\n=======\ntheirs\n>>>>>>> master\n</p>";
         for kind in [ItemKind::Template, ItemKind::Stylesheet] {
-            assert_eq!(validate(kind, merged.as_bytes()), Err(Refusal::ConflictMarkers { line: 2 }));
+            assert_eq!(
+                validate(kind, merged.as_bytes()),
+                Err(Refusal::ConflictMarkers { line: 2 })
+            );
         }
         // Each marker alone counts, CRLF or not, and so does diff3's base marker.
         for (text, line) in [
