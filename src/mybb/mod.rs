@@ -1,0 +1,3 @@
+//! MyBB's rules and data formats.
+
+pub mod theme_xml;
