@@ -253,6 +253,25 @@ impl Baseline {
     }
 }
 
+/// Refreshes the baseline of sync root `root`, for `export` and the watcher's pulls. A damaged
+/// baseline is warned about and left as it is (rewriting it would lose the bases it holds);
+/// database and disk errors are the caller's.
+pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<()> {
+    match Baseline::load(root) {
+        Ok(mut baseline) => {
+            if baseline.refresh(db, durable)? {
+                log::debug!("baseline of the master templates updated in {}", root.display());
+            }
+            Ok(())
+        }
+        Err(Error::Data { what }) => {
+            log::warn!("{what}");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads a baseline file into `baseline`, or says what is wrong with it.
 fn parse(bytes: &[u8], baseline: &mut Baseline) -> std::result::Result<(), String> {
     let mut rest = bytes.strip_prefix(HEADER).ok_or("its first line is not the baseline header")?;

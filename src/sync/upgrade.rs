@@ -37,6 +37,34 @@ pub struct OldMasters {
     pub templates: HashMap<String, (String, Vec<u8>)>,
 }
 
+impl OldMasters {
+    /// Reads the master templates of an old release from its theme file
+    /// (`install/resources/mybb_theme.xml`, or an Admin CP export), with the shared theme XML
+    /// reader (`mybb/theme_xml.rs`), which expands no entities and reads no DTD.
+    pub fn read(path: &Path) -> Result<OldMasters> {
+        let bytes = fs::read(path)?;
+        let theme = crate::mybb::theme_xml::parse(&bytes).map_err(|e| {
+            Error::usage(format!("--base {}: not a MyBB theme file: {e}", path.display()))
+        })?;
+        if theme.templates.is_empty() {
+            return Err(Error::usage(format!(
+                "--base {}: the theme file holds no templates (export it with its templates, or \
+                 use the release's install/resources/mybb_theme.xml)",
+                path.display()
+            )));
+        }
+        let source = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
+        let templates = theme
+            .templates
+            .into_iter()
+            .map(|t| (t.name, (t.version, t.content.into_bytes())))
+            .collect();
+        Ok(OldMasters { source, templates })
+    }
+}
+
 /// Where a merge base came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BaseSource {
