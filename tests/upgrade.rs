@@ -275,6 +275,12 @@ fn an_upgrade_from_1_8_26_is_merged_from_the_baseline_and_only_collisions_are_le
     );
     assert!(!std::fs::read_to_string(file_of(&root, "modal")).unwrap().contains("<<<<<<<"));
 
+    let human = sync_cmd(&db, &root).arg("outdated").expect_code(3);
+    assert!(
+        human.stdout.contains(": copy 1826, master 1820 (master changed, same version)"),
+        "{human}"
+    );
+    assert!(human.stderr.contains("13 outdated: 13 with a merge base, 0 without"), "{human}");
     let out = sync_cmd(&db, &root).arg("merge").expect_code(3);
     let conflicted: Vec<String> =
         COLLIDING.iter().map(|t| rel(&root, &file_of(&root, t))).collect();
@@ -475,4 +481,48 @@ fn diff_prints_what_diff_u_prints() {
     assert!(!got.contains('\x1b'));
     let footer = file_of(&root, "footer");
     assert_eq!(sync_cmd(&db, &root).arg("diff").arg(&footer).expect_success().stdout, "");
+}
+
+#[test]
+fn the_three_way_merge_agrees_with_diff3_on_the_fixture() {
+    use mybb_sync::sync::textmerge::{Labels, merge3};
+    let dir = TestDir::new("upgrade_diff3");
+    let old = masters("mybb-1.8.26-theme.xml");
+    let new = masters("mybb-1.8.37-theme.xml");
+    let labels = Labels { ours: "ours", base: "original", theirs: "theirs" };
+    let (mut same, mut differ) = (0, Vec::new());
+    for (title, (_, theirs)) in &new {
+        let Some((_, base)) = old.get(title).filter(|(_, b)| b != theirs) else { continue };
+        // Three copies: a line added on top, one at the end, and upstream's first changed line
+        // edited (a collision).
+        let (b, t): (Vec<&str>, Vec<&str>) = (base.lines().collect(), theirs.lines().collect());
+        let first = b.iter().zip(&t).position(|(x, y)| x != y).unwrap_or(0).min(b.len() - 1);
+        let mut collide: Vec<String> = b.iter().map(|l| (*l).to_owned()).collect();
+        collide[first].push_str(" <!-- mine -->");
+        let copies =
+            [format!("<!-- top -->\n{base}"), format!("{base}\n<!-- end -->"), collide.join("\n")];
+        for (n, ours) in copies.iter().enumerate() {
+            let got = merge3(base, ours, theirs, labels);
+            // diff3 gets the texts as merge3 compares them: right-trimmed, one final newline.
+            for (name, text) in [("o", ours), ("b", base), ("t", theirs)] {
+                dir.write(name, format!("{}\n", text.trim_end()));
+            }
+            let out = TestCommand::program("diff3")
+                .args(["-m", "-L", "ours", "-L", "original", "-L", "theirs"])
+                .args([dir.join("o"), dir.join("b"), dir.join("t")])
+                .run();
+            assert!(matches!(out.code(), Some(0 | 1)), "{out}");
+            assert_eq!(got.conflicts > 0, out.code() == Some(1), "{title} copy {n}");
+            if got.text == out.stdout.trim_end() {
+                same += 1;
+            } else {
+                differ.push(format!("{title} copy {n}"));
+            }
+        }
+    }
+    // Where both sides changed the same lines, diff3 and diffy can choose different (equally
+    // short) alignments for the conflict's extent.
+    assert_eq!(same + differ.len(), 90);
+    assert_eq!(differ, ["modal copy 2", "usercp_options copy 2"], "{same} equal");
+    eprintln!("merge3 equals diff3 -m in {same} of 90 merges; differs in {differ:?}");
 }

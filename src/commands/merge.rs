@@ -97,7 +97,8 @@ pub fn merge(
         return Ok(());
     }
     log::info!("{}", summary(&upgrade, &report, dry_run));
-    if !dry_run && !(report.clean.is_empty() && report.conflicted.is_empty()) {
+    let wrote = !report.clean.is_empty() || !report.conflicted.is_empty();
+    if wrote && !dry_run {
         log::info!(
             "review the files (mybb-sync diff PATH, or git diff), then run mybb-sync import; \
              files that still hold conflict markers are refused until resolved"
