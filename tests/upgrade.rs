@@ -181,13 +181,19 @@ fn customised_1826_board(name: &str) -> (TestDb, TestDir, PathBuf) {
     (db, dir, root)
 }
 
+/// A line added to a file before `merge`: the merge keeps it (the file is "ours").
+const LOCAL_EDIT: &str = "\n<!-- edited locally, not imported yet -->";
+
 /// Checks the files `merge` wrote: each clean one is the new master with the customisation on
 /// top; each colliding one holds both sides between labelled markers.
-fn check_merged_files(root: &Path) {
+fn check_merged_files(root: &Path, edited_locally: Option<&str>) {
     let new = masters("mybb-1.8.37-theme.xml");
     for title in CLEAN {
         let file = std::fs::read_to_string(file_of(root, title)).unwrap();
-        let want = format!("<!-- custom: {title} -->\n{}", new[title].1.trim_end());
+        let mut want = format!("<!-- custom: {title} -->\n{}", new[title].1.trim_end());
+        if edited_locally == Some(title) {
+            want.push_str(LOCAL_EDIT);
+        }
         assert_eq!(file, want, "{title}");
     }
     for title in COLLIDING {
@@ -289,7 +295,7 @@ fn an_upgrade_from_1_8_26_is_merged_from_the_baseline_and_only_collisions_are_le
         conflicted.join(", ")
     );
     assert!(out.stderr.contains(&summary), "{out}");
-    check_merged_files(&root);
+    check_merged_files(&root, None);
     let header = std::fs::read_to_string(file_of(&root, "header")).unwrap();
     assert!(
         header.starts_with("<!-- custom: header -->\n") && header.ends_with("<!-- hand edit -->")
@@ -326,6 +332,10 @@ fn without_a_baseline_merge_takes_the_old_masters_from_the_old_release_theme_fil
     // mybb-sync arrives after the upgrade: its first export sees only the new masters.
     upgrade_to_1837(&db);
     sync_cmd(&db, &root).arg("export").expect_success();
+    let edited = file_of(&root, "private_send");
+    let mut text = std::fs::read_to_string(&edited).unwrap();
+    text.push_str(LOCAL_EDIT);
+    std::fs::write(&edited, text).unwrap();
 
     let found = outdated(&db, &root, &[]);
     assert_eq!(found.len(), 12, "{found:?}");
@@ -342,7 +352,7 @@ fn without_a_baseline_merge_takes_the_old_masters_from_the_old_release_theme_fil
     );
     let modal = std::fs::read_to_string(file_of(&root, "modal")).unwrap();
     assert!(modal.contains("(the merge base, from mybb-1.8.26-theme.xml)"), "{modal}");
-    check_merged_files(&root);
+    check_merged_files(&root, Some("private_send"));
     import_and_check(&db, &root);
 }
 
@@ -525,4 +535,34 @@ fn the_three_way_merge_agrees_with_diff3_on_the_fixture() {
     assert_eq!(same + differ.len(), 90);
     assert_eq!(differ, ["modal copy 2", "usercp_options copy 2"], "{same} equal");
     eprintln!("merge3 equals diff3 -m in {same} of 90 merges; differs in {differ:?}");
+}
+
+#[test]
+fn a_watcher_pull_records_the_upgrade_in_the_baseline_and_keeps_the_merge_bases() {
+    let (db, _dir, root) = customised_1826_board("upgrade_watch");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let baseline = root.join(".mybb-sync/baseline/masters");
+    let before = std::fs::read(&baseline).unwrap();
+    let run =
+        sync_cmd(&db, &root).args(["watch", "--debounce", "30", "--pull-interval", "0.2"]).spawn();
+    crate::util::wait_until("the watcher to start", std::time::Duration::from_secs(30), || {
+        run.stderr_so_far().contains("watching ")
+    });
+    upgrade_to_1837(&db);
+    let codebuttons = masters("mybb-1.8.37-theme.xml")["codebuttons"].1.clone();
+    crate::util::wait_until(
+        "the watcher to update the baseline",
+        std::time::Duration::from_secs(30),
+        || {
+            std::fs::read(&baseline).is_ok_and(|now| {
+                now != before && now.windows(codebuttons.len()).any(|w| w == codebuttons.as_bytes())
+            })
+        },
+    );
+    run.interrupt();
+    let out = run.wait(std::time::Duration::from_secs(30));
+    assert_eq!(out.code(), Some(0), "{out}");
+    let found = outdated(&db, &root, &[]);
+    assert_eq!(found.len(), 12, "{found:?}");
+    assert!(found.values().all(|(_, _, base)| base == "baseline"), "{found:?}");
 }

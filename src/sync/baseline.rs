@@ -145,7 +145,8 @@ impl Baseline {
     /// since, that older one, unless the master's version moved and MyBB's version check says
     /// the copy is not older than it (a copy made after the upgrade). With no master seen so
     /// far (a first export), only a copy MyBB does not call outdated is known to build on the
-    /// current master; the others get no base (`merge --base FILE.xml` supplies one).
+    /// current master; the others get no base (`merge --base FILE.xml` supplies one). The same
+    /// holds for a copy first seen later that MyBB calls older than the master it sees.
     fn update(&mut self, rows: &[VersionedTemplate], outdated: &HashSet<u32>) {
         let mut masters: HashMap<&str, &VersionedTemplate> = HashMap::new();
         let mut copies: BTreeMap<(i32, &str), &VersionedTemplate> = BTreeMap::new();
@@ -171,14 +172,20 @@ impl Baseline {
                 continue;
             }
             let current = content_hash(&master.template);
+            let listed = outdated.contains(&copy.tid);
             let base = match self.latest(title) {
-                Some(seen) if seen.hash() == current => Some(current),
-                Some(seen) if seen.version != master.version && !outdated.contains(&copy.tid) => {
-                    Some(current)
+                // The master changed since it was last seen.
+                Some(seen) if seen.hash() != current => {
+                    if seen.version != master.version && !listed {
+                        Some(current)
+                    } else {
+                        Some(seen.hash())
+                    }
                 }
-                Some(seen) => Some(seen.hash()),
-                None if !outdated.contains(&copy.tid) => Some(current),
-                None => None,
+                // The master is the one last seen (or none was): a copy MyBB calls older than
+                // it was made from some earlier master, which the baseline never saw.
+                _ if listed => None,
+                _ => Some(current),
             };
             if let Some(base) = base {
                 bases.insert(key, CopyBase { tid: copy.tid, master: base });
@@ -406,6 +413,18 @@ mod tests {
         b.update(&rows, &HashSet::from([10]));
         assert_eq!(base(&b, &old), None);
         assert_eq!(base(&b, &new).as_deref(), Some("new b"));
+    }
+
+    #[test]
+    fn an_outdated_copy_without_a_base_does_not_get_the_current_master_later() {
+        let mut b = Baseline::default();
+        let old = row(10, 1, "a", "1826", "custom a");
+        let master = row(1, -2, "a", "1837", "new a");
+        b.update(&[master.clone(), old.clone()], &HashSet::from([10]));
+        // Something else changed (another copy appeared): the first copy is still unknown.
+        let other = row(11, 1, "b", "1837", "custom b");
+        b.update(&[master, row(2, -2, "b", "1837", "b"), old.clone(), other], &HashSet::from([10]));
+        assert_eq!(base(&b, &old), None);
     }
 
     #[test]
