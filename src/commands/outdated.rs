@@ -39,7 +39,7 @@ pub fn outdated(db: &Db, config: &Config, base: Option<&Path>, porcelain: bool) 
     let upgrade = Upgrade::load(db, config)?;
     let items = upgrade.outdated(old.as_ref());
     let lines: Vec<String> =
-        items.iter().map(|i| line(upgrade.relative(&i.path), i, porcelain)).collect();
+        items.iter().map(|i| line(&upgrade.relative(&i.path), i, porcelain)).collect();
     crate::commands::status::print_lines(&lines);
     if items.is_empty() {
         log::info!("nothing outdated: every custom template builds on its current master");

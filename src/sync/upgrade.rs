@@ -214,9 +214,19 @@ impl<'a> Upgrade<'a> {
         found
     }
 
-    /// Returns the path relative to the sync root, for messages.
-    pub fn relative<'p>(&self, path: &'p Path) -> &'p Path {
-        path.strip_prefix(&self.config.sync_root).unwrap_or(path)
+    /// Returns `path` relative to the sync root (the root as given, or both made absolute),
+    /// or `path` itself when it does not lie under it.
+    pub fn relative(&self, path: &Path) -> PathBuf {
+        if let Ok(relative) = path.strip_prefix(&self.config.sync_root) {
+            return relative.to_path_buf();
+        }
+        let absolute = |p: &Path| std::path::absolute(p).ok();
+        match (absolute(path), absolute(&self.config.sync_root)) {
+            (Some(p), Some(root)) => {
+                p.strip_prefix(&root).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+            }
+            _ => path.to_path_buf(),
+        }
     }
 }
 
@@ -485,7 +495,7 @@ impl Upgrade<'_> {
     /// Returns the unified diff for `path` (see [`DiffSides`]), labelled with its path relative
     /// to the sync root; empty when both sides are equal.
     pub fn diff(&self, path: &Path, sides: DiffSides, color: bool) -> Result<String> {
-        let relative = self.relative(path).to_path_buf();
+        let relative = self.relative(path);
         let item = layout::parse(&relative).map_err(|_| {
             Error::usage(format!(
                 "{}: not a template or stylesheet file under the sync root",
@@ -498,6 +508,9 @@ impl Upgrade<'_> {
             Err(e) => return Err(e.into()),
         };
         let rel = relative.display().to_string();
+        if file.is_none() && sides == DiffSides::DatabaseToFile {
+            return Err(Error::usage(format!("{}: no such file", path.display())));
+        }
         let (old, new, old_label, new_label) = match (&item, sides) {
             (ItemPath::Template { set, title, .. }, _) => {
                 let Some(sid) = self.board.set_sid(set) else {
@@ -513,7 +526,8 @@ impl Upgrade<'_> {
                                     .get(&(GLOBAL_SID, title.clone()))
                                     .filter(|_| sid != GLOBAL_SID)
                             })
-                            .or(master)
+                            // The global set's files hold its own rows only (board.rs).
+                            .or(master.filter(|_| sid != GLOBAL_SID))
                             .map(|r| r.template.clone());
                         (rendered, file, format!("{rel} (database)"), format!("{rel} (file)"))
                     }
