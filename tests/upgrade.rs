@@ -405,6 +405,16 @@ fn revert_deletes_the_custom_row_and_the_file_becomes_the_master() {
     // Never a master: a file that only shows the master is refused, and no row goes.
     let out = sync_cmd(&db, &root).arg("revert").arg(&header).expect_code(3);
     assert!(out.stderr.contains("not customised in this set"), "{out}");
+    // Nor a template that has no master: deleting it would delete the template.
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('myplugin_box', 'box', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let plugin = file_of(&root, "myplugin_box");
+    let out = sync_cmd(&db, &root).arg("revert").arg(&plugin).expect_code(3);
+    assert!(out.stderr.contains("it has no master"), "{out}");
+    assert_eq!(db.template(1, "myplugin_box").unwrap(), b"box");
     let masters_after: u64 = db.query_one("SELECT COUNT(*) FROM mybb_templates WHERE sid = -2");
     assert_eq!(masters_after, masters_before);
     sync_cmd(&db, &root).arg("status").expect_success();

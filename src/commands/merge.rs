@@ -81,13 +81,18 @@ pub fn merge(
     }
     let report = upgrade.merge(&items, dry_run)?;
     for path in &report.clean {
-        log::info!("{}: merged cleanly", upgrade.relative(path).display());
+        let done = if dry_run { "would merge cleanly" } else { "merged cleanly" };
+        log::info!("{}: {done}", upgrade.relative(path).display());
     }
     for path in &report.conflicted {
-        log::warn!(
-            "{}: merged with conflicts: resolve the marked lines (<<<<<<< ... >>>>>>>)",
-            upgrade.relative(path).display()
-        );
+        let shown = upgrade.relative(path).display().to_string();
+        if dry_run {
+            log::warn!("{shown}: would have conflicts: both changed the same lines");
+        } else {
+            log::warn!(
+                "{shown}: merged with conflicts: resolve the marked lines (<<<<<<< ... >>>>>>>)"
+            );
+        }
     }
     for (path, why) in &report.skipped {
         log::warn!("{}: not merged: {why}", upgrade.relative(path).display());
