@@ -189,6 +189,12 @@ const DRY_RUN: Flag = Flag::switch("dry-run", "Print what would change; change n
 const JSON: Flag =
     Flag::switch("json", "One JSON object per item (action, path, kind, reason), then a summary");
 const PREFER_CHOICES: &[&str] = &["disk", "db"];
+const BASE: Flag = Flag::value(
+    "base",
+    "FILE.xml",
+    "Old masters from an old release's mybb_theme.xml,\nfor copies the baseline has no merge base for",
+)
+.kind(ValueKind::File);
 const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 
 /// Every command, in the order `--help` lists them.
@@ -292,6 +298,52 @@ pub const COMMANDS: &[CommandSpec] = &[
         .repeatable()],
     },
     CommandSpec {
+        words: &["outdated"],
+        operands_usage: "",
+        operands: Operands::None,
+        summary: "List the custom templates a MyBB upgrade left behind their master",
+        about: "Lists the templates whose custom copy is older than the master template a MyBB \
+                upgrade brought (the Admin CP's \"Find Updated Templates\"), with both versions \
+                and whether a merge base is known. Exit 3 when any is.",
+        flags: &[
+            Flag::switch(
+                "porcelain",
+                "Stable output: PATH<TAB>COPY_VERSION<TAB>MASTER_VERSION<TAB>BASE",
+            ),
+            BASE,
+        ],
+    },
+    CommandSpec {
+        words: &["diff"],
+        operands_usage: "PATH...",
+        operands: Operands::Paths { min: 1 },
+        summary: "Show a file against the database (or with --master, the copy against master)",
+        about: "Shows each file against what the database renders for it, as a unified diff; with \
+                --master, the set's custom copy against the master template.",
+        flags: &[Flag::switch("master", "Compare the custom copy with the master template")],
+    },
+    CommandSpec {
+        words: &["merge"],
+        operands_usage: "[PATH...]",
+        operands: Operands::Paths { min: 0 },
+        summary: "Merge the upstream change into each outdated template's file (three-way)",
+        about: "Merges the change MyBB's upgrade made to each outdated template (or the ones named) \
+                into its file, three-way, with conflict markers where both changed the same lines. \
+                Never writes the database: import (or watch) sends the result. Exit 3 when \
+                conflicts remain.",
+        flags: &[BASE, Flag::switch("dry-run", "Print what would be merged; write nothing")],
+    },
+    CommandSpec {
+        words: &["revert"],
+        operands_usage: "PATH...",
+        operands: Operands::Paths { min: 1 },
+        summary: "Delete the custom copy, as the Admin CP's Revert; the file gets what MyBB renders",
+        about: "Deletes the set's custom copy of each template named, as the Admin CP's Revert \
+                does, and writes what MyBB then renders to its file.",
+        flags: &[Flag::value("prefer", "db", "Discard edits of the file not yet in the database")
+            .kind(ValueKind::Choice(&["db"]))],
+    },
+    CommandSpec {
         words: &["help"],
         operands_usage: "[COMMAND]",
         operands: Operands::Optional(ValueKind::Choice(COMMAND_WORDS)),
@@ -314,8 +366,19 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// The first words of the commands, for `help COMMAND` and the completions.
-pub const COMMAND_WORDS: &[&str] =
-    &["export", "import", "watch", "status", "cache", "help", "completions"];
+pub const COMMAND_WORDS: &[&str] = &[
+    "export",
+    "import",
+    "watch",
+    "status",
+    "cache",
+    "outdated",
+    "diff",
+    "merge",
+    "revert",
+    "help",
+    "completions",
+];
 
 /// The exit codes, as the help shows them.
 const EXIT_CODES: &str = "\
@@ -456,6 +519,8 @@ pub enum Command {
     CacheRebuild(CacheArgs),
     /// `completions SHELL`: the shell's name.
     Completions(&'static str),
+    /// `outdated`, `diff`, `merge`, `revert`: see [`UpgradeArgs`].
+    Upgrade(UpgradeArgs),
 }
 
 impl Default for Command {
@@ -501,6 +566,30 @@ pub fn group_help(word: &str) -> String {
     }
     let _ = writeln!(out, "\nRun `mybb-sync help {word} ACTION` for one of them.");
     out
+}
+
+/// Which upgrade command.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeCommand {
+    #[default]
+    Outdated,
+    Diff,
+    Merge,
+    Revert,
+}
+
+/// Options of `outdated`, `diff`, `merge` and `revert`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UpgradeArgs {
+    pub command: UpgradeCommand,
+    pub paths: Vec<PathBuf>,
+    pub porcelain: bool,
+    /// `diff --master`.
+    pub master: bool,
+    /// `--base FILE.xml`.
+    pub base: Option<PathBuf>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
 }
 
 /// Options of `export`.
@@ -639,6 +728,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut status = StatusArgs::default();
     let mut watch = WatchArgs::default();
     let mut cache = CacheArgs::default();
+    let mut upgrade = UpgradeArgs::default();
     let (mut dry_run, mut prefer, mut json) = (false, None, false);
     for (flag, value) in seen {
         if !spec.flags.iter().any(|f| f.long == flag.long) {
@@ -672,6 +762,12 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                              use import --prefer disk",
                         ));
                     }
+                    "disk" if spec.words[0] == "revert" => {
+                        return Err(Error::usage(
+                            "`revert --prefer` takes db (discard the file's edits); to keep them, \
+                             don't revert",
+                        ));
+                    }
                     "disk" => Prefer::Disk,
                     "db" => Prefer::Db,
                     other => {
@@ -682,6 +778,8 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 });
             }
             "porcelain" => status.porcelain = true,
+            "master" => upgrade.master = true,
+            "base" => upgrade.base = Some(PathBuf::from(value)),
             "pull-interval" => {
                 let seconds: f64 = number(&value, "--pull-interval")?;
                 if !(seconds > 0.0 && seconds <= 86_400.0) {
@@ -710,6 +808,19 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         "cache" => Command::CacheRebuild(cache),
         "watch" => Command::Watch(watch),
         "help" => Command::Help(topic(operands)?),
+        name @ ("outdated" | "diff" | "merge" | "revert") => Command::Upgrade(UpgradeArgs {
+            command: match name {
+                "outdated" => UpgradeCommand::Outdated,
+                "diff" => UpgradeCommand::Diff,
+                "merge" => UpgradeCommand::Merge,
+                _ => UpgradeCommand::Revert,
+            },
+            paths: operands.iter().map(PathBuf::from).collect(),
+            porcelain: status.porcelain,
+            dry_run,
+            prefer,
+            ..upgrade
+        }),
         "completions" => {
             let shell = operands.first().map(String::as_str);
             Command::Completions(SHELLS.iter().find(|s| Some(**s) == shell).unwrap_or(&"bash"))
@@ -724,7 +835,8 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
 fn command_of(positionals: &[String]) -> Result<&'static CommandSpec> {
     let Some(word) = positionals.first() else {
         return Err(Error::usage(
-            "no command given: use export, import, watch, status or cache rebuild",
+            "no command given: use export, import, watch, status, cache rebuild, outdated, diff, \
+             merge or revert",
         ));
     };
     let group: Vec<&'static CommandSpec> =
@@ -760,6 +872,7 @@ fn check_operands<'a>(spec: &CommandSpec, operands: &'a [String]) -> Result<&'a 
     if operands.len() < min {
         return Err(Error::usage(match kind {
             ValueKind::Choice(words) => format!("`{name}` needs one of: {}", words.join(", ")),
+            ValueKind::File => format!("`{name}` needs at least one PATH"),
             _ => format!("`{name}` needs {}", spec.operands_usage),
         }));
     }
@@ -885,6 +998,40 @@ mod tests {
             err.to_string().contains("--theme belongs to `export` and `cache rebuild`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn upgrade_commands_take_their_paths_and_options() {
+        let a = parse(&["outdated", "--porcelain", "--base", "old.xml"]).unwrap();
+        let want =
+            UpgradeArgs { porcelain: true, base: Some("old.xml".into()), ..UpgradeArgs::default() };
+        assert_eq!(a.command, Command::Upgrade(want));
+        let a = parse(&["diff", "a.html", "--master"]).unwrap();
+        let want = UpgradeArgs {
+            command: UpgradeCommand::Diff,
+            paths: vec!["a.html".into()],
+            master: true,
+            ..UpgradeArgs::default()
+        };
+        assert_eq!(a.command, Command::Upgrade(want));
+        let a = parse(&["merge", "x", "y", "--dry-run", "--base", "b.xml"]).unwrap();
+        let Command::Upgrade(m) = a.command else { panic!() };
+        assert_eq!((m.command, m.paths.len(), m.dry_run), (UpgradeCommand::Merge, 2, true));
+        let a = parse(&["revert", "x", "--prefer", "db"]).unwrap();
+        let Command::Upgrade(r) = a.command else { panic!() };
+        assert_eq!((r.command, r.prefer), (UpgradeCommand::Revert, Some(Prefer::Db)));
+        for (args, needle) in [
+            (&["diff"][..], "needs at least one PATH"),
+            (&["revert"][..], "needs at least one PATH"),
+            (&["revert", "x", "--prefer", "disk"][..], "takes db"),
+            (&["outdated", "stray"][..], "stray"),
+            (&["merge", "--master"][..], "--master belongs to `diff`"),
+            (&["diff", "x", "--base", "b.xml"][..], "--base belongs to `outdated` and `merge`"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
     }
 
     #[test]

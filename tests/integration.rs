@@ -11,4 +11,5 @@ mod fixture;
 mod import;
 mod readme;
 mod sync;
+mod upgrade;
 mod watch;

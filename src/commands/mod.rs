@@ -2,8 +2,12 @@
 
 pub mod cache;
 pub mod completions;
+pub mod diff;
 pub mod export;
 pub mod import;
+pub mod merge;
+pub mod outdated;
 pub mod output;
+pub mod revert;
 pub mod status;
 pub mod watch;
