@@ -73,9 +73,13 @@ pub fn run(args: Args) -> Result<()> {
             let db = Db::connect(&config.db, &config.prefix)?;
             let a = upgrade_args;
             match a.command {
-                UpgradeCommand::Outdated => {
-                    commands::outdated::outdated(&db, &config, a.base.as_deref(), a.porcelain)
-                }
+                UpgradeCommand::Outdated => commands::outdated::outdated(
+                    &db,
+                    &config,
+                    a.base.as_deref(),
+                    a.porcelain,
+                    a.json,
+                ),
                 UpgradeCommand::Diff => commands::diff::diff(&db, &config, &a.paths, a.master),
                 UpgradeCommand::Merge => {
                     commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), a.dry_run)

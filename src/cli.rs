@@ -311,6 +311,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Stable output: PATH<TAB>COPY_VERSION<TAB>MASTER_VERSION<TAB>BASE",
             ),
             BASE,
+            JSON,
         ],
     },
     CommandSpec {
@@ -590,6 +591,8 @@ pub struct UpgradeArgs {
     pub base: Option<PathBuf>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
+    /// `outdated --json`.
+    pub json: bool,
 }
 
 /// Options of `export`.
@@ -817,6 +820,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             },
             paths: operands.iter().map(PathBuf::from).collect(),
             porcelain: status.porcelain,
+            json,
             dry_run,
             prefer,
             ..upgrade

@@ -324,6 +324,28 @@ fn json_lines_of_status_import_and_export_parse_back() {
     assert_eq!(summary["conflicts"], 1);
 }
 
+#[test]
+fn outdated_lists_its_items_as_json_too() {
+    let (db, _dir, root) = exported("json_outdated");
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('footer', '<p>old custom</p>', 1, '1800', '', 1)",
+    );
+    let out = sync_cmd(&db, &root).args(["outdated", "--json"]).expect_code(3);
+    let (items, summary) = items_and_summary(&out.stdout);
+    assert_eq!(items.len(), 1, "{out}");
+    let item = &items[0];
+    assert_eq!((item["action"].as_str(), item["path"].as_str()), (Some("outdated"), Some(FOOTER)));
+    assert_eq!(
+        (item["copy_version"].as_str(), item["base"].as_str()),
+        (Some("1800"), Some("none"))
+    );
+    assert_eq!(
+        (summary["summary"].as_str(), summary["outdated"].as_u64()),
+        (Some("outdated"), Some(1))
+    );
+}
+
 // --- .mybb-syncignore -----------------------------------------------------------------------
 
 #[test]
