@@ -194,7 +194,10 @@ fn a_failed_export_leaves_only_whole_files_and_the_next_one_repairs_and_cleans_u
     let leftover = group.join(".calendar.html.mybb-sync-4242-7.tmp");
     std::fs::write(&leftover, "half a templ").unwrap();
 
-    let out = sync_cmd(&db, &root).args(["export", "--fail-after", "100"]).expect_code(1);
+    let out = sync_cmd(&db, &root)
+        .env("MYBB_SYNC_TEST_HOOKS", "fail-after=100")
+        .args(["export"])
+        .expect_code(1);
     assert!(out.stderr.contains("injected failure"), "{}", out.stderr);
     let master: BTreeMap<String, Vec<u8>> = db
         .query_rows::<(String, Vec<u8>)>(

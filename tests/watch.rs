@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mybb_sync::commands::export::{self, ExportOptions};
 use mybb_sync::config::{Config, DbTarget};
-use mybb_sync::db::Db;
-use mybb_sync::export::{self, ExportOptions};
-use mybb_sync::gate::Gate;
-use mybb_sync::watch::{self, WatchOptions};
+use mybb_sync::disk::gate::Gate;
+use mybb_sync::mybb::db::Db;
+use mybb_sync::sync::watcher::{self as watch, WatchOptions};
 
 use crate::export::sync_cmd;
 use crate::util::{Running, TestDb, TestDir, wait_until};
@@ -350,7 +350,8 @@ fn export_first_exports_then_watches_and_exit_after_stops_it() {
     let dir = TestDir::new("watch_export_first");
     let root = dir.join("sync");
     let run = sync_cmd(&db, &root)
-        .args(["watch", "--export-first", "--debounce", "30", "--exit-after", "1"])
+        .env("MYBB_SYNC_TEST_HOOKS", "exit-after=1")
+        .args(["watch", "--export-first", "--debounce", "30"])
         .spawn();
     wait_until("the export to finish and the gate to reopen", DEADLINE, || {
         run.stderr_so_far().contains("watcher resumed")

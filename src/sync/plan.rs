@@ -1,43 +1,33 @@
-//! Files to database rows, and the one place that decides what happens to any item.
+//! Planning: the one place that decides what happens to any item.
 //!
 //! [`Syncer`] plans: for each item it reads the file (only once its size and time held still
 //! across the read), validates it (safeguard 1, `validate.rs`), finds what MyBB renders for it
-//! (`board.rs`), and compares the two with what they were at the last sync (`state.rs`):
-//! only the file changed, write the row; only the row changed, write the file; both, a
-//! conflict that touches neither. Then it applies what the command allows: `import` writes
-//! rows, `export` writes files, `watch` both, `status` and `--dry-run` nothing. Every row
-//! write goes through [`Syncer::apply`] and every file write through `atomic.rs`, so the
-//! commands cannot disagree about a file.
+//! (`mybb/board.rs`), and compares the two with what they were at the last sync (`state.rs`,
+//! `decide.rs`): only the file changed, write the row; only the row changed, write the file;
+//! both, a conflict that touches neither. `apply.rs` then carries out what the command allows:
+//! `import` writes rows, `export` writes files, `watch` both, `status` and `--dry-run` nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use fs_err as fs;
-
-use crate::atomic::AtomicBatch;
-use crate::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
 use crate::config::Config;
-use crate::db::{Db, now};
-use crate::error::{Error, Result};
-use crate::layout::{self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR};
-use crate::state::{Record, State, content_hash};
-use crate::validate::{self, ItemKind};
+use crate::disk::walk::walk_files;
+use crate::error::Result;
+use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
+use crate::mybb::db::{Db, now};
+use crate::php::text;
+use crate::sync::decide::{Prefer, Verdict, decide};
+use crate::sync::layout::{
+    self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
+};
+use crate::sync::state::{Record, State, content_hash};
+use crate::sync::validate::{self, ItemKind};
 
 /// MyBB's `templates.title` is varchar(120).
 const MAX_TITLE_CHARS: usize = 120;
 /// MyBB's `themestylesheets.name` is varchar(30).
 const MAX_STYLESHEET_NAME_CHARS: usize = 30;
-/// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
-/// the incident mybb-sync exists for.
-const EMPTY_FILE: &str = "empty file";
-
-/// Which side wins where file and database differ (`--prefer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prefer {
-    Disk,
-    Db,
-}
 
 /// Which ways changes may flow in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,18 +89,18 @@ pub struct Planned {
     pub path: PathBuf,
     pub action: Action,
     /// The item's state key, and what to record once the action is applied.
-    sync: Option<(String, Record)>,
+    pub(super) sync: Option<(String, Record)>,
 }
 
 /// A validated row write, built only by the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
-    target: Target,
-    content: String,
+    pub(super) target: Target,
+    pub(super) content: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
+pub(super) enum Target {
     /// Update template row `tid`.
     UpdateTemplate { tid: u32, title: String },
     /// Insert a row into set `sid`: a copy-on-write of an inherited template, or a new title.
@@ -138,132 +128,13 @@ impl Write {
     }
 }
 
-/// What applying a plan did.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Rows written, with what was done.
-    pub written: Vec<(PathBuf, &'static str)>,
-    /// Files written from the database.
-    pub pulled: Vec<PathBuf>,
-    /// Items already in sync.
-    pub unchanged: Vec<PathBuf>,
-    /// Conflicts, each with the path of the database's copy.
-    pub conflicts: Vec<(PathBuf, PathBuf)>,
-    /// Files refused, each with its reason.
-    pub refused: Vec<(PathBuf, String)>,
-    /// Changes the run's flow does not carry (a local edit during `export`), with why.
-    pub held: Vec<(PathBuf, &'static str)>,
-    /// Files that changed while being read: to be tried again.
-    pub unstable: Vec<PathBuf>,
-    /// Files that are gone (deleted, or between an editor's rename and write).
-    pub missing: Vec<PathBuf>,
-}
-
-impl Report {
-    /// Returns how many items need a person's attention: conflicts and refusals.
-    pub fn problems(&self) -> usize {
-        self.conflicts.len() + self.refused.len()
-    }
-}
-
-/// How to apply a plan.
-#[derive(Debug, Clone, Default)]
-pub struct ApplyOptions {
-    /// Leave alone a file changed since this moment instead of overwriting it (the export of
-    /// `watch --export-first`, whose watcher then applies the change).
-    pub keep_files_changed_since: Option<SystemTime>,
-    /// Testing only: fail after this many files were written.
-    pub fail_after: Option<usize>,
-}
-
-/// Returns `text` without trailing whitespace as PHP's `rtrim()` defines it, as the Admin CP
-/// saves templates.
-pub fn php_rtrim(text: &str) -> &str {
-    text.trim_end_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
-}
-
-fn php_rtrim_bytes(bytes: &[u8]) -> &[u8] {
-    let end = bytes
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0 | 0x0B))
-        .map_or(0, |i| i + 1);
-    &bytes[..end]
-}
-
 /// Returns the bytes that "the same content" compares: templates right-trimmed (the Admin CP
 /// trims what it saves, and 13 master templates end in whitespace), stylesheets as they are.
 fn normalized(kind: ItemKind, bytes: &[u8]) -> &[u8] {
     match kind {
-        ItemKind::Template => php_rtrim_bytes(bytes),
+        ItemKind::Template => text::rtrim_bytes(bytes),
         ItemKind::Stylesheet => bytes,
     }
-}
-
-/// The three-way verdict for one item, from the normalized file content, the normalized
-/// database content, and the hash recorded at the last sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    InSync,
-    ToDb,
-    ToDisk,
-    Conflict,
-    /// The file is gone, the row unchanged since the last sync: keep the row, write nothing.
-    Missing,
-    /// The row is gone, the file unchanged since the last sync: keep the file, write nothing.
-    GoneFromDb,
-    /// Neither side has the item.
-    Nothing,
-}
-
-/// Decides the direction of one item. Pure: this table is the heart of conflict detection.
-/// `recreate_missing` (export) writes a file whose row exists even if the file was deleted.
-pub fn decide(
-    file: Option<&[u8]>,
-    db: Option<&[u8]>,
-    synced: Option<u64>,
-    prefer: Option<Prefer>,
-    recreate_missing: bool,
-) -> Verdict {
-    let changed = |side: &[u8]| synced != Some(content_hash(side));
-    match (file, db) {
-        (None, None) => Verdict::Nothing,
-        (None, Some(d)) => {
-            if recreate_missing || synced.is_none() || changed(d) {
-                Verdict::ToDisk
-            } else {
-                Verdict::Missing
-            }
-        }
-        (Some(f), None) => {
-            if synced.is_some() && !changed(f) && prefer != Some(Prefer::Disk) {
-                Verdict::GoneFromDb
-            } else {
-                Verdict::ToDb
-            }
-        }
-        (Some(f), Some(d)) if f == d => Verdict::InSync,
-        (Some(f), Some(d)) => match prefer {
-            Some(Prefer::Disk) => Verdict::ToDb,
-            Some(Prefer::Db) => Verdict::ToDisk,
-            None => match (synced.is_some() && changed(f), synced.is_some() && changed(d)) {
-                (true, false) => Verdict::ToDb,
-                (false, true) => Verdict::ToDisk,
-                // Both changed, no record, or a record matching neither: don't guess.
-                _ => Verdict::Conflict,
-            },
-        },
-    }
-}
-
-/// Returns the path of the database's copy written beside a file in conflict:
-/// `header.html` -> `header.db.html`, `global.css` -> `global.db.css`.
-pub fn conflict_copy_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let copy = match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.db.{ext}"),
-        _ => format!("{name}.db"),
-    };
-    path.with_file_name(copy)
 }
 
 /// What the database holds for one item, and how a write to it would go.
@@ -289,9 +160,9 @@ pub struct Scope {
 /// Plans and applies syncs for one sync root.
 #[derive(Debug)]
 pub struct Syncer<'a> {
-    db: &'a Db,
-    config: &'a Config,
-    version_code: String,
+    pub(super) db: &'a Db,
+    pub(super) config: &'a Config,
+    pub(super) version_code: String,
     prefer: Option<Prefer>,
     /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
     four_byte: (bool, bool),
@@ -526,7 +397,7 @@ impl<'a> Syncer<'a> {
                 (Err(why), _) => plain(Action::Refused(why)),
                 (Ok(target), Some(content)) => {
                     let content = match db.kind {
-                        ItemKind::Template => php_rtrim(content).to_owned(),
+                        ItemKind::Template => text::rtrim(content).to_owned(),
                         ItemKind::Stylesheet => content.to_owned(),
                     };
                     let sync = Some((
@@ -613,197 +484,6 @@ impl<'a> Syncer<'a> {
             }
         }
     }
-
-    /// Writes one planned row, as the Admin CP would.
-    fn write_row(&self, write: &Write) -> Result<()> {
-        match &write.target {
-            Target::UpdateTemplate { tid, title } => {
-                self.db.update_template(*tid, title, &write.content, &self.version_code)
-            }
-            Target::InsertTemplate { sid, title, .. } => {
-                self.db.insert_template(*sid, title, &write.content, &self.version_code).map(drop)
-            }
-            Target::UpdateStylesheet { tid, sid, name } => {
-                self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, *sid, name, &write.content)
-            }
-            Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                let sid =
-                    self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
-                let sid = u32::try_from(sid).map_err(|_| Error::Data {
-                    what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
-                })?;
-                self.after_stylesheet_write(*tid, sid, name, &write.content)
-            }
-        }
-    }
-
-    /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
-    /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
-    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
-        let sheet = crate::cache::WrittenStylesheet { tid, sid, name, content };
-        crate::cache::after_stylesheet_write(self.db, self.config, &sheet)
-    }
-
-    /// Applies `plan` as far as `flow` allows, records what was synced in `state` (saved by
-    /// the caller), and reports. Row writes come first, then every file write as one atomic
-    /// batch. A connection failure stops the run (the caller retries); any other failure of
-    /// one row is reported as a refusal of that item.
-    pub fn apply(
-        &self,
-        plan: Vec<Planned>,
-        flow: Flow,
-        state: &mut State,
-        options: &ApplyOptions,
-    ) -> Result<Report> {
-        let mut report = Report::default();
-        let mut batch = AtomicBatch::new(self.config.durable);
-        batch.fail_after(options.fail_after);
-        let mut staged: Vec<(PathBuf, Option<(String, Record)>)> = Vec::new();
-        // The database copies of earlier conflicts that the plan came across, to be removed
-        // once their item is in sync again (looking for one beside every file would cost a
-        // system call per file).
-        let copies: HashSet<PathBuf> = plan
-            .iter()
-            .filter(|p| {
-                p.action == Action::Ignored
-                    && p.path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(layout::is_conflict_copy)
-            })
-            .map(|p| p.path.clone())
-            .collect();
-        let resolved = |path: &Path| {
-            let copy = conflict_copy_path(path);
-            if copies.contains(&copy) {
-                remove_conflict_copy(path, &copy);
-            }
-        };
-        for Planned { path, action, sync } in plan {
-            match action {
-                Action::Ignored => {}
-                Action::GoneFromDb => {
-                    log::info!(
-                        "{}: its row was deleted in the database; the file is kept",
-                        path.display()
-                    );
-                }
-                Action::Missing => {
-                    log::debug!("{}: no file; the database keeps its row", path.display());
-                    report.missing.push(path);
-                }
-                Action::Unstable => report.unstable.push(path),
-                Action::InSync => {
-                    if let Some((key, record)) = sync {
-                        state.set(&key, record);
-                    }
-                    resolved(&path);
-                    report.unchanged.push(path);
-                }
-                Action::Refused(why) => {
-                    if why == EMPTY_FILE {
-                        log::warn!("skipping empty file: {}", path.display());
-                    } else {
-                        log::warn!("{}: refused: {why}", path.display());
-                    }
-                    report.refused.push((path, why));
-                }
-                Action::Conflict(theirs) => {
-                    let copy = conflict_copy_path(&path);
-                    batch.stage(&copy, &theirs)?;
-                    log::warn!(
-                        "{}: conflict: changed on disk and in the database since the last sync; \
-                         the database's version is in {} (resolve with --prefer disk or --prefer db)",
-                        path.display(),
-                        copy.display()
-                    );
-                    report.conflicts.push((path, copy));
-                }
-                Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
-                    Ok(()) => {
-                        log::info!("{}: {}", path.display(), write.describe());
-                        if let Some((key, record)) = sync {
-                            state.set(&key, record);
-                        }
-                        resolved(&path);
-                        report.written.push((path, write.describe()));
-                    }
-                    Err(e @ Error::Connect { .. }) => return Err(e),
-                    Err(e) => {
-                        let why = crate::error::chain(&e);
-                        log::warn!("{}: not written: {why}", path.display());
-                        report.refused.push((path, why));
-                    }
-                },
-                Action::ToDb(_) => {
-                    log::info!(
-                        "{}: edited since the last sync; kept (import it, or --prefer db)",
-                        path.display()
-                    );
-                    report.held.push((path, "edited since the last sync"));
-                }
-                Action::ToDisk(bytes) if flow.to_disk => {
-                    if let Some(since) = options.keep_files_changed_since
-                        && modified_since(&path, since)
-                    {
-                        log::warn!(
-                            "{}: changed while the export ran; left as it is",
-                            path.display()
-                        );
-                        report.held.push((path, "changed during the export"));
-                        continue;
-                    }
-                    batch.stage(&path, &bytes)?;
-                    staged.push((path, sync));
-                }
-                Action::ToDisk(_) => {
-                    log::info!(
-                        "{}: changed in the database since the last sync; run export to fetch it",
-                        path.display()
-                    );
-                    report.held.push((path, "changed in the database"));
-                }
-            }
-        }
-        let committed = batch.commit();
-        if let Ok(paths) = &committed {
-            let committed: BTreeSet<&PathBuf> = paths.iter().collect();
-            for (path, sync) in staged {
-                if !committed.contains(&path) {
-                    continue;
-                }
-                if let Some((key, record)) = sync {
-                    state.set(&key, record);
-                }
-                resolved(&path);
-                log::debug!("{}: written from the database", path.display());
-                report.pulled.push(path);
-            }
-        }
-        // Files written by a batch that failed part-way hold the database's content: the next
-        // run finds them in sync and records them then.
-        state.save(self.config.durable)?;
-        committed?;
-        Ok(report)
-    }
-}
-
-/// Removes the database copy of a former conflict, once the item is in sync again.
-fn remove_conflict_copy(path: &Path, copy: &Path) {
-    match std::fs::remove_file(copy) {
-        Ok(()) => log::info!("{}: conflict resolved; removed {}", path.display(), copy.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => log::warn!("cannot remove {}: {e}", copy.display()),
-    }
-}
-
-/// How far behind `now()` file times may be: they come from the kernel's coarse clock.
-const CLOCK_SLACK: Duration = Duration::from_millis(20);
-
-/// Returns true if and only if the file at `path` was modified at or after `since`.
-fn modified_since(path: &Path, since: SystemTime) -> bool {
-    std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t + CLOCK_SLACK >= since)
 }
 
 /// The file changed while it was read.
@@ -869,159 +549,9 @@ fn index_set(root: &Path, set: &str) -> HashMap<String, Vec<PathBuf>> {
     index
 }
 
-/// Returns every file under `dir`, sorted; none if it does not exist.
-pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    Ok(walk(dir)?.0)
-}
-
-/// Returns every file (sorted) and every directory (`dir` included) under `dir`; nothing if it
-/// does not exist.
-pub fn walk(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let file_type = entry.file_type()?;
-            if file_type.is_dir() {
-                stack.push(entry.path());
-            } else if file_type.is_file() {
-                files.push(entry.path());
-            }
-        }
-        dirs.push(dir);
-    }
-    files.sort();
-    Ok((files, dirs))
-}
-
 /// Returns every file of both layouts under the sync root `root`.
 pub fn walk_root(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = walk_files(&root.join(TEMPLATE_SETS_DIR))?;
     files.extend(walk_files(&root.join(STYLES_DIR))?);
     Ok(files)
-}
-
-/// Runs `import`: plans every file under the sync root (or under `paths`) and writes those
-/// that changed to the database. Returns [`Error::Incomplete`] when any file was refused or
-/// in conflict. With `dry_run`, prints the plan and changes nothing.
-pub fn import(
-    db: &Db,
-    config: &Config,
-    paths: &[PathBuf],
-    prefer: Option<Prefer>,
-    dry_run: bool,
-) -> Result<Report> {
-    let lock = crate::gate::SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
-    let files = if paths.is_empty() {
-        walk_root(&config.sync_root)?
-    } else {
-        let mut files = Vec::new();
-        for path in paths {
-            match fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => files.extend(walk_files(path)?),
-                Ok(_) => files.push(path.clone()),
-                Err(e) => return Err(Error::Usage { message: e.to_string() }),
-            }
-        }
-        files
-    };
-    let syncer = Syncer::new(db, config, prefer)?;
-    let mut state = State::load(&config.sync_root)?;
-    let plan = syncer.plan_paths(&files, &state)?;
-    if dry_run {
-        return crate::status::print_dry_run(config, &plan, Flow::IMPORT);
-    }
-    let mut report = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
-    // A file still being written: give its writer a moment, then try again, a few times.
-    for _ in 0..5 {
-        if report.unstable.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let plan = syncer.plan_paths(&std::mem::take(&mut report.unstable), &state)?;
-        let again = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
-        report.written.extend(again.written);
-        report.unchanged.extend(again.unchanged);
-        report.refused.extend(again.refused);
-        report.conflicts.extend(again.conflicts);
-        report.unstable = again.unstable;
-    }
-    for path in std::mem::take(&mut report.unstable) {
-        log::warn!("{}: refused: kept changing while being read", path.display());
-        report.refused.push((path, "kept changing while being read".to_owned()));
-    }
-    log::info!(
-        "import: {} written, {} unchanged, {} refused, {} in conflict",
-        report.written.len(),
-        report.unchanged.len(),
-        report.refused.len(),
-        report.conflicts.len()
-    );
-    if report.problems() > 0 {
-        return Err(Error::Incomplete { refused: report.problems() });
-    }
-    Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(bytes: &[u8]) -> Option<u64> {
-        Some(content_hash(bytes))
-    }
-
-    #[test]
-    fn only_the_side_that_changed_since_the_last_sync_wins() {
-        assert_eq!(decide(Some(b"new"), Some(b"old"), h(b"old"), None, false), Verdict::ToDb);
-        assert_eq!(decide(Some(b"old"), Some(b"new"), h(b"old"), None, false), Verdict::ToDisk);
-        assert_eq!(decide(Some(b"a"), Some(b"b"), h(b"old"), None, false), Verdict::Conflict);
-        assert_eq!(decide(Some(b"same"), Some(b"same"), h(b"old"), None, false), Verdict::InSync);
-    }
-
-    #[test]
-    fn without_a_record_a_difference_is_a_conflict_not_a_guess() {
-        assert_eq!(decide(Some(b"a"), Some(b"b"), None, None, false), Verdict::Conflict);
-        assert_eq!(decide(Some(b"a"), Some(b"a"), None, None, false), Verdict::InSync);
-        assert_eq!(decide(Some(b"a"), Some(b"b"), None, Some(Prefer::Disk), false), Verdict::ToDb);
-        assert_eq!(decide(Some(b"a"), Some(b"b"), None, Some(Prefer::Db), false), Verdict::ToDisk);
-    }
-
-    #[test]
-    fn missing_sides() {
-        // A deleted file keeps its row, unless the row changed or export recreates it.
-        assert_eq!(decide(None, Some(b"d"), h(b"d"), None, false), Verdict::Missing);
-        assert_eq!(decide(None, Some(b"d2"), h(b"d"), None, false), Verdict::ToDisk);
-        assert_eq!(decide(None, Some(b"d"), h(b"d"), None, true), Verdict::ToDisk);
-        assert_eq!(decide(None, Some(b"new in the Admin CP"), None, None, false), Verdict::ToDisk);
-        // A new file creates its row; a file whose row was deleted is kept.
-        assert_eq!(decide(Some(b"f"), None, None, None, false), Verdict::ToDb);
-        assert_eq!(decide(Some(b"f"), None, h(b"f"), None, false), Verdict::GoneFromDb);
-        assert_eq!(decide(Some(b"f2"), None, h(b"f"), None, false), Verdict::ToDb);
-        assert_eq!(decide(None, None, None, None, false), Verdict::Nothing);
-    }
-
-    #[test]
-    fn conflict_copies_sit_beside_the_file_and_are_ignored() {
-        for (file, copy) in
-            [("a/header.html", "a/header.db.html"), ("global.css", "global.db.css"), ("x", "x.db")]
-        {
-            let got = conflict_copy_path(Path::new(file));
-            assert_eq!(got, Path::new(copy));
-            assert!(layout::is_noise(got.file_name().unwrap().to_str().unwrap()), "{copy}");
-        }
-    }
-
-    #[test]
-    fn php_rtrim_trims_what_php_does() {
-        assert_eq!(php_rtrim("a \t\r\n\0\x0B"), "a");
-        assert_eq!(php_rtrim("a\u{a0}"), "a\u{a0}");
-    }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use fs_err as fs;
 
-use crate::atomic;
+use crate::disk::atomic;
 use crate::error::{Error, Result};
 
 /// The state file's name in the sync root (hidden: the watcher ignores it).
@@ -72,9 +72,10 @@ impl State {
             },
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // A fresh root needs no state; a tree without one lost it (or predates it).
-                let has_files = [crate::layout::TEMPLATE_SETS_DIR, crate::layout::STYLES_DIR]
-                    .iter()
-                    .any(|dir| root.join(dir).is_dir());
+                let has_files =
+                    [crate::sync::layout::TEMPLATE_SETS_DIR, crate::sync::layout::STYLES_DIR]
+                        .iter()
+                        .any(|dir| root.join(dir).is_dir());
                 if has_files {
                     log::warn!(
                         "no sync state in {}; rebuilding it from a full comparison: items that \

@@ -11,15 +11,17 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::atomic;
-use crate::board::Board;
 use crate::config::Config;
-use crate::db::Db;
+use crate::disk::atomic;
+use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
-use crate::gate::SyncLock;
-use crate::import::{ApplyOptions, Flow, Prefer, Scope, Syncer};
-use crate::layout::{GLOBAL_SET_TITLE, ItemPath};
-use crate::state::State;
+use crate::mybb::board::Board;
+use crate::mybb::db::Db;
+use crate::sync::apply::ApplyOptions;
+use crate::sync::decide::Prefer;
+use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
+use crate::sync::plan::{Flow, Scope, Syncer};
+use crate::sync::state::State;
 
 /// What to export.
 #[derive(Debug, Clone, Default)]
@@ -105,7 +107,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         for part in &summary.parts {
-            for dir in crate::import::walk(&part.dir)?.1 {
+            for dir in crate::disk::walk::walk(&part.dir)?.1 {
                 let removed = atomic::remove_stale_temps(&dir)?;
                 if removed > 0 {
                     log::info!(
@@ -119,7 +121,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
-        crate::status::print_dry_run(config, &plan, Flow::EXPORT)?;
+        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT)?;
         return Ok(summary);
     }
     let apply = ApplyOptions {

@@ -9,9 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::db::{Db, StylesheetRow, TemplateRow, ThemeRow};
 use crate::error::Result;
-use crate::layout::GLOBAL_SET_TITLE;
+
+/// The name under which the global templates (sid -1) appear as a set.
+pub const GLOBAL_SET_TITLE: &str = "Global Templates";
+use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow};
 
 /// The sid of the master templates, which only MyBB's installer and upgrades write.
 pub const MASTER_SID: i32 = -2;

@@ -262,7 +262,7 @@ impl Db {
             ),
         };
         let cache = self.datacache("version")?.ok_or_else(missing)?;
-        let value = crate::phpser::parse(&cache).map_err(|e| Error::Data {
+        let value = crate::php::serialize::parse(&cache).map_err(|e| Error::Data {
             what: format!("{}datacache row `version`: {e}", self.prefix),
         })?;
         value

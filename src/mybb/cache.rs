@@ -31,13 +31,13 @@ use std::time::UNIX_EPOCH;
 
 use fs_err as fs;
 
-use crate::atomic::AtomicBatch;
-use crate::board::MASTER_THEME_TID;
 use crate::config::Config;
-use crate::db::{self, Db};
+use crate::disk::atomic::AtomicBatch;
 use crate::error::{Error, Result};
-use crate::phpser;
-use crate::stylecache;
+use crate::mybb::board::MASTER_THEME_TID;
+use crate::mybb::db::{self, Db};
+use crate::mybb::stylecache;
+use crate::php::serialize;
 
 /// The directory, relative to MyBB's root, that holds every theme's cache directory. MyBB ships
 /// it (with an `index.html`), so a root without it is not MyBB's.
@@ -341,7 +341,7 @@ impl Cache<'_> {
         let themes: Vec<stylecache::ThemeRow> = theme_rows
             .iter()
             .map(|t| {
-                let properties = phpser::parse(&t.properties).unwrap_or_else(|e| {
+                let properties = serialize::parse(&t.properties).unwrap_or_else(|e| {
                     damaged.insert(t.tid);
                     log::warn!(
                         "theme {} ({}): its properties column is damaged ({e}); its display \
@@ -349,7 +349,7 @@ impl Cache<'_> {
                         t.tid,
                         t.name
                     );
-                    phpser::Value::Null
+                    serialize::Value::Null
                 });
                 stylecache::ThemeRow { tid: t.tid, pid: t.pid, properties }
             })
@@ -379,12 +379,12 @@ impl Cache<'_> {
             let Some(current) = theme_rows.iter().find(|t| t.tid == update.tid) else {
                 continue;
             };
-            let stylesheets = phpser::to_string(&update.stylesheets);
+            let stylesheets = serialize::to_string(&update.stylesheets);
             let properties = update
                 .properties
                 .as_ref()
                 .filter(|_| !damaged.contains(&update.tid))
-                .map(phpser::to_string)
+                .map(serialize::to_string)
                 .filter(|p| *p != current.properties);
             if stylesheets == current.stylesheets && properties.is_none() {
                 continue;
@@ -413,7 +413,7 @@ fn refresh_default_theme(db: &Db) -> Result<bool> {
     let Some(theme) = themes.iter().find(|t| t.def) else {
         return Ok(false);
     };
-    let value = phpser::to_string(&stylecache::default_theme_cache(
+    let value = serialize::to_string(&stylecache::default_theme_cache(
         &theme.name,
         theme.tid,
         &theme.properties,

@@ -28,7 +28,8 @@ use std::sync::LazyLock;
 
 use regex_lite::{Captures, Regex};
 
-use crate::phpser::{Key, Value};
+use crate::php::serialize::{Key, Value};
+use crate::php::text;
 
 /// `cache_stylesheet()`'s url() pattern, `#url\((\"|'|)([^\"'\s]*?)\\1\)#`, with the
 /// backreference unrolled into its three cases (same order, so the same leftmost-first match).
@@ -117,7 +118,7 @@ pub fn minify(css: &str) -> String {
     let css = SPACE_AROUND_SYMBOL.replace_all(&css, "${1}");
     let css = css.replace(";}", "}");
     let css = shorten_hex_colors(&css);
-    php_trim(&css).to_owned()
+    text::trim(&css).to_owned()
 }
 
 /// Returns `preg_replace('@#([a-f0-9])\1([a-f0-9])\2([a-f0-9])\3@i', '#\1\2\3', $css)`.
@@ -150,12 +151,6 @@ fn shorten_hex_colors(css: &str) -> String {
     out
 }
 
-/// Returns `s` without the characters PHP's `trim()` strips at both ends: space, `\t`, `\n`,
-/// `\r`, `\0` and `\v` (not `\f`, and no Unicode spaces, unlike `str::trim`).
-fn php_trim(s: &str) -> &str {
-    s.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
-}
-
 /// One `mybb_themes` row, as far as rebuilding stylesheet lists needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThemeRow {
@@ -170,14 +165,14 @@ pub struct ThemeRow {
 
 /// The list builder reads a stylesheet row's `sid`, `name`, `tid`, `attachedto` and
 /// `lastmodified`; it takes the rows as `db.rs` reads them.
-pub use crate::db::StylesheetRow;
+pub use crate::mybb::db::StylesheetRow;
 
 /// The new values of one theme's columns, as `update_theme_stylesheet_list()` writes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThemeStylesheets {
     /// The theme.
     pub tid: u32,
-    /// The new `stylesheets` column (write it with `phpser::to_string`).
+    /// The new `stylesheets` column (write it with `serialize::to_string`).
     pub stylesheets: Value,
     /// The new `properties` column, with `disporder` rebuilt; None when display orders were not
     /// to be updated (the column stays as it was).
@@ -403,7 +398,7 @@ fn php_compare(a: &Value, b: &Value) -> Ordering {
             Value::Int(n) => Some(*n as f64),
             Value::Float(text) => text.parse().ok(),
             Value::Str(s) => {
-                let t = s.trim_matches([' ', '\t', '\n', '\r', '\x0B', '\x0C']);
+                let t = s.trim_matches(text::PCRE_SPACE_CHARS);
                 let numeric = !t.is_empty()
                     && t.bytes().any(|b| b.is_ascii_digit())
                     && t.bytes().all(|b| {
@@ -458,8 +453,8 @@ pub fn default_theme_cache(name: &str, tid: u32, properties: &str, stylesheets: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phpser::sql_fixture::rows;
-    use crate::phpser::{parse, to_string};
+    use crate::php::serialize::sql_fixture::rows;
+    use crate::php::serialize::{parse, to_string};
 
     const CACHE: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-cache-themes");
