@@ -4,4 +4,5 @@ pub mod cache;
 pub mod export;
 pub mod import;
 pub mod status;
+pub mod theme;
 pub mod watch;
