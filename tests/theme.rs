@@ -124,15 +124,13 @@ fn theme_import_of_the_master_theme_file_creates_what_import_theme_xml_creates()
         .expect_success();
     assert_eq!(out.stdout, "3\tImported Master\n");
 
-    let theme: Vec<(u32, String, u32, u32, String, Vec<u8>, Vec<u8>)> = forum.db.query_rows(
-        "SELECT tid, name, pid, def, allowedgroups, properties, stylesheets FROM mybb_themes \
-         WHERE tid = 3",
-    );
-    let (tid, name, pid, def, allowed, properties, stylesheets) = theme[0].clone();
-    assert_eq!(
-        (tid, name.as_str(), pid, def, allowed.as_str()),
-        (3, "Imported Master", 1, 0, "all")
-    );
+    let theme: Vec<(u32, String, u32, u32, String)> = forum
+        .db
+        .query_rows("SELECT tid, name, pid, def, allowedgroups FROM mybb_themes WHERE tid = 3");
+    assert_eq!(theme, [(3, "Imported Master".to_owned(), 1, 0, "all".to_owned())]);
+    let columns: Vec<(Vec<u8>, Vec<u8>)> =
+        forum.db.query_rows("SELECT properties, stylesheets FROM mybb_themes WHERE tid = 3");
+    let (properties, stylesheets) = columns[0].clone();
     assert_eq!(properties, fixture("mybb-1.8.37-theme-import/theme3-properties.txt"));
     assert_eq!(stylesheets, fixture("mybb-1.8.37-theme-import/theme3-stylesheets.txt"));
 
