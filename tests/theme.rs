@@ -15,6 +15,9 @@ use crate::util::{TestCommand, TestDb, TestDir};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// How long a background step (the watcher starting, a pull) may take before the test fails.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// MyBB's master theme file of 1.8.37.
 fn master_xml() -> PathBuf {
     Path::new(FIXTURES).join("mybb-1.8.37-theme.xml")
@@ -440,4 +443,28 @@ fn theme_unpack_lays_a_theme_file_out_as_a_sync_tree_without_a_database() {
     let out = unpack().expect_code(3);
     assert!(out.stderr.contains("header.html"), "{out}");
     assert_eq!(std::fs::read(&edited).unwrap(), b"my edit");
+}
+
+#[test]
+fn a_theme_imported_while_watching_appears_in_the_sync_tree() {
+    let forum = Forum::new("theme_import_while_watching");
+    forum.cmd().arg("export").expect_success();
+    let run = forum.cmd().args(["watch", "--debounce", "30", "--pull-interval", "0.2"]).spawn();
+    crate::util::wait_until("the watcher to start watching", DEADLINE, || {
+        run.stderr_so_far().contains("watching ")
+    });
+    forum
+        .cmd()
+        .args(["theme", "import"])
+        .arg(master_xml())
+        .args(["--name", "Live"])
+        .expect_success();
+    let header = forum.sync_root.join("template_sets/Live Templates/Header Templates/header.html");
+    let global = forum.sync_root.join("styles/Live/global.css");
+    crate::util::wait_until("the new set and theme on disk", DEADLINE, || {
+        header.is_file() && global.is_file()
+    });
+    run.interrupt();
+    let out = run.wait(DEADLINE);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
 }

@@ -265,11 +265,13 @@ pub fn import(db: &Db, config: &Config, args: &ThemeImportArgs) -> Result<()> {
         }
     };
     let refuse = |refusal: ImportRefusal| {
-        log::warn!(
-            "{}: refused (import_theme_xml {}): {refusal}",
-            args.file.display(),
-            refusal.code()
-        );
+        match refusal.code() {
+            0 => log::warn!("{}: refused: {refusal}", args.file.display()),
+            code => log::warn!(
+                "{}: refused (import_theme_xml returns {code}): {refusal}",
+                args.file.display()
+            ),
+        }
         Err(Error::Incomplete { refused: 1 })
     };
     let theme = match read_theme_file(&args.file)? {

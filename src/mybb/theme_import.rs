@@ -210,12 +210,12 @@ pub fn import_theme(
         );
         properties
             .get_or_insert_with(|| Value::Array(Vec::new()))
-            .insert("templateset", Value::Int(sid as i64));
-        template_set = Some((sid as u32, title));
+            .insert("templateset", Value::Int(i64::from(sid32)));
+        template_set = Some((sid32.unsigned_abs(), title));
     }
 
     let tid = build_new_theme(db, &name, properties, options.parent)
-        .map_err(|e| written(e, "creating the template set"))?;
+        .map_err(|e| written(e, "the templates (if any)"))?;
 
     let mut inserted = Vec::new();
     for sheet in &new_sheets {
@@ -228,7 +228,10 @@ pub fn import_theme(
                 sheet.lastmodified,
             )
             .map_err(|e| written(e, &format!("{} stylesheets of theme {tid}", inserted.len())))?;
-        inserted.push((sid as u32, sheet.name.clone()));
+        let sid = u32::try_from(sid).map_err(|_| crate::error::Error::Data {
+            what: format!("the new stylesheet's sid {sid} is out of range"),
+        })?;
+        inserted.push((sid, sheet.name.clone()));
     }
     let cached: Vec<WrittenStylesheet<'_>> = new_sheets
         .iter()
