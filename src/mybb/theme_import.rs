@@ -200,10 +200,12 @@ pub fn import_theme(
         let sid32 = i32::try_from(sid).map_err(|_| crate::error::Error::Data {
             what: format!("the new template set's sid {sid} is out of range"),
         })?;
-        for (done, template) in templates.iter().enumerate() {
-            db.insert_template(sid32, &template.name, &template.content, &template.version)
-                .map_err(|e| written(e, &format!("{done} templates of set {title:?}")))?;
-        }
+        let rows: Vec<(&str, &str, &str)> = templates
+            .iter()
+            .map(|t| (t.name.as_str(), t.content.as_str(), t.version.as_str()))
+            .collect();
+        db.insert_templates(sid32, &rows)
+            .map_err(|e| written(e, &format!("creating the template set {title:?}")))?;
         log::info!(
             "created the template set {title:?} (sid {sid}) with {} templates",
             templates.len()
