@@ -95,6 +95,12 @@ fn read_theme_file(path: &Path) -> Result<std::result::Result<ThemeXml, ImportRe
 /// (exit 3) when the sync root has edits the export leaves out (the XML is still written), or
 /// with `--from-files` when files are refused (nothing is written).
 pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
+    if args.from_files && !config.sync_root.is_dir() {
+        return Err(Error::usage(format!(
+            "--from-files exports the sync root's files, but {} is not a directory (see --root)",
+            config.sync_root.display()
+        )));
+    }
     let board = Board::load(db)?;
     let theme = board.theme_by_name(&args.name).ok_or_else(|| Error::UnknownItem {
         kind: "theme",
