@@ -502,6 +502,57 @@ mod tests {
     }
 
     #[test]
+    fn theme_takes_an_action_a_target_and_that_actions_options() {
+        let a = parse(&["theme", "export", "My Theme", "--custom-only", "--no-templates"]).unwrap();
+        let want = ThemeExportArgs {
+            name: "My Theme".into(),
+            custom_only: true,
+            no_templates: true,
+            from_files: false,
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Export(want)));
+        let a = parse(&[
+            "theme",
+            "import",
+            "t.xml",
+            "--name",
+            "N",
+            "--parent",
+            "P",
+            "--version-compat",
+        ])
+        .unwrap();
+        let want = ThemeImportArgs {
+            file: "t.xml".into(),
+            name: Some("N".into()),
+            parent: Some("P".into()),
+            version_compat: true,
+            ..ThemeImportArgs::default()
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Import(want)));
+        let a = parse(&["theme", "unpack", "t.xml", "--root", "/tmp/r"]).unwrap();
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Unpack("t.xml".into())));
+        assert_eq!(a.connection.sync_root, Some(PathBuf::from("/tmp/r")));
+
+        for (args, says) in [
+            (&["theme"][..], "needs an action"),
+            (&["theme", "export"][..], "needs the theme's NAME"),
+            (&["theme", "import"][..], "needs the theme FILE"),
+            (&["theme", "delete", "x"][..], "unknown theme action"),
+            (
+                &["theme", "import", "t.xml", "--custom-only"][..],
+                "--custom-only belongs to another",
+            ),
+            (&["theme", "export", "x", "--name", "y"][..], "--name belongs to another"),
+            (&["export", "--from-files"][..], "--from-files belongs to `theme`"),
+            (&["theme", "export", "a", "b"][..], "unexpected argument"),
+        ] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
     fn help_wins_over_everything_else() {
         assert_eq!(parse(&["export", "--help"]).unwrap().command, Command::Help);
         assert_eq!(parse(&["-V"]).unwrap().command, Command::Version);
