@@ -10,5 +10,6 @@ mod fixture;
 mod import;
 mod readme;
 mod sync;
+mod theme;
 mod upgrade;
 mod watch;
