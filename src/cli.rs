@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
+pub use crate::commands::theme::{ThemeExportArgs, ThemeImportArgs};
 use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 pub use crate::sync::decide::Prefer;
@@ -345,6 +346,52 @@ pub const COMMANDS: &[CommandSpec] = &[
             .kind(ValueKind::Choice(&["db"]))],
     },
     CommandSpec {
+        words: &["theme", "export"],
+        operands_usage: "NAME",
+        operands: Operands::One(ValueKind::Text),
+        summary: "Write theme NAME as the Admin CP's \"Export Theme\" does, to stdout",
+        about: "Writes theme NAME as a MyBB theme file, byte for byte as the Admin CP's Export \
+                Theme does, to stdout.",
+        flags: &[
+            Flag::switch(
+                "custom-only",
+                "Only the theme's own stylesheets, not inherited ones (\"customized items only\")",
+            ),
+            Flag::switch(
+                "no-templates",
+                "Leave the templates out (also for theme import: import none)",
+            ),
+            Flag::switch(
+                "from-files",
+                "Export the sync root's files (checked as for import), not the database's rows",
+            ),
+        ],
+    },
+    CommandSpec {
+        words: &["theme", "import"],
+        operands_usage: "FILE",
+        operands: Operands::One(ValueKind::File),
+        summary: "Create a theme from a theme file as \"Import a Theme\" does (needs --mybb)",
+        about: "Creates a theme from a MyBB theme file as the Admin CP's Import a Theme does, its \
+                stylesheets' cache files included (needs --mybb).",
+        flags: &[
+            Flag::value("name", "NAME", "The new theme's name [default: the file's]"),
+            Flag::value("parent", "NAME", "The parent theme [default: MyBB Master Style]"),
+            Flag::switch("no-templates", "Import no templates"),
+            Flag::switch("no-stylesheets", "Import no stylesheets"),
+            Flag::switch("version-compat", "Import a theme made for another MyBB version"),
+        ],
+    },
+    CommandSpec {
+        words: &["theme", "unpack"],
+        operands_usage: "FILE",
+        operands: Operands::One(ValueKind::File),
+        summary: "Write a theme file's templates and stylesheets under --root (no database)",
+        about: "Writes a theme file's templates and stylesheets under the sync root, in its \
+                layout, without a database.",
+        flags: &[],
+    },
+    CommandSpec {
         words: &["help"],
         operands_usage: "[COMMAND]",
         operands: Operands::Optional(ValueKind::Choice(COMMAND_WORDS)),
@@ -373,6 +420,7 @@ pub const COMMAND_WORDS: &[&str] = &[
     "watch",
     "status",
     "cache",
+    "theme",
     "outdated",
     "diff",
     "merge",
@@ -522,6 +570,17 @@ pub enum Command {
     Completions(&'static str),
     /// `outdated`, `diff`, `merge`, `revert`: see [`UpgradeArgs`].
     Upgrade(UpgradeArgs),
+    /// `theme export|import|unpack`.
+    Theme(ThemeCommand),
+}
+
+/// `theme`'s actions and their options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThemeCommand {
+    Export(ThemeExportArgs),
+    Import(ThemeImportArgs),
+    /// `theme unpack FILE`: the file.
+    Unpack(PathBuf),
 }
 
 impl Default for Command {
@@ -732,6 +791,8 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut watch = WatchArgs::default();
     let mut cache = CacheArgs::default();
     let mut upgrade = UpgradeArgs::default();
+    let mut theme_export = ThemeExportArgs::default();
+    let mut theme_import = ThemeImportArgs::default();
     let (mut dry_run, mut prefer, mut json) = (false, None, false);
     for (flag, value) in seen {
         if !spec.flags.iter().any(|f| f.long == flag.long) {
@@ -782,6 +843,16 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             "porcelain" => status.porcelain = true,
             "master" => upgrade.master = true,
+            "custom-only" => theme_export.custom_only = true,
+            "from-files" => theme_export.from_files = true,
+            "no-templates" => {
+                theme_export.no_templates = true;
+                theme_import.no_templates = true;
+            }
+            "name" => theme_import.name = Some(value),
+            "parent" => theme_import.parent = Some(value),
+            "no-stylesheets" => theme_import.no_stylesheets = true,
+            "version-compat" => theme_import.version_compat = true,
             "base" => upgrade.base = Some(PathBuf::from(value)),
             "pull-interval" => {
                 let seconds: f64 = number(&value, "--pull-interval")?;
@@ -811,6 +882,16 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         "cache" => Command::CacheRebuild(cache),
         "watch" => Command::Watch(watch),
         "help" => Command::Help(topic(operands)?),
+        "theme" => {
+            let target = operands.first().cloned().unwrap_or_default();
+            Command::Theme(match spec.words[1] {
+                "export" => ThemeCommand::Export(ThemeExportArgs { name: target, ..theme_export }),
+                "import" => {
+                    ThemeCommand::Import(ThemeImportArgs { file: target.into(), ..theme_import })
+                }
+                _ => ThemeCommand::Unpack(target.into()),
+            })
+        }
         name @ ("outdated" | "diff" | "merge" | "revert") => Command::Upgrade(UpgradeArgs {
             command: match name {
                 "outdated" => UpgradeCommand::Outdated,
@@ -876,7 +957,9 @@ fn check_operands<'a>(spec: &CommandSpec, operands: &'a [String]) -> Result<&'a 
     if operands.len() < min {
         return Err(Error::usage(match kind {
             ValueKind::Choice(words) => format!("`{name}` needs one of: {}", words.join(", ")),
-            ValueKind::File => format!("`{name}` needs at least one PATH"),
+            _ if matches!(spec.operands, Operands::Paths { .. }) => {
+                format!("`{name}` needs at least one PATH")
+            }
             _ => format!("`{name}` needs {}", spec.operands_usage),
         }));
     }
@@ -1005,6 +1088,57 @@ mod tests {
     }
 
     #[test]
+    fn theme_takes_an_action_a_target_and_that_actions_options() {
+        let a = parse(&["theme", "export", "My Theme", "--custom-only", "--no-templates"]).unwrap();
+        let want = ThemeExportArgs {
+            name: "My Theme".into(),
+            custom_only: true,
+            no_templates: true,
+            from_files: false,
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Export(want)));
+        let a = parse(&[
+            "theme",
+            "import",
+            "t.xml",
+            "--name",
+            "N",
+            "--parent",
+            "P",
+            "--version-compat",
+        ])
+        .unwrap();
+        let want = ThemeImportArgs {
+            file: "t.xml".into(),
+            name: Some("N".into()),
+            parent: Some("P".into()),
+            version_compat: true,
+            ..ThemeImportArgs::default()
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Import(want)));
+        let a = parse(&["theme", "unpack", "t.xml", "--root", "/tmp/r"]).unwrap();
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Unpack("t.xml".into())));
+        assert_eq!(a.connection.sync_root, Some(PathBuf::from("/tmp/r")));
+
+        for (args, says) in [
+            (&["theme"][..], "needs an action"),
+            (&["theme", "export"][..], "`theme export` needs NAME"),
+            (&["theme", "import"][..], "`theme import` needs FILE"),
+            (&["theme", "delete", "x"][..], "unknown theme action"),
+            (
+                &["theme", "import", "t.xml", "--custom-only"][..],
+                "--custom-only belongs to `theme export`",
+            ),
+            (&["theme", "export", "x", "--name", "y"][..], "--name belongs to `theme import`"),
+            (&["export", "--from-files"][..], "--from-files belongs to `theme export`"),
+            (&["theme", "export", "a", "b"][..], "unexpected argument"),
+        ] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
     fn upgrade_commands_take_their_paths_and_options() {
         let a = parse(&["outdated", "--porcelain", "--base", "old.xml"]).unwrap();
         let want =
@@ -1103,7 +1237,9 @@ mod tests {
         for command in COMMANDS {
             assert!(COMMAND_WORDS.contains(&command.words[0]), "{}", command.name());
         }
-        assert_eq!(COMMAND_WORDS.len(), COMMANDS.len());
+        for word in COMMAND_WORDS {
+            assert!(COMMANDS.iter().any(|c| c.words[0] == *word), "{word}");
+        }
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod fixture;
 mod import;
 mod readme;
 mod sync;
+mod theme;
 mod upgrade;
 mod watch;

@@ -10,4 +10,5 @@ pub mod outdated;
 pub mod output;
 pub mod revert;
 pub mod status;
+pub mod theme;
 pub mod watch;
