@@ -68,13 +68,25 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Watch(watch_args) => {
             let config = config::resolve(&args)?;
-            let options = WatchOptions {
+            let mut options = WatchOptions {
                 debounce: watch_args.debounce,
                 reconcile_at_start: !watch_args.export_first,
                 pull_interval: watch_args.pull_interval,
                 exit_after: watch_args.exit_after,
+                live: None,
             };
             let armed = watch::arm(&config)?;
+            // Listening before the watcher runs, so that a browser's first save is not missed.
+            if let Some(addr) = watch_args.live_reload {
+                let (server, sender) = crate::live::start(addr)?;
+                println!(
+                    "live reload: listening on {}; add this line to the headerinclude template \
+                     of a development template set (or use a LiveReload browser extension):\n{}",
+                    server.local_addr(),
+                    server.script_tag()
+                );
+                options.live = Some(sender);
+            }
             let stopper = armed.stopper();
             ctrlc::set_handler(move || stopper.stop()).map_err(|e| {
                 Error::usage(format!("cannot install the Ctrl-C/SIGTERM handler: {e}"))

@@ -157,6 +157,8 @@ pub struct Report {
     pub unstable: Vec<PathBuf>,
     /// Files that are gone (deleted, or between an editor's rename and write).
     pub missing: Vec<PathBuf>,
+    /// What the row writes made live on the forum, in order, for `watch --live-reload`.
+    pub live: Vec<crate::live::Change>,
 }
 
 impl Report {
@@ -614,18 +616,21 @@ impl<'a> Syncer<'a> {
         }
     }
 
-    /// Writes one planned row, as the Admin CP would.
-    fn write_row(&self, write: &Write) -> Result<()> {
+    /// Writes one planned row, as the Admin CP would. Returns, for a stylesheet, what the forum
+    /// serves for it now.
+    fn write_row(&self, write: &Write) -> Result<Option<crate::cache::Served>> {
         match &write.target {
-            Target::UpdateTemplate { tid, title } => {
-                self.db.update_template(*tid, title, &write.content, &self.version_code)
-            }
-            Target::InsertTemplate { sid, title, .. } => {
-                self.db.insert_template(*sid, title, &write.content, &self.version_code).map(drop)
-            }
+            Target::UpdateTemplate { tid, title } => self
+                .db
+                .update_template(*tid, title, &write.content, &self.version_code)
+                .map(|()| None),
+            Target::InsertTemplate { sid, title, .. } => self
+                .db
+                .insert_template(*sid, title, &write.content, &self.version_code)
+                .map(|_| None),
             Target::UpdateStylesheet { tid, sid, name } => {
                 self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, *sid, name, &write.content)
+                self.after_stylesheet_write(*tid, *sid, name, &write.content).map(Some)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
                 let sid =
@@ -633,14 +638,50 @@ impl<'a> Syncer<'a> {
                 let sid = u32::try_from(sid).map_err(|_| Error::Data {
                     what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
                 })?;
-                self.after_stylesheet_write(*tid, sid, name, &write.content)
+                self.after_stylesheet_write(*tid, sid, name, &write.content).map(Some)
             }
+        }
+    }
+
+    /// Returns what writing `write` (the row of the file `path`) made live on the forum, if
+    /// anything: a template as soon as its row is written, a stylesheet once its cache files
+    /// are in place (or `css.php` serves it).
+    fn made_live(
+        &self,
+        path: &Path,
+        write: &Write,
+        served: Option<crate::cache::Served>,
+    ) -> Option<crate::live::Change> {
+        use crate::cache::Served;
+        use crate::live::Change;
+        match (&write.target, served) {
+            (Target::UpdateTemplate { .. } | Target::InsertTemplate { .. }, _) => {
+                let path = self.relative(path).unwrap_or_else(|| path.to_path_buf());
+                Some(Change::Template { path: path.to_string_lossy().into_owned() })
+            }
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CacheFile { relinked }),
+            ) => Some(Change::Stylesheet { tid: *tid, name: name.clone(), relinked }),
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CssPhp),
+            ) => Some(Change::Stylesheet { tid: *tid, name: name.clone(), relinked: true }),
+            (_, Some(Served::Stale) | None) => None,
         }
     }
 
     /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
     /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
-    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
+    fn after_stylesheet_write(
+        &self,
+        tid: u32,
+        sid: u32,
+        name: &str,
+        content: &str,
+    ) -> Result<crate::cache::Served> {
         let sheet = crate::cache::WrittenStylesheet { tid, sid, name, content };
         crate::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
@@ -721,8 +762,9 @@ impl<'a> Syncer<'a> {
                     report.conflicts.push((path, copy));
                 }
                 Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
-                    Ok(()) => {
+                    Ok(served) => {
                         log::info!("{}: {}", path.display(), write.describe());
+                        report.live.extend(self.made_live(&path, &write, served));
                         if let Some((key, record)) = sync {
                             state.set(&key, record);
                         }

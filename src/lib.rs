@@ -17,6 +17,7 @@ pub mod export;
 pub mod gate;
 pub mod import;
 pub mod layout;
+pub mod live;
 pub mod mybb_config;
 pub mod phpser;
 pub mod state;
