@@ -5,7 +5,8 @@
 (function () {
   "use strict";
   if (window.__mybbSyncLiveReload) return; // included twice: one connection is enough
-  window.__mybbSyncLiveReload = true;
+  // `connected`: the server answered our hello (for a look in the console, and for tests).
+  var state = window.__mybbSyncLiveReload = { connected: false };
 
   var script = document.currentScript;
   var origin = script && script.src ? new URL(script.src) : null;
@@ -25,6 +26,7 @@
     socket.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.command === "hello") state.connected = true;
       if (message.command !== "reload") return;
       if (message.liveCSS && /\.css$/i.test(message.path || "")) {
         swapStylesheets(message.path);
@@ -33,6 +35,7 @@
       }
     };
     socket.onclose = function () {
+      state.connected = false;
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     };

@@ -77,12 +77,11 @@ pub struct Sender {
 
 impl Sender {
     /// Tells every connected browser about `changes`: a `reload` per change, in order. Reads
-    /// the `minifycss` setting when a stylesheet can be swapped in place (a failed read is
-    /// logged and taken as off: the swap then matches no link, and nothing worse happens).
+    /// the `minifycss` setting when a stylesheet changed (a failed read is logged and taken as
+    /// off: a swap then matches no link, and nothing worse happens).
     pub fn publish(&self, db: &Db, changes: &[Change]) {
-        let in_place =
-            changes.iter().any(|c| matches!(c, Change::Stylesheet { relinked: false, .. }));
-        let minify = in_place
+        let stylesheets = changes.iter().any(|c| matches!(c, Change::Stylesheet { .. }));
+        let minify = stylesheets
             && match db.setting("minifycss") {
                 Ok(value) => value.as_deref().is_some_and(php_truthy),
                 Err(e) => {
@@ -97,13 +96,14 @@ impl Sender {
                 }
                 Change::Template { path } => (path.clone(), false),
             };
-            self.send(protocol::reload(&path, live_css));
+            self.reload(&path, live_css);
         }
     }
 
-    /// Queues one message for every browser; drops it if the channel is full.
-    fn send(&self, message: String) {
-        match self.tx.try_send(Utf8Bytes::from(message)) {
+    /// Queues a `reload` of `path` for every browser (see [`Change`] for `live_css`); drops it
+    /// if the channel is full.
+    pub fn reload(&self, path: &str, live_css: bool) {
+        match self.tx.try_send(Utf8Bytes::from(protocol::reload(path, live_css))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => log::debug!("live reload: channel full, reload dropped"),
             // The server thread has ended (its error is logged): nobody to tell.
