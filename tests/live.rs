@@ -23,7 +23,8 @@ const FOOTER_CONTACT: &str =
 const COLOR_BLACK: &str = "styles/Default/color_black.css";
 /// A stylesheet theme 2 inherits from the master theme: saving it copies it into theme 2.
 const GLOBAL: &str = "styles/Default/global.css";
-const HELLO: &str = r#"{"command":"hello","protocols":["http://livereload.com/protocols/official-7"]}"#;
+const HELLO: &str =
+    r#"{"command":"hello","protocols":["http://livereload.com/protocols/official-7"]}"#;
 
 /// The `reload` the server sends for `path`.
 fn reload(path: &str, live_css: bool) -> String {
@@ -160,8 +161,10 @@ fn each_save_is_announced_once_and_only_after_it_is_live() {
     let css = ".probe { color: #112233; background: url(images/x.png); }\n";
     forum.save(COLOR_BLACK, css);
     let message = browser.next();
-    let (file, min) =
-        (forum.cache_file("theme2/color_black.css"), forum.cache_file("theme2/color_black.min.css"));
+    let (file, min) = (
+        forum.cache_file("theme2/color_black.css"),
+        forum.cache_file("theme2/color_black.min.css"),
+    );
     assert_eq!(message, reload("cache/themes/theme2/color_black.css", true));
     let want = stylecache::cache_css(css, 2);
     assert_eq!(String::from_utf8(file).unwrap(), want);
@@ -196,8 +199,7 @@ fn a_copied_stylesheet_reloads_the_page_then_swaps_in_place_under_its_minified_n
     // The first save copies global.css into theme 2: pages must load again to link its file.
     forum.save(GLOBAL, "body { color: red; }\n");
     let message = browser.next();
-    let lists: String =
-        forum.db.query_one("SELECT stylesheets FROM mybb_themes WHERE tid = 2");
+    let lists: String = forum.db.query_one("SELECT stylesheets FROM mybb_themes WHERE tid = 2");
     assert_eq!(message, reload("cache/themes/theme2/global.min.css", false));
     assert!(lists.contains("cache/themes/theme2/global.css"), "{lists}");
 
@@ -287,7 +289,10 @@ fn try_next(browser: &mut Browser) -> Option<String> {
         Ok(Message::Text(text)) => Some(text.as_str().to_owned()),
         Ok(_) => None,
         Err(tungstenite::Error::Io(e))
-            if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
         {
             None
         }
@@ -342,4 +347,178 @@ fn the_server_serves_its_script_and_drops_clients_that_send_commands_or_garbage(
     wait_until("one client to listen", DEADLINE, || server.clients() == 1);
     sender.reload("a.css", true);
     assert_eq!(good.next(), reload("a.css", true));
+}
+
+/// Returns the Chromium to test with: `MYBB_SYNC_CHROMIUM`, else the first of `chromium`,
+/// `chromium-browser`, `google-chrome` on `PATH`.
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("MYBB_SYNC_CHROMIUM").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        ["chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Sends `GET path` to `addr` and returns the body (by its Content-Length: DevTools keeps the
+/// connection open).
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the connection closed early: {}", String::from_utf8_lossy(&data));
+        data.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|len| body.len() >= len) {
+                return body.to_owned();
+            }
+        }
+    }
+}
+
+/// A DevTools protocol session with one page.
+struct DevTools {
+    ws: WebSocket<MaybeTlsStream<TcpStream>>,
+    next_id: u32,
+}
+
+impl DevTools {
+    /// Evaluates `expression` in the page and returns its value, which must be a string
+    /// without quotes or backslashes.
+    fn eval(&mut self, expression: &str) -> String {
+        self.next_id += 1;
+        let id = self.next_id;
+        let request = format!(
+            r#"{{"id":{id},"method":"Runtime.evaluate","params":{{"expression":{},"returnByValue":true}}}}"#,
+            live_json_string(expression)
+        );
+        self.ws.send(Message::text(request)).unwrap();
+        loop {
+            let text = match self.ws.read().unwrap() {
+                Message::Text(text) => text.as_str().to_owned(),
+                _ => continue,
+            };
+            if !text.starts_with(&format!(r#"{{"id":{id},"#)) {
+                continue; // an event, or the answer to an earlier request
+            }
+            // {"id":N,"result":{"result":{"type":"string","value":"..."}}}
+            return text
+                .split_once(r#""value":""#)
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(value, _)| value.to_owned())
+                // A page in the middle of loading has no value to give yet.
+                .unwrap_or_default();
+        }
+    }
+}
+
+/// Returns `text` as a JSON string (for the expressions of this file: no control characters).
+fn live_json_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[test]
+fn a_real_browser_swaps_a_saved_stylesheet_in_place_and_reloads_for_a_template() {
+    if std::env::var("MYBB_SYNC_SKIP_BROWSER").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: the live-reload browser test (MYBB_SYNC_SKIP_BROWSER=1)");
+        return;
+    }
+    let Some(chromium) = chromium() else {
+        panic!(
+            "this test needs headless Chromium: install it (Debian: apt-get install chromium; \
+             scripts/test.sh does so on CI) or point MYBB_SYNC_CHROMIUM at it; to skip this test \
+             knowingly, set MYBB_SYNC_SKIP_BROWSER=1"
+        );
+    };
+    let forum = Forum::new("live_browser");
+    let (_run, addr) = forum.watch();
+    // The page a forum serves: MyBB's link to a cached stylesheet (with its ?t=mtime), and the
+    // line `watch --live-reload` says to add to headerinclude.
+    let page = forum.mybb_root.join("index.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<!DOCTYPE html>\n<html><head><title>forum</title>\n\
+             <link type=\"text/css\" rel=\"stylesheet\" href=\"cache/themes/theme2/color_black.css?t=1\" />\n\
+             <script src=\"http://{addr}/livereload.js\"></script>\n\
+             </head><body><div class=\"probe\">probe</div></body></html>\n"
+        ),
+    )
+    .unwrap();
+    let profile = forum.dir.join("chromium-profile");
+    let _browser = TestCommand::program(&chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.display()))
+        .spawn();
+    // Chromium writes the port it chose into the profile.
+    let active = profile.join("DevToolsActivePort");
+    wait_until("Chromium to open its DevTools port", DEADLINE, || {
+        std::fs::read_to_string(&active).is_ok_and(|t| t.lines().count() >= 2)
+    });
+    let port: u16 =
+        std::fs::read_to_string(&active).unwrap().lines().next().unwrap().parse().unwrap();
+    let devtools_addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut page_ws = None;
+    wait_until("the page to be listed", DEADLINE, || {
+        let list = http_get(devtools_addr, "/json/list");
+        page_ws = list
+            .split(r#""webSocketDebuggerUrl": ""#)
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(url, _)| url.to_owned()))
+            .find(|url| url.contains("/devtools/page/"));
+        page_ws.is_some()
+    });
+    let (ws, _) = tungstenite::connect(page_ws.unwrap()).unwrap();
+    let mut devtools = DevTools { ws, next_id: 0 };
+
+    let connected =
+        "String(!!(window.__mybbSyncLiveReload && window.__mybbSyncLiveReload.connected))";
+    wait_until("the page's live-reload client to connect", DEADLINE, || {
+        devtools.eval(connected) == "true"
+    });
+    let look = "getComputedStyle(document.querySelector('.probe')).color + ' ' + window.__marker \
+                + ' ' + document.querySelectorAll('link[rel=stylesheet]').length";
+    devtools.eval("window.__marker = 'same-page'; ''");
+    assert_eq!(devtools.eval(look), "rgb(0, 0, 0) same-page 1");
+
+    // A stylesheet save: the new style shows on the same page (no navigation: the marker
+    // survives), and the old link is gone once the new one loaded.
+    forum.save(COLOR_BLACK, ".probe { color: rgb(1, 2, 3); }\n");
+    wait_until("the page to show the saved stylesheet", DEADLINE, || {
+        devtools.eval(look) == "rgb(1, 2, 3) same-page 1"
+    });
+
+    // A template save: the page reloads (the marker is gone), and it connects again.
+    forum.save(HEADER, "<!-- reload me -->");
+    wait_until("the page to reload", DEADLINE, || {
+        devtools.eval("String(window.__marker)") == "undefined"
+    });
+    wait_until("the reloaded page to connect again", DEADLINE, || {
+        devtools.eval(connected) == "true"
+    });
+    assert_eq!(devtools.eval(look), "rgb(1, 2, 3) undefined 1");
 }
