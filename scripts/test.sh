@@ -6,7 +6,7 @@
 # Finds or starts a MariaDB server (scripts/mariadb.sh: MYBB_SYNC_TEST_URL if set, else the
 # server at 127.0.0.1:3306, else a throwaway one removed on exit), exports its URL as
 # MYBB_SYNC_TEST_URL for the integration tests (tests/util.rs), then runs
-# `cargo test --lib --tests` with the given arguments: every unit and integration test (the
+# `cargo test --locked --lib --tests` with the given arguments: every unit and integration test (the
 # binary target has none). Exits non-zero if anything fails.
 #
 # The browser test of live reload (tests/live.rs) drives headless Chromium. test.sh finds it
@@ -55,7 +55,7 @@ else
     echo "test.sh: or set MYBB_SYNC_SKIP_BROWSER=1 to skip that test knowingly" >&2
 fi
 
-if ! cargo test --lib --tests "$@"; then
+if ! cargo test --locked --lib --tests "$@"; then
     echo "test.sh: cargo test failed" >&2
     exit 1
 fi

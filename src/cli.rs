@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
+use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
-pub use crate::import::Prefer;
+pub use crate::sync::decide::Prefer;
 
 /// The help text, printed by `--help`.
 pub const HELP: &str = "\
@@ -70,11 +71,7 @@ EXIT CODES:
 /// What the user asked for, as typed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Args {
-    pub db_url: Option<String>,
-    pub mybb_root: Option<PathBuf>,
-    pub sync_root: Option<PathBuf>,
-    pub prefix: Option<String>,
-    pub no_fsync: bool,
+    pub connection: ConnectionArgs,
     pub verbosity: Verbosity,
     pub command: Command,
 }
@@ -111,8 +108,6 @@ pub struct ExportArgs {
     pub themes: Vec<String>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
-    /// Testing only: fail after this many files were written.
-    pub fail_after: Option<usize>,
 }
 
 /// Options of `import`.
@@ -143,8 +138,6 @@ pub struct WatchArgs {
     pub debounce: Duration,
     /// How often to look for database changes; None with `--no-pull`.
     pub pull_interval: Option<Duration>,
-    /// Testing only: stop after this many batches were applied.
-    pub exit_after: Option<usize>,
     /// Where to serve live-reload browsers (`--live-reload [ADDR]`); None without the flag.
     pub live_reload: Option<SocketAddr>,
 }
@@ -155,7 +148,6 @@ impl Default for WatchArgs {
             export_first: false,
             debounce: Duration::from_millis(75),
             pull_interval: Some(Duration::from_secs(2)),
-            exit_after: None,
             live_reload: None,
         }
     }
@@ -196,11 +188,11 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
 
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
-            Long("db") => args.db_url = Some(string(&mut parser, "--db")?),
-            Long("mybb") => args.mybb_root = Some(parser.value().map_err(usage)?.into()),
-            Long("root") => args.sync_root = Some(parser.value().map_err(usage)?.into()),
-            Long("prefix") => args.prefix = Some(string(&mut parser, "--prefix")?),
-            Long("no-fsync") => args.no_fsync = true,
+            Long("db") => args.connection.db_url = Some(string(&mut parser, "--db")?),
+            Long("mybb") => args.connection.mybb_root = Some(parser.value().map_err(usage)?.into()),
+            Long("root") => args.connection.sync_root = Some(parser.value().map_err(usage)?.into()),
+            Long("prefix") => args.connection.prefix = Some(string(&mut parser, "--prefix")?),
+            Long("no-fsync") => args.connection.no_fsync = true,
             Short('q') | Long("quiet") => args.verbosity = Verbosity::Quiet,
             Short('v') | Long("verbose") => args.verbosity = Verbosity::Verbose,
             Short('h') | Long("help") => help = true,
@@ -212,10 +204,6 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Long("theme") => {
                 export.themes.push(string(&mut parser, "--theme")?);
                 seen.push(("--theme", "export cache"));
-            }
-            Long("fail-after") => {
-                export.fail_after = Some(number(&mut parser, "--fail-after")?);
-                seen.push(("--fail-after", "export"));
             }
             Long("dry-run") => {
                 dry_run = true;
@@ -271,10 +259,6 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                     Some(value) => live_reload_addr(&value)?,
                 });
                 seen.push(("--live-reload", "watch"));
-            }
-            Long("exit-after") => {
-                watch.exit_after = Some(number(&mut parser, "--exit-after")?);
-                seen.push(("--exit-after", "watch"));
             }
             Value(value) if command.is_none() => {
                 let name = value.into_string().map_err(|v| {
@@ -387,8 +371,8 @@ mod tests {
     #[test]
     fn global_options_go_before_or_after_the_command() {
         let a = parse(&["--db", "mysql://u@h/d", "export", "--root", "/tmp/x", "-q"]).unwrap();
-        assert_eq!(a.db_url.as_deref(), Some("mysql://u@h/d"));
-        assert_eq!(a.sync_root, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(a.connection.db_url.as_deref(), Some("mysql://u@h/d"));
+        assert_eq!(a.connection.sync_root, Some(PathBuf::from("/tmp/x")));
         assert_eq!(a.verbosity, Verbosity::Quiet);
         assert_eq!(a.command, Command::Export(ExportArgs::default()));
     }
@@ -416,12 +400,10 @@ mod tests {
 
     #[test]
     fn watch_options_parse() {
-        let a =
-            parse(&["watch", "--export-first", "--debounce", "20", "--exit-after", "3"]).unwrap();
+        let a = parse(&["watch", "--export-first", "--debounce", "20"]).unwrap();
         let want = WatchArgs {
             export_first: true,
             debounce: Duration::from_millis(20),
-            exit_after: Some(3),
             ..WatchArgs::default()
         };
         assert_eq!(a.command, Command::Watch(want));
@@ -470,7 +452,7 @@ mod tests {
     #[test]
     fn cache_rebuild_takes_optional_repeated_themes() {
         let a = parse(&["--mybb", "/var/www/forum", "cache", "rebuild"]).unwrap();
-        assert_eq!(a.mybb_root, Some(PathBuf::from("/var/www/forum")));
+        assert_eq!(a.connection.mybb_root, Some(PathBuf::from("/var/www/forum")));
         assert_eq!(a.command, Command::CacheRebuild(CacheArgs::default()));
         let a = parse(&["cache", "rebuild", "--theme", "Default", "--theme", "Dark"]).unwrap();
         let want = CacheArgs { themes: vec!["Default".into(), "Dark".into()] };

@@ -1,4 +1,4 @@
-//! Turns [`Args`] plus the environment plus MyBB's own `inc/config.php` into a checked
+//! Turns [`ConnectionArgs`] (the global options as typed) plus the environment plus MyBB's own `inc/config.php` into a checked
 //! [`Config`]. Precedence: flags, then environment variables, then `inc/config.php`.
 //!
 //! The database password lives only in [`DbTarget`], whose `Display` and `Debug` redact it.
@@ -6,9 +6,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::cli::Args;
 use crate::error::{Error, Result};
-use crate::mybb_config;
+use crate::php::config_file;
 
 /// Environment variable for the database URL.
 pub const ENV_DATABASE_URL: &str = "MYBB_DATABASE_URL";
@@ -20,6 +19,17 @@ pub const ENV_SYNC_ROOT: &str = "MYBB_SYNC_ROOT";
 pub const ENV_TABLE_PREFIX: &str = "MYBB_TABLE_PREFIX";
 /// The sync root when none is given.
 pub const DEFAULT_SYNC_ROOT: &str = "mybb_sync";
+
+/// The global options as the user typed them: where the database, MyBB and the sync root are.
+/// The command line fills it in; [`resolve`] checks it against the world.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConnectionArgs {
+    pub db_url: Option<String>,
+    pub mybb_root: Option<PathBuf>,
+    pub sync_root: Option<PathBuf>,
+    pub prefix: Option<String>,
+    pub no_fsync: bool,
+}
 
 /// Everything a command needs to know about the world, checked.
 #[derive(Debug, Clone)]
@@ -146,20 +156,7 @@ fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), Str
 /// Returns `text` with `%XX` escapes decoded, or None if an escape is malformed or the result is
 /// not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::percent::decode(text).ok()
 }
 
 /// Where a value came from: a flag, the environment, or neither.
@@ -169,7 +166,7 @@ fn flag_or_env(flag: Option<String>, var: &str) -> Option<String> {
 
 /// Returns the checked configuration for `args`, reading the environment and, when no database
 /// URL is given, MyBB's `inc/config.php`.
-pub fn resolve(args: &Args) -> Result<Config> {
+pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
     let mybb_root = args
         .mybb_root
         .clone()
@@ -184,7 +181,7 @@ pub fn resolve(args: &Args) -> Result<Config> {
     let (db, board_prefix) = match (url, &mybb_root) {
         (Some(url), _) => (DbTarget::parse_url(&url)?, None),
         (None, Some(root)) => {
-            let board = mybb_config::read(root)?;
+            let board = config_file::read(root)?;
             if !board.is_mysql() {
                 return Err(Error::usage(format!(
                     "{}: database type {:?} is not supported yet (only mysqli, mysql, mysql_pdo)",
@@ -212,7 +209,7 @@ pub fn resolve(args: &Args) -> Result<Config> {
     let prefix = flag_or_env(args.prefix.clone(), ENV_TABLE_PREFIX)
         .or(board_prefix)
         .unwrap_or_else(|| "mybb_".to_owned());
-    mybb_config::validate_table_prefix(&prefix)
+    config_file::validate_table_prefix(&prefix)
         .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
     Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync })
 }

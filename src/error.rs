@@ -13,7 +13,7 @@ pub enum Error {
     /// The command line or the configuration is wrong; nothing was touched.
     Usage { message: String },
     /// MyBB's `inc/config.php` could not be read or understood.
-    BoardConfig(crate::mybb_config::ConfigPhpError),
+    BoardConfig(crate::php::config_file::ConfigPhpError),
     /// Connecting to the database failed. `url` is already redacted.
     Connect { url: String, source: mysql::Error },
     /// A query failed. `what` says which one, in words.
@@ -113,8 +113,8 @@ impl From<io::Error> for Error {
     }
 }
 
-impl From<crate::mybb_config::ConfigPhpError> for Error {
-    fn from(e: crate::mybb_config::ConfigPhpError) -> Error {
+impl From<crate::php::config_file::ConfigPhpError> for Error {
+    fn from(e: crate::php::config_file::ConfigPhpError) -> Error {
         Error::BoardConfig(e)
     }
 }

@@ -2,28 +2,26 @@
 //!
 //! The binary in `main.rs` is a thin shell over this library; the library exists so that the
 //! integration tests can drive the pause gate and the watcher in-process as well as through the
-//! binary.
+//! binary. The layers, each depending only on those below it:
+//!
+//! - [`commands`]: one module per command: options in, engine calls, report out.
+//! - [`sync`]: the engine: where a file and a row are compared, planned and applied.
+//! - [`live`]: live reload: tells browsers what the engine made live (`watch --live-reload`).
+//! - [`mybb`]: MyBB's rules and data: the only SQL, the board's shape, its caches.
+//! - [`php`]: PHP's semantics MyBB relies on (serialize, config.php, trimming).
+//! - [`disk`]: the only file writer, the pause gate and lock, the tree walker.
 
 pub mod app;
-pub mod atomic;
-pub mod board;
-pub mod cache;
-pub mod check_template;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod db;
+pub mod disk;
 pub mod error;
-pub mod export;
-pub mod gate;
-pub mod import;
-pub mod layout;
 pub mod live;
-pub mod mybb_config;
-pub mod phpser;
-pub mod state;
-pub mod status;
-pub mod stylecache;
+pub mod mybb;
+pub mod percent;
+pub mod php;
+pub mod sync;
+pub mod test_hooks;
 #[cfg(test)]
 mod test_support;
-pub mod validate;
-pub mod watch;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use mybb_sync::phpser::{self, Value};
-use mybb_sync::stylecache;
+use mybb_sync::mybb::stylecache;
+use mybb_sync::php::serialize::{self as phpser, Value};
 
 use crate::export::{sync_cmd, tree};
 use crate::util::{TestCommand, TestDb, TestDir, wait_until};
@@ -261,7 +261,7 @@ fn editing_an_inherited_stylesheet_of_default_copies_it_and_makes_it_live() {
         )
         .remove(0);
     assert_eq!(cachefile, "global.css");
-    assert!(lastmodified + 60 > mybb_sync::db::now());
+    assert!(lastmodified + 60 > mybb_sync::mybb::db::now());
 
     // Its cache files, through MyBB's transforms.
     let theme2 = forum.cache_dir().join("theme2");

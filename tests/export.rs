@@ -194,7 +194,10 @@ fn a_failed_export_leaves_only_whole_files_and_the_next_one_repairs_and_cleans_u
     let leftover = group.join(".calendar.html.mybb-sync-4242-7.tmp");
     std::fs::write(&leftover, "half a templ").unwrap();
 
-    let out = sync_cmd(&db, &root).args(["export", "--fail-after", "100"]).expect_code(1);
+    let out = sync_cmd(&db, &root)
+        .env("MYBB_SYNC_TEST_HOOKS", "fail-after=100")
+        .args(["export"])
+        .expect_code(1);
     assert!(out.stderr.contains("injected failure"), "{}", out.stderr);
     let master: BTreeMap<String, Vec<u8>> = db
         .query_rows::<(String, Vec<u8>)>(
@@ -268,4 +271,48 @@ fn an_unreachable_database_is_a_runtime_failure_that_hides_the_password() {
         out.stderr
     );
     assert!(!out.stderr.contains("hunter2"));
+}
+
+/// Runs `mybb-sync --db <db> --root <root> <args>` durably (no `--no-fsync`) under strace, and
+/// returns how many `syncfs` and `fsync` calls it made.
+fn durable_export(db: &TestDb, root: &Path, trace: &Path, args: &[&str]) -> (usize, usize) {
+    TestCommand::program("strace")
+        .args(["-f", "-qq", "-e", "trace=syncfs,fsync", "-o"])
+        .arg(trace)
+        .arg(crate::util::BIN)
+        .arg("--db")
+        .arg(db.url())
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .expect_success();
+    let calls = std::fs::read_to_string(trace).unwrap();
+    let count = |call: &str| calls.lines().filter(|l| l.contains(&format!(" {call}("))).count();
+    (count("syncfs"), count("fsync"))
+}
+
+/// Every other test passes `--no-fsync`; this one runs the durable path both ways the writer
+/// makes a batch durable: one `syncfs` for a large batch, one `fsync` per file for a small one.
+#[test]
+fn a_durable_export_writes_what_a_fast_one_does_and_syncs_it() {
+    let db = TestDb::new("export_durable");
+    let dir = TestDir::new("export_durable");
+    let (fast, durable) = (dir.join("fast"), dir.join("durable"));
+    sync_cmd(&db, &fast).arg("export").expect_success();
+
+    let (syncfs, _) = durable_export(&db, &durable, &dir.join("full.trace"), &["export"]);
+    assert!(syncfs >= 1, "a 991-file export makes its files durable with syncfs");
+    let without_state = |root: &Path| {
+        let mut files = crate::export::tree(root);
+        files.retain(|path, _| !path.starts_with(".mybb-sync"));
+        files
+    };
+    assert_eq!(without_state(&durable), without_state(&fast));
+
+    db.exec("UPDATE mybb_templates SET template = 'changed' WHERE title IN ('header', 'footer')");
+    let (syncfs, fsync) = durable_export(&db, &durable, &dir.join("small.trace"), &["export"]);
+    assert_eq!(syncfs, 0, "two files are synced one by one");
+    assert!(fsync >= 2, "each of the two files is fsynced ({fsync} fsync calls)");
+    let group = durable.join("template_sets/Default Templates/Header Templates");
+    assert_eq!(std::fs::read(group.join("header.html")).unwrap(), b"changed");
 }

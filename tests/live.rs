@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mybb_sync::live;
-use mybb_sync::stylecache;
+use mybb_sync::mybb::stylecache;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 

@@ -16,14 +16,12 @@ use std::path::{Component, Path, PathBuf};
 pub const TEMPLATE_SETS_DIR: &str = "template_sets";
 /// The folder holding themes.
 pub const STYLES_DIR: &str = "styles";
-/// The name under which the global templates (sid -1) appear as a set.
-pub const GLOBAL_SET_TITLE: &str = "Global Templates";
+pub use crate::mybb::board::GLOBAL_SET_TITLE;
 /// The group folder of templates whose title matches no template group.
 pub const UNGROUPED: &str = "Ungrouped Templates";
 /// What ends a template's file name.
 pub const TEMPLATE_EXT: &str = ".html";
-/// The lock file in the sync root; see `gate.rs`.
-pub const LOCK_FILE: &str = ".mybb-sync.lock";
+pub use crate::disk::gate::LOCK_FILE;
 
 /// An item as the layout names it, decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -225,23 +223,10 @@ fn decode_component(component: &str, suffix: &str) -> Result<String, String> {
 }
 
 fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let byte = text
-                .get(i + 1..i + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("bad percent-escape in {text:?}"))?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{text:?} decodes to invalid UTF-8"))
+    crate::percent::decode(text).map_err(|bad| match bad {
+        crate::percent::BadEscape::Malformed => format!("bad percent-escape in {text:?}"),
+        crate::percent::BadEscape::NotUtf8 => format!("{text:?} decodes to invalid UTF-8"),
+    })
 }
 
 /// Returns the item a path names. `relative` is relative to the sync root. Paths outside both
@@ -286,6 +271,17 @@ pub fn parse(relative: &Path) -> Result<ItemPath, NotAnItem> {
         }
         _ => Err(NotAnItem::Ignored),
     }
+}
+
+/// Returns the path of the database's copy written beside a file in conflict:
+/// `header.html` -> `header.db.html`, `global.css` -> `global.db.css`.
+pub fn conflict_copy_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let copy = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.db.{ext}"),
+        _ => format!("{name}.db"),
+    };
+    path.with_file_name(copy)
 }
 
 #[cfg(test)]
@@ -394,5 +390,16 @@ mod tests {
         assert_eq!(group_folder("usercp", &groups), "User Control Panel Templates");
         assert_eq!(group_folder("myplugin_box", &groups), "My Plugin Templates");
         assert_eq!(group_folder("headerinclude", &groups), UNGROUPED);
+    }
+
+    #[test]
+    fn conflict_copies_sit_beside_the_file_and_are_ignored() {
+        for (file, copy) in
+            [("a/header.html", "a/header.db.html"), ("global.css", "global.db.css"), ("x", "x.db")]
+        {
+            let got = conflict_copy_path(Path::new(file));
+            assert_eq!(got, Path::new(copy));
+            assert!(is_noise(got.file_name().unwrap().to_str().unwrap()), "{copy}");
+        }
     }
 }

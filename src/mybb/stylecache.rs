@@ -28,7 +28,8 @@ use std::sync::LazyLock;
 
 use regex_lite::{Captures, Regex};
 
-use crate::phpser::{Key, Value};
+use crate::php::serialize::{Key, Value};
+use crate::php::text;
 
 /// `cache_stylesheet()`'s url() pattern, `#url\((\"|'|)([^\"'\s]*?)\\1\)#`, with the
 /// backreference unrolled into its three cases (same order, so the same leftmost-first match).
@@ -117,7 +118,7 @@ pub fn minify(css: &str) -> String {
     let css = SPACE_AROUND_SYMBOL.replace_all(&css, "${1}");
     let css = css.replace(";}", "}");
     let css = shorten_hex_colors(&css);
-    php_trim(&css).to_owned()
+    text::trim(&css).to_owned()
 }
 
 /// Returns `preg_replace('@#([a-f0-9])\1([a-f0-9])\2([a-f0-9])\3@i', '#\1\2\3', $css)`.
@@ -150,15 +151,10 @@ fn shorten_hex_colors(css: &str) -> String {
     out
 }
 
-/// Returns `s` without the characters PHP's `trim()` strips at both ends: space, `\t`, `\n`,
-/// `\r`, `\0` and `\v` (not `\f`, and no Unicode spaces, unlike `str::trim`).
-fn php_trim(s: &str) -> &str {
-    s.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
-}
-
-/// One `mybb_themes` row, as far as rebuilding stylesheet lists needs it.
+/// A `mybb_themes` row parsed, as far as rebuilding stylesheet lists needs it (the raw row is
+/// `db::ThemeRow`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ThemeRow {
+pub struct ParsedTheme {
     /// `tid`.
     pub tid: u32,
     /// `pid`, the parent theme (0 for the master style).
@@ -170,14 +166,14 @@ pub struct ThemeRow {
 
 /// The list builder reads a stylesheet row's `sid`, `name`, `tid`, `attachedto` and
 /// `lastmodified`; it takes the rows as `db.rs` reads them.
-pub use crate::db::StylesheetRow;
+pub use crate::mybb::db::StylesheetRow;
 
 /// The new values of one theme's columns, as `update_theme_stylesheet_list()` writes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThemeStylesheets {
     /// The theme.
     pub tid: u32,
-    /// The new `stylesheets` column (write it with `phpser::to_string`).
+    /// The new `stylesheets` column (write it with `serialize::to_string`).
     pub stylesheets: Value,
     /// The new `properties` column, with `disporder` rebuilt; None when display orders were not
     /// to be updated (the column stays as it was).
@@ -186,27 +182,55 @@ pub struct ThemeStylesheets {
 
 /// Returns `make_parent_theme_list($tid)`: `tid`, its parent, its grandparent, ... up to the
 /// theme whose parent is not a known theme (normally the master style, pid 0). Returns None if
-/// `tid` is not among `themes` (MyBB's `false`). A `pid` chain that loops back on itself, which
-/// MyBB would follow forever, is cut where it repeats.
-pub fn parent_theme_list(themes: &[ThemeRow], tid: u32) -> Option<Vec<u32>> {
-    let find = |tid: u32| themes.iter().find(|t| t.tid == tid);
-    let mut theme = find(tid)?;
+/// `tid` is not among `themes` (MyBB's `false`).
+pub fn parent_theme_list(themes: &[ParsedTheme], tid: u32) -> Option<Vec<u32>> {
+    parent_chain(tid, |tid| themes.iter().find(|t| t.tid == tid).map(|t| t.pid))
+}
+
+/// Returns the parent chain of theme `tid` (itself first) given `pid_of`, which returns a known
+/// theme's parent and None for an unknown tid; None if `tid` itself is unknown. A `pid` chain
+/// that loops back on itself, which MyBB would follow forever, is cut where it repeats. The one
+/// home of the chain for the list builder and for `board.rs`.
+pub fn parent_chain(tid: u32, pid_of: impl Fn(u32) -> Option<u32>) -> Option<Vec<u32>> {
+    let mut pid = pid_of(tid)?;
     let mut chain = vec![tid];
-    while let Some(parent) = find(theme.pid) {
-        if chain.contains(&parent.tid) {
+    while let Some(grandparent) = pid_of(pid) {
+        if chain.contains(&pid) {
             break;
         }
-        chain.push(parent.tid);
-        theme = parent;
+        chain.push(pid);
+        pid = grandparent;
     }
     Some(chain)
+}
+
+/// Returns the stylesheet row that serves each name for a theme with parent chain
+/// `parent_list`, as `update_theme_stylesheet_list()` picks it: the rows of the chain in
+/// `ORDER BY tid DESC`, ties by ascending sid (SQL leaves that order open; a MyISAM table comes
+/// back in insertion order, as the fixture's master list shows), the first row of each name
+/// winning. So a theme's own copy beats its parent's, and of two same-name rows in one theme the
+/// older one serves.
+pub fn effective_stylesheets<'a>(
+    parent_list: &[u32],
+    rows: impl IntoIterator<Item = &'a StylesheetRow>,
+) -> Vec<&'a StylesheetRow> {
+    let mut chain_rows: Vec<&StylesheetRow> =
+        rows.into_iter().filter(|r| parent_list.contains(&r.tid)).collect();
+    chain_rows.sort_by(|a, b| b.tid.cmp(&a.tid).then(a.sid.cmp(&b.sid)));
+    let mut stylesheets: Vec<&StylesheetRow> = Vec::new();
+    for row in chain_rows {
+        if !stylesheets.iter().any(|s| s.name == row.name) {
+            stylesheets.push(row);
+        }
+    }
+    stylesheets
 }
 
 /// Returns `make_child_theme_list($tid)`: every descendant of `tid`, depth first, each child
 /// followed by its own descendants. MyBB visits siblings in name order; this visits them in tid
 /// order, which changes only the order of independent updates. Loops are cut.
-pub fn child_theme_list(themes: &[ThemeRow], tid: u32) -> Vec<u32> {
-    fn walk(themes: &[ThemeRow], tid: u32, out: &mut Vec<u32>) {
+pub fn child_theme_list(themes: &[ParsedTheme], tid: u32) -> Vec<u32> {
+    fn walk(themes: &[ParsedTheme], tid: u32, out: &mut Vec<u32>) {
         let mut children: Vec<u32> =
             themes.iter().filter(|t| t.pid == tid && t.tid != tid).map(|t| t.tid).collect();
         children.sort_unstable();
@@ -236,7 +260,7 @@ pub fn child_theme_list(themes: &[ThemeRow], tid: u32) -> Vec<u32> {
 /// among the results (see [`default_theme_cache`]), as MyBB's `$cache->update_default_theme()`
 /// does.
 pub fn update_theme_stylesheet_list(
-    themes: &[ThemeRow],
+    themes: &[ParsedTheme],
     rows: &[StylesheetRow],
     tid: u32,
     update_disporders: bool,
@@ -264,10 +288,8 @@ pub fn update_theme_stylesheet_list(
 /// `parent_list` from [`parent_theme_list`] (`tid` first).
 ///
 /// Step by step, as MyBB does it:
-/// - Rows of the chain are taken in `ORDER BY tid DESC`, ties by ascending sid (SQL leaves that
-///   order open; a MyISAM table comes back in insertion order, as the fixture's master list
-///   shows). The first row of each name wins, so a theme's own copy beats its parent's. A row
-///   from another theme is marked inherited from that theme.
+/// - The row serving each name is [`effective_stylesheets`]'s. A row from another theme is
+///   marked inherited from that theme.
 /// - Each name links `cache/themes/theme{X}/{name}` for the first theme X of `parent_list`
 ///   (nearest first, even for a row that lives in an ancestor) whose cache file exists with an
 ///   mtime at or after the row's `lastmodified`; else `css.php?stylesheet={sid}`.
@@ -286,15 +308,7 @@ pub fn build_stylesheet_list(
     properties: Option<&Value>,
     mut cache_file_mtime: impl FnMut(u32, &str) -> Option<u64>,
 ) -> (Value, Option<Value>) {
-    let mut chain_rows: Vec<&StylesheetRow> =
-        rows.iter().filter(|r| parent_list.contains(&r.tid)).collect();
-    chain_rows.sort_by(|a, b| b.tid.cmp(&a.tid).then(a.sid.cmp(&b.sid)));
-    let mut stylesheets: Vec<&StylesheetRow> = Vec::new();
-    for row in chain_rows {
-        if !stylesheets.iter().any(|s| s.name == row.name) {
-            stylesheets.push(row);
-        }
-    }
+    let stylesheets = effective_stylesheets(parent_list, rows);
 
     let mut list = Value::Array(Vec::new());
     for row in &stylesheets {
@@ -403,7 +417,7 @@ fn php_compare(a: &Value, b: &Value) -> Ordering {
             Value::Int(n) => Some(*n as f64),
             Value::Float(text) => text.parse().ok(),
             Value::Str(s) => {
-                let t = s.trim_matches([' ', '\t', '\n', '\r', '\x0B', '\x0C']);
+                let t = s.trim_matches(text::PCRE_SPACE_CHARS);
                 let numeric = !t.is_empty()
                     && t.bytes().any(|b| b.is_ascii_digit())
                     && t.bytes().all(|b| {
@@ -458,8 +472,8 @@ pub fn default_theme_cache(name: &str, tid: u32, properties: &str, stylesheets: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phpser::sql_fixture::rows;
-    use crate::phpser::{parse, to_string};
+    use crate::php::serialize::{parse, to_string};
+    use crate::test_support::sql_dump::rows;
 
     const CACHE: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-cache-themes");
@@ -483,11 +497,11 @@ mod tests {
             .collect()
     }
 
-    fn fixture_themes() -> Vec<(ThemeRow, String)> {
+    fn fixture_themes() -> Vec<(ParsedTheme, String)> {
         rows("mybb_themes")
             .into_iter()
             .map(|r| {
-                let theme = ThemeRow {
+                let theme = ParsedTheme {
                     tid: r[0].num() as u32,
                     pid: r[2].num() as u32,
                     properties: parse(r[4].text()).expect("properties parse"),
@@ -633,7 +647,7 @@ mod tests {
         assert_eq!(minify("\x0Ca\u{2003}"), "\x0Ca\u{2003}");
     }
 
-    fn fixture_inputs() -> (Vec<ThemeRow>, Vec<(u32, String)>, Vec<StylesheetRow>) {
+    fn fixture_inputs() -> (Vec<ParsedTheme>, Vec<(u32, String)>, Vec<StylesheetRow>) {
         let (themes, columns): (Vec<_>, Vec<_>) = fixture_themes()
             .into_iter()
             .map(|(t, col)| {
@@ -754,8 +768,8 @@ mod tests {
         assert_eq!(updates[0].properties, None);
     }
 
-    fn theme(tid: u32, pid: u32, properties: Value) -> ThemeRow {
-        ThemeRow { tid, pid, properties }
+    fn theme(tid: u32, pid: u32, properties: Value) -> ParsedTheme {
+        ParsedTheme { tid, pid, properties }
     }
 
     fn sheet(sid: u32, name: &str, tid: u32, attachedto: &str) -> StylesheetRow {

@@ -20,12 +20,14 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::disk::gate::{Gate, SyncLock};
+use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
-use crate::gate::{Gate, SyncLock};
-use crate::import::{self, ApplyOptions, Flow, Syncer};
-use crate::layout::{self, NotAnItem};
-use crate::state::State;
+use crate::mybb::db::Db;
+use crate::sync::apply::ApplyOptions;
+use crate::sync::layout::{self, NotAnItem};
+use crate::sync::plan::{self, Flow, Syncer};
+use crate::sync::state::State;
 
 /// How the watcher behaves.
 #[derive(Debug, Clone)]
@@ -239,12 +241,12 @@ impl Worker {
         // that stamp is our own writes' (then only an Admin CP re-edit of the very row we
         // wrote, within the same second, would go unseen until the next change).
         let newest = fingerprint.first().copied().unwrap_or(0);
-        let recent = newest + 2 >= crate::db::now() && Some(newest) != self.own_newest;
+        let recent = newest + 2 >= crate::mybb::db::now() && Some(newest) != self.own_newest;
         if Some(&fingerprint) == self.fingerprint.as_ref() && !recent {
             return Ok(());
         }
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
-            let board = crate::board::Board::load(&self.db)?;
+            let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
             let plan = syncer.plan_scope(&board, &scope, &state, false)?;
@@ -322,7 +324,7 @@ impl Worker {
         for path in event.paths {
             if path.is_dir() {
                 // A directory created or moved in: its files may have come with no event.
-                match import::walk_files(&path) {
+                match walk_files(&path) {
                     Ok(files) => self.add(files),
                     Err(_) => self.rescan = true,
                 }
@@ -350,7 +352,7 @@ impl Worker {
         let _shared = self.lock.shared()?;
         if self.rescan {
             self.rescan = false;
-            let files = import::walk_root(&self.root)?;
+            let files = plan::walk_root(&self.root)?;
             log::debug!("reconciling {} files with the database", files.len());
             self.pending.extend(files);
         }

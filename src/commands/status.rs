@@ -7,13 +7,14 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::board::Board;
 use crate::config::Config;
-use crate::db::Db;
+use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
-use crate::gate::SyncLock;
-use crate::import::{Action, Flow, Planned, Report, Syncer};
-use crate::state::State;
+use crate::mybb::board::Board;
+use crate::mybb::db::Db;
+use crate::sync::apply::Report;
+use crate::sync::plan::{Action, Flow, Planned, Syncer};
+use crate::sync::state::State;
 
 /// Returns one status line for `planned`, or None when it needs nothing.
 fn line(root: &Path, planned: &Planned, porcelain: bool) -> Option<String> {

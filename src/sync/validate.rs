@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use crate::check_template::{TemplateRefusal, check_template};
+use crate::mybb::check_template::{TemplateRefusal, check_template};
 
 /// The largest template, in bytes: `templates.template` is a MySQL `TEXT` column (at most
 /// 2^16 - 1 bytes). A longer value would be cut off, or refused in strict SQL mode.
@@ -38,11 +38,6 @@ pub const MAX_TEMPLATE_BYTES: usize = 65_535;
 /// Real stylesheets are tens of kilobytes (MyBB's largest default one, `global.css`, is about
 /// 30 KB); anything near this cap is almost certainly not a stylesheet.
 pub const MAX_STYLESHEET_BYTES: usize = 4 * 1024 * 1024;
-
-/// The bytes PHP's `rtrim()` strips by default (" \t\n\r\0\x0B"), less NUL, which is refused
-/// before this check: the Admin CP's idea of "nothing but whitespace". Form feed and non-ASCII
-/// spaces are not in it, so MyBB would keep them, and so does this check.
-const PHP_TRIM_WHITESPACE: &[u8] = b" \t\n\r\x0B";
 
 /// What kind of item a file holds, which decides its size limit and whether MyBB's template
 /// check applies.
@@ -156,7 +151,9 @@ pub fn validate(kind: ItemKind, bytes: &[u8]) -> Result<&str, Refusal> {
     if let Some(offset) = bytes.iter().position(|&byte| byte == 0) {
         return Err(Refusal::Nul { offset });
     }
-    if bytes.iter().all(|byte| PHP_TRIM_WHITESPACE.contains(byte)) {
+    // PHP's `rtrim()` set: the Admin CP's idea of "nothing but whitespace" (NUL was refused
+    // above). Form feed and non-ASCII spaces are not in it, so MyBB keeps them, and so do we.
+    if bytes.iter().all(|&byte| crate::php::text::is_php_trim_byte(byte)) {
         return Err(Refusal::Blank);
     }
     if kind == ItemKind::Template {

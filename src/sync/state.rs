@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use fs_err as fs;
 
-use crate::atomic;
+use crate::disk::atomic;
 use crate::error::{Error, Result};
 
 /// The state file's name in the sync root (hidden: the watcher ignores it).
@@ -72,9 +72,10 @@ impl State {
             },
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // A fresh root needs no state; a tree without one lost it (or predates it).
-                let has_files = [crate::layout::TEMPLATE_SETS_DIR, crate::layout::STYLES_DIR]
-                    .iter()
-                    .any(|dir| root.join(dir).is_dir());
+                let has_files =
+                    [crate::sync::layout::TEMPLATE_SETS_DIR, crate::sync::layout::STYLES_DIR]
+                        .iter()
+                        .any(|dir| root.join(dir).is_dir());
                 if has_files {
                     log::warn!(
                         "no sync state in {}; rebuilding it from a full comparison: items that \
@@ -108,11 +109,6 @@ impl State {
         if self.get(key) != Some(record) {
             self.changes.insert(key.to_owned(), Some(record));
         }
-    }
-
-    /// Returns true if and only if there are changes to save.
-    pub fn is_dirty(&self) -> bool {
-        !self.changes.is_empty()
     }
 
     /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
@@ -206,15 +202,25 @@ mod tests {
     #[test]
     fn concurrent_writers_keep_each_others_entries() {
         let root = scratch("merge");
-        let mut a = State::load(&root).unwrap();
-        let mut b = State::load(&root).unwrap();
-        a.set("a", Record { hash: 1, stamp: 1 });
-        b.set("b", Record { hash: 2, stamp: 2 });
-        a.save(false).unwrap();
-        b.save(false).unwrap();
+        const WRITERS: u64 = 8;
+        // All writers load the same (empty) state, then save at once: each save must merge
+        // what the others saved meanwhile instead of replacing it.
+        let barrier = std::sync::Barrier::new(WRITERS as usize);
+        std::thread::scope(|scope| {
+            for n in 0..WRITERS {
+                let (root, barrier) = (&root, &barrier);
+                scope.spawn(move || {
+                    let mut state = State::load(root).unwrap();
+                    state.set(&format!("key {n}"), Record { hash: n, stamp: n });
+                    barrier.wait();
+                    state.save(false).unwrap();
+                });
+            }
+        });
         let state = State::load(&root).unwrap();
-        assert_eq!(state.get("a"), Some(Record { hash: 1, stamp: 1 }));
-        assert_eq!(state.get("b"), Some(Record { hash: 2, stamp: 2 }));
+        for n in 0..WRITERS {
+            assert_eq!(state.get(&format!("key {n}")), Some(Record { hash: n, stamp: n }));
+        }
         let _ = std::fs::remove_dir_all(root);
     }
 

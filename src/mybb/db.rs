@@ -107,11 +107,6 @@ impl Db {
         Ok(db)
     }
 
-    /// Returns the redacted URL of the database.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     fn conn(&self) -> Result<PooledConn> {
         self.pool.get_conn().map_err(|source| Error::Connect { url: self.target.clone(), source })
     }
@@ -273,7 +268,7 @@ impl Db {
             ),
         };
         let cache = self.datacache("version")?.ok_or_else(missing)?;
-        let value = crate::phpser::parse(&cache).map_err(|e| Error::Data {
+        let value = crate::php::serialize::parse(&cache).map_err(|e| Error::Data {
             what: format!("{}datacache row `version`: {e}", self.prefix),
         })?;
         value

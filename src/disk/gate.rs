@@ -14,7 +14,9 @@ use std::time::Duration;
 use fs_err as fs;
 
 use crate::error::{Error, Result};
-use crate::layout::LOCK_FILE;
+
+/// The lock file in the sync root.
+pub const LOCK_FILE: &str = ".mybb-sync.lock";
 
 /// The in-process pause gate. Open by default.
 #[derive(Debug, Default)]

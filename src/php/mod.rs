@@ -1,0 +1,6 @@
+//! PHP's semantics that MyBB relies on: `serialize()`, the statements of `inc/config.php`, and
+//! string functions such as `rtrim()`.
+
+pub mod config_file;
+pub mod serialize;
+pub mod text;
