@@ -1,5 +1,7 @@
 //! Runs a parsed command line: resolves the configuration and hands each command to its module.
 
+use std::io::Write as _;
+
 use crate::cli::{Args, Command, HELP};
 use crate::commands::{self, export::ExportOptions};
 use crate::config;
@@ -60,7 +62,9 @@ pub fn run(args: Args) -> Result<()> {
             };
             if let Some(addr) = watch_args.live_reload {
                 let (server, sender) = crate::live::start(addr)?;
-                println!(
+                // For the user to copy, so on stdout; a closed stdout is no reason to stop.
+                let _ = writeln!(
+                    std::io::stdout(),
                     "live reload: listening on {}; add this line to the headerinclude template \
                      of a development template set (or use a LiveReload browser extension):\n{}",
                     server.local_addr(),

@@ -50,8 +50,9 @@
     for (var i = 0; i < links.length; i++) {
       var link = links[i];
       if (link.__mybbSyncReplaced) continue;
-      var href = new URL(link.href, location.href);
-      if (!("/" + decodeURI(href.pathname).replace(/^\/+/, "")).endsWith(suffix)) continue;
+      var href = new URL(link.href, location.href), pathname;
+      try { pathname = decodeURI(href.pathname); } catch (e) { pathname = href.pathname; }
+      if (!("/" + pathname.replace(/^\/+/, "")).endsWith(suffix)) continue;
       href.searchParams.set("livereload", String(Date.now()));
       var fresh = link.cloneNode(false);
       fresh.href = href.toString();
