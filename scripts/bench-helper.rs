@@ -23,11 +23,12 @@
 //!   miss the last milliseconds of a 50 ms process, and /usr/bin/time is not on every machine.
 //!   The helper exits 0 whatever the child's status; bench.sh checks `status` (a number, or
 //!   `sigN` when a signal ended the child).
-//! - `live ADDR N`: N LiveReload browsers for `watch --live-reload` (part 7). Opens N WebSocket
-//!   connections to `ws://ADDR/livereload`, says the protocol 7 hello on each and waits for the
-//!   server's, prints `ready`, then prints `MICROS MESSAGE` (wall clock, microseconds since the
-//!   epoch, comparable with bash's EPOCHREALTIME) for every message the first connection gets;
-//!   the others read and discard, as idle tabs do. Runs until the server closes or it is
+//! - `live ADDR N [FILE]`: N LiveReload browsers for `watch --live-reload` (part 7). Opens N
+//!   WebSocket connections to `ws://ADDR/livereload`, says the protocol 7 hello on each and waits
+//!   for the server's, prints `ready`, then prints `MICROS MTIME MESSAGE` for every message the
+//!   first connection gets: the wall clock when it arrived and FILE's modification time at that
+//!   moment (0 without FILE), both in microseconds since the epoch, comparable with bash's
+//!   EPOCHREALTIME; the others read and discard, as idle tabs do. Runs until the server closes or it is
 //!   killed. The WebSocket client is the least RFC 6455 needs for this (a fixed key, a zero
 //!   mask, unfragmented server frames): the crate uses tungstenite, this file stays std-only.
 
@@ -62,9 +63,12 @@ fn main() -> ExitCode {
         ["floor", "atomic", src, dst] => floor(Floor::Atomic, Path::new(src), Path::new(dst)),
         ["floor", "durable", src, dst] => floor(Floor::Durable, Path::new(src), Path::new(dst)),
         ["run", cmd, rest @ ..] => run(cmd, rest),
-        ["live", addr, n] => n.parse().map_err(|_| "live: N must be a number".into()).and_then(|n| live(addr, n)),
+        ["live", addr, n, file @ ..] if file.len() <= 1 => n
+            .parse()
+            .map_err(|_| "live: N must be a number".into())
+            .and_then(|n| live(addr, n, file.first().map(Path::new))),
         _ => Err(
-            "usage: bench-helper floor plain|atomic|durable SRC DST | run CMD [ARG...] | live ADDR N"
+            "usage: bench-helper floor plain|atomic|durable SRC DST | run CMD [ARG...] | live ADDR N [FILE]"
                 .into(),
         ),
     };
@@ -197,8 +201,11 @@ fn run(cmd: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Runs `live ADDR N` (see the top of the file).
-fn live(addr: &str, n: usize) -> Result<()> {
+/// Runs `live ADDR N [FILE]` (see the top of the file).
+fn live(addr: &str, n: usize, file: Option<&Path>) -> Result<()> {
+    let micros = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros())
+    };
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n.max(1) {
         conns.push(ws_connect(addr)?);
@@ -212,8 +219,11 @@ fn live(addr: &str, n: usize) -> Result<()> {
     out.flush()?;
     loop {
         let message = ws_read(&mut first)?;
-        let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros();
-        writeln!(out, "{micros} {message}")?;
+        let now = micros(std::time::SystemTime::now());
+        let mtime = file
+            .and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .map_or(0, micros);
+        writeln!(out, "{now} {mtime} {message}")?;
         out.flush()?;
     }
 }
