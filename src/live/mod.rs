@@ -25,8 +25,8 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 
 use tungstenite::Utf8Bytes;
 
-use crate::mybb::db::Db;
 use crate::error::{Error, Result};
+use crate::mybb::db::Db;
 
 pub use protocol::PROTOCOL_7;
 
