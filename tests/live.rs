@@ -43,8 +43,16 @@ impl Forum {
     /// Returns a fixture forum, exported, whose stylesheet cache `cache rebuild` has written
     /// (every row dated two hours ago, so the files written now are new enough for them).
     pub fn new(name: &str) -> Forum {
+        Forum::with(name, "")
+    }
+
+    /// Returns the forum of [`Forum::new`], with `sql` run on its database before the export.
+    pub fn with(name: &str, sql: &str) -> Forum {
         let db = TestDb::new(name);
         db.exec("UPDATE mybb_themestylesheets SET lastmodified = UNIX_TIMESTAMP() - 7200");
+        if !sql.is_empty() {
+            db.exec(sql);
+        }
         let dir = TestDir::new(name);
         let sync_root = dir.join("sync");
         let mybb_root = dir.join("forum");
@@ -151,9 +159,13 @@ impl Browser {
     }
 }
 
+/// A theme inheriting every stylesheet from Default (tid 2), as development themes often do.
+const CHILD_THEME: &str = "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, \
+    allowedgroups) SELECT 3, 'Child', 2, 0, properties, '', allowedgroups FROM mybb_themes WHERE tid = 2";
+
 #[test]
 fn each_save_is_announced_once_and_only_after_it_is_live() {
-    let forum = Forum::new("live_once_when_live");
+    let forum = Forum::with("live_once_when_live", CHILD_THEME);
     let (run, addr) = forum.watch();
     let mut browser = Browser::connect(addr);
 
@@ -165,10 +177,19 @@ fn each_save_is_announced_once_and_only_after_it_is_live() {
         forum.cache_file("theme2/color_black.css"),
         forum.cache_file("theme2/color_black.min.css"),
     );
-    assert_eq!(message, reload("cache/themes/theme2/color_black.css", true));
+    let path = "cache/themes/theme2/color_black.css";
+    assert_eq!(message, reload(path, true));
     let want = stylecache::cache_css(css, 2);
     assert_eq!(String::from_utf8(file).unwrap(), want);
     assert_eq!(String::from_utf8(min).unwrap(), stylecache::minify(&want));
+    // The path is what the pages of the theme and of the theme inheriting from it link.
+    for tid in [2, 3] {
+        let list: String = forum
+            .db
+            .query_rows_with("SELECT stylesheets FROM mybb_themes WHERE tid = ?", (tid,))
+            .remove(0);
+        assert!(list.contains(&format!("\"{path}\"")), "theme {tid}: {list}");
+    }
 
     // A template: the page reloads, once its row holds the new content.
     forum.save(HEADER, "<!-- live header -->");
@@ -209,6 +230,19 @@ fn a_copied_stylesheet_reloads_the_page_then_swaps_in_place_under_its_minified_n
     let min = forum.cache_file("theme2/global.min.css");
     assert_eq!(message, reload("cache/themes/theme2/global.min.css", true));
     assert_eq!(min, b"body{color:blue}");
+}
+
+#[test]
+fn a_live_reload_address_in_use_stops_the_watcher_before_it_starts() {
+    let forum = Forum::new("live_address_in_use");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = forum.cmd().args(["watch", "--live-reload", &addr]).expect_code(1);
+    let want = format!(
+        "mybb-sync: cannot listen for live-reload browsers on {addr} (see --live-reload): "
+    );
+    assert!(out.stderr.contains(&want), "{}", out.stderr);
+    assert!(!out.stderr.contains("watching "), "{}", out.stderr);
 }
 
 /// Returns the resident memory of process `pid`, in KiB.
