@@ -11,4 +11,5 @@ mod import;
 mod live;
 mod readme;
 mod sync;
+mod upgrade;
 mod watch;
