@@ -470,6 +470,36 @@ m_imp_exp=$(median "${imp_exp[@]}")
 max_imp_rss=$(maxof "${imp_rss[@]}")
 ratio_imp=$(fmedian "${r_imp[@]}")
 
+# ---- Theme files (issue 13): theme export of the master theme (974 templates, 7 stylesheets) and
+# theme import of MyBB's master theme file, each round paired with a durable `export` of the
+# fixture board. Every import creates a theme of its own name (and a template set of 974 rows).
+say "theme export and import of the master theme, $import_rounds rounds"
+make_db theme
+theme_xml=tests/fixtures/mybb-1.8.37-theme.xml
+mkdir -p "$work/forum/cache/themes"
+thx=() thx_rss=() thi=() thi_rss=() th_base=() r_thx=() r_thi=()
+for ((r = 0; r < import_rounds; r++)); do
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" export
+    th_base+=("$run_wall")
+    timed "$bin" -q --db "$(db_url theme)" --root "$out.none" theme export "MyBB Master Style"
+    thx+=("$run_wall") thx_rss+=("$run_rss")
+    timed "$bin" -q --db "$(db_url theme)" --mybb "$work/forum" theme import "$theme_xml" --name "Bench $r"
+    thi+=("$run_wall") thi_rss+=("$run_rss")
+    r_thx+=("$(div "${thx[r]}" "${th_base[r]}")")
+    r_thi+=("$(div "${thi[r]}" "${th_base[r]}")")
+done
+n=$(mariadb_client "$(db_url theme)" --batch --skip-column-names -e \
+    "SELECT COUNT(*) FROM mybb_templates t JOIN mybb_templatesets s ON s.sid = t.sid WHERE s.title = 'Bench 0 Templates'")
+((n == 974)) || die "after theme import, the set 'Bench 0 Templates' has $n of 974 templates"
+m_thx=$(median "${thx[@]}")
+m_thi=$(median "${thi[@]}")
+m_th_base=$(median "${th_base[@]}")
+max_th_rss=$(maxof "${thx_rss[@]}" "${thi_rss[@]}")
+ratio_thx=$(fmedian "${r_thx[@]}")
+ratio_thi=$(fmedian "${r_thi[@]}")
+
 # ---- 5 (first, while nothing has happened in it). The idle watcher, default settings. ----
 say "5/7 idle watcher with default settings, ${idle_secs} s"
 timed "$bin" --version
@@ -660,6 +690,12 @@ row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files file
     "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
 row "import 974 changed files" "$(ms "$m_imp")" "export of the same: $(ms "$m_imp_exp")" \
     "${ratio_imp}x" "(report)" "-"
+row "theme export, master (974+7 items)" "$(ms "$m_thx")" "export of the board: $(ms "$m_th_base")" \
+    "${ratio_thx}x" "(report)" "-"
+row "theme import, master theme file" "$(ms "$m_thi")" "export of the board: $(ms "$m_th_base")" \
+    "${ratio_thi}x" "(report)" "-"
+row "peak RSS, theme export/import (max)" "$(kb "$max_th_rss")" "export: $(kb "$max_exp_rss")" \
+    "$(ratio "$max_th_rss" "$max_exp_rss")" "(report)" "-"
 row "watch save->DB, median of $saves" "$(ms "$m_lat")" "debounce window: $debounce.0 ms" \
     "$(ratio "$m_lat" $((debounce * 1000)))" "<= debounce + 20 ms" "$(verdict "$m_lat" "x <= $(((debounce + 20) * 1000))")"
 row "watch save->DB, p95 (max $(ms "$max_lat"))" "$(ms "$p95_lat")" "debounce window: $debounce.0 ms" \

@@ -51,6 +51,7 @@ pub fn run(args: Args) -> Result<()> {
             let config = config::resolve(&args.connection)?;
             commands::cache::rebuild(&config, &cache_args.themes)
         }
+        Command::Theme(theme) => commands::theme::run(&args.connection, theme),
         Command::Upgrade(upgrade_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use lexopt::prelude::*;
 
+pub use crate::commands::theme::{ThemeExportArgs, ThemeImportArgs};
 use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 pub use crate::sync::decide::Prefer;
@@ -31,6 +32,9 @@ COMMANDS:
     diff PATH...        Show a file against the database (or with --master, the copy against master)
     merge [PATH...]     Merge the upstream change into each outdated template's file (three-way)
     revert PATH...      Delete the custom copy, as the Admin CP's Revert; the file gets what MyBB renders
+    theme export NAME   Write theme NAME as the Admin CP's \"Export Theme\" does, to stdout
+    theme import FILE   Create a theme from a theme file as \"Import a Theme\" does (needs --mybb)
+    theme unpack FILE   Write a theme file's templates and stylesheets under --root (no database)
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -75,6 +79,17 @@ CACHE REBUILD OPTIONS:
     --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
                         (repeatable; default: every theme, the master theme included)
 
+THEME EXPORT OPTIONS:
+    --custom-only       Only the theme's own stylesheets, not inherited ones (\"customized items only\")
+    --no-templates      Leave the templates out (also for theme import: import none)
+    --from-files        Export the sync root's files (checked as for import), not the database's rows
+
+THEME IMPORT OPTIONS:
+    --name NAME         The new theme's name [default: the file's]
+    --parent NAME       The parent theme [default: MyBB Master Style]
+    --no-stylesheets    Import no stylesheets
+    --version-compat    Import a theme made for another MyBB version
+
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
     3  finished, but some items were refused or in conflict (each listed); for status: not in sync
@@ -111,6 +126,8 @@ pub enum Command {
     Status(StatusArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
+    /// `theme export|import|unpack`.
+    Theme(ThemeCommand),
     /// `outdated`, `diff`, `merge`, `revert`: see [`UpgradeArgs`].
     Upgrade(UpgradeArgs),
 }
@@ -137,6 +154,15 @@ pub struct UpgradeArgs {
     pub base: Option<PathBuf>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
+}
+
+/// `theme`'s actions and their options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThemeCommand {
+    Export(ThemeExportArgs),
+    Import(ThemeImportArgs),
+    /// `theme unpack FILE`: the file.
+    Unpack(PathBuf),
 }
 
 /// Options of `export`.
@@ -222,6 +248,10 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut prefer = None;
     // `cache`'s action: `rebuild` is the only one.
     let mut cache_action: Option<String> = None;
+    // `theme`'s action and its NAME or FILE, and its options.
+    let mut theme_words: Vec<OsString> = Vec::new();
+    let mut theme_export = ThemeExportArgs::default();
+    let mut theme_import = ThemeImportArgs::default();
     // Command options seen, to reject those given to the wrong command.
     let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
 
@@ -307,6 +337,38 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 });
                 seen.push(("--live-reload", "watch"));
             }
+            Long("custom-only") => {
+                theme_export.custom_only = true;
+                seen.push(("--custom-only", "theme"));
+            }
+            Long("no-templates") => {
+                theme_export.no_templates = true;
+                theme_import.no_templates = true;
+                seen.push(("--no-templates", "theme"));
+            }
+            Long("from-files") => {
+                theme_export.from_files = true;
+                seen.push(("--from-files", "theme"));
+            }
+            Long("name") => {
+                theme_import.name = Some(string(&mut parser, "--name")?);
+                seen.push(("--name", "theme"));
+            }
+            Long("parent") => {
+                theme_import.parent = Some(string(&mut parser, "--parent")?);
+                seen.push(("--parent", "theme"));
+            }
+            Long("no-stylesheets") => {
+                theme_import.no_stylesheets = true;
+                seen.push(("--no-stylesheets", "theme"));
+            }
+            Long("version-compat") => {
+                theme_import.version_compat = true;
+                seen.push(("--version-compat", "theme"));
+            }
+            Value(value) if command.as_deref() == Some("theme") && theme_words.len() < 2 => {
+                theme_words.push(value);
+            }
             Value(value) if command.is_none() => {
                 let name = value.into_string().map_err(|v| {
                     Error::usage(format!("unknown command {:?}", v.to_string_lossy()))
@@ -338,13 +400,13 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let command = match command.as_deref() {
         None => {
             return Err(Error::usage(
-                "no command given: use export, import, watch, status, cache rebuild, outdated, diff, \
-                 merge or revert",
+                "no command given: use export, import, watch, status, cache rebuild, theme, outdated, \
+                 diff, merge or revert",
             ));
         }
         Some(
-            name @ ("export" | "import" | "watch" | "status" | "cache" | "outdated" | "diff"
-            | "merge" | "revert"),
+            name @ ("export" | "import" | "watch" | "status" | "cache" | "theme" | "outdated"
+            | "diff" | "merge" | "revert"),
         ) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
@@ -371,14 +433,16 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             None => return Err(Error::usage("`cache` needs an action: use cache rebuild")),
         },
+        "theme" => Command::Theme(theme_command(theme_words, theme_export, theme_import, &seen)?),
         _ => Command::Watch(watch),
     };
     Ok(args)
 }
 
 /// The commands, as typed (an argument after `--live-reload` that is one of them is no address).
-const COMMANDS: [&str; 9] =
-    ["export", "import", "watch", "status", "cache", "outdated", "diff", "merge", "revert"];
+const COMMANDS: [&str; 10] = [
+    "export", "import", "watch", "status", "cache", "outdated", "diff", "merge", "revert", "theme",
+];
 
 /// Parses the address of `--live-reload`: `IP:PORT` (`[IPv6]:PORT`), an IP alone (port 35729),
 /// a port alone (on 127.0.0.1), or `localhost[:PORT]`.
@@ -400,6 +464,49 @@ fn live_reload_addr(value: &std::ffi::OsStr) -> Result<SocketAddr> {
         Error::usage(format!(
             "--live-reload takes an address such as 127.0.0.1:35729 or 0.0.0.0:35729, not {text:?}"
         ))
+    })
+}
+
+/// Builds `theme`'s action from its words (`export NAME`, `import FILE`, `unpack FILE`) and
+/// checks that each theme option seen belongs to that action.
+fn theme_command(
+    words: Vec<OsString>,
+    export: ThemeExportArgs,
+    import: ThemeImportArgs,
+    seen: &[(&'static str, &'static str)],
+) -> Result<ThemeCommand> {
+    const NEEDS: &str =
+        "`theme` needs an action: theme export NAME, theme import FILE or theme unpack FILE";
+    let mut words = words.into_iter();
+    let action = words.next().ok_or_else(|| Error::usage(NEEDS))?;
+    let action = action.to_str().unwrap_or_default().to_owned();
+    let allowed: &[&str] = match action.as_str() {
+        "export" => &["--custom-only", "--no-templates", "--from-files"],
+        "import" => {
+            &["--name", "--parent", "--no-templates", "--no-stylesheets", "--version-compat"]
+        }
+        "unpack" => &[],
+        other => return Err(Error::usage(format!("unknown theme action {other:?}: {NEEDS}"))),
+    };
+    if let Some((flag, _)) =
+        seen.iter().find(|(flag, owner)| *owner == "theme" && !allowed.contains(flag))
+    {
+        return Err(Error::usage(format!(
+            "{flag} belongs to another theme action, not `theme {action}`"
+        )));
+    }
+    let what = if action == "export" { "the theme's NAME" } else { "the theme FILE" };
+    let target =
+        words.next().ok_or_else(|| Error::usage(format!("`theme {action}` needs {what}")))?;
+    Ok(match action.as_str() {
+        "export" => {
+            let name = target.into_string().map_err(|v| {
+                Error::usage(format!("theme name {:?} is not valid UTF-8", v.to_string_lossy()))
+            })?;
+            ThemeCommand::Export(ThemeExportArgs { name, ..export })
+        }
+        "import" => ThemeCommand::Import(ThemeImportArgs { file: target.into(), ..import }),
+        _ => ThemeCommand::Unpack(target.into()),
     })
 }
 
@@ -538,6 +645,57 @@ mod tests {
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
         assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
+    }
+
+    #[test]
+    fn theme_takes_an_action_a_target_and_that_actions_options() {
+        let a = parse(&["theme", "export", "My Theme", "--custom-only", "--no-templates"]).unwrap();
+        let want = ThemeExportArgs {
+            name: "My Theme".into(),
+            custom_only: true,
+            no_templates: true,
+            from_files: false,
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Export(want)));
+        let a = parse(&[
+            "theme",
+            "import",
+            "t.xml",
+            "--name",
+            "N",
+            "--parent",
+            "P",
+            "--version-compat",
+        ])
+        .unwrap();
+        let want = ThemeImportArgs {
+            file: "t.xml".into(),
+            name: Some("N".into()),
+            parent: Some("P".into()),
+            version_compat: true,
+            ..ThemeImportArgs::default()
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Import(want)));
+        let a = parse(&["theme", "unpack", "t.xml", "--root", "/tmp/r"]).unwrap();
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Unpack("t.xml".into())));
+        assert_eq!(a.connection.sync_root, Some(PathBuf::from("/tmp/r")));
+
+        for (args, says) in [
+            (&["theme"][..], "needs an action"),
+            (&["theme", "export"][..], "needs the theme's NAME"),
+            (&["theme", "import"][..], "needs the theme FILE"),
+            (&["theme", "delete", "x"][..], "unknown theme action"),
+            (
+                &["theme", "import", "t.xml", "--custom-only"][..],
+                "--custom-only belongs to another",
+            ),
+            (&["theme", "export", "x", "--name", "y"][..], "--name belongs to another"),
+            (&["export", "--from-files"][..], "--from-files belongs to `theme`"),
+            (&["theme", "export", "a", "b"][..], "unexpected argument"),
+        ] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod import;
 mod live;
 mod readme;
 mod sync;
+mod theme;
 mod upgrade;
 mod watch;

@@ -182,6 +182,40 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Returns true if and only if `root` looks like MyBB's root: it has the `cache/themes`
+/// directory MyBB ships. Without it there is no stylesheet cache to keep in step.
+pub fn is_mybb_root(root: &Path) -> bool {
+    root.join(THEMES_DIR).is_dir()
+}
+
+/// Makes the stylesheets of a theme just created by a theme import live, as
+/// `import_theme_xml()` does: writes each one's cache files (`cache_stylesheet()`), then
+/// rebuilds the stylesheet list and `disporder` of theme `tid` (`update_theme_stylesheet_list()`)
+/// and refreshes the `default_theme` cache row if needed. A stylesheet whose files cannot be
+/// written is warned about and linked as `css.php?stylesheet={sid}`; its row is left as it is,
+/// as MyBB's import leaves it. Returns how many could not be written.
+///
+/// `root` must be MyBB's root ([`is_mybb_root`]). An error means a database read or write
+/// failed; the rows are already saved.
+pub fn after_theme_import(
+    db: &Db,
+    root: &Path,
+    durable: bool,
+    tid: u32,
+    sheets: &[WrittenStylesheet<'_>],
+) -> Result<usize> {
+    let cache = Cache { root, durable };
+    let mut failed = Failed::new();
+    for sheet in sheets {
+        if let Err(e) = cache.write_stylesheet(sheet.tid, sheet.name, sheet.content, None) {
+            cache.warn_unwritable(sheet.tid, sheet.name, &css_php(sheet.sid), &e);
+            failed.insert((sheet.tid, sheet.name.to_owned()));
+        }
+    }
+    cache.rebuild_lists(db, &[tid], &failed)?;
+    Ok(failed.len())
+}
+
 /// Returns every theme with its `properties` parsed, and the tids whose `properties` column does
 /// not parse. Such a column is left as it is: rebuilding `disporder` into an empty array, as
 /// MyBB would, would throw the theme's other properties away.
