@@ -4,6 +4,7 @@
 //! later, in `config.rs`. Global options may stand before or after the subcommand.
 
 use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -59,6 +60,9 @@ WATCH OPTIONS:
     --debounce MS       Quiet time before a changed file is read [default: 75]
     --pull-interval S   How often to look for Admin CP edits to bring to disk [default: 2]
     --no-pull           Do not bring database changes to disk while watching
+    --live-reload [ADDR]
+                        Tell browsers when a save is live (LiveReload protocol 7): stylesheets
+                        swap in place, pages reload for templates [default: 127.0.0.1:35729]
 
 STATUS OPTIONS:
     --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
@@ -198,6 +202,8 @@ pub struct WatchArgs {
     pub debounce: Duration,
     /// How often to look for database changes; None with `--no-pull`.
     pub pull_interval: Option<Duration>,
+    /// Where to serve live-reload browsers (`--live-reload [ADDR]`); None without the flag.
+    pub live_reload: Option<SocketAddr>,
 }
 
 impl Default for WatchArgs {
@@ -206,6 +212,7 @@ impl Default for WatchArgs {
             export_first: false,
             debounce: Duration::from_millis(75),
             pull_interval: Some(Duration::from_secs(2)),
+            live_reload: None,
         }
     }
 }
@@ -316,6 +323,20 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 watch.debounce = Duration::from_millis(ms);
                 seen.push(("--debounce", "watch"));
             }
+            Long("live-reload") => {
+                // The address is optional: `--live-reload=ADDR`, or the next argument unless it
+                // is an option or a command name.
+                let value = parser.optional_value().or_else(|| {
+                    parser.try_raw_args()?.next_if(|next| {
+                        next.to_str().is_none_or(|s| !s.starts_with('-') && !COMMANDS.contains(&s))
+                    })
+                });
+                watch.live_reload = Some(match value {
+                    None => crate::live::DEFAULT_ADDR,
+                    Some(value) => live_reload_addr(&value)?,
+                });
+                seen.push(("--live-reload", "watch"));
+            }
             Long("custom-only") => {
                 theme_export.custom_only = true;
                 seen.push(("--custom-only", "theme"));
@@ -416,6 +437,34 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         _ => Command::Watch(watch),
     };
     Ok(args)
+}
+
+/// The commands, as typed (an argument after `--live-reload` that is one of them is no address).
+const COMMANDS: [&str; 10] = [
+    "export", "import", "watch", "status", "cache", "outdated", "diff", "merge", "revert", "theme",
+];
+
+/// Parses the address of `--live-reload`: `IP:PORT` (`[IPv6]:PORT`), an IP alone (port 35729),
+/// a port alone (on 127.0.0.1), or `localhost[:PORT]`.
+fn live_reload_addr(value: &std::ffi::OsStr) -> Result<SocketAddr> {
+    let text = value.to_string_lossy();
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let port = crate::live::DEFAULT_PORT;
+    let parsed = text
+        .parse::<SocketAddr>()
+        .ok()
+        .or_else(|| text.parse::<u16>().ok().map(|p| SocketAddr::new(local, p)))
+        .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, port)))
+        .or_else(|| match text.strip_prefix("localhost") {
+            Some("") => Some(SocketAddr::new(local, port)),
+            Some(rest) => rest.strip_prefix(':')?.parse().ok().map(|p| SocketAddr::new(local, p)),
+            None => None,
+        });
+    parsed.ok_or_else(|| {
+        Error::usage(format!(
+            "--live-reload takes an address such as 127.0.0.1:35729 or 0.0.0.0:35729, not {text:?}"
+        ))
+    })
 }
 
 /// Builds `theme`'s action from its words (`export NAME`, `import FILE`, `unpack FILE`) and
@@ -549,6 +598,28 @@ mod tests {
         let a = parse(&["watch", "--no-pull"]).unwrap();
         let Command::Watch(w) = a.command else { panic!() };
         assert_eq!(w.pull_interval, None);
+    }
+
+    #[test]
+    fn live_reload_takes_an_optional_address() {
+        let live = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Watch(w) => w.live_reload,
+            other => panic!("{other:?}"),
+        };
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(live(&["watch"]), None);
+        assert_eq!(live(&["watch", "--live-reload"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "0.0.0.0:35729"]), Some(addr("0.0.0.0:35729")));
+        assert_eq!(live(&["watch", "--live-reload=9000"]), Some(addr("127.0.0.1:9000")));
+        assert_eq!(live(&["watch", "--live-reload", "::"]), Some(addr("[::]:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "localhost:1"]), Some(addr("127.0.0.1:1")));
+        // What follows is an option or the command, not an address.
+        assert_eq!(live(&["watch", "--live-reload", "-q"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["--live-reload", "watch"]), Some(addr("127.0.0.1:35729")));
+        let err = parse(&["watch", "--live-reload", "example.org:80"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload takes an address"), "{err}");
+        let err = parse(&["export", "--live-reload"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload belongs to `watch`"), "{err}");
     }
 
     #[test]

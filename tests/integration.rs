@@ -8,6 +8,7 @@ mod config;
 mod export;
 mod fixture;
 mod import;
+mod live;
 mod readme;
 mod sync;
 mod theme;
