@@ -16,6 +16,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -95,7 +96,6 @@ impl Flag {
     }
 
     /// Marks the value as optional (see the `optional` field).
-    #[allow(dead_code)] // for `watch --live-reload [ADDR]` (issue 14)
     const fn optional(self) -> Flag {
         Flag { optional: true, ..self }
     }
@@ -269,6 +269,13 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "How often to look for Admin CP edits to bring to disk [default: 2]",
             ),
             Flag::switch("no-pull", "Do not bring database changes to disk while watching"),
+            Flag::value(
+                "live-reload",
+                "ADDR",
+                "Tell browsers when a save is live (LiveReload protocol 7): stylesheets\n\
+                 swap in place, pages reload for templates [default: 127.0.0.1:35729]",
+            )
+            .optional(),
         ],
     },
     CommandSpec {
@@ -694,6 +701,8 @@ pub struct WatchArgs {
     pub debounce: Duration,
     /// How often to look for database changes; None with `--no-pull`.
     pub pull_interval: Option<Duration>,
+    /// Where to serve live-reload browsers (`--live-reload [ADDR]`); None without the flag.
+    pub live_reload: Option<SocketAddr>,
 }
 
 impl Default for WatchArgs {
@@ -702,6 +711,7 @@ impl Default for WatchArgs {
             export_first: false,
             debounce: Duration::from_millis(75),
             pull_interval: Some(Duration::from_secs(2)),
+            live_reload: None,
         }
     }
 }
@@ -862,6 +872,12 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 watch.pull_interval = Some(Duration::from_secs_f64(seconds));
             }
             "no-pull" => watch.pull_interval = None,
+            "live-reload" => {
+                watch.live_reload = Some(match value.as_str() {
+                    "" => crate::live::DEFAULT_ADDR,
+                    text => live_reload_addr(text)?,
+                });
+            }
             "export-first" => watch.export_first = true,
             "debounce" => watch.debounce = Duration::from_millis(number(&value, "--debounce")?),
             other => return Err(Error::usage(format!("--{other} is not handled (a bug)"))),
@@ -977,6 +993,28 @@ fn check_operands<'a>(spec: &CommandSpec, operands: &'a [String]) -> Result<&'a 
     Ok(operands)
 }
 
+/// Parses the address of `--live-reload`: `IP:PORT` (`[IPv6]:PORT`), an IP alone (port 35729),
+/// a port alone (on 127.0.0.1), or `localhost[:PORT]`.
+fn live_reload_addr(text: &str) -> Result<SocketAddr> {
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let port = crate::live::DEFAULT_PORT;
+    let parsed = text
+        .parse::<SocketAddr>()
+        .ok()
+        .or_else(|| text.parse::<u16>().ok().map(|p| SocketAddr::new(local, p)))
+        .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, port)))
+        .or_else(|| match text.strip_prefix("localhost") {
+            Some("") => Some(SocketAddr::new(local, port)),
+            Some(rest) => rest.strip_prefix(':')?.parse().ok().map(|p| SocketAddr::new(local, p)),
+            None => None,
+        });
+    parsed.ok_or_else(|| {
+        Error::usage(format!(
+            "--live-reload takes an address such as 127.0.0.1:35729 or 0.0.0.0:35729, not {text:?}"
+        ))
+    })
+}
+
 /// Returns the value of an optional-value flag: `--flag=VALUE`, or the next argument unless it
 /// is an option or a command; None when there is none.
 fn optional_value(parser: &mut lexopt::Parser, flag: &str) -> Result<Option<String>> {
@@ -1055,6 +1093,28 @@ mod tests {
         let a = parse(&["watch", "--no-pull"]).unwrap();
         let Command::Watch(w) = a.command else { panic!() };
         assert_eq!(w.pull_interval, None);
+    }
+
+    #[test]
+    fn live_reload_takes_an_optional_address() {
+        let live = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Watch(w) => w.live_reload,
+            other => panic!("{other:?}"),
+        };
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(live(&["watch"]), None);
+        assert_eq!(live(&["watch", "--live-reload"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "0.0.0.0:35729"]), Some(addr("0.0.0.0:35729")));
+        assert_eq!(live(&["watch", "--live-reload=9000"]), Some(addr("127.0.0.1:9000")));
+        assert_eq!(live(&["watch", "--live-reload", "::"]), Some(addr("[::]:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "localhost:1"]), Some(addr("127.0.0.1:1")));
+        // What follows is an option or the command, not an address.
+        assert_eq!(live(&["watch", "--live-reload", "-q"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["--live-reload", "watch"]), Some(addr("127.0.0.1:35729")));
+        let err = parse(&["watch", "--live-reload", "example.org:80"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload takes an address"), "{err}");
+        let err = parse(&["export", "--live-reload"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload belongs to `watch`"), "{err}");
     }
 
     #[test]
@@ -1211,7 +1271,7 @@ mod tests {
                 let mut args: Vec<&str> = command.words.to_vec();
                 let value = match flag.kind {
                     ValueKind::Choice(words) => words[words.len() - 1],
-                    _ if flag.long == "pull-interval" || flag.long == "debounce" => "5",
+                    _ if ["pull-interval", "debounce", "live-reload"].contains(&flag.long) => "5",
                     _ => "x",
                 };
                 let long = format!("--{}", flag.long);

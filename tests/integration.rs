@@ -9,6 +9,7 @@ mod export;
 mod first_hour;
 mod fixture;
 mod import;
+mod live;
 mod readme;
 mod sync;
 mod theme;

@@ -59,8 +59,21 @@ pub struct WrittenStylesheet<'a> {
     pub content: &'a str,
 }
 
+/// What the forum serves for a stylesheet after [`after_stylesheet_write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The new cache files, renamed into place. `relinked`: some theme's stylesheet list
+    /// changed, so pages link another URL than before (a new row, a file that appeared).
+    CacheFile { relinked: bool },
+    /// `css.php?stylesheet={sid}`, live from the row, since the cache files could not be written.
+    CssPhp,
+    /// The old file: there was no MyBB root to write the cache to.
+    Stale,
+}
+
 /// Makes a stylesheet row that was just written live, as the Admin CP does after saving it:
 /// writes its cache files and rebuilds the stylesheet lists (see the module documentation).
+/// Returns what the forum serves for it now.
 ///
 /// Without a MyBB root (or with a directory that has no `cache/themes`, so is not one) there is
 /// no cache to write: this only warns that the forum keeps serving the old file. A cache file
@@ -70,7 +83,7 @@ pub fn after_stylesheet_write(
     db: &Db,
     config: &Config,
     sheet: &WrittenStylesheet<'_>,
-) -> Result<()> {
+) -> Result<Served> {
     let Some(root) = config.mybb_root.as_deref() else {
         // Said once per run: the same words for every stylesheet of an import would bury the
         // rest of its report.
@@ -81,7 +94,7 @@ pub fn after_stylesheet_write(
                 sheet.name,
                 sheet.tid
             );
-            return Ok(());
+            return Ok(Served::Stale);
         }
         log::warn!(
             "stylesheets saved in the database (first: {:?} of theme {}) are not live yet: the \
@@ -91,7 +104,7 @@ pub fn after_stylesheet_write(
             sheet.name,
             sheet.tid
         );
-        return Ok(());
+        return Ok(Served::Stale);
     };
     if !root.join(THEMES_DIR).is_dir() {
         // Most likely a mistaken --mybb: writing there, and rebuilding the lists from a
@@ -105,7 +118,7 @@ pub fn after_stylesheet_write(
             sheet.tid,
             root.display()
         );
-        return Ok(());
+        return Ok(Served::Stale);
     }
     let cache = Cache { root, durable: config.durable };
     let mut failed = Failed::new();
@@ -122,8 +135,12 @@ pub fn after_stylesheet_write(
             failed.insert((sheet.tid, sheet.name.to_owned()));
         }
     }
-    cache.rebuild_lists(db, &[sheet.tid], &failed)?;
-    Ok(())
+    let lists = cache.rebuild_lists(db, &[sheet.tid], &failed)?;
+    Ok(if failed.is_empty() {
+        Served::CacheFile { relinked: lists.themes_written > 0 }
+    } else {
+        Served::CssPhp
+    })
 }
 
 /// Regenerates MyBB's stylesheet cache from the database: the cache files of every stylesheet

@@ -283,6 +283,17 @@ impl Db {
         row.map(|bytes| text(bytes, &format!("datacache row {title:?}"))).transpose()
     }
 
+    /// Returns the value of MyBB setting `name` (a `settings` row, which MyBB copies into
+    /// `inc/settings.php`), if the row exists.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        let sql = format!("SELECT value FROM {} WHERE name = ?", self.table("settings"));
+        let row: Option<Vec<u8>> = self
+            .conn()?
+            .exec_first(sql, (name,))
+            .map_err(|e| self.query_error(format!("read setting {name:?}"), e))?;
+        row.map(|bytes| text(bytes, &format!("setting {name:?}"))).transpose()
+    }
+
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
     /// every template it saves, read from the `version` datacache row.
     pub fn version_code(&self) -> Result<String> {
