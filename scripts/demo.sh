@@ -1,36 +1,90 @@
 #!/usr/bin/env bash
-# scripts/demo.sh: the main job of mybb-sync on the bundled sample data, end to end.
+# scripts/demo.sh: the main job of mybb-sync on the bundled sample data, end to end, then a
+# short guided tour against what it made.
 #
-# Usage: scripts/demo.sh
+# Usage: scripts/demo.sh [--keep] [--reset]
 #
-# Builds the release binary, loads the MyBB 1.8.37 sample tables
-# (tests/fixtures/mybb-1.8.37-sync-tables.sql) into a database, and exports its templates and
-# stylesheets to ./mybb_sync with `mybb-sync export`.
+#   --keep    with a throwaway server: leave it running (and the demo database in it) and print
+#             how to stop it; without --keep it is removed as the script ends (the files stay)
+#   --reset   drop the demo database and the demo's sync root left by an earlier run first
+#
+# Builds the release binary (cargo's progress shown), loads the MyBB 1.8.37 sample tables
+# (tests/fixtures/mybb-1.8.37-sync-tables.sql) into a database, exports its templates and
+# stylesheets to the sync root with `mybb-sync export`, then tours: edit a template, `status`,
+# `import`, the row in the database, a conflict and its resolution; and prints the commands to
+# try next against the same database and tree.
 #
 # The database:
 # - MYBB_DATABASE_URL set (mysql://user:password@host:port/database): the sample is loaded into
 #   that database, but only if it has none of the sample's tables (mybb_templates, mybb_themes,
 #   mybb_settings, ...) yet: the script never drops or overwrites anything there.
-# - otherwise: the database mybb_sync_demo, created afresh (dropped first if it exists) on the
-#   server that scripts/mariadb.sh finds or starts: the one at 127.0.0.1:3306 as root, or a
-#   throwaway server that is removed again when this script ends (the exported files stay).
+# - otherwise: the database named by MYBB_SYNC_DEMO_DB (default mybb_sync_demo) on the server
+#   that scripts/mariadb.sh finds or starts: the one at 127.0.0.1:3306 as root, or a throwaway
+#   server. A database of that name left by an earlier run is kept, and the script stops saying
+#   so: --reset drops it and loads the sample afresh.
+#
+# Environment: MYBB_SYNC_DEMO_DB (the database name), MYBB_SYNC_DEMO_ROOT (the sync root,
+# default ./mybb_sync), MYBB_SYNC_DEMO_BIN (use this mybb-sync binary instead of building one).
 set -euo pipefail
+
+me=demo.sh
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+
+keep=0
+reset=0
+for arg in "$@"; do
+    case $arg in
+        --keep) keep=1 ;;
+        --reset) reset=1 ;;
+        -h | --help)
+            sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            say "unknown argument: $arg (use --keep, --reset or --help)"
+            exit 2
+            ;;
+    esac
+done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/mariadb.sh
 source scripts/mariadb.sh
 
 fixture=tests/fixtures/mybb-1.8.37-sync-tables.sql
-root=./mybb_sync
+root=${MYBB_SYNC_DEMO_ROOT:-./mybb_sync}
+demo_db=${MYBB_SYNC_DEMO_DB:-mybb_sync_demo}
+if [[ ! $demo_db =~ ^[A-Za-z0-9_]{1,64}$ ]]; then
+    say "MYBB_SYNC_DEMO_DB must be a plain database name (letters, digits, _), not: $demo_db"
+    exit 2
+fi
 
-echo "demo.sh: building the release binary" >&2
-cargo build --release --quiet
+if [[ -n ${MYBB_SYNC_DEMO_BIN:-} ]]; then
+    bin=$MYBB_SYNC_DEMO_BIN
+    say "using the binary $bin (MYBB_SYNC_DEMO_BIN)"
+else
+    bin=target/release/mybb-sync
+    say "building the release binary (the first build takes a minute or two)"
+    cargo build --release
+fi
+
+# A sync root with a sync state from an earlier run would make the tour's edits collide.
+if [[ -e $root/.mybb-sync.state ]]; then
+    if [[ $reset == 1 ]]; then
+        say "removing the sync root $root of an earlier run (--reset)"
+        rm -rf -- "$root"
+    else
+        say "the sync root $root holds an earlier run's files; run scripts/demo.sh --reset to start"
+        say "afresh (it drops the demo database and removes $root), or set MYBB_SYNC_DEMO_ROOT"
+        exit 1
+    fi
+fi
 
 if [[ -n ${MYBB_DATABASE_URL:-} ]]; then
     db_url=$MYBB_DATABASE_URL
     mariadb_parse_url "$db_url"
     if [[ -z $mariadb_url_db ]]; then
-        echo "demo.sh: MYBB_DATABASE_URL names no database: $(mariadb_redact "$db_url")" >&2
+        say "MYBB_DATABASE_URL names no database: $(mariadb_redact "$db_url")"
         exit 1
     fi
     # The sample dump drops and recreates its seven tables: refuse to load it over any of them.
@@ -39,46 +93,140 @@ if [[ -n ${MYBB_DATABASE_URL:-} ]]; then
         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('mybb_templates', 'mybb_templatesets',
             'mybb_templategroups', 'mybb_themes', 'mybb_themestylesheets', 'mybb_settings',
             'mybb_datacache')"); then
-        echo "demo.sh: cannot use the database MYBB_DATABASE_URL=$(mariadb_redact "$db_url") (see above)" >&2
+        say "cannot use the database MYBB_DATABASE_URL=$(mariadb_redact "$db_url") (see above)"
         exit 1
     fi
     if [[ $existing != NULL ]]; then
-        echo "demo.sh: refusing to load the sample into $(mariadb_redact "$db_url"): it already has $existing." >&2
-        echo "demo.sh: point MYBB_DATABASE_URL at an empty database, or unset it to use a local demo database." >&2
+        say "refusing to load the sample into $(mariadb_redact "$db_url"): it already has $existing."
+        say "point MYBB_DATABASE_URL at an empty database, or unset it to use a local demo database"
+        say "(--reset never drops a database of MYBB_DATABASE_URL)."
         exit 1
     fi
-    echo "demo.sh: loading the sample into $(mariadb_redact "$db_url")" >&2
+    say "loading the sample into $(mariadb_redact "$db_url")"
+    shown_url='$MYBB_DATABASE_URL'
 else
     mariadb_ensure
     # On any of these servers (including a MYBB_SYNC_TEST_URL one, which the tests fill with
-    # their own databases) the only database touched is mybb_sync_demo, whose name says it is ours.
+    # their own databases) the only database touched is the demo's, whose name says it is ours.
     server=${MYBB_SYNC_TEST_URL%%\?*}
-    db_url=$server/mybb_sync_demo${MYBB_SYNC_TEST_URL#"$server"}
-    echo "demo.sh: loading the sample into $(mariadb_redact "$db_url") (recreated)" >&2
+    db_url=$server/$demo_db${MYBB_SYNC_TEST_URL#"$server"}
+    exists=$(mariadb_client "$MYBB_SYNC_TEST_URL" --batch --skip-column-names -e \
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '$demo_db'")
+    if [[ $exists != 0 && $reset != 1 ]]; then
+        say "the database $demo_db exists already (from an earlier run of the demo?): kept as it is."
+        say "run scripts/demo.sh --reset to drop it and load the sample afresh, or choose another"
+        say "name with MYBB_SYNC_DEMO_DB=NAME."
+        exit 1
+    fi
+    say "loading the sample into $(mariadb_redact "$db_url")$([[ $exists != 0 ]] && echo ' (dropped first: --reset)')"
     mariadb_client "$MYBB_SYNC_TEST_URL" -e \
-        'DROP DATABASE IF EXISTS mybb_sync_demo; CREATE DATABASE mybb_sync_demo CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci'
+        "DROP DATABASE IF EXISTS \`$demo_db\`; CREATE DATABASE \`$demo_db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+    shown_url=$(mariadb_redact "$db_url")
 fi
 
 mariadb_client "$db_url" <"$fixture"
 templates=$(mariadb_client "$db_url" --batch --skip-column-names -e 'SELECT COUNT(*) FROM mybb_templates')
-echo "demo.sh: loaded $templates templates" >&2
+say "loaded $templates templates"
 
-# Run with only the options given here: a table prefix from the shell would not match the sample.
-cmd=(target/release/mybb-sync --db "$db_url" --root "$root" export)
-echo "demo.sh: running: target/release/mybb-sync --db '$(mariadb_redact "$db_url")' --root $root export" >&2
-env -u MYBB_TABLE_PREFIX -u MYBB_ROOT -u MYBB_SYNC_ROOT -u MYBB_DATABASE_URL "${cmd[@]}"
+# Runs mybb-sync with only the options given here (a table prefix from the shell would not
+# match the sample), after showing the command as a reader would type it.
+sync() {
+    printf '\n$ mybb-sync %s\n' "$*"
+    # Its report (stderr) in line with the rest, in the order it happens.
+    env -u MYBB_TABLE_PREFIX -u MYBB_ROOT -u MYBB_SYNC_ROOT -u MYBB_DATABASE_URL \
+        "$bin" --db "$db_url" --root "$root" "$@" 2>&1
+}
 
-if [[ ! -d "$root/template_sets/Default Templates" || ! -d "$root/styles/Default" ]]; then
-    echo "demo.sh: mybb-sync export finished but $root has no template_sets/'Default Templates' or styles/Default" >&2
-    exit 1
-fi
+# Prints a step of the tour.
+step() {
+    printf '\n== %s\n' "$*"
+}
+
+# Prints the demo database's rows of the header template, as `sid title dateline`.
+header_rows() {
+    printf '\n$ SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = '"'header'"'\n'
+    mariadb_client "$db_url" --table -e \
+        "SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = 'header' ORDER BY sid"
+}
 
 cat <<EOT
 
-Exported $(find "$root/template_sets" -type f | wc -l) template files and $(find "$root/styles" -type f | wc -l) stylesheet files to $root. Look at:
-    ls $root/template_sets/'Default Templates'
-    ls $root/styles/Default
+In this tour, "mybb-sync" stands for:
+    $bin --db '$shown_url' --root $root
 EOT
+
+step "1. Export the database to files"
+sync export
+if [[ ! -d "$root/template_sets/Default Templates" || ! -d "$root/styles/Default" ]]; then
+    say "mybb-sync export finished but $root has no template_sets/'Default Templates' or styles/Default"
+    exit 1
+fi
+echo "Exported $(find "$root/template_sets" -type f | wc -l) template files and $(find "$root/styles" -type f | wc -l) stylesheet files to $root."
+
+header="$root/template_sets/Default Templates/Header Templates/header.html"
+step "2. Edit a template, as your editor would"
+printf '\n$ echo "<!-- edited on disk -->" >> %q\n' "$header"
+echo "<!-- edited on disk -->" >>"$header"
+
+step "3. See what is out of sync (exit 3: something is)"
+sync status || true
+
+step "4. Send the edit to the database"
+sync import
+
+step "5. The row in the database: the set (sid 1) now has its own copy of the master template (sid -2)"
+header_rows
+
+step "6. A conflict: the same template edited in the Admin CP and on disk"
+printf '\n$ UPDATE mybb_templates SET template = CONCAT(template, "<!-- edited in the Admin CP -->") WHERE sid = 1 AND title = '"'header'"'\n'
+mariadb_client "$db_url" -e \
+    "UPDATE mybb_templates SET template = CONCAT(template, '<!-- edited in the Admin CP -->'), dateline = dateline + 1 WHERE sid = 1 AND title = 'header'"
+printf '$ echo "<!-- edited on disk again -->" >> %q\n' "$header"
+echo "<!-- edited on disk again -->" >>"$header"
+rc=0
+sync import || rc=$?
+echo "(exit $rc: neither side was touched; the database's version is beside the file)"
+printf '\n$ ls %q | grep "^header\\."\n' "$(dirname "$header")"
+ls "$(dirname "$header")" | grep '^header\.'
+
+
+step "7. Resolve it: keep the file's version (or --prefer db to keep the database's)"
+sync import --prefer disk
+sync status
+
+cat <<EOT
+
+Try next (the same database and tree):
+    $bin --db '$shown_url' --root $root watch
+        then edit a file under $root and watch it reach the database; Ctrl-C stops
+    $bin --db '$shown_url' --root $root status --json
+    $bin --db '$shown_url' --root $root export --theme Default --dry-run
+    $bin help
+EOT
+
 if [[ ${MARIADB_KIND:-} == throwaway ]]; then
-    echo "(The throwaway server and its demo database are removed as this script ends; the files stay.)"
+    if [[ $keep == 1 ]]; then
+        # Leave the server running: no EXIT trap, and a script that stops and removes it.
+        trap - EXIT INT TERM
+        cat >"$_mariadb_dir/stop.sh" <<EOS
+#!/usr/bin/env bash
+# Stops the throwaway MariaDB that scripts/demo.sh --keep left running, and removes its data.
+kill -TERM $_mariadb_pid 2>/dev/null || true
+for _ in \$(seq 300); do kill -0 $_mariadb_pid 2>/dev/null || break; sleep 0.1; done
+rm -rf -- '$_mariadb_dir'
+echo "stopped the throwaway MariaDB (pid $_mariadb_pid) and removed $_mariadb_dir"
+EOS
+        cat <<EOT
+
+The throwaway MariaDB keeps running (--keep): pid $_mariadb_pid, at $MYBB_SYNC_TEST_URL, data in $_mariadb_dir.
+Stop it (and remove its data) with:
+    bash $_mariadb_dir/stop.sh
+EOT
+    else
+        cat <<EOT
+
+The throwaway MariaDB and its demo database are gone as this script ends (the files in $root
+stay), so the commands above need a server: run scripts/demo.sh --keep to keep it running.
+EOT
+    fi
 fi

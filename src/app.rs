@@ -2,8 +2,8 @@
 
 use std::io::Write as _;
 
-use crate::cli::{Args, Command, HELP, UpgradeCommand};
-use crate::commands::{self, export::ExportOptions};
+use crate::cli::{self, Args, Command, HelpTopic, UpgradeCommand};
+use crate::commands::{self, export::ExportOptions, import::ImportOptions, status::Form};
 use crate::config;
 use crate::error::Result;
 use crate::mybb::db::Db;
@@ -13,8 +13,16 @@ use crate::test_hooks;
 /// Runs the command `args` names.
 pub fn run(args: Args) -> Result<()> {
     match &args.command {
-        Command::Help => {
-            print!("{HELP}");
+        Command::Help(topic) => {
+            match topic {
+                HelpTopic::General => print!("{}", cli::help()),
+                HelpTopic::Command(spec) => print!("{}", cli::command_help(spec)),
+                HelpTopic::Group(word) => print!("{}", cli::group_help(word)),
+            }
+            Ok(())
+        }
+        Command::Completions(shell) => {
+            print!("{}", commands::completions::script(shell));
             Ok(())
         }
         Command::Version => {
@@ -31,6 +39,7 @@ pub fn run(args: Args) -> Result<()> {
                 dry_run: export_args.dry_run,
                 fail_after: test_hooks::number(test_hooks::FAIL_AFTER),
                 keep_edits_during_export: false,
+                json: export_args.json,
             };
             commands::export::export(&db, &config, &options)?;
             Ok(())
@@ -38,14 +47,24 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(import_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            let paths = &import_args.paths;
-            commands::import::import(&db, &config, paths, import_args.prefer, import_args.dry_run)?;
+            let options = ImportOptions {
+                paths: import_args.paths.clone(),
+                prefer: import_args.prefer,
+                dry_run: import_args.dry_run,
+                json: import_args.json,
+            };
+            commands::import::import(&db, &config, &options)?;
             Ok(())
         }
         Command::Status(status_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;
-            commands::status::status(&db, &config, status_args.porcelain)
+            let form = match (status_args.porcelain, status_args.json) {
+                (true, _) => Form::Porcelain,
+                (_, true) => Form::Json,
+                _ => Form::Plain,
+            };
+            commands::status::status(&db, &config, form)
         }
         Command::CacheRebuild(cache_args) => {
             let config = config::resolve(&args.connection)?;
@@ -57,9 +76,13 @@ pub fn run(args: Args) -> Result<()> {
             let db = Db::connect(&config.db, &config.prefix)?;
             let a = upgrade_args;
             match a.command {
-                UpgradeCommand::Outdated => {
-                    commands::outdated::outdated(&db, &config, a.base.as_deref(), a.porcelain)
-                }
+                UpgradeCommand::Outdated => commands::outdated::outdated(
+                    &db,
+                    &config,
+                    a.base.as_deref(),
+                    a.porcelain,
+                    a.json,
+                ),
                 UpgradeCommand::Diff => commands::diff::diff(&db, &config, &a.paths, a.master),
                 UpgradeCommand::Merge => {
                     commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), a.dry_run)

@@ -43,6 +43,28 @@ pub struct Config {
     pub durable: bool,
 }
 
+impl Config {
+    /// Returns `path` relative to the sync root when it lies under it (as every message shows
+    /// paths), else as given.
+    pub fn relative(&self, path: &std::path::Path) -> PathBuf {
+        if let Ok(rel) = path.strip_prefix(&self.sync_root) {
+            return rel.to_path_buf();
+        }
+        match (std::path::absolute(path), std::path::absolute(&self.sync_root)) {
+            (Ok(path), Ok(root)) => match path.strip_prefix(&root) {
+                Ok(rel) => rel.to_path_buf(),
+                Err(_) => path,
+            },
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// Returns `path` as messages show it: relative to the sync root.
+    pub fn shown(&self, path: &std::path::Path) -> String {
+        self.relative(path).display().to_string()
+    }
+}
+
 /// Where the database is. The password never leaves this struct in text form.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbTarget {
@@ -164,6 +186,23 @@ fn flag_or_env(flag: Option<String>, var: &str) -> Option<String> {
     flag.or_else(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
 }
 
+/// Returns a configuration error (exit 2) unless `root` looks like MyBB's root directory: a
+/// directory with an `inc/config.php`.
+fn check_mybb_root(root: &std::path::Path) -> Result<()> {
+    let config_php = root.join("inc").join("config.php");
+    if config_php.is_file() {
+        return Ok(());
+    }
+    let why = if !root.exists() {
+        "no such directory, so no inc/config.php to read the database from"
+    } else if !root.is_dir() {
+        "not a directory, so no inc/config.php to read the database from"
+    } else {
+        "not a MyBB directory (no inc/config.php)"
+    };
+    Err(Error::usage(format!("MyBB root {} (--mybb, MYBB_ROOT): {why}", root.display())))
+}
+
 /// Returns the checked configuration for `args`, reading the environment and, when no database
 /// URL is given, MyBB's `inc/config.php`.
 pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
@@ -181,6 +220,7 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
     let (db, board_prefix) = match (url, &mybb_root) {
         (Some(url), _) => (DbTarget::parse_url(&url)?, None),
         (None, Some(root)) => {
+            check_mybb_root(root)?;
             let board = config_file::read(root)?;
             if !board.is_mysql() {
                 return Err(Error::usage(format!(

@@ -26,6 +26,8 @@ pub enum Error {
     Io(io::Error),
     /// I/O on a path, where the error does not come from `fs_err`.
     IoAt { path: PathBuf, action: &'static str, source: io::Error },
+    /// The sync root's `.mybb-syncignore` has a line that is not a gitignore pattern.
+    IgnoreFile { message: String },
     /// Starting the file watcher failed.
     Watch { source: notify::Error },
     /// The live-reload server cannot listen on its address.
@@ -44,7 +46,10 @@ impl Error {
     /// before anything was touched, 3 when a batch finished with refused items, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::BoardConfig(_) | Error::UnknownItem { .. } => 2,
+            Error::Usage { .. }
+            | Error::BoardConfig(_)
+            | Error::UnknownItem { .. }
+            | Error::IgnoreFile { .. } => 2,
             Error::Incomplete { .. } | Error::Pending { .. } | Error::Outdated { .. } => 3,
             _ => 1,
         }
@@ -67,9 +72,14 @@ impl fmt::Display for Error {
         match self {
             Error::Usage { message } => write!(f, "{message}"),
             Error::BoardConfig(e) => write!(f, "{e}"),
-            Error::Connect { url, .. } => write!(f, "cannot connect to the database at {url}"),
-            Error::Query { what, .. } => write!(f, "database query failed: {what}"),
+            Error::Connect { url, source } => {
+                write!(f, "cannot connect to the database at {url}: {}", mysql_sentence(source))
+            }
+            Error::Query { what, source } => {
+                write!(f, "database query failed: {what}: {}", mysql_sentence(source))
+            }
             Error::Data { what } => write!(f, "{what}"),
+            Error::IgnoreFile { message } => write!(f, "{message}"),
             Error::UnknownItem { kind, name, known } => {
                 write!(f, "no {kind} named {name:?}; ")?;
                 if known.is_empty() {
@@ -104,7 +114,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Connect { source, .. } | Error::Query { source, .. } => Some(source),
+            // The mysql crate's own text is debug-like (`MySqlError { ... }`): Display has
+            // already said it in a sentence.
+            Error::Connect { .. } | Error::Query { .. } => None,
             Error::IoAt { source, .. } | Error::Listen { source, .. } => Some(source),
             Error::Watch { source } => Some(source),
             Error::BoardConfig(e) => e.source(),
@@ -122,6 +134,75 @@ impl From<io::Error> for Error {
 impl From<crate::php::config_file::ConfigPhpError> for Error {
     fn from(e: crate::php::config_file::ConfigPhpError) -> Error {
         Error::BoardConfig(e)
+    }
+}
+
+/// Returns what a `mysql` error means, as a sentence without the crate's debug-like wrapping
+/// (`MySqlError { ERROR 1045 (28000): ... }`, `DriverError { ... }`).
+pub fn mysql_sentence(error: &mysql::Error) -> String {
+    use mysql::{DriverError, Error as E};
+    match error {
+        E::MySqlError(e) => match e.code {
+            // Access denied for user 'u'@'host' (using password: YES)
+            1045 | 1698 => {
+                let (user, host) = quoted_pair(&e.message).unwrap_or_default();
+                let password = if e.message.contains("using password: NO") {
+                    " (no password was given)"
+                } else {
+                    ""
+                };
+                format!(
+                    "the database refused the login for user '{user}' from {host}{password}: \
+                     check the user and password (--db URL, MYBB_DATABASE_URL, or MyBB's \
+                     inc/config.php), and that the user may log in from {host}"
+                )
+            }
+            1044 => format!("{}: the user may not use this database (grant it access)", e.message),
+            1049 => format!(
+                "{}: check the database name (--db URL, MYBB_DATABASE_URL, or MyBB's \
+                 inc/config.php)",
+                e.message
+            ),
+            _ => format!("the server said: {} (error {})", e.message, e.code),
+        },
+        E::IoError(e) => match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "the connection was refused: is the database server running, and on this host \
+                 and port?"
+                    .to_owned()
+            }
+            _ => format!("the connection failed: {e}"),
+        },
+        E::DriverError(DriverError::CouldNotConnect(Some((address, why, _)))) => {
+            format!("could not reach {address}: {why}: is the database server running there?")
+        }
+        E::DriverError(DriverError::ConnectTimeout) => {
+            "no answer within the connect timeout: is the host right, and the port open?".to_owned()
+        }
+        E::DriverError(e) => lowercase_first(&e.to_string()),
+        E::UrlError(e) => format!("bad connection settings: {e}"),
+        E::CodecError(e) => format!("the connection broke: {e}"),
+        E::FromValueError(_) | E::FromRowError(_) => {
+            "the database returned a value of an unexpected type".to_owned()
+        }
+        #[allow(unreachable_patterns)] // TLS errors, with a TLS feature only
+        _ => "the connection failed (TLS)".to_owned(),
+    }
+}
+
+/// Returns the two quoted words of `'user'@'host'` in `message`.
+fn quoted_pair(message: &str) -> Option<(String, String)> {
+    let start = message.find('\'')? + 1;
+    let (user, rest) = message[start..].split_once("'@'")?;
+    let host = rest.split('\'').next()?;
+    Some((user.to_owned(), host.to_owned()))
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod live;
 pub mod mybb;
 pub mod percent;
 pub mod php;
+pub mod progress;
 pub mod sync;
 pub mod test_hooks;
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The `mybb-sync` binary: parse the command line, start logging, run, report.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use mybb_sync::cli::{self, Verbosity};
 use mybb_sync::error::chain;
+use mybb_sync::progress;
 
 fn main() -> ExitCode {
     let args = match cli::parse() {
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(args.verbosity);
+    progress::enable(args.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal());
     match mybb_sync::app::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -35,10 +37,13 @@ fn init_logging(verbosity: Verbosity) {
     // Our own crate speaks at the chosen level; dependencies only warn unless RUST_LOG says so.
     let default = format!("warn,mybb_sync={level}");
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
-        .format(|buf, record| match record.level() {
-            log::Level::Info => writeln!(buf, "{}", record.args()),
-            log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
-            level => writeln!(buf, "{}: {}", level.as_str().to_lowercase(), record.args()),
+        .format(|buf, record| {
+            progress::clear();
+            match record.level() {
+                log::Level::Info => writeln!(buf, "{}", record.args()),
+                log::Level::Warn => writeln!(buf, "warning: {}", record.args()),
+                level => writeln!(buf, "{}: {}", level.as_str().to_lowercase(), record.args()),
+            }
         })
         .init();
 }

@@ -394,7 +394,7 @@ fn without_a_mybb_root_the_row_is_saved_and_a_warning_says_how_to_go_live() {
     let out = sync_cmd(&forum.db, &forum.sync_root).arg("import").expect_success();
     assert!(
         out.stderr.contains(
-            "the forum keeps serving the old file until `mybb-sync --mybb DIR cache rebuild` runs"
+            "the forum keeps serving the old files until `mybb-sync --mybb DIR cache rebuild` runs"
         ),
         "{}",
         out.stderr

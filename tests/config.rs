@@ -85,11 +85,13 @@ fn double_quotes_a_write_server_and_a_table_prefix_are_understood() {
     write_config(&dir.join("forum"), &body);
     export_with_mybb(&dir.join("forum"), &dir.join("sync")).expect_success();
     assert_eq!(exported_templates(&dir.join("sync")), 974);
-    // The flag beats config.php: the default prefix finds no tables and says so.
+    // The flag beats config.php: the default prefix finds no tables and says so, naming the
+    // prefix that has them (a configuration error).
     let out = export_with_mybb(&dir.join("forum"), &dir.join("sync2"))
         .args(["--prefix", "mybb_"])
-        .expect_code(1);
-    assert!(out.stderr.contains("is the table prefix \"mybb_\" right?"), "{}", out.stderr);
+        .expect_code(2);
+    assert!(out.stderr.contains("with the table prefix \"mybb_\""), "{}", out.stderr);
+    assert!(out.stderr.contains("prefixes with a templates table: \"forum_\""), "{}", out.stderr);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod util;
 mod cache;
 mod config;
 mod export;
+mod first_hour;
 mod fixture;
 mod import;
 mod live;

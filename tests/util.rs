@@ -502,6 +502,8 @@ pub struct TestCommand {
     shown_env: Vec<(OsString, Option<OsString>)>,
     /// How long [`TestCommand::run`] waits before killing the child.
     timeout: Duration,
+    /// Whether the child is mybb-sync, whose messages are checked for Rust debug text.
+    is_mybb_sync: bool,
 }
 
 impl TestCommand {
@@ -509,6 +511,7 @@ impl TestCommand {
     pub fn new() -> TestCommand {
         let mut command = TestCommand::program(BIN);
         command.shown[0] = "mybb-sync".into();
+        command.is_mybb_sync = true;
         command
     }
 
@@ -524,6 +527,7 @@ impl TestCommand {
             shown: vec![program.as_ref().to_owned()],
             shown_env: Vec::new(),
             timeout: DEFAULT_COMMAND_TIMEOUT,
+            is_mybb_sync: false,
         }
     }
 
@@ -618,7 +622,7 @@ impl TestCommand {
             .or_panic(|| format!("cannot start `{shown}`"));
         let stdout = Collector::start(child.stdout.take().expect("stdout is piped"));
         let stderr = Collector::start(child.stderr.take().expect("stderr is piped"));
-        Running { child, shown, stdout, stderr }
+        Running { child, shown, stdout, stderr, check_messages: self.is_mybb_sync }
     }
 }
 
@@ -710,6 +714,8 @@ pub struct Running {
     stdout: Collector,
     /// The child's stderr, as it arrives.
     stderr: Collector,
+    /// Check its stderr for Rust debug text ([`assert_no_debug_text`]).
+    check_messages: bool,
 }
 
 impl Running {
@@ -772,12 +778,16 @@ impl Running {
         // Swap the collectors out: Running implements Drop, so its fields can't be moved out.
         let stdout = std::mem::replace(&mut self.stdout, Collector::empty());
         let stderr = std::mem::replace(&mut self.stderr, Collector::empty());
-        Output {
+        let output = Output {
             command: std::mem::take(&mut self.shown),
             status,
             stdout: stdout.finish(),
             stderr: stderr.finish(),
+        };
+        if self.check_messages {
+            assert_no_debug_text(&output);
         }
+        output
     }
 }
 
@@ -840,6 +850,24 @@ impl fmt::Display for Output {
         writeln!(f, "status:  {}", self.status)?;
         writeln!(f, "--- stdout ---\n{}", self.stdout.trim_end())?;
         write!(f, "--- stderr ---\n{}", self.stderr.trim_end())
+    }
+}
+
+/// Panics if a message of mybb-sync (its stderr) holds Rust debug text, such as `MySqlError {
+/// ERROR ... }`, `Os { code: 2, kind: NotFound }` or `Some(..)`: every run of the binary in the
+/// test suite is checked, so any error the suite provokes reads as a sentence (issue 15).
+/// Templates and CSS quoted in a message (`{$var}`, `body {`) are not debug text.
+#[track_caller]
+pub fn assert_no_debug_text(output: &Output) {
+    static DEBUG: OnceLock<regex_lite::Regex> = OnceLock::new();
+    let debug = DEBUG.get_or_init(|| {
+        regex_lite::Regex::new(
+            r"\b[A-Z][A-Za-z]+ ?\{ |\b(Some|Ok|Err)\(|\bkind: [A-Z]|\bcode: [0-9]",
+        )
+        .expect("a valid pattern")
+    });
+    for line in output.stderr.lines() {
+        assert!(!debug.is_match(line), "Rust debug text in a message: {line}\n{output}");
     }
 }
 

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::commands::output;
 use crate::config::Config;
 use crate::disk::atomic;
 use crate::disk::gate::SyncLock;
@@ -39,6 +40,8 @@ pub struct ExportOptions {
     pub keep_edits_during_export: bool,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
+    /// Print JSON lines on stdout (`commands/output.rs`).
+    pub json: bool,
 }
 
 /// What an export did, per set and theme.
@@ -72,7 +75,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let mut summary = ExportSummary { parts: parts(config, &scope) };
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
-        remove_stale_temps(&summary.parts)?;
+        remove_stale_temps(config, &summary.parts)?;
     }
     if !options.dry_run {
         // The masters as they are now, before anything else: after an upgrade, each custom
@@ -82,7 +85,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
-        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT)?;
+        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
         return Ok(summary);
     }
     let apply = ApplyOptions {
@@ -92,7 +95,10 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
     for part in &mut summary.parts {
         part.count(&report);
-        part.log();
+        part.log(config);
+    }
+    if options.json {
+        output::print_report(config, "export", &report);
     }
     if report.problems() > 0 {
         return Err(Error::Incomplete { refused: report.problems() });
@@ -100,21 +106,16 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     Ok(summary)
 }
 
-/// Returns the sets and themes `options` name, or the default scope for each kind none is
-/// named of.
+/// Returns the sets and themes `options` name, or the default scope when none is named.
+/// Naming selects: `--theme X` alone exports that theme and no set, `--set Y` alone no theme.
 fn chosen_scope(syncer: &Syncer<'_>, board: &Board, options: &ExportOptions) -> Result<Scope> {
     let default = syncer.default_scope(board)?;
+    if options.sets.is_empty() && options.themes.is_empty() {
+        return Ok(default);
+    }
     Ok(Scope {
-        sets: if options.sets.is_empty() {
-            default.sets
-        } else {
-            named_sets(board, &options.sets)?
-        },
-        themes: if options.themes.is_empty() {
-            default.themes
-        } else {
-            named_themes(board, &options.themes)?
-        },
+        sets: named_sets(board, &options.sets)?,
+        themes: named_themes(board, &options.themes)?,
         every_file: false,
     })
 }
@@ -131,14 +132,14 @@ fn parts(config: &Config, scope: &Scope) -> Vec<PartSummary> {
 }
 
 /// Removes the temp files a killed run left in the folders of `parts`.
-fn remove_stale_temps(parts: &[PartSummary]) -> Result<()> {
+fn remove_stale_temps(config: &Config, parts: &[PartSummary]) -> Result<()> {
     for part in parts {
         for dir in crate::disk::walk::walk(&part.dir)?.1 {
             let removed = atomic::remove_stale_temps(&dir)?;
             if removed > 0 {
                 log::info!(
                     "removed {removed} temp file(s) left by an interrupted run in {}",
-                    dir.display()
+                    config.shown(&dir)
                 );
             }
         }
@@ -156,7 +157,7 @@ impl PartSummary {
     }
 
     /// Logs the part's line of the export's report.
-    fn log(&self) {
+    fn log(&self, config: &Config) {
         let kept = if self.kept > 0 {
             format!(", {} kept (edited on disk)", self.kept)
         } else {
@@ -168,7 +169,7 @@ impl PartSummary {
             self.name,
             self.written,
             self.unchanged,
-            self.dir.display()
+            config.shown(&self.dir)
         );
     }
 

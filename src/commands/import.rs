@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fs_err as fs;
-
 use crate::config::Config;
 use crate::disk::gate::SyncLock;
 use crate::disk::walk::walk_files;
@@ -15,16 +13,24 @@ use crate::sync::decide::Prefer;
 use crate::sync::plan::{Flow, Syncer, walk_root};
 use crate::sync::state::State;
 
+/// What to import, and how to report it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Files and folders; empty means the whole sync root.
+    pub paths: Vec<PathBuf>,
+    pub prefer: Option<Prefer>,
+    /// Print the plan, change nothing.
+    pub dry_run: bool,
+    /// Print JSON lines on stdout (`commands/output.rs`).
+    pub json: bool,
+}
+
 /// Runs `import`: plans every file under the sync root (or under `paths`) and writes those
 /// that changed to the database. Returns [`Error::Incomplete`] when any file was refused or
 /// in conflict. With `dry_run`, prints the plan and changes nothing.
-pub fn import(
-    db: &Db,
-    config: &Config,
-    paths: &[PathBuf],
-    prefer: Option<Prefer>,
-    dry_run: bool,
-) -> Result<Report> {
+pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Report> {
+    let ImportOptions { paths, prefer, dry_run, json } = options;
+    let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
     let lock = SyncLock::new(&config.sync_root)?;
     let _held = lock.shared()?;
     let files = if paths.is_empty() {
@@ -32,10 +38,20 @@ pub fn import(
     } else {
         let mut files = Vec::new();
         for path in paths {
-            match fs::metadata(path) {
+            match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => files.extend(walk_files(path)?),
                 Ok(_) => files.push(path.clone()),
-                Err(e) => return Err(Error::Usage { message: e.to_string() }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::usage(format!(
+                        "{}: no such file or folder (import takes files and folders under the \
+                         sync root {})",
+                        path.display(),
+                        config.sync_root.display()
+                    )));
+                }
+                Err(e) => {
+                    return Err(Error::IoAt { path: path.clone(), action: "read", source: e });
+                }
             }
         }
         files
@@ -44,7 +60,7 @@ pub fn import(
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
-        return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT);
+        return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json);
     }
     let mut report = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
     // A file still being written: give its writer a moment, then try again, a few times.
@@ -62,7 +78,10 @@ pub fn import(
         report.unstable = again.unstable;
     }
     for path in std::mem::take(&mut report.unstable) {
-        log::warn!("{}: refused: kept changing while being read", path.display());
+        log::warn!(
+            "{}: refused: kept changing while being read",
+            crate::commands::output::relative(config, &path).display()
+        );
         report.refused.push((path, "kept changing while being read".to_owned()));
     }
     log::info!(
@@ -72,6 +91,9 @@ pub fn import(
         report.refused.len(),
         report.conflicts.len()
     );
+    if json {
+        crate::commands::output::print_report(config, "import", &report);
+    }
     if report.problems() > 0 {
         return Err(Error::Incomplete { refused: report.problems() });
     }

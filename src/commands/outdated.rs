@@ -2,7 +2,9 @@
 //!
 //! Human form: `PATH: copy 1826, master 1837; merge base ...`. `--porcelain`:
 //! `PATH<TAB>COPY_VERSION<TAB>MASTER_VERSION<TAB>BASE`, BASE one of `baseline`, `xml`,
-//! `merged` (already merged, not yet imported) or `none`. Exit 3 when anything is outdated.
+//! `merged` (already merged, not yet imported) or `none`. `--json`: one object per template
+//! (`action` `outdated`, `path`, `kind`, `copy_version`, `master_version`, `base`), then a
+//! summary. Exit 3 when anything is outdated.
 
 use std::path::Path;
 
@@ -30,17 +32,46 @@ pub fn line(relative: &Path, item: &Outdated, porcelain: bool) -> String {
     format!("{}: copy {copy}, master {master}{unlisted}; {base}", relative.display())
 }
 
+/// Returns the `--json` object of `item`.
+fn json_item(config: &Config, item: &Outdated) -> serde_json::Value {
+    let mut object = crate::commands::output::item(config, "outdated", &item.path, None);
+    object["copy_version"] = serde_json::json!(item.copy.version);
+    object["master_version"] = serde_json::json!(item.master.version);
+    object["base"] = serde_json::json!(item.base_word());
+    object
+}
+
 /// Runs `outdated`: prints every outdated custom template, returns [`Error::Outdated`]
 /// (exit 3) when there is any.
-pub fn outdated(db: &Db, config: &Config, base: Option<&Path>, porcelain: bool) -> Result<()> {
+pub fn outdated(
+    db: &Db,
+    config: &Config,
+    base: Option<&Path>,
+    porcelain: bool,
+    json: bool,
+) -> Result<()> {
     let lock = SyncLock::new(&config.sync_root)?;
     let _held = lock.shared()?;
     let old = base.map(OldMasters::read).transpose()?;
     let upgrade = Upgrade::load(db, config)?;
     let items = upgrade.outdated(old.as_ref());
-    let lines: Vec<String> =
-        items.iter().map(|i| line(&upgrade.relative(&i.path), i, porcelain)).collect();
-    crate::commands::status::print_lines(&lines);
+    let mut lines: Vec<String> = items
+        .iter()
+        .map(|i| match json {
+            true => json_item(config, i).to_string(),
+            false => line(&upgrade.relative(&i.path), i, porcelain),
+        })
+        .collect();
+    if json {
+        let without = items.iter().filter(|i| i.base.is_none()).count();
+        let summary = serde_json::json!({
+            "summary": "outdated",
+            "outdated": items.len(),
+            "without_base": without,
+        });
+        lines.push(summary.to_string());
+    }
+    crate::commands::output::print_lines(&lines);
     if items.is_empty() {
         log::info!("nothing outdated: every custom template builds on its current master");
         return Ok(());

@@ -2,11 +2,12 @@
 //!
 //! One line per item that needs something: `to-db`, `to-disk`, `conflict` or `refused` (with
 //! its reason), the path relative to the sync root. `--porcelain` is the stable form for
-//! scripts: the same fields separated by tabs, nothing else on stdout.
+//! scripts: the same fields separated by tabs, nothing else on stdout. `--json`: one object per
+//! item, then a summary (`commands/output.rs`).
 
-use std::io::Write as _;
-use std::path::Path;
+use serde_json::{Value, json};
 
+use crate::commands::output::{self, CONFLICT_REASON};
 use crate::config::Config;
 use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
@@ -16,35 +17,75 @@ use crate::sync::apply::Report;
 use crate::sync::plan::{Action, Flow, Planned, Syncer};
 use crate::sync::state::State;
 
+/// How `status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Form {
+    /// Aligned words and paths, for people.
+    #[default]
+    Plain,
+    /// `ACTION<TAB>PATH[<TAB>REASON]`.
+    Porcelain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Returns the reason printed with `action`, if it has one.
+fn reason(action: &Action) -> Option<&str> {
+    match action {
+        Action::Refused(why) => Some(why.as_str()),
+        Action::Conflict(_) => Some(CONFLICT_REASON),
+        _ => None,
+    }
+}
+
 /// Returns one status line for `planned`, or None when it needs nothing.
-fn line(root: &Path, planned: &Planned, porcelain: bool) -> Option<String> {
+fn line(config: &Config, planned: &Planned, form: Form) -> Option<String> {
     let word = planned.action.word()?;
-    let path = planned.path.strip_prefix(root).unwrap_or(&planned.path).display();
+    if form == Form::Json {
+        return Some(item(config, planned)?.to_string());
+    }
+    let path = output::relative(config, &planned.path);
+    let path = path.display();
+    // Conflicts print no reason here: the word says it (and scripts split on tabs).
     let reason = match &planned.action {
         Action::Refused(why) => Some(why.as_str()),
         _ => None,
     };
-    Some(match (porcelain, reason) {
-        (true, Some(why)) => format!("{word}\t{path}\t{}", why.replace(['\t', '\n'], " ")),
-        (true, None) => format!("{word}\t{path}"),
-        (false, Some(why)) => format!("{word:<9} {path}: {why}"),
-        (false, None) => format!("{word:<9} {path}"),
+    Some(match (form, reason) {
+        (Form::Porcelain, Some(why)) => {
+            format!("{word}\t{path}\t{}", why.replace(['\t', '\n'], " "))
+        }
+        (Form::Porcelain, None) => format!("{word}\t{path}"),
+        (_, Some(why)) => format!("{word:<9} {path}: {why}"),
+        (_, None) => format!("{word:<9} {path}"),
     })
 }
 
-/// Prints `lines` to stdout, ignoring a closed pipe (`mybb-sync status | head`).
-pub fn print_lines(lines: &[String]) {
-    let mut out = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(out, "{line}").is_err() {
-            return;
-        }
+/// Returns the JSON object of `planned`, or None when it needs nothing.
+fn item(config: &Config, planned: &Planned) -> Option<Value> {
+    let word = planned.action.word()?;
+    Some(output::item(config, word, &planned.path, reason(&planned.action)))
+}
+
+/// Returns the summary object of a plan's `lines`.
+fn summary(command: &str, plan: &[&Planned], dry_run: bool) -> Value {
+    let count = |word: &str| plan.iter().filter(|p| p.action.word() == Some(word)).count();
+    let mut object = json!({
+        "summary": command,
+        "to-db": count("to-db"),
+        "to-disk": count("to-disk"),
+        "conflicts": count("conflict"),
+        "refused": count("refused"),
+    });
+    if dry_run {
+        object["dry_run"] = json!(true);
     }
+    object
 }
 
 /// Runs `status`: plans every item of every set and theme and every file under the sync root,
-/// prints what needs doing, and returns [`Error::Incomplete`] (exit 3) when anything does.
-pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
+/// prints what needs doing, and returns [`Error::Pending`] (exit 3) when anything does.
+pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
     let lock = SyncLock::new(&config.sync_root)?;
     let _held = lock.shared()?;
     let syncer = Syncer::new(db, config, None)?;
@@ -52,37 +93,44 @@ pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
     let mut scope = syncer.default_scope(&board)?;
     scope.every_file = true;
     let state = State::load(&config.sync_root)?;
-    let plan = syncer.plan_scope(&board, &scope, &state, false)?;
-    let lines: Vec<String> =
-        plan.iter().filter_map(|p| line(&config.sync_root, p, porcelain)).collect();
-    print_lines(&lines);
-    if lines.is_empty() {
+    // As export sees it: a deleted file whose row exists is `to-disk` (export writes it back).
+    let plan = syncer.plan_scope(&board, &scope, &state, true)?;
+    let pending: Vec<&Planned> = plan.iter().filter(|p| p.action.word().is_some()).collect();
+    let mut lines: Vec<String> = pending.iter().filter_map(|p| line(config, p, form)).collect();
+    if form == Form::Json {
+        lines.push(summary("status", &pending, false).to_string());
+    }
+    output::print_lines(&lines);
+    if pending.is_empty() {
         log::info!("in sync: nothing to do");
         return Ok(());
     }
-    Err(Error::Pending { count: lines.len() })
+    Err(Error::Pending { count: pending.len() })
 }
 
 /// Prints what a run with `flow` would do with `plan` (its own direction, conflicts and
 /// refusals) and changes nothing. Returns [`Error::Incomplete`] when something was refused or
 /// in conflict, as the real run would.
-pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow) -> Result<Report> {
+pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow, json: bool) -> Result<Report> {
     let carried = |action: &Action| match action {
         Action::ToDb(_) => flow.to_db,
         Action::ToDisk(_) => flow.to_disk,
         _ => true,
     };
-    let lines: Vec<String> = plan
-        .iter()
-        .filter(|p| carried(&p.action))
-        .filter_map(|p| line(&config.sync_root, p, false))
-        .collect();
-    print_lines(&lines);
+    let shown: Vec<&Planned> =
+        plan.iter().filter(|p| carried(&p.action) && p.action.word().is_some()).collect();
+    let form = if json { Form::Json } else { Form::Plain };
+    let mut lines: Vec<String> = shown.iter().filter_map(|p| line(config, p, form)).collect();
+    let command = if flow.to_db { "import" } else { "export" };
+    if json {
+        lines.push(summary(command, &shown, true).to_string());
+    }
+    output::print_lines(&lines);
     let problems = plan
         .iter()
         .filter(|p| matches!(p.action, Action::Conflict(_) | Action::Refused(_)))
         .count();
-    log::info!("dry run: {} change(s) planned, nothing written", lines.len() - problems);
+    log::info!("dry run: {} change(s) planned, nothing written", shown.len() - problems);
     if problems > 0 {
         return Err(Error::Incomplete { refused: problems });
     }

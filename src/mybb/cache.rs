@@ -85,10 +85,22 @@ pub fn after_stylesheet_write(
     sheet: &WrittenStylesheet<'_>,
 ) -> Result<Served> {
     let Some(root) = config.mybb_root.as_deref() else {
+        // Said once per run: the same words for every stylesheet of an import would bury the
+        // rest of its report.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            log::debug!(
+                "stylesheet {:?} of theme {}: no MyBB root, cache not rebuilt",
+                sheet.name,
+                sheet.tid
+            );
+            return Ok(Served::Stale);
+        }
         log::warn!(
-            "stylesheet {:?} of theme {} is saved in the database, but the forum keeps serving the \
-             old file until `mybb-sync --mybb DIR cache rebuild` runs (no MyBB root given: use \
-             --mybb DIR or MYBB_ROOT to write MyBB's cache files)",
+            "stylesheets saved in the database (first: {:?} of theme {}) are not live yet: the \
+             forum keeps serving the old files until `mybb-sync --mybb DIR cache rebuild` runs \
+             (no MyBB root given: use --mybb DIR or MYBB_ROOT to write MyBB's cache files; said \
+             once per run)",
             sheet.name,
             sheet.tid
         );

@@ -104,7 +104,43 @@ impl Db {
         // (refused, bad password) here, as a connection error.
         db.pool.get_conn().map_err(|source| Error::Connect { url: db.target.clone(), source })?;
         log::debug!("connected to {}", db.target);
+        db.check_prefix(&target.database)?;
         Ok(db)
+    }
+
+    /// Returns a configuration error (exit 2) when the database has no `templates` table under
+    /// the prefix, naming the prefixes that have one: a wrong prefix is a setting to fix, not a
+    /// failure halfway through a command.
+    fn check_prefix(&self, database: &str) -> Result<()> {
+        let sql = "SELECT TABLE_NAME FROM information_schema.TABLES \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%templates' \
+                   ORDER BY TABLE_NAME";
+        let names: Vec<Vec<u8>> = self
+            .conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("listing the tables".to_owned(), e))?;
+        let names: Vec<String> =
+            names.into_iter().map(|n| String::from_utf8_lossy(&n).into_owned()).collect();
+        let wanted = format!("{}templates", self.prefix);
+        if names.contains(&wanted) {
+            return Ok(());
+        }
+        let prefixes: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix("templates"))
+            .map(|p| format!("{p:?}"))
+            .collect();
+        let known = if prefixes.is_empty() {
+            "no prefix has one: is this MyBB's database?".to_owned()
+        } else {
+            format!("prefixes with a templates table: {}", prefixes.join(", "))
+        };
+        Err(Error::usage(format!(
+            "the database {database:?} has no MyBB tables with the table prefix {:?} (no table \
+             {wanted}); {known}; set the prefix with --prefix, MYBB_TABLE_PREFIX or \
+             inc/config.php's table_prefix",
+            self.prefix
+        )))
     }
 
     fn conn(&self) -> Result<PooledConn> {

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::config::Config;
 use crate::disk::atomic::AtomicBatch;
 use crate::error::{Error, Result};
 use crate::live::Change;
@@ -162,20 +163,25 @@ impl Syncer<'_> {
         let resolved = |path: &Path| {
             let copy = conflict_copy_path(path);
             if copies.contains(&copy) {
-                remove_conflict_copy(path, &copy);
+                remove_conflict_copy(self.config, path, &copy);
             }
         };
+        let mut progress = crate::progress::Progress::new("applying", plan.len());
         for Planned { path, action, sync } in plan {
+            progress.tick();
             match action {
                 Action::Ignored => {}
                 Action::GoneFromDb => {
                     log::info!(
                         "{}: its row was deleted in the database; the file is kept",
-                        path.display()
+                        self.config.shown(&path)
                     );
                 }
                 Action::Missing => {
-                    log::debug!("{}: no file; the database keeps its row", path.display());
+                    log::debug!(
+                        "{}: no file; the database keeps its row",
+                        self.config.shown(&path)
+                    );
                     report.missing.push(path);
                 }
                 Action::Unstable => report.unstable.push(path),
@@ -188,9 +194,9 @@ impl Syncer<'_> {
                 }
                 Action::Refused(why) => {
                     if why == EMPTY_FILE {
-                        log::warn!("skipping empty file: {}", path.display());
+                        log::warn!("skipping empty file: {}", self.config.shown(&path));
                     } else {
-                        log::warn!("{}: refused: {why}", path.display());
+                        log::warn!("{}: refused: {why}", self.config.shown(&path));
                     }
                     report.refused.push((path, why));
                 }
@@ -200,14 +206,14 @@ impl Syncer<'_> {
                     log::warn!(
                         "{}: conflict: changed on disk and in the database since the last sync; \
                          the database's version is in {} (resolve with --prefer disk or --prefer db)",
-                        path.display(),
-                        copy.display()
+                        self.config.shown(&path),
+                        self.config.shown(&copy)
                     );
                     report.conflicts.push((path, copy));
                 }
                 Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
                     Ok(served) => {
-                        log::info!("{}: {}", path.display(), write.describe());
+                        log::info!("{}: {}", self.config.shown(&path), write.describe());
                         report.live.extend(self.made_live(&path, &write, served));
                         if let Some((key, record)) = sync {
                             state.set(&key, record);
@@ -218,14 +224,14 @@ impl Syncer<'_> {
                     Err(e @ Error::Connect { .. }) => return Err(e),
                     Err(e) => {
                         let why = crate::error::chain(&e);
-                        log::warn!("{}: not written: {why}", path.display());
+                        log::warn!("{}: not written: {why}", self.config.shown(&path));
                         report.refused.push((path, why));
                     }
                 },
                 Action::ToDb(_) => {
                     log::info!(
                         "{}: edited since the last sync; kept (import it, or --prefer db)",
-                        path.display()
+                        self.config.shown(&path)
                     );
                     report.held.push((path, "edited since the last sync"));
                 }
@@ -235,7 +241,7 @@ impl Syncer<'_> {
                     {
                         log::warn!(
                             "{}: changed while the export ran; left as it is",
-                            path.display()
+                            self.config.shown(&path)
                         );
                         report.held.push((path, "changed during the export"));
                         continue;
@@ -246,7 +252,7 @@ impl Syncer<'_> {
                 Action::ToDisk(_) => {
                     log::info!(
                         "{}: changed in the database since the last sync; run export to fetch it",
-                        path.display()
+                        self.config.shown(&path)
                     );
                     report.held.push((path, "changed in the database"));
                 }
@@ -263,7 +269,7 @@ impl Syncer<'_> {
                     state.set(&key, record);
                 }
                 resolved(&path);
-                log::debug!("{}: written from the database", path.display());
+                log::debug!("{}: written from the database", self.config.shown(&path));
                 report.pulled.push(path);
             }
         }
@@ -276,11 +282,13 @@ impl Syncer<'_> {
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.
-fn remove_conflict_copy(path: &Path, copy: &Path) {
+fn remove_conflict_copy(config: &Config, path: &Path, copy: &Path) {
     match std::fs::remove_file(copy) {
-        Ok(()) => log::info!("{}: conflict resolved; removed {}", path.display(), copy.display()),
+        Ok(()) => {
+            log::info!("{}: conflict resolved; removed {}", config.shown(path), config.shown(copy))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => log::warn!("cannot remove {}: {e}", copy.display()),
+        Err(e) => log::warn!("cannot remove {}: {e}", config.shown(copy)),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod decide;
+pub mod ignore;
 pub mod layout;
 pub mod plan;
 pub mod state;

@@ -18,6 +18,7 @@ use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
 use crate::mybb::db::{Db, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
+use crate::sync::ignore::IgnoreFile;
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
@@ -192,6 +193,8 @@ pub struct Syncer<'a> {
     prefer: Option<Prefer>,
     /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
     four_byte: (bool, bool),
+    /// The sync root's `.mybb-syncignore`.
+    ignore: IgnoreFile,
 }
 
 impl<'a> Syncer<'a> {
@@ -201,7 +204,8 @@ impl<'a> Syncer<'a> {
             db.stores_four_byte_utf8("templates", "template")?,
             db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
         );
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte })
+        let ignore = IgnoreFile::load(&config.sync_root)?;
+        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte, ignore })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -209,6 +213,14 @@ impl<'a> Syncer<'a> {
         let root = std::path::absolute(&self.config.sync_root).ok()?;
         let path = std::path::absolute(path).ok()?;
         path.strip_prefix(&root).ok().map(Path::to_path_buf)
+    }
+
+    /// Returns the item `relative` (to the sync root) names, unless `.mybb-syncignore` ignores it.
+    fn parse(&self, relative: &Path) -> std::result::Result<ItemPath, NotAnItem> {
+        if self.ignore.is_ignored(relative) {
+            return Err(NotAnItem::Ignored);
+        }
+        layout::parse(relative)
     }
 
     /// Returns the default scope: every set (and the global set when it has rows) and every
@@ -239,7 +251,7 @@ impl<'a> Syncer<'a> {
                         "not under the sync root {}",
                         self.config.sync_root.display()
                     ))),
-                    Some(relative) => layout::parse(&relative),
+                    Some(relative) => self.parse(&relative),
                 };
                 if let Ok(ItemPath::Template { set, title, .. }) = &item
                     && let Some(sid) = board.set_sid(set)
@@ -254,9 +266,11 @@ impl<'a> Syncer<'a> {
             sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
         let mut duplicates = DuplicateTitles::default();
+        let mut progress = crate::progress::Progress::new("comparing", items.len());
         Ok(items
             .into_iter()
             .map(|(path, item)| {
+                progress.tick();
                 self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
             })
             .collect())
@@ -307,12 +321,15 @@ impl<'a> Syncer<'a> {
         }
         let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
+        let unique = candidates.iter().collect::<std::collections::HashSet<_>>().len();
+        let mut progress = crate::progress::Progress::new("comparing", unique);
         for path in candidates {
             if !seen.insert(path.clone()) {
                 continue;
             }
+            progress.tick();
             let item = match self.relative(&path) {
-                Some(relative) => layout::parse(&relative),
+                Some(relative) => self.parse(&relative),
                 None => Err(NotAnItem::Ignored),
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
@@ -356,7 +373,7 @@ impl<'a> Syncer<'a> {
         {
             return plain(Action::Refused(format!(
                 "the same template is also at {}; keep one of them",
-                other.display()
+                self.config.shown(&other)
             )));
         }
         let db = self.db_side(&item, board, sets);

@@ -126,7 +126,7 @@ impl fmt::Display for Refusal {
                  or combine them, and delete the marker lines) first"
             ),
             Refusal::Template(refusal) => {
-                write!(f, "refused by MyBB's template check: {refusal}")
+                write!(f, "MyBB's template check: {refusal}")
             }
         }
     }
@@ -315,7 +315,7 @@ mod tests {
         assert!(matches!(refusal, Refusal::Template(TemplateRefusal::BraceExpression { .. })));
         assert_eq!(
             refusal.to_string(),
-            "refused by MyBB's template check: uses a brace expression MyBB's Admin CP refuses: \
+            "MyBB's template check: uses a brace expression MyBB's Admin CP refuses: \
              {$a->b()}"
         );
         let source = refusal.source().map(ToString::to_string);

@@ -131,6 +131,7 @@ impl Armed {
             retry_at: None,
             backoff: Duration::ZERO,
             outage: false,
+            bad_ignore_file: false,
             next_pull: options.pull_interval.map(|every| Instant::now() + every),
             fingerprint: None,
             own_newest: None,
@@ -155,6 +156,8 @@ struct Worker {
     retry_at: Option<Instant>,
     backoff: Duration,
     outage: bool,
+    /// `.mybb-syncignore` could not be read: changes wait until it is fixed.
+    bad_ignore_file: bool,
     /// When to next ask the database whether anything changed.
     next_pull: Option<Instant>,
     /// The database's fingerprint when last pulled, or right after the watcher's own writes.
@@ -268,7 +271,7 @@ impl Worker {
             Ok(report) => {
                 self.publish(&report.live);
                 for path in &report.pulled {
-                    log::info!("{}: brought to disk from the database", path.display());
+                    log::info!("{}: brought to disk from the database", self.config.shown(path));
                 }
                 self.stats.pulled += report.pulled.len();
                 self.stats.written += report.written.len();
@@ -286,6 +289,17 @@ impl Worker {
     /// Handles an error of a batch or pull: a database outage keeps `batch` pending and
     /// schedules a retry, logged once per outage; anything else ends the watcher.
     fn outage_or(&mut self, error: Error, batch: Vec<PathBuf>) -> Result<()> {
+        // A typo in the ignore file is fixed in the editor, not by restarting the watcher.
+        if let Error::IgnoreFile { message } = &error {
+            self.pending.extend(batch);
+            self.retry_at = Some(Instant::now() + MAX_BACKOFF);
+            if !self.bad_ignore_file {
+                log::warn!("{message}; the changes wait until it is fixed");
+                self.bad_ignore_file = true;
+            }
+            return Ok(());
+        }
+        self.bad_ignore_file = false;
         if !matches!(error, Error::Connect { .. } | Error::Query { .. }) {
             return Err(error);
         }
@@ -352,7 +366,7 @@ impl Worker {
             if layout::parse(relative) == Err(NotAnItem::Ignored) {
                 continue;
             }
-            log::debug!("changed: {}", path.display());
+            log::debug!("changed: {}", self.config.shown(&path));
             self.pending.insert(path);
             self.last_event = Instant::now();
         }
@@ -383,6 +397,7 @@ impl Worker {
                 if self.outage {
                     log::info!("the database is reachable again; pending changes applied");
                 }
+                self.bad_ignore_file = false;
                 self.outage = false;
                 self.retry_at = None;
                 self.backoff = Duration::ZERO;
@@ -398,7 +413,10 @@ impl Worker {
                 self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
                 for path in &report.missing {
-                    log::info!("{}: deleted on disk; the database keeps it", path.display());
+                    log::info!(
+                        "{}: deleted on disk; the database keeps it",
+                        self.config.shown(path)
+                    );
                 }
                 if !report.unstable.is_empty() {
                     // Still being written: wait for the writer to go quiet, then read again.

@@ -1,0 +1,357 @@
+//! `completions bash|zsh|fish`: a shell completion script, rendered from the command line's
+//! one table (`cli::COMMANDS`, `cli::GLOBAL_FLAGS`), the same table `--help` comes from.
+//!
+//! Commands are completed by their first word; a first word shared by several commands
+//! (`cache rebuild`, and so `theme export`, `theme import`) completes their second words, then
+//! the flags of all of them.
+
+use std::fmt::Write as _;
+
+use crate::cli::{COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind};
+
+/// Returns the completion script for `shell` (`bash`, `zsh` or `fish`).
+pub fn script(shell: &str) -> String {
+    match shell {
+        "zsh" => zsh(),
+        "fish" => fish(),
+        _ => bash(),
+    }
+}
+
+/// The commands that share one first word.
+struct Group {
+    word: &'static str,
+    specs: Vec<&'static CommandSpec>,
+}
+
+impl Group {
+    /// Returns the second words of a group of two-word commands (`rebuild` of `cache`).
+    fn actions(&self) -> Vec<&'static str> {
+        self.specs.iter().filter_map(|c| c.words.get(1).copied()).collect()
+    }
+
+    /// Returns the flags of all the group's commands, each name once.
+    fn flags(&self) -> Vec<&'static Flag> {
+        let mut flags: Vec<&'static Flag> = Vec::new();
+        for flag in self.specs.iter().flat_map(|c| c.flags.iter()) {
+            if !flags.iter().any(|f| f.long == flag.long) {
+                flags.push(flag);
+            }
+        }
+        flags
+    }
+
+    /// Returns the one summary line of the group.
+    fn summary(&self) -> String {
+        match self.specs.as_slice() {
+            [only] => only.summary.to_owned(),
+            _ => format!("{}: {}", self.word, self.actions().join(", ")),
+        }
+    }
+
+    /// Returns what the operands are, when the group is one command of one word.
+    fn operands(&self) -> Option<Operands> {
+        match self.specs.as_slice() {
+            [only] if only.words.len() == 1 => Some(only.operands),
+            _ => None,
+        }
+    }
+}
+
+/// Returns the commands grouped by first word, in the order of [`COMMAND_WORDS`].
+fn groups() -> Vec<Group> {
+    COMMAND_WORDS
+        .iter()
+        .map(|word| Group {
+            word,
+            specs: COMMANDS.iter().filter(|c| c.words[0] == *word).collect(),
+        })
+        .collect()
+}
+
+/// Returns every spelling of `flags`: `--db`, `-q`, `--quiet`.
+fn spellings<'a>(flags: impl IntoIterator<Item = &'a Flag>) -> Vec<String> {
+    let mut words = Vec::new();
+    for flag in flags {
+        if let Some(short) = flag.short {
+            words.push(format!("-{short}"));
+        }
+        words.push(format!("--{}", flag.long));
+    }
+    words
+}
+
+/// Returns every flag of every table.
+fn all_flags() -> impl Iterator<Item = &'static Flag> {
+    GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter()))
+}
+
+/// Returns the first line of a help text, with what a shell would take for syntax removed.
+fn plain(help: &str) -> String {
+    help.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| if "'\"[]:`$\\".contains(c) { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bash() -> String {
+    let mut out = String::from(
+        "# bash completion for mybb-sync, from `mybb-sync completions bash`.\n\
+         _mybb_sync() {\n\
+         \x20   local cur prev cmd i\n\
+         \x20   cur=${COMP_WORDS[COMP_CWORD]}\n\
+         \x20   prev=${COMP_WORDS[COMP_CWORD-1]}\n",
+    );
+    // The command: the first word that is not a flag or the value of one. (A flag whose value
+    // is optional takes none here: the completion cannot know.)
+    let valued: Vec<String> = all_flags()
+        .filter(|f| f.value.is_some() && !f.optional)
+        .map(|f| format!("--{}", f.long))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let _ = write!(
+        out,
+        "    cmd=\n\
+         \x20   for ((i = 1; i < COMP_CWORD; i++)); do\n\
+         \x20       case ${{COMP_WORDS[i]}} in\n\
+         \x20           {}) ((i++)) ;;\n\
+         \x20           -*) ;;\n\
+         \x20           *) cmd=${{COMP_WORDS[i]}}; break ;;\n\
+         \x20       esac\n\
+         \x20   done\n",
+        valued.join("|")
+    );
+    // Flags that take a value: their value is completed (or not) by kind, and choices by the
+    // command (export's --prefer takes fewer than import's).
+    out.push_str("    case $prev in\n");
+    let mut texts = Vec::new();
+    let mut done = Vec::new();
+    for flag in all_flags().filter(|f| f.value.is_some() && !f.optional) {
+        if done.contains(&flag.long) {
+            continue;
+        }
+        done.push(flag.long);
+        let word = format!("--{}", flag.long);
+        match flag.kind {
+            ValueKind::Text => texts.push(word),
+            ValueKind::Dir => {
+                let _ = writeln!(
+                    out,
+                    "        {word}) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;"
+                );
+            }
+            ValueKind::File => {
+                let _ = writeln!(
+                    out,
+                    "        {word}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;"
+                );
+            }
+            ValueKind::Choice(_) => {
+                let _ = write!(out, "        {word}) case $cmd in");
+                for group in groups() {
+                    for f in group.flags().into_iter().filter(|f| f.long == flag.long) {
+                        if let ValueKind::Choice(words) = f.kind {
+                            let _ = write!(
+                                out,
+                                " {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;",
+                                group.word,
+                                words.join(" ")
+                            );
+                        }
+                    }
+                }
+                out.push_str(" esac; return ;;\n");
+            }
+        }
+    }
+    if !texts.is_empty() {
+        let _ = writeln!(out, "        {}) return ;;", texts.join("|"));
+    }
+    out.push_str("    esac\n");
+    let global = spellings(GLOBAL_FLAGS).join(" ");
+    out.push_str("    case $cmd in\n");
+    let _ = writeln!(
+        out,
+        "        '') COMPREPLY=($(compgen -W \"{} {global}\" -- \"$cur\")) ;;",
+        COMMAND_WORDS.join(" ")
+    );
+    for group in groups() {
+        let flags = format!("{} {global}", spellings(group.flags()).join(" "));
+        let _ = writeln!(
+            out,
+            "        {}) if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); \
+             else {}; fi ;;",
+            group.word,
+            flags.trim(),
+            bash_operands(&group)
+        );
+    }
+    out.push_str(
+        "    esac\n\
+         }\n\
+         complete -o default -F _mybb_sync mybb-sync\n",
+    );
+    out
+}
+
+/// Returns the bash statement completing the operands of `group` (files fall back to
+/// `complete -o default`).
+fn bash_operands(group: &Group) -> String {
+    let words: Vec<&str> = match group.operands() {
+        Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
+            return "COMPREPLY=($(compgen -f -- \"$cur\"))".to_owned();
+        }
+        Some(
+            Operands::One(ValueKind::Choice(words)) | Operands::Optional(ValueKind::Choice(words)),
+        ) => words.to_vec(),
+        Some(_) => Vec::new(),
+        None => group.actions(),
+    };
+    format!("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words.join(" "))
+}
+
+/// Returns one `_arguments` spec per spelling of `flag`, for zsh.
+fn zsh_flag(flag: &Flag) -> Vec<String> {
+    let help = plain(flag.help);
+    let colon = if flag.optional { "::" } else { ":" };
+    let action = match (flag.value, flag.kind) {
+        (None, _) => String::new(),
+        (Some(value), ValueKind::Dir) => format!("{colon}{value}:_directories"),
+        (Some(value), ValueKind::File) => format!("{colon}{value}:_files"),
+        (Some(value), ValueKind::Choice(words)) => format!("{colon}{value}:({})", words.join(" ")),
+        (Some(value), ValueKind::Text) => format!("{colon}{value}: "),
+    };
+    let repeat = if flag.repeatable { "*" } else { "" };
+    let mut specs = vec![format!("'{repeat}--{}[{help}]{action}'", flag.long)];
+    if let Some(short) = flag.short {
+        specs.push(format!("'{repeat}-{short}[{help}]{action}'"));
+    }
+    specs
+}
+
+fn zsh() -> String {
+    let mut out = String::from(
+        "#compdef mybb-sync\n\
+         # zsh completion for mybb-sync, from `mybb-sync completions zsh`.\n\
+         _mybb_sync() {\n\
+         \x20   local -a global commands\n",
+    );
+    let global: Vec<String> = GLOBAL_FLAGS.iter().flat_map(zsh_flag).collect();
+    let _ = writeln!(out, "    global=(\n        {}\n    )", global.join("\n        "));
+    let commands: Vec<String> =
+        groups().iter().map(|g| format!("'{}:{}'", g.word, plain(&g.summary()))).collect();
+    let _ = writeln!(out, "    commands=(\n        {}\n    )", commands.join("\n        "));
+    out.push_str(
+        "    local curcontext=$curcontext state line\n\
+         \x20   _arguments -C $global '1:command:->command' '*::argument:->argument'\n\
+         \x20   case $state in\n\
+         \x20       command) _describe -t commands 'mybb-sync command' commands ;;\n\
+         \x20       argument)\n\
+         \x20           case $words[1] in\n",
+    );
+    for group in groups() {
+        let mut specs: Vec<String> = group.flags().into_iter().flat_map(zsh_flag).collect();
+        match group.operands() {
+            Some(Operands::Paths { .. }) => specs.push("'*:path:_files'".to_owned()),
+            Some(Operands::One(ValueKind::File | ValueKind::Dir)) => {
+                specs.push("'1:file:_files'".to_owned())
+            }
+            Some(
+                Operands::One(ValueKind::Choice(words))
+                | Operands::Optional(ValueKind::Choice(words)),
+            ) => specs.push(format!("'1:word:({})'", words.join(" "))),
+            Some(_) => {}
+            None => {
+                specs.push(format!("'1:action:({})'", group.actions().join(" ")));
+                specs.push("'*:file:_files'".to_owned());
+            }
+        }
+        let _ = writeln!(
+            out,
+            "                {}) _arguments $global {} ;;",
+            group.word,
+            specs.join(" ")
+        );
+    }
+    out.push_str(
+        "            esac ;;\n\
+         \x20   esac\n\
+         }\n\
+         _mybb_sync \"$@\"\n",
+    );
+    out
+}
+
+/// Returns the `complete` line of `flag` under `condition`, for fish.
+fn fish_flag(flag: &Flag, condition: &str) -> String {
+    let mut line = format!("complete -c mybb-sync -n '{condition}' -l {}", flag.long);
+    if let Some(short) = flag.short {
+        let _ = write!(line, " -s {short}");
+    }
+    match (flag.value, flag.kind) {
+        (None, _) => {}
+        (Some(_), ValueKind::Dir) => line.push_str(" -r -a '(__fish_complete_directories)'"),
+        (Some(_), ValueKind::File) => line.push_str(" -r -F"),
+        (Some(_), ValueKind::Choice(words)) => {
+            let _ = write!(line, " -x -a '{}'", words.join(" "));
+        }
+        (Some(_), ValueKind::Text) => line.push_str(" -x"),
+    }
+    let _ = write!(line, " -d '{}'", plain(flag.help));
+    line
+}
+
+fn fish() -> String {
+    let mut out = String::from(
+        "# fish completion for mybb-sync, from `mybb-sync completions fish`.\n\
+         complete -c mybb-sync -f\n",
+    );
+    let words = COMMAND_WORDS.join(" ");
+    for flag in GLOBAL_FLAGS {
+        out.push_str(&fish_flag(flag, "true"));
+        out.push('\n');
+    }
+    for group in groups() {
+        let _ = writeln!(
+            out,
+            "complete -c mybb-sync -n 'not __fish_seen_subcommand_from {words}' -a {} -d '{}'",
+            group.word,
+            plain(&group.summary())
+        );
+        let condition = format!("__fish_seen_subcommand_from {}", group.word);
+        for flag in group.flags() {
+            out.push_str(&fish_flag(flag, &condition));
+            out.push('\n');
+        }
+        match group.operands() {
+            Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
+                let _ = writeln!(out, "complete -c mybb-sync -n '{condition}' -F");
+            }
+            Some(
+                Operands::One(ValueKind::Choice(words))
+                | Operands::Optional(ValueKind::Choice(words)),
+            ) => {
+                let _ = writeln!(
+                    out,
+                    "complete -c mybb-sync -n '{condition}' -a '{}'",
+                    words.join(" ")
+                );
+            }
+            Some(_) => {}
+            None => {
+                let _ = writeln!(
+                    out,
+                    "complete -c mybb-sync -n '{condition}' -a '{}'",
+                    group.actions().join(" ")
+                );
+            }
+        }
+    }
+    out
+}
