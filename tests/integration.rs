@@ -10,4 +10,5 @@ mod fixture;
 mod import;
 mod readme;
 mod sync;
+mod trust;
 mod watch;
