@@ -33,6 +33,7 @@ OPTIONS:
     --root DIR          The sync root [env: MYBB_SYNC_ROOT] [default: ./mybb_sync]
     --prefix P          Table prefix [env: MYBB_TABLE_PREFIX] [default: config.php's, else mybb_]
     --no-fsync          Skip fsync: files are still replaced atomically, but not durable on power loss
+    --rebind            Use a sync root stamped with another board with this one (forgets its state)
     -q, --quiet         Show only warnings and errors
     -v, --verbose       Show debug output (RUST_LOG overrides both)
     -h, --help          Print this help
@@ -186,6 +187,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Long("root") => args.connection.sync_root = Some(parser.value().map_err(usage)?.into()),
             Long("prefix") => args.connection.prefix = Some(string(&mut parser, "--prefix")?),
             Long("no-fsync") => args.connection.no_fsync = true,
+            Long("rebind") => args.connection.rebind = true,
             Short('q') | Long("quiet") => args.verbosity = Verbosity::Quiet,
             Short('v') | Long("verbose") => args.verbosity = Verbosity::Verbose,
             Short('h') | Long("help") => help = true,

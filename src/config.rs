@@ -29,6 +29,8 @@ pub struct ConnectionArgs {
     pub sync_root: Option<PathBuf>,
     pub prefix: Option<String>,
     pub no_fsync: bool,
+    /// `--rebind`: the sync root moves to this board on purpose (see `sync/own_dir.rs`).
+    pub rebind: bool,
 }
 
 /// Everything a command needs to know about the world, checked.
@@ -41,6 +43,8 @@ pub struct Config {
     pub mybb_root: Option<PathBuf>,
     /// Whether files are made durable (fsync) as well as atomic.
     pub durable: bool,
+    /// Whether a sync root stamped with another board may be taken over (`--rebind`).
+    pub rebind: bool,
 }
 
 /// Where the database is. The password never leaves this struct in text form.
@@ -224,7 +228,7 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
         .unwrap_or_else(|| "mybb_".to_owned());
     config_file::validate_table_prefix(&prefix)
         .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
-    Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync })
+    Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync, rebind: args.rebind })
 }
 
 #[cfg(test)]

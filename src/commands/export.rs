@@ -13,13 +13,13 @@ use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::disk::atomic;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Scope, Syncer};
 use crate::sync::state::State;
 
@@ -70,8 +70,10 @@ impl ExportSummary {
 /// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
 /// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
 pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {
-    let lock = SyncLock::new(&config.sync_root)?;
+    let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
+    let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
+    own_dir::bind(&config.sync_root, config, binding)?;
     let started = SystemTime::now();
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;

@@ -6,12 +6,12 @@ use std::time::Duration;
 use fs_err as fs;
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::decide::Prefer;
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Syncer, walk_root};
 use crate::sync::state::State;
 
@@ -25,8 +25,14 @@ pub fn import(
     prefer: Option<Prefer>,
     dry_run: bool,
 ) -> Result<Report> {
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    own_dir::require_root(&config.sync_root)?;
+    let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
+    own_dir::bind(&config.sync_root, config, binding)?;
+    let lock = match binding {
+        Binding::CheckAndStamp => Some(own_dir::lock(&config.sync_root)?),
+        Binding::CheckOnly => own_dir::lock_if_present(&config.sync_root)?,
+    };
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let files = if paths.is_empty() {
         walk_root(&config.sync_root)?
     } else {

@@ -8,11 +8,11 @@ use std::io::Write as _;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::Report;
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Action, Flow, Planned, Syncer};
 use crate::sync::state::State;
 
@@ -45,8 +45,11 @@ fn print_lines(lines: &[String]) {
 /// Runs `status`: plans every item of every set and theme and every file under the sync root,
 /// prints what needs doing, and returns [`Error::Incomplete`] (exit 3) when anything does.
 pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    own_dir::require_root(&config.sync_root)?;
+    own_dir::bind(&config.sync_root, config, Binding::CheckOnly)?;
+    // status creates nothing: without mybb-sync's folder there is no lock, and no holder.
+    let lock = own_dir::lock_if_present(&config.sync_root)?;
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let syncer = Syncer::new(db, config, None)?;
     let board = Board::load(db)?;
     let mut scope = syncer.default_scope(&board)?;

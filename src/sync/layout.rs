@@ -21,7 +21,6 @@ pub use crate::mybb::board::GLOBAL_SET_TITLE;
 pub const UNGROUPED: &str = "Ungrouped Templates";
 /// What ends a template's file name.
 pub const TEMPLATE_EXT: &str = ".html";
-pub use crate::disk::gate::LOCK_FILE;
 
 /// An item as the layout names it, decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod decide;
 pub mod layout;
+pub mod own_dir;
 pub mod plan;
 pub mod state;
 pub mod validate;

@@ -21,6 +21,7 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use crate::config::Config;
 use crate::disk::gate::{Gate, SyncLock};
+use crate::sync::own_dir;
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
@@ -85,6 +86,7 @@ pub struct WatchStats {
 /// before [`Armed::run`] are kept, so nothing saved in between is lost.
 pub fn arm(config: &Config) -> Result<Armed> {
     fs_err::create_dir_all(&config.sync_root)?;
+    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
         path: config.sync_root.clone(),
         action: "resolve",
@@ -122,7 +124,7 @@ impl Armed {
             config,
             options: options.clone(),
             gate,
-            lock: SyncLock::new(&self.root)?,
+            lock: own_dir::lock(&self.root)?,
             pending: BTreeSet::new(),
             rescan: options.reconcile_at_start,
             last_event: Instant::now(),
