@@ -153,7 +153,10 @@ impl Syncer<'_> {
                 }
                 Action::Conflict(theirs) => {
                     let copy = conflict_copy_path(&path);
-                    batch.stage(&copy, &theirs)?;
+                    if let Err(e) = batch.stage(&copy, &theirs) {
+                        refuse_unwritable(&mut report, path, &e);
+                        continue;
+                    }
                     log::warn!(
                         "{}: conflict: changed on disk and in the database since the last sync; \
                          the database's version is in {} (resolve with --prefer disk or --prefer db)",
@@ -196,7 +199,12 @@ impl Syncer<'_> {
                         report.held.push((path, "changed during the export"));
                         continue;
                     }
-                    batch.stage(&path, &bytes)?;
+                    if let Err(e) = batch.stage(&path, &bytes) {
+                        // One file that cannot be written (a name too long for the file
+                        // system, a folder without permission) does not stop the others.
+                        refuse_unwritable(&mut report, path, &e);
+                        continue;
+                    }
                     staged.push((path, sync));
                 }
                 Action::ToDisk(_) => {
@@ -229,6 +237,13 @@ impl Syncer<'_> {
         committed?;
         Ok(report)
     }
+}
+
+/// Reports `path` refused because its file could not be written.
+fn refuse_unwritable(report: &mut Report, path: PathBuf, error: &Error) {
+    let why = format!("cannot write it: {}", crate::error::chain(error));
+    log::warn!("{}: refused: {why}", path.display());
+    report.refused.push((path, why));
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod decide;
+pub mod inspect;
 pub mod layout;
 pub mod own_dir;
 pub mod plan;

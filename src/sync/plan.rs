@@ -18,6 +18,7 @@ use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
 use crate::mybb::db::{Db, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
+use crate::sync::inspect::Inspector;
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
@@ -166,6 +167,8 @@ pub struct Syncer<'a> {
     prefer: Option<Prefer>,
     /// Whether the template and stylesheet columns can hold 4-byte UTF-8 (not on `utf8` boards).
     four_byte: (bool, bool),
+    /// Links and unreadable folders found on the way to each path (`inspect.rs`).
+    inspector: Inspector,
 }
 
 impl<'a> Syncer<'a> {
@@ -175,7 +178,14 @@ impl<'a> Syncer<'a> {
             db.stores_four_byte_utf8("templates", "template")?,
             db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
         );
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte })
+        Ok(Syncer {
+            db,
+            config,
+            version_code: db.version_code()?,
+            prefer,
+            four_byte,
+            inspector: Inspector::default(),
+        })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -228,11 +238,13 @@ impl<'a> Syncer<'a> {
             sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
         let mut duplicates = DuplicateTitles::default();
+        let mut refused = BTreeSet::new();
         Ok(items
             .into_iter()
             .map(|(path, item)| {
                 self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
             })
+            .filter(|planned| once_per_refused_path(&mut refused, planned))
             .collect())
     }
 
@@ -280,6 +292,7 @@ impl<'a> Syncer<'a> {
             candidates.extend(walk_root(root)?);
         }
         let mut seen = BTreeSet::new();
+        let mut refused = BTreeSet::new();
         let mut planned = Vec::new();
         for path in candidates {
             if !seen.insert(path.clone()) {
@@ -295,7 +308,7 @@ impl<'a> Syncer<'a> {
             {
                 sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
             }
-            planned.push(self.plan_one(
+            let one = self.plan_one(
                 path,
                 item,
                 board,
@@ -303,7 +316,10 @@ impl<'a> Syncer<'a> {
                 &mut duplicates,
                 state,
                 recreate_missing,
-            ));
+            );
+            if once_per_refused_path(&mut refused, &one) {
+                planned.push(one);
+            }
         }
         Ok(planned)
     }
@@ -319,6 +335,12 @@ impl<'a> Syncer<'a> {
         state: &State,
         recreate_missing: bool,
     ) -> Planned {
+        // Links and unreadable folders first: refused at their own path, whatever lies below.
+        if let Some(relative) = self.relative(&path)
+            && let Some((at, why)) = self.inspector.refusal(&self.config.sync_root, &relative)
+        {
+            return Planned { path: at, action: Action::Refused(why), sync: None };
+        }
         let plain = |action| Planned { path: path.clone(), action, sync: None };
         let item = match item {
             Ok(item) => item,
@@ -336,7 +358,8 @@ impl<'a> Syncer<'a> {
         let db = self.db_side(&item, board, sets);
         let file = match read_stable(&path) {
             Ok(file) => file,
-            Err(Unstable) => return plain(Action::Unstable),
+            Err(ReadProblem::Unstable) => return plain(Action::Unstable),
+            Err(ReadProblem::Failed(why)) => return plain(Action::Refused(why)),
         };
         let key = item.key();
         let synced = state.get(&key).map(|r| r.hash);
@@ -486,23 +509,62 @@ impl<'a> Syncer<'a> {
     }
 }
 
-/// The file changed while it was read.
-struct Unstable;
+/// Why a file could not be read.
+enum ReadProblem {
+    /// The file changed while it was read.
+    Unstable,
+    /// Reading failed, for this reason (never taken for a missing or unchanged file).
+    Failed(String),
+}
 
-/// Returns the file's bytes, None if it does not exist (or is not a file), or [`Unstable`] if
-/// its size or modification time changed during the read: a writer was still at work.
-fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, Unstable> {
-    let stamp = |path: &Path| -> Option<(u64, SystemTime)> {
-        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-        Some((meta.len(), meta.modified().ok()?))
+/// Returns the file's bytes, None if it does not exist, [`ReadProblem::Unstable`] if its size
+/// or modification time changed during the read (a writer was still at work), or
+/// [`ReadProblem::Failed`] if it cannot be read: a link (opened without following it, so a
+/// link planted after the planner looked is refused too), not a regular file, or a read error.
+fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, ReadProblem> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let failed = |e: std::io::Error| ReadProblem::Failed(format!("cannot read it: {e}"));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(ReadProblem::Failed(crate::sync::inspect::LINK.to_owned()));
+        }
+        Err(e) => return Err(failed(e)),
     };
-    let Some(before) = stamp(path) else { return Ok(None) };
-    let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
-    match stamp(path) {
-        Some(after) if after == before && after.0 == bytes.len() as u64 => Ok(Some(bytes)),
-        Some(_) => Err(Unstable),
-        None => Ok(None),
+    let stamp = |file: &std::fs::File| -> std::result::Result<(u64, SystemTime), ReadProblem> {
+        let meta = file.metadata().map_err(failed)?;
+        if !meta.is_file() {
+            return Err(ReadProblem::Failed("not a regular file; it is never read".to_owned()));
+        }
+        Ok((meta.len(), meta.modified().map_err(failed)?))
+    };
+    let before = stamp(&file)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(before.0).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(failed)?;
+    let after = stamp(&file)?;
+    // Replaced by a rename meanwhile, or removed: the name now holds another file, or none.
+    let now = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.modified().ok().map(|t| (meta.len(), t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed(e)),
+    };
+    if after == before && after.0 == bytes.len() as u64 && now == Some(after) {
+        Ok(Some(bytes))
+    } else {
+        Err(ReadProblem::Unstable)
     }
+}
+
+/// Returns true if and only if `planned` should be kept: refusals at one path (a link or an
+/// unreadable folder refuses every item below it) are reported once.
+fn once_per_refused_path(refused: &mut BTreeSet<PathBuf>, planned: &Planned) -> bool {
+    !matches!(planned.action, Action::Refused(_)) || refused.insert(planned.path.clone())
 }
 
 /// Finds template files that name the same template from two group folders of one set.
