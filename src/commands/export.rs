@@ -106,6 +106,9 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
             config.sync_root.join(ItemPath::theme_dir(name)),
         ));
     }
+    // Two sets or themes of one name share one folder (the planner reports the second).
+    let mut dirs = std::collections::HashSet::new();
+    summary.parts.retain(|part| dirs.insert(part.dir.clone()));
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         for part in &summary.parts {

@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 pub const LINK: &str = "symbolic link: mybb-sync never reads, follows or writes through a link \
                         inside the sync root; replace it with a real file or folder";
 
+/// The longest file name Linux file systems take, in bytes (`NAME_MAX`).
+const MAX_NAME_BYTES: usize = 255;
+
 /// Remembers what it found in each folder for one run.
 #[derive(Debug, Default)]
 pub struct Inspector {
@@ -44,6 +47,14 @@ impl Inspector {
         let count = relative.components().count();
         for (i, component) in relative.components().enumerate() {
             current.push(component);
+            let bytes = component.as_os_str().len();
+            if bytes > MAX_NAME_BYTES {
+                let why = format!(
+                    "name too long: {bytes} bytes once encoded, more than the {MAX_NAME_BYTES} a \
+                     file name may have; rename the item in the Admin CP to sync it"
+                );
+                return Some((current, why));
+            }
             let last = i + 1 == count;
             let cached = if last { None } else { self.folders.borrow().get(&current).cloned() };
             let look = match cached {

@@ -28,7 +28,8 @@ const GITIGNORE: &[u8] = b"*\n";
 /// The stamp naming the board, in the folder.
 const BOARD_FILE: &str = "board";
 /// The first line of the stamp.
-const BOARD_HEADER: &str = "# mybb-sync: the board this sync root belongs to. Do not edit; see --rebind.";
+const BOARD_HEADER: &str =
+    "# mybb-sync: the board this sync root belongs to. Do not edit; see --rebind.";
 /// Files of older versions at the top of the root: (old name, new name in the folder, or
 /// None for a lock file that is simply removed).
 const OLD_FILES: &[(&str, Option<&str>)] = &[

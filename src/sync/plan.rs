@@ -263,7 +263,22 @@ impl<'a> Syncer<'a> {
         // Every path the scope covers: each item's file, whether or not it exists, and each
         // file already there. Paths round-trip through the layout, so each is parsed back.
         let mut candidates: Vec<PathBuf> = Vec::new();
+        // Two sets (or themes) of one name would share one folder: the first is synced there,
+        // the other reported, never silently left out.
+        let mut same_name = Vec::new();
+        let mut set_titles = HashMap::new();
         for (sid, title) in &scope.sets {
+            if let Some(first) = set_titles.insert(title, *sid) {
+                set_titles.insert(title, first);
+                same_name.push(shared_name(
+                    root.join(ItemPath::set_dir(title)),
+                    "template set",
+                    title,
+                    first,
+                    *sid,
+                ));
+                continue;
+            }
             let set = SetTemplates::load(self.db, *sid, None)?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
@@ -281,7 +296,20 @@ impl<'a> Syncer<'a> {
             sets.insert(*sid, set);
             candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
         }
+        let mut theme_names = HashMap::new();
         for (tid, name) in &scope.themes {
+            if let Some(first) = theme_names.insert(name, *tid) {
+                theme_names.insert(name, first);
+                let dir = root.join(ItemPath::theme_dir(name));
+                same_name.push(shared_name(
+                    dir,
+                    "theme",
+                    name,
+                    format!("tid {first}"),
+                    format!("tid {tid}"),
+                ));
+                continue;
+            }
             for sheet in board.resolved_stylesheets(*tid).keys() {
                 let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
                 candidates.push(root.join(item.to_relative()));
@@ -293,7 +321,7 @@ impl<'a> Syncer<'a> {
         }
         let mut seen = BTreeSet::new();
         let mut refused = BTreeSet::new();
-        let mut planned = Vec::new();
+        let mut planned = same_name;
         for path in candidates {
             if !seen.insert(path.clone()) {
                 continue;
@@ -308,15 +336,8 @@ impl<'a> Syncer<'a> {
             {
                 sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
             }
-            let one = self.plan_one(
-                path,
-                item,
-                board,
-                &sets,
-                &mut duplicates,
-                state,
-                recreate_missing,
-            );
+            let one =
+                self.plan_one(path, item, board, &sets, &mut duplicates, state, recreate_missing);
             if once_per_refused_path(&mut refused, &one) {
                 planned.push(one);
             }
@@ -446,8 +467,16 @@ impl<'a> Syncer<'a> {
                 };
                 let templates = sets.get(&sid);
                 let rendered = templates.and_then(|s| s.rendered(title));
+                let other_case = templates.and_then(|s| s.other_case(title));
                 let target = if title.chars().count() > MAX_TITLE_CHARS {
                     Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
+                } else if let (None, Some(other)) = (rendered, other_case) {
+                    // MySQL's collation takes them for one title: MyBB would go on rendering
+                    // the other, and the Admin CP refuses such a title as existing.
+                    Err(format!(
+                        "{title:?} differs only in case from the template {other:?} of this set, \
+                         which MySQL and MyBB take for the same title; edit {other}.html instead"
+                    ))
                 } else {
                     Ok(match templates.and_then(|s| s.own(title)) {
                         Some(own) => Target::UpdateTemplate { tid: own.tid, title: title.clone() },
@@ -559,6 +588,16 @@ fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, ReadProblem>
     } else {
         Err(ReadProblem::Unstable)
     }
+}
+
+/// Returns the refusal of the second of two sets or themes named `name` (`first` and
+/// `second`, such as "sid 1"), which would share the folder `dir`.
+fn shared_name(dir: PathBuf, kind: &str, name: &str, first: String, second: String) -> Planned {
+    let why = format!(
+        "two {kind}s are named {name:?} ({first} and {second}); this folder holds {first}'s, \
+         and {second} is not synced: rename one of them in the Admin CP"
+    );
+    Planned { path: dir, action: Action::Refused(why), sync: None }
 }
 
 /// Returns true if and only if `planned` should be kept: refusals at one path (a link or an

@@ -21,12 +21,12 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 
 use crate::config::Config;
 use crate::disk::gate::{Gate, SyncLock};
-use crate::sync::own_dir;
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
+use crate::sync::own_dir;
 use crate::sync::plan::{self, Flow, Syncer};
 use crate::sync::state::State;
 
