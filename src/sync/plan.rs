@@ -274,8 +274,8 @@ impl<'a> Syncer<'a> {
                     root.join(ItemPath::set_dir(title)),
                     "template set",
                     title,
-                    first,
-                    *sid,
+                    format!("sid {first}"),
+                    format!("sid {sid}"),
                 ));
                 continue;
             }
