@@ -396,7 +396,24 @@ impl<'a> Syncer<'a> {
             (Some(_), Some(content)) => Some(content),
             (Some(bytes), None) => match validate::validate(db.kind, bytes) {
                 Ok(content) => Some(content),
-                Err(refusal) => return plain(Action::Refused(refusal.to_string())),
+                Err(refusal) => match emptied(&refusal, &db, self.prefer) {
+                    // A blank file over a blank row (the Admin CP saves empty templates):
+                    // both sides agree, though the file may never reach the database.
+                    Some(Emptied::OverBlankRow) => {
+                        let sync = Some((
+                            key,
+                            Record {
+                                hash: content_hash(normalized(db.kind, bytes)),
+                                stamp: db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp),
+                            },
+                        ));
+                        return Planned { path, action: Action::InSync, sync };
+                    }
+                    // `--prefer db` refills an emptied file from its row (it never goes the
+                    // other way: the row is not blank, and the database side wins).
+                    Some(Emptied::RefillFromDb) => Some(""),
+                    None => return plain(Action::Refused(refusal.to_string())),
+                },
             },
         };
         let four_byte_ok = match db.kind {
@@ -535,6 +552,30 @@ impl<'a> Syncer<'a> {
                 }
             }
         }
+    }
+}
+
+/// What an empty or blank file means, where it is not simply refused.
+enum Emptied {
+    /// The row is blank too: in sync.
+    OverBlankRow,
+    /// `--prefer db` and the row has content: the file is rewritten from it.
+    RefillFromDb,
+}
+
+/// Returns what the file refused for `refusal` means instead, if it was refused for being
+/// empty or blank and the database side says more (see [`Emptied`]).
+fn emptied(refusal: &validate::Refusal, db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
+    if !matches!(refusal, validate::Refusal::Empty | validate::Refusal::Blank) {
+        return None;
+    }
+    let (row, _) = db.rendered.as_ref()?;
+    if row.iter().all(|&b| text::is_php_trim_byte(b)) {
+        Some(Emptied::OverBlankRow)
+    } else if prefer == Some(Prefer::Db) {
+        Some(Emptied::RefillFromDb)
+    } else {
+        None
     }
 }
 
