@@ -315,7 +315,7 @@ fn a_bad_value_in_any_column_read_is_reported_never_a_panic() {
     // (table, column, id column, id, a wrong-typed value in SQL)
     let cases: &[(&str, &str, &str, &str, &str)] = &[
         ("templates", "tid", "tid", "1", "'x'"),
-        ("templates", "sid", "tid", "1", "'x'"),
+        ("templates", "sid", "tid", "1", "'-2x'"),
         ("templates", "title", "tid", "1", "x'ff'"),
         ("templates", "template", "tid", "1", "NULL"),
         ("templates", "dateline", "tid", "1", "'-1'"),
@@ -336,12 +336,21 @@ fn a_bad_value_in_any_column_read_is_reported_never_a_panic() {
         ("themestylesheets", "stylesheet", "sid", "1", "NULL"),
         ("themestylesheets", "cachefile", "sid", "1", "NULL"),
         ("themestylesheets", "lastmodified", "sid", "1", "'-1'"),
+        ("datacache", "cache", "title", "'version'", "NULL"),
     ];
     for (table, column, id_column, id, value) in cases {
         let db = TestDb::new("trust_bad_row");
-        // Make room for the bad value: a text column that accepts NULL.
+        // Make room for the bad value: a column of text that accepts NULL (a primary key
+        // cannot be NULL, and an indexed column cannot be a BLOB).
+        let kind = match *column {
+            _ if column == id_column => "VARCHAR(20) NOT NULL",
+            "template" | "stylesheet" | "properties" | "stylesheets" | "attachedto" | "cache" => {
+                "LONGBLOB NULL"
+            }
+            _ => "VARBINARY(255) NULL",
+        };
         db.exec(&format!(
-            "ALTER TABLE mybb_{table} MODIFY `{column}` VARBINARY(255) NULL; \
+            "ALTER TABLE mybb_{table} MODIFY `{column}` {kind}; \
              UPDATE mybb_{table} SET `{column}` = {value} WHERE `{id_column}` = {id}"
         ));
         let dir = TestDir::new("trust_bad_row");
