@@ -56,6 +56,9 @@ pub struct Db {
     pool: Pool,
     prefix: String,
     target: String,
+    /// Whether the connection's character set is MySQL's 3-byte `utf8` (config.php's
+    /// `encoding`), which cannot carry characters outside the Basic Multilingual Plane.
+    three_byte_connection: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -151,9 +154,23 @@ impl Db {
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
         }
+        if let Some(encoding) = &target.encoding {
+            // As MyBB's mysqli_set_charset(), on every connection the pool opens. config.php
+            // parsing allows only `[A-Za-z0-9_]` here, so it is safe inside SQL.
+            opts = opts.init(vec![format!("SET NAMES {encoding}")]);
+        }
         let pool =
             Pool::new(opts).map_err(|source| Error::Connect { url: target.to_string(), source })?;
-        let db = Db { pool, prefix: prefix.to_owned(), target: target.to_string() };
+        let three_byte_connection = target
+            .encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf8mb3"));
+        let db = Db {
+            pool,
+            prefix: prefix.to_owned(),
+            target: target.to_string(),
+            three_byte_connection,
+        };
         // Pool::new connects lazily with min = 1 already; fetching the connection surfaces errors
         // (refused, bad password) here, as a connection error.
         db.pool.get_conn().map_err(|source| Error::Connect { url: db.target.clone(), source })?;
@@ -361,8 +378,9 @@ impl Db {
     }
 
     /// Returns true if and only if column `column` of MyBB table `table` can store characters
-    /// outside the Basic Multilingual Plane (emoji): false for MySQL's 3-byte `utf8`, where
-    /// MySQL would silently turn them into `?`.
+    /// outside the Basic Multilingual Plane (emoji) through this connection: false for MySQL's
+    /// 3-byte `utf8`, in the column or as the connection's character set (config.php's
+    /// `encoding`), where MySQL would silently turn them into `?`.
     pub fn stores_four_byte_utf8(&self, table: &str, column: &str) -> Result<bool> {
         let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS \
                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?";
@@ -371,7 +389,7 @@ impl Db {
                 |e| self.query_error(format!("read the character set of {table}.{column}"), e),
             )?;
         let charset = charset.flatten().unwrap_or_default();
-        Ok(!(charset == "utf8" || charset == "utf8mb3"))
+        Ok(!(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection))
     }
 
     /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of

@@ -425,8 +425,8 @@ impl<'a> Syncer<'a> {
                 content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
         {
             return plain(Action::Refused(format!(
-                "{c} (U+{:X}) at byte {offset}: this board's tables use MySQL's 3-byte utf8, which \
-                 would store it as ?",
+                "{c} (U+{:X}) at byte {offset}: this board stores text as MySQL's 3-byte utf8 (in its \
+                 tables, or config.php's encoding), which would store it as ?",
                 u32::from(c)
             )));
         }
