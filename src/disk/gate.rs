@@ -3,9 +3,9 @@
 //! Inside one process, [`Gate`] (a `Mutex` + `Condvar`) stops the watcher's worker before each
 //! batch while an export runs; [`Gate::pause`] returns a guard whose `Drop` reopens it, so an
 //! early return or a panic cannot leave the watcher shut. Across processes, [`SyncLock`] is an
-//! advisory `flock` on a file in the sync root: an export holds it exclusively, a watcher holds
-//! it shared around each batch. The kernel releases a dead process's lock, so a killed export
-//! cannot leave a watcher waiting.
+//! advisory `flock` on a file in the sync root's `.mybb-sync/` folder: an export holds it
+//! exclusively, a watcher holds it shared around each batch. The kernel releases a dead
+//! process's lock, so a killed export cannot leave a watcher waiting.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};

@@ -4,7 +4,9 @@
 //! statement that is safe on its own. The write functions are `pub(crate)` and called only from
 //! `import.rs`, the one door through which file content reaches the database, and from
 //! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
-//! Bodies are read as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
+//! Nothing read is trusted: every row is decoded column by column with the crate's fallible
+//! conversions (its `from_row` panics on a NULL or a wrong-typed value), text is read as bytes
+//! and checked, and a value that does not convert is an error naming table, row and column.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
