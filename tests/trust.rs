@@ -169,6 +169,32 @@ fn only_names_the_admin_cp_accepts_become_stylesheets() {
     assert_eq!(rows, vec![(b"".to_vec(), b"extra-1_a.css".to_vec())]);
 }
 
+#[test]
+fn the_watcher_reports_a_stray_file_in_a_theme_folder_once() {
+    let (db, _dir, root) = exported("trust_theme_files_watch");
+    let run = start_watch(sync_cmd(&db, &root).args(["--pull-interval", "1"]));
+    std::fs::write(root.join("styles/Default/README.md"), "# notes").unwrap();
+    wait_until("the stray file to be reported", DEADLINE, || {
+        run.stderr_so_far().contains("README.md")
+    });
+    // Changes in the database make the watcher look at every file again.
+    for n in 0..2 {
+        let body = format!("from the Admin CP {n}");
+        db.exec_with(
+            "REPLACE INTO mybb_templates (tid, title, template, sid, version, status, dateline) \
+             VALUES (5000, 'footer', ?, 1, '1837', '', UNIX_TIMESTAMP())",
+            (body.as_str(),),
+        );
+        let footer = group(&root, "Footer Templates").join("footer.html");
+        wait_until("the Admin CP edit to reach the disk", DEADLINE, || {
+            std::fs::read(&footer).is_ok_and(|b| b == body.as_bytes())
+        });
+    }
+    let log = stop(run);
+    assert_eq!(log.matches("README.md").count(), 1, "{log}");
+    assert_eq!(sheet_count(&db), 17);
+}
+
 // --- 3. A root belongs to one board -----------------------------------------------------
 
 #[test]
@@ -192,7 +218,14 @@ fn a_root_of_another_board_is_a_config_error_unless_rebound() {
     sync_cmd(&a, &root).arg("import").expect_success();
     assert_eq!(a.template(1, "header").unwrap(), b"edited for A");
     // Rebinding forgets what was synced with A: every difference is a conflict, nothing is
-    // overwritten either way.
+    // overwritten either way; status shows it so before anything is rebound.
+    let out = sync_cmd(&b, &root).args(["--rebind", "status", "--porcelain"]).expect_code(3);
+    assert!(
+        out.stdout
+            .contains("conflict\ttemplate_sets/Default Templates/Header Templates/header.html"),
+        "{out}"
+    );
+    sync_cmd(&b, &root).arg("status").expect_code(2);
     let out = sync_cmd(&b, &root).args(["--rebind", "import"]).expect_code(3);
     assert!(out.stderr.contains("conflict"), "{out}");
     assert!(b.template(1, "header").is_none());

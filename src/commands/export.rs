@@ -66,7 +66,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
-    own_dir::bind(&config.sync_root, config, binding)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
     let started = SystemTime::now();
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
@@ -79,7 +79,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         remove_stale_temps(&summary.parts)?;
     }
-    let mut state = State::load(&config.sync_root)?;
+    let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
         crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT)?;

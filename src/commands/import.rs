@@ -27,7 +27,7 @@ pub fn import(
 ) -> Result<Report> {
     own_dir::require_root(&config.sync_root)?;
     let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
-    own_dir::bind(&config.sync_root, config, binding)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
     let lock = match binding {
         Binding::CheckAndStamp => Some(own_dir::lock(&config.sync_root)?),
         Binding::CheckOnly => own_dir::lock_if_present(&config.sync_root)?,
@@ -47,7 +47,7 @@ pub fn import(
         files
     };
     let syncer = Syncer::new(db, config, prefer)?;
-    let mut state = State::load(&config.sync_root)?;
+    let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
         return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT);

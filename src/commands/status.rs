@@ -46,7 +46,7 @@ fn print_lines(lines: &[String]) {
 /// prints what needs doing, and returns [`Error::Incomplete`] (exit 3) when anything does.
 pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
     own_dir::require_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, Binding::CheckOnly)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, Binding::CheckOnly)?;
     // status creates nothing: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;
     let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
@@ -54,7 +54,7 @@ pub fn status(db: &Db, config: &Config, porcelain: bool) -> Result<()> {
     let board = Board::load(db)?;
     let mut scope = syncer.default_scope(&board)?;
     scope.every_file = true;
-    let state = State::load(&config.sync_root)?;
+    let state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     let plan = syncer.plan_scope(&board, &scope, &state, false)?;
     let lines: Vec<String> =
         plan.iter().filter_map(|p| line(&config.sync_root, p, porcelain)).collect();

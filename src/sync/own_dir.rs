@@ -158,7 +158,10 @@ pub enum Binding {
 /// this board and forgets its sync state (what was synced with the other board says nothing
 /// about this one: every difference becomes a conflict). A root without a stamp gets one
 /// (unless `binding` is [`Binding::CheckOnly`]).
-pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<()> {
+///
+/// Returns true if and only if the caller must plan with an empty state: a rebind that
+/// [`Binding::CheckOnly`] did not carry out, so the state on disk is still the other board's.
+pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<bool> {
     let ours: Vec<(String, String)> =
         identity(config).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let stamp_path = path(root).join(BOARD_FILE);
@@ -176,7 +179,7 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<()> {
         atomic::write_file(&dir.join(BOARD_FILE), text.as_bytes(), config.durable)
     };
     match stamped {
-        Some(theirs) if theirs == ours => Ok(()),
+        Some(theirs) if theirs == ours => Ok(false),
         Some(theirs) if config.rebind => {
             log::warn!(
                 "{}: rebound from {} to {}; its sync state is forgotten, so every difference \
@@ -185,11 +188,12 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<()> {
                 describe(&theirs),
                 describe(&ours)
             );
-            if binding == Binding::CheckAndStamp {
-                crate::sync::state::forget(root)?;
-                write(&ours)?;
+            if binding == Binding::CheckOnly {
+                return Ok(true);
             }
-            Ok(())
+            crate::sync::state::forget(root)?;
+            write(&ours)?;
+            Ok(false)
         }
         Some(theirs) => Err(Error::usage(format!(
             "the sync root {} belongs to another board ({}), not to this one ({}); use that \
@@ -198,8 +202,8 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<()> {
             describe(&theirs),
             describe(&ours)
         ))),
-        None if binding == Binding::CheckAndStamp => write(&ours),
-        None => Ok(()),
+        None if binding == Binding::CheckAndStamp => write(&ours).map(|()| false),
+        None => Ok(false),
     }
 }
 

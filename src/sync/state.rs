@@ -121,6 +121,15 @@ impl State {
         Ok(state)
     }
 
+    /// Loads the state of sync root `root`, or, when `forgotten` (a rebind not yet carried
+    /// out, see `own_dir::bind`), returns an empty one.
+    pub fn load_unless_forgotten(root: &Path, forgotten: bool) -> Result<State> {
+        if forgotten {
+            return Ok(State { root: root.to_path_buf(), ..State::default() });
+        }
+        State::load(root)
+    }
+
     /// Returns the record of item `key`, if it was ever synced.
     pub fn get(&self, key: &str) -> Option<Record> {
         match self.changes.get(key) {

@@ -177,6 +177,7 @@ impl Armed {
             stats: WatchStats::default(),
             watcher: self.watcher,
             folder_by_folder: self.folder_by_folder,
+            reported: std::collections::HashSet::new(),
         };
         worker.run(&self.rx)
     }
@@ -206,6 +207,8 @@ struct Worker {
     stats: WatchStats,
     watcher: notify::RecommendedWatcher,
     folder_by_folder: bool,
+    /// Refusals already reported by a pull, as (path, reason).
+    reported: std::collections::HashSet<(PathBuf, String)>,
 }
 
 /// The longest wait between attempts while the database is unreachable.
@@ -293,7 +296,13 @@ impl Worker {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
-            let plan = syncer.plan_scope(&board, &scope, &state, false)?;
+            let mut plan = syncer.plan_scope(&board, &scope, &state, false)?;
+            // A pull looks at every file: a refusal it already reported (a stray file in a
+            // theme folder, a link) is reported once, not at every change in the database.
+            plan.retain(|p| match &p.action {
+                plan::Action::Refused(why) => self.reported.insert((p.path.clone(), why.clone())),
+                _ => true,
+            });
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
         match result {
@@ -430,6 +439,7 @@ impl Worker {
                 }
                 self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
+                self.reported.extend(report.refused.iter().cloned());
                 for path in &report.missing {
                     log::info!("{}: deleted on disk; the database keeps it", path.display());
                 }
