@@ -484,7 +484,11 @@ impl<'a> Syncer<'a> {
                 };
                 let templates = sets.get(&sid);
                 let rendered = templates.and_then(|s| s.rendered(title));
-                let other_case = templates.and_then(|s| s.other_case(title));
+                // Only a new title can clash (and looking costs a pass over the set).
+                let other_case = rendered
+                    .is_none()
+                    .then(|| templates.and_then(|s| s.other_case(title)))
+                    .flatten();
                 let target = if title.chars().count() > MAX_TITLE_CHARS {
                     Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
                 } else if let (None, Some(other)) = (rendered, other_case) {
