@@ -11,4 +11,5 @@ mod import;
 mod readme;
 mod sync;
 mod trust;
+mod upgrade;
 mod watch;

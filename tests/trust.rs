@@ -82,6 +82,24 @@ fn a_symlinked_template_file_is_refused_by_import_import_path_and_status() {
 }
 
 #[test]
+fn diff_and_revert_never_read_or_write_through_a_link() {
+    let (db, dir, root) = exported("trust_symlink_revert");
+    let header = group(&root, "Header Templates").join("header.html");
+    std::fs::write(&header, "customised").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    let secret = secret(&dir);
+    std::fs::remove_file(&header).unwrap();
+    symlink(&secret, &header).unwrap();
+    let out = sync_cmd(&db, &root).arg("diff").arg(&header).run();
+    assert!(out.code() != Some(0) && out.stderr.contains("symbolic link"), "{out}");
+    assert!(!out.stdout.contains("the secret"), "{out}");
+    let out = sync_cmd(&db, &root).args(["revert", "--prefer", "db"]).arg(&header).run();
+    assert!(out.code() != Some(0) && out.stderr.contains("symbolic link"), "{out}");
+    assert_eq!(db.template(1, "header").unwrap(), b"customised");
+    assert_eq!(std::fs::read(&secret).unwrap(), b"root:x:0:0:the secret\n");
+}
+
+#[test]
 fn a_symlinked_template_file_is_refused_by_the_watcher() {
     let (db, dir, root) = exported("trust_symlink_watch");
     let secret = secret(&dir);

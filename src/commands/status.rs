@@ -33,7 +33,7 @@ fn line(root: &Path, planned: &Planned, porcelain: bool) -> Option<String> {
 }
 
 /// Prints `lines` to stdout, ignoring a closed pipe (`mybb-sync status | head`).
-fn print_lines(lines: &[String]) {
+pub fn print_lines(lines: &[String]) {
     let mut out = std::io::stdout().lock();
     for line in lines {
         if writeln!(out, "{line}").is_err() {
@@ -80,6 +80,9 @@ pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow) -> Result<Re
         .filter(|p| carried(&p.action))
         .filter_map(|p| line(&config.sync_root, p, false))
         .collect();
+    // A link above several files refuses each at the link's path: one line.
+    let mut lines = lines;
+    lines.dedup();
     print_lines(&lines);
     let problems = plan
         .iter()

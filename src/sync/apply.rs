@@ -122,6 +122,7 @@ impl Syncer<'_> {
                 remove_conflict_copy(path, &copy);
             }
         };
+        let mut refused_paths = HashSet::new();
         for Planned { path, action, sync } in plan {
             match action {
                 Action::Ignored => {}
@@ -143,6 +144,8 @@ impl Syncer<'_> {
                     resolved(&path);
                     report.unchanged.push(path);
                 }
+                // A link above several files refuses each of them at its own path: once.
+                Action::Refused(_) if !refused_paths.insert(path.clone()) => {}
                 Action::Refused(why) => {
                     if why == EMPTY_FILE {
                         log::warn!("skipping empty file: {}", path.display());

@@ -238,13 +238,13 @@ impl<'a> Syncer<'a> {
             sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
         let mut duplicates = DuplicateTitles::default();
-        let mut refused = BTreeSet::new();
+        // One plan per path, in order (callers pair them up); `apply` reports a refusal at one
+        // path (a link above several files) once.
         Ok(items
             .into_iter()
             .map(|(path, item)| {
                 self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
             })
-            .filter(|planned| once_per_refused_path(&mut refused, planned))
             .collect())
     }
 
