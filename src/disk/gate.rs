@@ -106,7 +106,7 @@ pub struct SyncLockGuard {
 impl SyncLock {
     /// Returns the lock whose file is [`LOCK_FILE`] in `dir`, mybb-sync's own folder of a
     /// sync root (`sync/own_dir.rs`, which creates it). Nothing is created until it is taken.
-    pub fn new(dir: &Path) -> Result<SyncLock> {
+    pub fn in_dir(dir: &Path) -> Result<SyncLock> {
         Ok(SyncLock { path: dir.join(LOCK_FILE) })
     }
 
@@ -203,7 +203,7 @@ mod tests {
     fn an_exclusive_holder_blocks_shared_holders_until_released() {
         let root = std::env::temp_dir().join(format!("mybb-sync-lock-{}", std::process::id()));
         fs::create_dir_all(&root).unwrap();
-        let lock = SyncLock::new(&root).unwrap();
+        let lock = SyncLock::in_dir(&root).unwrap();
         let held = lock.exclusive().unwrap();
         let probe = std::fs::File::open(root.join(LOCK_FILE)).unwrap();
         assert!(matches!(probe.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)));

@@ -101,14 +101,14 @@ fn migrate(root: &Path, dir: &Path) -> Result<()> {
 
 /// Returns the lock of sync root `root`, creating mybb-sync's folder (and the root) if need be.
 pub fn lock(root: &Path) -> Result<SyncLock> {
-    SyncLock::new(&ensure(root)?)
+    SyncLock::in_dir(&ensure(root)?)
 }
 
 /// Returns the lock of sync root `root` if its folder exists, creating nothing (for `status`).
 pub fn lock_if_present(root: &Path) -> Result<Option<SyncLock>> {
     let dir = path(root);
     if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
-        return SyncLock::new(&dir).map(Some);
+        return SyncLock::in_dir(&dir).map(Some);
     }
     Ok(None)
 }
