@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::disk::atomic::AtomicBatch;
 use crate::error::{Error, Result};
+use crate::live::Change;
+use crate::mybb::cache::Served;
 use crate::mybb::db::now;
 use crate::sync::layout::conflict_copy_path;
 use crate::sync::plan::{Action, Flow, Planned, Syncer, Target, Write};
@@ -36,6 +38,8 @@ pub struct Report {
     pub unstable: Vec<PathBuf>,
     /// Files that are gone (deleted, or between an editor's rename and write).
     pub missing: Vec<PathBuf>,
+    /// What the row writes made live on the forum, in order, for `watch --live-reload`.
+    pub live: Vec<Change>,
 }
 
 impl Report {
@@ -56,18 +60,21 @@ pub struct ApplyOptions {
 }
 
 impl Syncer<'_> {
-    /// Writes one planned row, as the Admin CP would.
-    fn write_row(&self, write: &Write) -> Result<()> {
+    /// Writes one planned row, as the Admin CP would. Returns, for a stylesheet, what the forum
+    /// serves for it now.
+    fn write_row(&self, write: &Write) -> Result<Option<Served>> {
         match &write.target {
-            Target::UpdateTemplate { tid, title } => {
-                self.db.update_template(*tid, title, &write.content, &self.version_code)
-            }
-            Target::InsertTemplate { sid, title, .. } => {
-                self.db.insert_template(*sid, title, &write.content, &self.version_code).map(drop)
-            }
+            Target::UpdateTemplate { tid, title } => self
+                .db
+                .update_template(*tid, title, &write.content, &self.version_code)
+                .map(|()| None),
+            Target::InsertTemplate { sid, title, .. } => self
+                .db
+                .insert_template(*sid, title, &write.content, &self.version_code)
+                .map(|_| None),
             Target::UpdateStylesheet { tid, sid, name } => {
                 self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, *sid, name, &write.content)
+                self.after_stylesheet_write(*tid, *sid, name, &write.content).map(Some)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
                 let sid =
@@ -75,14 +82,50 @@ impl Syncer<'_> {
                 let sid = u32::try_from(sid).map_err(|_| Error::Data {
                     what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
                 })?;
-                self.after_stylesheet_write(*tid, sid, name, &write.content)
+                self.after_stylesheet_write(*tid, sid, name, &write.content).map(Some)
             }
+        }
+    }
+
+    /// Returns what writing `write` (the row of the file `path`) made live on the forum, if
+    /// anything: a template as soon as its row is written, a stylesheet once its cache files
+    /// are in place (or `css.php` serves it); nothing while the forum serves the old file.
+    fn made_live(&self, path: &Path, write: &Write, served: Option<Served>) -> Option<Change> {
+        let sheet = |tid: &u32, name: &String, relinked| Change::Stylesheet {
+            tid: *tid,
+            name: name.clone(),
+            relinked,
+        };
+        match (&write.target, served) {
+            (Target::UpdateTemplate { .. } | Target::InsertTemplate { .. }, _) => {
+                let root = std::path::absolute(&self.config.sync_root).ok();
+                let relative = root.as_deref().and_then(|root| path.strip_prefix(root).ok());
+                let path = relative.unwrap_or(path).to_string_lossy().into_owned();
+                Some(Change::Template { path })
+            }
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CacheFile { relinked }),
+            ) => Some(sheet(tid, name, relinked)),
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CssPhp),
+            ) => Some(sheet(tid, name, true)),
+            (_, Some(Served::Stale) | None) => None,
         }
     }
 
     /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
     /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
-    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
+    fn after_stylesheet_write(
+        &self,
+        tid: u32,
+        sid: u32,
+        name: &str,
+        content: &str,
+    ) -> Result<Served> {
         let sheet = crate::mybb::cache::WrittenStylesheet { tid, sid, name, content };
         crate::mybb::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
@@ -169,8 +212,9 @@ impl Syncer<'_> {
                     report.conflicts.push((path, copy));
                 }
                 Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
-                    Ok(()) => {
+                    Ok(served) => {
                         log::info!("{}: {}", path.display(), write.describe());
+                        report.live.extend(self.made_live(&path, &write, served));
                         if let Some((key, record)) = sync {
                             state.set(&key, record);
                         }

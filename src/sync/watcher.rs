@@ -43,6 +43,8 @@ pub struct WatchOptions {
     pub pull_interval: Option<Duration>,
     /// Testing only: stop once this many items were written to the database.
     pub exit_after: Option<usize>,
+    /// Where to report what each batch made live (`--live-reload`); never waits.
+    pub live: Option<crate::live::Sender>,
 }
 
 /// What the worker receives.
@@ -319,6 +321,7 @@ impl Worker {
         });
         match result {
             Ok(report) => {
+                self.publish(&report.live);
                 for path in &report.pulled {
                     log::info!("{}: brought to disk from the database", path.display());
                 }
@@ -353,6 +356,16 @@ impl Worker {
             self.outage = true;
         }
         Ok(())
+    }
+
+    /// Tells live-reload browsers, if any, what a batch made live. Called only once the batch's
+    /// rows and cache files are written.
+    fn publish(&self, changes: &[crate::live::Change]) {
+        if let Some(live) = &self.options.live
+            && !changes.is_empty()
+        {
+            live.publish(&self.db, changes);
+        }
     }
 
     /// Records one notify event.
@@ -434,6 +447,7 @@ impl Worker {
         });
         match result {
             Ok(report) => {
+                self.publish(&report.live);
                 if self.outage {
                     log::info!("the database is reachable again; pending changes applied");
                 }
