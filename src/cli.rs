@@ -180,6 +180,10 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
         "no-fsync",
         "Skip fsync: files are still replaced atomically, but not durable on power loss",
     ),
+    Flag::switch(
+        "rebind",
+        "Use a sync root stamped with another board with this one (forgets its state)",
+    ),
     Flag::switch("quiet", "Show only warnings and errors (and no progress)").short('q'),
     Flag::switch("verbose", "Show debug output (RUST_LOG overrides both)").short('v'),
     Flag::switch("help", "Print help (of the command, after one)").short('h'),
@@ -772,6 +776,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             "root" => args.connection.sync_root = value.map(PathBuf::from),
             "prefix" => args.connection.prefix = value,
             "no-fsync" => args.connection.no_fsync = true,
+            "rebind" => args.connection.rebind = true,
             "quiet" => args.verbosity = Verbosity::Quiet,
             "verbose" => args.verbosity = Verbosity::Verbose,
             "help" => help = true,

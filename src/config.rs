@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::php::config_file;
+use crate::php::{config_file, mysqli};
 
 /// Environment variable for the database URL.
 pub const ENV_DATABASE_URL: &str = "MYBB_DATABASE_URL";
@@ -29,6 +29,8 @@ pub struct ConnectionArgs {
     pub sync_root: Option<PathBuf>,
     pub prefix: Option<String>,
     pub no_fsync: bool,
+    /// `--rebind`: the sync root moves to this board on purpose (see `sync/own_dir.rs`).
+    pub rebind: bool,
 }
 
 /// Everything a command needs to know about the world, checked.
@@ -41,6 +43,8 @@ pub struct Config {
     pub mybb_root: Option<PathBuf>,
     /// Whether files are made durable (fsync) as well as atomic.
     pub durable: bool,
+    /// Whether a sync root stamped with another board may be taken over (`--rebind`).
+    pub rebind: bool,
 }
 
 impl Config {
@@ -75,6 +79,9 @@ pub struct DbTarget {
     pub database: String,
     /// A Unix socket path, used instead of TCP when given.
     pub socket: Option<String>,
+    /// The connection's character set (`SET NAMES`), from `inc/config.php`'s `encoding` as
+    /// MyBB applies it; None keeps the client's own (utf8mb4).
+    pub encoding: Option<String>,
 }
 
 impl fmt::Display for DbTarget {
@@ -153,6 +160,7 @@ impl DbTarget {
             password,
             database,
             socket,
+            encoding: None,
         })
     }
 }
@@ -229,13 +237,29 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
                     board.db_type
                 )));
             }
+            // `localhost` is the Unix socket for PHP's mysqli, port or not (`php/mysqli.rs`).
+            let socket = board.socket.clone().or_else(|| {
+                if !mysqli::means_socket(&board.hostname) {
+                    return None;
+                }
+                let found = mysqli::default_socket();
+                match &found {
+                    Some(path) => {
+                        log::debug!("localhost: the Unix socket {}, as PHP", path.display())
+                    }
+                    None => log::debug!("localhost: no Unix socket found; connecting over TCP"),
+                }
+                found.map(|path| path.to_string_lossy().into_owned())
+            });
             let target = DbTarget {
                 host: board.hostname.clone(),
                 port: board.port.unwrap_or(3306),
                 user: board.username.clone(),
                 password: board.password.clone(),
                 database: board.database.clone(),
-                socket: board.socket.clone(),
+                socket,
+                // MyBB calls mysqli_set_charset() with it (inc/db_mysqli.php); empty: not at all.
+                encoding: Some(board.encoding.clone()).filter(|e| !e.is_empty()),
             };
             (target, Some(board.table_prefix))
         }
@@ -251,7 +275,7 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
         .unwrap_or_else(|| "mybb_".to_owned());
     config_file::validate_table_prefix(&prefix)
         .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
-    Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync })
+    Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync, rebind: args.rebind })
 }
 
 #[cfg(test)]

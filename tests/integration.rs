@@ -13,5 +13,6 @@ mod live;
 mod readme;
 mod sync;
 mod theme;
+mod trust;
 mod upgrade;
 mod watch;

@@ -159,7 +159,7 @@ fn dry_runs_print_the_plan_and_change_nothing() {
 #[test]
 fn a_lost_or_damaged_state_file_is_rebuilt_and_nothing_is_lost() {
     let (db, _dir, root) = exported("sync_state_damaged");
-    let state = root.join(".mybb-sync.state");
+    let state = root.join(".mybb-sync/state");
     for damage in [None, Some("this is not a state file\n")] {
         match damage {
             None => std::fs::remove_file(&state).unwrap(),
@@ -249,6 +249,6 @@ fn an_export_and_a_watcher_updating_the_state_together_keep_it_whole() {
     // Whole: it parses, and it knows every item, so status finds everything in sync.
     let out = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_success();
     assert_eq!(out.stdout, "");
-    let state = std::fs::read_to_string(root.join(".mybb-sync.state")).unwrap();
+    let state = std::fs::read_to_string(root.join(".mybb-sync/state")).unwrap();
     assert_eq!(state.lines().count(), 1 + 974 + 17, "a header and one line per item");
 }

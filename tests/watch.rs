@@ -208,6 +208,7 @@ fn config(db: &TestDb, root: &Path) -> Config {
         sync_root: root.to_path_buf(),
         mybb_root: None,
         durable: false,
+        rebind: false,
     }
 }
 

@@ -14,13 +14,13 @@ use std::time::SystemTime;
 use crate::commands::output;
 use crate::config::Config;
 use crate::disk::atomic;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Scope, Syncer};
 use crate::sync::state::State;
 
@@ -66,13 +66,18 @@ pub struct PartSummary {
 /// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
 /// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
 pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {
-    let lock = SyncLock::new(&config.sync_root)?;
+    let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
+    let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
+    let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
     let started = SystemTime::now();
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
     let scope = chosen_scope(&syncer, &board, options)?;
     let mut summary = ExportSummary { parts: parts(config, &scope) };
+    // Two sets or themes of one name share one folder (the planner reports the second).
+    let mut dirs = std::collections::HashSet::new();
+    summary.parts.retain(|part| dirs.insert(part.dir.clone()));
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         remove_stale_temps(config, &summary.parts)?;
@@ -82,7 +87,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         // copy's old master is recorded as its merge base before the new one replaces it.
         crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?;
     }
-    let mut state = State::load(&config.sync_root)?;
+    let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {
         crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::decide::Prefer;
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Syncer, walk_root};
 use crate::sync::state::State;
 
@@ -31,8 +31,14 @@ pub struct ImportOptions {
 pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Report> {
     let ImportOptions { paths, prefer, dry_run, json } = options;
     let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    own_dir::require_root(&config.sync_root)?;
+    let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
+    let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
+    let lock = match binding {
+        Binding::CheckAndStamp => Some(own_dir::lock(&config.sync_root)?),
+        Binding::CheckOnly => own_dir::lock_if_present(&config.sync_root)?,
+    };
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let files = if paths.is_empty() {
         walk_root(&config.sync_root)?
     } else {
@@ -57,7 +63,7 @@ pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Repor
         files
     };
     let syncer = Syncer::new(db, config, prefer)?;
-    let mut state = State::load(&config.sync_root)?;
+    let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
         return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json);

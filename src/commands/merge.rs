@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
+use crate::sync::own_dir;
 use crate::sync::upgrade::{MergeReport, OldMasters, Upgrade};
 
 /// Returns true if and only if `path` is `filter` or lies under it.
@@ -66,7 +66,9 @@ pub fn merge(
     base: Option<&Path>,
     dry_run: bool,
 ) -> Result<()> {
-    let lock = SyncLock::new(&config.sync_root)?;
+    own_dir::require_root(&config.sync_root)?;
+    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
+    let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let old = base.map(OldMasters::read).transpose()?;
     let mut upgrade = Upgrade::load(db, config)?;

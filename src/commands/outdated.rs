@@ -9,9 +9,9 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
+use crate::sync::own_dir;
 use crate::sync::upgrade::{BaseSource, OldMasters, Outdated, Upgrade};
 
 /// Returns the line `outdated` prints for `item`.
@@ -50,8 +50,10 @@ pub fn outdated(
     porcelain: bool,
     json: bool,
 ) -> Result<()> {
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckOnly)?;
+    // Read-only: without mybb-sync's folder there is no lock, and no holder.
+    let lock = own_dir::lock_if_present(&config.sync_root)?;
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let old = base.map(OldMasters::read).transpose()?;
     let upgrade = Upgrade::load(db, config)?;
     let items = upgrade.outdated(old.as_ref());

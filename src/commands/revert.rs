@@ -5,16 +5,18 @@
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
+use crate::sync::own_dir;
 use crate::sync::state::State;
 use crate::sync::upgrade::{Reverted, Upgrade};
 
 /// Runs `revert`. Returns [`Error::Incomplete`] (exit 3) when a path was refused or in
 /// conflict.
 pub fn revert(db: &Db, config: &Config, paths: &[PathBuf], discard_local: bool) -> Result<()> {
-    let lock = SyncLock::new(&config.sync_root)?;
+    own_dir::require_root(&config.sync_root)?;
+    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
+    let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let mut upgrade = Upgrade::load(db, config)?;
     let mut state = State::load(&config.sync_root)?;

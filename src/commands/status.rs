@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use crate::commands::output::{self, CONFLICT_REASON};
 use crate::config::Config;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::Report;
+use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Action, Flow, Planned, Syncer};
 use crate::sync::state::State;
 
@@ -86,17 +86,22 @@ fn summary(command: &str, plan: &[&Planned], dry_run: bool) -> Value {
 /// Runs `status`: plans every item of every set and theme and every file under the sync root,
 /// prints what needs doing, and returns [`Error::Pending`] (exit 3) when anything does.
 pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    own_dir::require_root(&config.sync_root)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, Binding::CheckOnly)?;
+    // status creates nothing: without mybb-sync's folder there is no lock, and no holder.
+    let lock = own_dir::lock_if_present(&config.sync_root)?;
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let syncer = Syncer::new(db, config, None)?;
     let board = Board::load(db)?;
     let mut scope = syncer.default_scope(&board)?;
     scope.every_file = true;
-    let state = State::load(&config.sync_root)?;
+    let state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     // As export sees it: a deleted file whose row exists is `to-disk` (export writes it back).
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     let pending: Vec<&Planned> = plan.iter().filter(|p| p.action.word().is_some()).collect();
     let mut lines: Vec<String> = pending.iter().filter_map(|p| line(config, p, form)).collect();
+    // A link above several files refuses each at the link's path: one line.
+    lines.dedup();
     if form == Form::Json {
         lines.push(summary("status", &pending, false).to_string());
     }
@@ -121,6 +126,8 @@ pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow, json: bool) 
         plan.iter().filter(|p| carried(&p.action) && p.action.word().is_some()).collect();
     let form = if json { Form::Json } else { Form::Plain };
     let mut lines: Vec<String> = shown.iter().filter_map(|p| line(config, p, form)).collect();
+    // A link above several files refuses each at the link's path: one line.
+    lines.dedup();
     let command = if flow.to_db { "import" } else { "export" };
     if json {
         lines.push(summary(command, &shown, true).to_string());

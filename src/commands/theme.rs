@@ -20,7 +20,6 @@ use fs_err as fs;
 use crate::cli::ThemeCommand;
 use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
 use crate::disk::atomic::AtomicBatch;
-use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, MASTER_THEME_TID};
 use crate::mybb::cache;
@@ -220,8 +219,8 @@ fn files_differing(
     if tid == MASTER_THEME_TID || !config.sync_root.is_dir() {
         return Ok(Vec::new());
     }
-    let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    let lock = crate::sync::own_dir::lock_if_present(&config.sync_root)?;
+    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let syncer = Syncer::new(db, config, disk_wins.then_some(Prefer::Disk))?;
     let scope = Scope {
         sets: set.into_iter().collect(),
@@ -350,7 +349,7 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
             file.display()
         );
     }
-    let lock = SyncLock::new(root)?;
+    let lock = crate::sync::own_dir::lock(root)?;
     let _held = lock.exclusive()?;
     let mut in_the_way = 0;
     let mut batch = AtomicBatch::new(durable);

@@ -3,9 +3,9 @@
 //! Inside one process, [`Gate`] (a `Mutex` + `Condvar`) stops the watcher's worker before each
 //! batch while an export runs; [`Gate::pause`] returns a guard whose `Drop` reopens it, so an
 //! early return or a panic cannot leave the watcher shut. Across processes, [`SyncLock`] is an
-//! advisory `flock` on a file in the sync root: an export holds it exclusively, a watcher holds
-//! it shared around each batch. The kernel releases a dead process's lock, so a killed export
-//! cannot leave a watcher waiting.
+//! advisory `flock` on a file in the sync root's `.mybb-sync/` folder: an export holds it
+//! exclusively, a watcher holds it shared around each batch. The kernel releases a dead
+//! process's lock, so a killed export cannot leave a watcher waiting.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -15,8 +15,8 @@ use fs_err as fs;
 
 use crate::error::{Error, Result};
 
-/// The lock file in the sync root.
-pub const LOCK_FILE: &str = ".mybb-sync.lock";
+/// The lock file in mybb-sync's own folder of the sync root (`sync/own_dir.rs`).
+pub const LOCK_FILE: &str = "lock";
 
 /// The in-process pause gate. Open by default.
 #[derive(Debug, Default)]
@@ -104,10 +104,10 @@ pub struct SyncLockGuard {
 }
 
 impl SyncLock {
-    /// Returns the lock of the sync root `root`, creating the root if needed.
-    pub fn new(root: &Path) -> Result<SyncLock> {
-        fs::create_dir_all(root)?;
-        Ok(SyncLock { path: root.join(LOCK_FILE) })
+    /// Returns the lock whose file is [`LOCK_FILE`] in `dir`, mybb-sync's own folder of a
+    /// sync root (`sync/own_dir.rs`, which creates it). Nothing is created until it is taken.
+    pub fn in_dir(dir: &Path) -> Result<SyncLock> {
+        Ok(SyncLock { path: dir.join(LOCK_FILE) })
     }
 
     fn open(&self) -> Result<std::fs::File> {
@@ -202,7 +202,8 @@ mod tests {
     #[test]
     fn an_exclusive_holder_blocks_shared_holders_until_released() {
         let root = std::env::temp_dir().join(format!("mybb-sync-lock-{}", std::process::id()));
-        let lock = SyncLock::new(&root).unwrap();
+        fs::create_dir_all(&root).unwrap();
+        let lock = SyncLock::in_dir(&root).unwrap();
         let held = lock.exclusive().unwrap();
         let probe = std::fs::File::open(root.join(LOCK_FILE)).unwrap();
         assert!(matches!(probe.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)));

@@ -126,6 +126,17 @@ impl SetTemplates {
         self.own.get(title)
     }
 
+    /// Returns another title this set renders that equals `title` but for letter case, if
+    /// any: `templates.title`'s collation is case-insensitive, so MySQL takes them for one.
+    pub fn other_case(&self, title: &str) -> Option<&str> {
+        let lower = title.to_lowercase();
+        self.own
+            .keys()
+            .chain(self.inherited.keys())
+            .find(|t| t.as_str() != title && t.to_lowercase() == lower)
+            .map(String::as_str)
+    }
+
     /// Returns every rendered title with its row, sorted by title.
     pub fn all(&self) -> Vec<(&str, &TemplateRow)> {
         let mut all: Vec<(&str, &TemplateRow)> = self

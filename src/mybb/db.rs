@@ -4,12 +4,17 @@
 //! statement that is safe on its own. The write functions are `pub(crate)` and called only from
 //! `import.rs`, the one door through which file content reaches the database, and from
 //! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
-//! Bodies are read as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
+//! Nothing read is trusted: every row is decoded column by column with the crate's fallible
+//! conversions (its `from_row` panics on a NULL or a wrong-typed value), text is read as bytes
+//! and checked, and a value that does not convert is an error naming table, row and column.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mysql::prelude::FromValue;
 use mysql::prelude::Queryable;
-use mysql::{OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Value};
+use mysql::{
+    FromValueError, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Row, Value,
+};
 
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
@@ -53,6 +58,9 @@ pub struct Db {
     pool: Pool,
     prefix: String,
     target: String,
+    /// Whether the connection's character set is MySQL's 3-byte `utf8` (config.php's
+    /// `encoding`), which cannot carry characters outside the Basic Multilingual Plane.
+    three_byte_connection: bool,
 }
 
 impl std::fmt::Debug for Db {
@@ -66,18 +74,76 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// A `templates` row as read: tid, sid, title, template, dateline.
-type RawTemplate = (u32, i32, Vec<u8>, Vec<u8>, u64);
-/// A `themes` row as read: tid, name, pid, def, properties, stylesheets.
-type RawTheme = (u32, Vec<u8>, u32, i64, Vec<u8>, Vec<u8>);
-/// A `themestylesheets` row as read: sid, name, tid, attachedto, stylesheet, cachefile,
-/// lastmodified.
-type RawStylesheet = (u32, Vec<u8>, u32, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+/// Decodes the columns of one row, fallibly: a value that does not convert (a NULL, a number
+/// out of range, text where a number belongs, invalid UTF-8) is an error naming the table, the
+/// row and the column, never a panic (the `mysql` crate's `from_row` panics).
+struct RowReader<'a> {
+    row: Row,
+    table: &'a str,
+    /// How the row is named in errors: "tid 5", or "row 3" until its id is known.
+    id: String,
+}
 
+impl<'a> RowReader<'a> {
+    fn new(row: Row, table: &'a str, position: usize) -> RowReader<'a> {
+        RowReader { row, table, id: format!("row {}", position + 1) }
+    }
+
+    /// Returns column `index`, named `column`, as a `T`.
+    fn take<T: FromValue>(&mut self, index: usize, column: &str) -> Result<T> {
+        match self.row.take_opt::<T, usize>(index) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(FromValueError(value))) => Err(self.bad(column, &describe(&value))),
+            None => Err(self.bad(column, "no value")),
+        }
+    }
+
+    /// Returns column `index`, named `column`, as UTF-8 text.
+    fn text(&mut self, index: usize, column: &str) -> Result<String> {
+        let bytes: Vec<u8> = self.take(index, column)?;
+        String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            self.bad(column, &format!("text that is not valid UTF-8 (at byte {at})"))
+        })
+    }
+
+    /// Takes column `index` as the row's id, named `column`, for the errors that follow.
+    fn id<T: FromValue + std::fmt::Display>(&mut self, index: usize, column: &str) -> Result<T> {
+        let id: T = self.take(index, column)?;
+        self.id = format!("{column} {id}");
+        Ok(id)
+    }
+
+    fn bad(&self, column: &str, found: &str) -> Error {
+        Error::Data {
+            what: format!(
+                "cannot read {} {}: its column `{column}` holds {found}, which mybb-sync does not \
+                 take for what MyBB stores there; fix the row in the database",
+                self.table, self.id
+            ),
+        }
+    }
+}
+
+/// Returns `bytes` as text, or an error saying that `what` is not valid UTF-8.
 fn text(bytes: Vec<u8>, what: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::Data {
         what: format!("{what} is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
     })
+}
+
+/// Returns a database value in words, clipped, for an error message.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::NULL => "NULL".to_owned(),
+        Value::Bytes(bytes) => {
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+            format!("{text:?}")
+        }
+        Value::Int(n) => format!("the number {n}"),
+        Value::UInt(n) => format!("the number {n}"),
+        other => format!("{other:?}"),
+    }
 }
 
 impl Db {
@@ -97,9 +163,23 @@ impl Db {
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
         }
+        if let Some(encoding) = &target.encoding {
+            // As MyBB's mysqli_set_charset(), on every connection the pool opens. config.php
+            // parsing allows only `[A-Za-z0-9_]` here, so it is safe inside SQL.
+            opts = opts.init(vec![format!("SET NAMES {encoding}")]);
+        }
         let pool =
             Pool::new(opts).map_err(|source| Error::Connect { url: target.to_string(), source })?;
-        let db = Db { pool, prefix: prefix.to_owned(), target: target.to_string() };
+        let three_byte_connection = target
+            .encoding
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf8mb3"));
+        let db = Db {
+            pool,
+            prefix: prefix.to_owned(),
+            target: target.to_string(),
+            three_byte_connection,
+        };
         // Pool::new connects lazily with min = 1 already; fetching the connection surfaces errors
         // (refused, bad password) here, as a connection error.
         db.pool.get_conn().map_err(|source| Error::Connect { url: db.target.clone(), source })?;
@@ -147,6 +227,11 @@ impl Db {
         self.pool.get_conn().map_err(|source| Error::Connect { url: self.target.clone(), source })
     }
 
+    /// Returns the prefixed name of MyBB table `table`, unquoted, for messages.
+    fn name(&self, table: &str) -> String {
+        format!("{}{table}", self.prefix)
+    }
+
     /// Returns the prefixed name of MyBB table `table`. The prefix was validated as MyBB does
     /// (`[A-Za-z][A-Za-z0-9_]*`), so it is safe inside SQL.
     fn table(&self, table: &str) -> String {
@@ -173,26 +258,35 @@ impl Db {
     /// Returns the template sets as `(sid, title)`, by sid.
     pub fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
-        let rows: Vec<(i32, Vec<u8>)> = self
+        let rows: Vec<Row> = self
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the template sets".into(), e))?;
+        let table = self.name("templatesets");
         rows.into_iter()
-            .map(|(sid, title)| Ok((sid, text(title, "a template set title")?)))
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
+                Ok((row.id(0, "sid")?, row.text(1, "title")?))
+            })
             .collect()
     }
 
     /// Returns the template groups as `(prefix, title)`.
     pub fn template_groups(&self) -> Result<Vec<(String, String)>> {
         let sql =
-            format!("SELECT prefix, title FROM {} ORDER BY gid", self.table("templategroups"));
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
+            format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
+        let rows: Vec<Row> = self
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the template groups".into(), e))?;
+        let table = self.name("templategroups");
         rows.into_iter()
-            .map(|(p, t)| {
-                Ok((text(p, "a template group prefix")?, text(t, "a template group title")?))
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
+                let _: u64 = row.id(2, "gid")?;
+                Ok((row.text(0, "prefix")?, row.text(1, "title")?))
             })
             .collect()
     }
@@ -214,14 +308,22 @@ impl Db {
             params.extend(titles.iter().map(|t| Value::from(t.as_str())));
         }
         sql.push_str(" ORDER BY tid");
-        let rows: Vec<RawTemplate> = self
+        let rows: Vec<Row> = self
             .conn()?
             .exec(sql, Params::Positional(params))
             .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
+        let table = self.name("templates");
         rows.into_iter()
-            .map(|(tid, sid, title, template, dateline)| {
-                let title = text(title, &format!("the title of template tid {tid}"))?;
-                Ok(TemplateRow { tid, sid, title, template, dateline })
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
+                Ok(TemplateRow {
+                    tid: row.id(0, "tid")?,
+                    sid: row.take(1, "sid")?,
+                    title: row.text(2, "title")?,
+                    template: row.take(3, "template")?,
+                    dateline: row.take(4, "dateline")?,
+                })
             })
             .collect()
     }
@@ -232,17 +334,20 @@ impl Db {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        let rows: Vec<RawTheme> =
+        let rows: Vec<Row> =
             self.conn()?.query(sql).map_err(|e| self.query_error("read the themes".into(), e))?;
+        let table = self.name("themes");
         rows.into_iter()
-            .map(|(tid, name, pid, def, properties, stylesheets)| {
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
                 Ok(ThemeRow {
-                    tid,
-                    name: text(name, &format!("the name of theme {tid}"))?,
-                    pid,
-                    def: def == 1,
-                    properties: text(properties, &format!("the properties of theme {tid}"))?,
-                    stylesheets: text(stylesheets, &format!("the stylesheet list of theme {tid}"))?,
+                    tid: row.id(0, "tid")?,
+                    name: row.text(1, "name")?,
+                    pid: row.take(2, "pid")?,
+                    def: row.take::<i64>(3, "def")? == 1,
+                    properties: row.text(4, "properties")?,
+                    stylesheets: row.text(5, "stylesheets")?,
                 })
             })
             .collect()
@@ -254,20 +359,23 @@ impl Db {
             "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
             self.table("themestylesheets")
         );
-        let rows: Vec<RawStylesheet> = self
+        let rows: Vec<Row> = self
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the stylesheets".into(), e))?;
+        let table = self.name("themestylesheets");
         rows.into_iter()
-            .map(|(sid, name, tid, attachedto, stylesheet, cachefile, lastmodified)| {
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
                 Ok(StylesheetRow {
-                    sid,
-                    name: text(name, &format!("the name of stylesheet sid {sid}"))?,
-                    tid,
-                    attachedto: text(attachedto, &format!("attachedto of stylesheet sid {sid}"))?,
-                    stylesheet,
-                    cachefile: text(cachefile, &format!("cachefile of stylesheet sid {sid}"))?,
-                    lastmodified,
+                    sid: row.id(0, "sid")?,
+                    name: row.text(1, "name")?,
+                    tid: row.take(2, "tid")?,
+                    attachedto: row.text(3, "attachedto")?,
+                    stylesheet: row.take(4, "stylesheet")?,
+                    cachefile: row.text(5, "cachefile")?,
+                    lastmodified: row.take(6, "lastmodified")?,
                 })
             })
             .collect()
@@ -276,22 +384,34 @@ impl Db {
     /// Returns a `datacache` row's serialized value, if the row exists.
     pub fn datacache(&self, title: &str) -> Result<Option<String>> {
         let sql = format!("SELECT cache FROM {} WHERE title = ?", self.table("datacache"));
-        let row: Option<Vec<u8>> = self
+        let row: Option<Row> = self
             .conn()?
             .exec_first(sql, (title,))
             .map_err(|e| self.query_error(format!("read datacache row {title:?}"), e))?;
-        row.map(|bytes| text(bytes, &format!("datacache row {title:?}"))).transpose()
+        let table = self.name("datacache");
+        row.map(|row| {
+            let mut row = RowReader::new(row, &table, 0);
+            row.id = format!("title {title:?}");
+            row.text(0, "cache")
+        })
+        .transpose()
     }
 
     /// Returns the value of MyBB setting `name` (a `settings` row, which MyBB copies into
     /// `inc/settings.php`), if the row exists.
     pub fn setting(&self, name: &str) -> Result<Option<String>> {
         let sql = format!("SELECT value FROM {} WHERE name = ?", self.table("settings"));
-        let row: Option<Vec<u8>> = self
+        let row: Option<Row> = self
             .conn()?
             .exec_first(sql, (name,))
             .map_err(|e| self.query_error(format!("read setting {name:?}"), e))?;
-        row.map(|bytes| text(bytes, &format!("setting {name:?}"))).transpose()
+        let table = self.name("settings");
+        row.map(|row| {
+            let mut row = RowReader::new(row, &table, 0);
+            row.id = format!("name {name:?}");
+            row.text(0, "value")
+        })
+        .transpose()
     }
 
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
@@ -315,8 +435,9 @@ impl Db {
     }
 
     /// Returns true if and only if column `column` of MyBB table `table` can store characters
-    /// outside the Basic Multilingual Plane (emoji): false for MySQL's 3-byte `utf8`, where
-    /// MySQL would silently turn them into `?`.
+    /// outside the Basic Multilingual Plane (emoji) through this connection: false for MySQL's
+    /// 3-byte `utf8`, in the column or as the connection's character set (config.php's
+    /// `encoding`), where MySQL would silently turn them into `?`.
     pub fn stores_four_byte_utf8(&self, table: &str, column: &str) -> Result<bool> {
         let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS \
                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?";
@@ -325,7 +446,7 @@ impl Db {
                 |e| self.query_error(format!("read the character set of {table}.{column}"), e),
             )?;
         let charset = charset.flatten().unwrap_or_default();
-        Ok(!(charset == "utf8" || charset == "utf8mb3"))
+        Ok(!(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection))
     }
 
     /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
@@ -649,9 +770,6 @@ pub struct VersionedTemplate {
     pub dateline: u64,
 }
 
-/// A `templates` row as read with its version: tid, sid, title, version, template, dateline.
-type RawVersioned = (u32, i32, Vec<u8>, Vec<u8>, Vec<u8>, u64);
-
 /// The condition of MyBB's "Find Updated Templates" (`admin/modules/style/templates.php`,
 /// action `find_updated`), verbatim, so that the database compares the varchar versions exactly
 /// as it does for MyBB. MyBB checks only set rows (`t.sid > 0`); mybb-sync checks global rows
@@ -669,19 +787,22 @@ impl Db {
              WHERE sid >= -2 AND sid <> 0 ORDER BY tid",
             self.table("templates")
         );
-        let rows: Vec<RawVersioned> = self
+        let rows: Vec<Row> = self
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the templates and their versions".into(), e))?;
+        let table = self.name("templates");
         rows.into_iter()
-            .map(|(tid, sid, title, version, template, dateline)| {
+            .enumerate()
+            .map(|(n, row)| {
+                let mut row = RowReader::new(row, &table, n);
                 Ok(VersionedTemplate {
-                    tid,
-                    sid,
-                    title: text(title, &format!("the title of template tid {tid}"))?,
-                    version: text(version, &format!("the version of template tid {tid}"))?,
-                    template,
-                    dateline,
+                    tid: row.id(0, "tid")?,
+                    sid: row.take(1, "sid")?,
+                    title: row.text(2, "title")?,
+                    version: row.text(3, "version")?,
+                    template: row.take(4, "template")?,
+                    dateline: row.take(5, "dateline")?,
                 })
             })
             .collect()
@@ -696,9 +817,14 @@ impl Db {
             "SELECT DISTINCT t.tid FROM {t} t {} ORDER BY t.tid",
             FIND_UPDATED_JOIN.replace("{t}", &t)
         );
-        self.conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("find the templates an upgrade made outdated".into(), e))
+        let rows: Vec<Row> = self.conn()?.query(sql).map_err(|e| {
+            self.query_error("find the templates an upgrade made outdated".into(), e)
+        })?;
+        let table = self.name("templates");
+        rows.into_iter()
+            .enumerate()
+            .map(|(n, row)| RowReader::new(row, &table, n).take(0, "tid"))
+            .collect()
     }
 
     /// Returns a cheap digest of the master templates and of which custom rows exist: it

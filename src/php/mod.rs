@@ -2,5 +2,6 @@
 //! string functions such as `rtrim()`.
 
 pub mod config_file;
+pub mod mysqli;
 pub mod serialize;
 pub mod text;

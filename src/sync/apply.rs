@@ -167,6 +167,7 @@ impl Syncer<'_> {
             }
         };
         let mut progress = crate::progress::Progress::new("applying", plan.len());
+        let mut refused_paths = HashSet::new();
         for Planned { path, action, sync } in plan {
             progress.tick();
             match action {
@@ -192,6 +193,8 @@ impl Syncer<'_> {
                     resolved(&path);
                     report.unchanged.push(path);
                 }
+                // A link above several files refuses each of them at its own path: once.
+                Action::Refused(_) if !refused_paths.insert(path.clone()) => {}
                 Action::Refused(why) => {
                     if why == EMPTY_FILE {
                         log::warn!("skipping empty file: {}", self.config.shown(&path));
@@ -202,7 +205,10 @@ impl Syncer<'_> {
                 }
                 Action::Conflict(theirs) => {
                     let copy = conflict_copy_path(&path);
-                    batch.stage(&copy, &theirs)?;
+                    if let Err(e) = batch.stage(&copy, &theirs) {
+                        refuse_unwritable(&mut report, path, &e);
+                        continue;
+                    }
                     log::warn!(
                         "{}: conflict: changed on disk and in the database since the last sync; \
                          the database's version is in {} (resolve with --prefer disk or --prefer db)",
@@ -246,7 +252,12 @@ impl Syncer<'_> {
                         report.held.push((path, "changed during the export"));
                         continue;
                     }
-                    batch.stage(&path, &bytes)?;
+                    if let Err(e) = batch.stage(&path, &bytes) {
+                        // One file that cannot be written (a name too long for the file
+                        // system, a folder without permission) does not stop the others.
+                        refuse_unwritable(&mut report, path, &e);
+                        continue;
+                    }
                     staged.push((path, sync));
                 }
                 Action::ToDisk(_) => {
@@ -279,6 +290,13 @@ impl Syncer<'_> {
         committed?;
         Ok(report)
     }
+}
+
+/// Reports `path` refused because its file could not be written.
+fn refuse_unwritable(report: &mut Report, path: PathBuf, error: &Error) {
+    let why = format!("cannot write it: {}", crate::error::chain(error));
+    log::warn!("{}: refused: {why}", path.display());
+    report.refused.push((path, why));
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.

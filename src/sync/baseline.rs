@@ -24,7 +24,7 @@ use crate::mybb::db::{Db, VersionedTemplate};
 use crate::sync::state::content_hash;
 
 /// mybb-sync's own folder in the sync root (hidden, outside both layouts, so never an item).
-pub const OWN_DIR: &str = ".mybb-sync";
+pub use crate::sync::own_dir::OWN_DIR;
 /// The baseline file, relative to the sync root.
 pub const BASELINE_FILE: &str = ".mybb-sync/baseline/masters";
 /// The first line of a baseline file.
@@ -219,13 +219,11 @@ impl Baseline {
     /// a sync root kept in git does not commit mybb-sync's own files) when it is missing.
     pub fn save(&self, durable: bool) -> Result<()> {
         let Some(dir) = self.path.parent() else { return Ok(()) };
-        fs::create_dir_all(dir)?;
-        if let Some(own) = dir.parent() {
-            let ignore = own.join(".gitignore");
-            if !ignore.exists() {
-                atomic::write_file(&ignore, b"*\n", durable)?;
-            }
+        // The sync root's own folder, with its `.gitignore` (and a refusal of a link there).
+        if let Some(root) = dir.parent().and_then(Path::parent) {
+            crate::sync::own_dir::ensure(root)?;
         }
+        fs::create_dir_all(dir)?;
         atomic::write_file(&self.path, &self.to_bytes(), durable)
     }
 

@@ -21,7 +21,6 @@ pub use crate::mybb::board::GLOBAL_SET_TITLE;
 pub const UNGROUPED: &str = "Ungrouped Templates";
 /// What ends a template's file name.
 pub const TEMPLATE_EXT: &str = ".html";
-pub use crate::disk::gate::LOCK_FILE;
 
 /// An item as the layout names it, decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -267,10 +266,29 @@ pub fn parse(relative: &Path) -> Result<ItemPath, NotAnItem> {
         [STYLES_DIR, theme, name] => {
             let theme = decode_component(theme, "").map_err(NotAnItem::Invalid)?;
             let name = decode_component(name, "").map_err(NotAnItem::Invalid)?;
+            if !is_stylesheet_name(&name) {
+                return Err(NotAnItem::Invalid(NOT_A_STYLESHEET.to_owned()));
+            }
             Ok(ItemPath::Stylesheet { theme, name })
         }
         _ => Err(NotAnItem::Ignored),
     }
+}
+
+/// Why a file in a theme folder is not a stylesheet.
+pub const NOT_A_STYLESHEET: &str = "not a stylesheet: MyBB takes only names made of a-z0-9-_. \
+     (letters, digits, -, _ and .) ending in .css, as the Admin CP's add_stylesheet and its \
+     cache writer do; this file is never written to the database (rename it, or keep it \
+     outside the theme folder)";
+
+/// Returns true if and only if MyBB would take `name` as a stylesheet's: the Admin CP's
+/// add_stylesheet keeps only `[a-z0-9-_.]` (case-insensitively) and requires the extension
+/// `css`, and its cache writer (`cache_stylesheet()`) only writes names ending in `.css`
+/// exactly; anything else would be served from the database, or not at all.
+pub fn is_stylesheet_name(name: &str) -> bool {
+    name.len() > ".css".len()
+        && name.ends_with(".css")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Returns the path of the database's copy written beside a file in conflict:
@@ -332,7 +350,7 @@ mod tests {
                     group: format!("{name} Templates"),
                     title: "t".into(),
                 },
-                ItemPath::Stylesheet { theme: name.into(), name: name.into() },
+                ItemPath::Stylesheet { theme: name.into(), name: "global.css".into() },
             ] {
                 let rel = item.to_relative();
                 assert!(rel.components().all(|c| matches!(c, Component::Normal(_))), "{rel:?}");
@@ -342,6 +360,19 @@ mod tests {
                 }
                 assert_eq!(parse(&rel), Ok(item.clone()), "{rel:?}");
             }
+        }
+    }
+
+    #[test]
+    fn only_names_mybb_takes_are_stylesheets() {
+        for good in ["global.css", "color_dawn.css", "a-b.c.css", "Upper.css"] {
+            assert!(is_stylesheet_name(good), "{good}");
+        }
+        for bad in ["README.md", "my style.css", "GLOBAL.CSS", ".css", "x.css.bak", "é.css"] {
+            assert!(!is_stylesheet_name(bad), "{bad}");
+            let rel = ItemPath::Stylesheet { theme: "Default".into(), name: bad.into() };
+            let parsed = parse(&rel.to_relative());
+            assert!(matches!(parsed, Err(NotAnItem::Invalid(_))), "{bad}: {parsed:?}");
         }
     }
 

@@ -19,6 +19,7 @@ use crate::mybb::db::{Db, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
 use crate::sync::ignore::IgnoreFile;
+use crate::sync::inspect::Inspector;
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
@@ -195,6 +196,8 @@ pub struct Syncer<'a> {
     four_byte: (bool, bool),
     /// The sync root's `.mybb-syncignore`.
     ignore: IgnoreFile,
+    /// Links and unreadable folders found on the way to each path (`inspect.rs`).
+    inspector: Inspector,
 }
 
 impl<'a> Syncer<'a> {
@@ -205,7 +208,15 @@ impl<'a> Syncer<'a> {
             db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
         );
         let ignore = IgnoreFile::load(&config.sync_root)?;
-        Ok(Syncer { db, config, version_code: db.version_code()?, prefer, four_byte, ignore })
+        Ok(Syncer {
+            db,
+            config,
+            version_code: db.version_code()?,
+            prefer,
+            four_byte,
+            ignore,
+            inspector: Inspector::default(),
+        })
     }
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
@@ -266,6 +277,8 @@ impl<'a> Syncer<'a> {
             sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
         let mut duplicates = DuplicateTitles::default();
+        // One plan per path, in order (callers pair them up); `apply` reports a refusal at one
+        // path (a link above several files) once.
         let mut progress = crate::progress::Progress::new("comparing", items.len());
         Ok(items
             .into_iter()
@@ -291,7 +304,22 @@ impl<'a> Syncer<'a> {
         // Every path the scope covers: each item's file, whether or not it exists, and each
         // file already there. Paths round-trip through the layout, so each is parsed back.
         let mut candidates: Vec<PathBuf> = Vec::new();
+        // Two sets (or themes) of one name would share one folder: the first is synced there,
+        // the other reported, never silently left out.
+        let mut same_name = Vec::new();
+        let mut set_titles = HashMap::new();
         for (sid, title) in &scope.sets {
+            if let Some(first) = set_titles.insert(title, *sid) {
+                set_titles.insert(title, first);
+                same_name.push(shared_name(
+                    root.join(ItemPath::set_dir(title)),
+                    "template set",
+                    title,
+                    format!("sid {first}"),
+                    format!("sid {sid}"),
+                ));
+                continue;
+            }
             let set = SetTemplates::load(self.db, *sid, None)?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
@@ -309,7 +337,20 @@ impl<'a> Syncer<'a> {
             sets.insert(*sid, set);
             candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
         }
+        let mut theme_names = HashMap::new();
         for (tid, name) in &scope.themes {
+            if let Some(first) = theme_names.insert(name, *tid) {
+                theme_names.insert(name, first);
+                let dir = root.join(ItemPath::theme_dir(name));
+                same_name.push(shared_name(
+                    dir,
+                    "theme",
+                    name,
+                    format!("tid {first}"),
+                    format!("tid {tid}"),
+                ));
+                continue;
+            }
             for sheet in board.resolved_stylesheets(*tid).keys() {
                 let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
                 candidates.push(root.join(item.to_relative()));
@@ -320,7 +361,8 @@ impl<'a> Syncer<'a> {
             candidates.extend(walk_root(root)?);
         }
         let mut seen = BTreeSet::new();
-        let mut planned = Vec::new();
+        let mut refused = BTreeSet::new();
+        let mut planned = same_name;
         let unique = candidates.iter().collect::<std::collections::HashSet<_>>().len();
         let mut progress = crate::progress::Progress::new("comparing", unique);
         for path in candidates {
@@ -338,15 +380,11 @@ impl<'a> Syncer<'a> {
             {
                 sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
             }
-            planned.push(self.plan_one(
-                path,
-                item,
-                board,
-                &sets,
-                &mut duplicates,
-                state,
-                recreate_missing,
-            ));
+            let one =
+                self.plan_one(path, item, board, &sets, &mut duplicates, state, recreate_missing);
+            if once_per_refused_path(&mut refused, &one) {
+                planned.push(one);
+            }
         }
         Ok(planned)
     }
@@ -362,6 +400,12 @@ impl<'a> Syncer<'a> {
         state: &State,
         recreate_missing: bool,
     ) -> Planned {
+        // Links and unreadable folders first: refused at their own path, whatever lies below.
+        if let Some(relative) = self.relative(&path)
+            && let Some((at, why)) = self.inspector.refusal(&self.config.sync_root, &relative)
+        {
+            return Planned { path: at, action: Action::Refused(why), sync: None };
+        }
         let plain = |action| Planned { path: path.clone(), action, sync: None };
         let item = match item {
             Ok(item) => item,
@@ -379,7 +423,8 @@ impl<'a> Syncer<'a> {
         let db = self.db_side(&item, board, sets);
         let file = match read_stable(&path) {
             Ok(file) => file,
-            Err(Unstable) => return plain(Action::Unstable),
+            Err(ReadProblem::Unstable) => return plain(Action::Unstable),
+            Err(ReadProblem::Failed(why)) => return plain(Action::Refused(why)),
         };
         let key = item.key();
         let synced = state.get(&key).map(|r| r.hash);
@@ -395,7 +440,24 @@ impl<'a> Syncer<'a> {
             (Some(_), Some(content)) => Some(content),
             (Some(bytes), None) => match validate::validate(db.kind, bytes) {
                 Ok(content) => Some(content),
-                Err(refusal) => return plain(Action::Refused(refusal.to_string())),
+                Err(refusal) => match emptied(&refusal, &db, self.prefer) {
+                    // A blank file over a blank row (the Admin CP saves empty templates):
+                    // both sides agree, though the file may never reach the database.
+                    Some(Emptied::OverBlankRow) => {
+                        let sync = Some((
+                            key,
+                            Record {
+                                hash: content_hash(normalized(db.kind, bytes)),
+                                stamp: db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp),
+                            },
+                        ));
+                        return Planned { path, action: Action::InSync, sync };
+                    }
+                    // `--prefer db` refills an emptied file from its row (it never goes the
+                    // other way: the row is not blank, and the database side wins).
+                    Some(Emptied::RefillFromDb) => Some(""),
+                    None => return plain(Action::Refused(refusal.to_string())),
+                },
             },
         };
         let four_byte_ok = match db.kind {
@@ -407,8 +469,8 @@ impl<'a> Syncer<'a> {
                 content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
         {
             return plain(Action::Refused(format!(
-                "{c} (U+{:X}) at byte {offset}: this board's tables use MySQL's 3-byte utf8, which \
-                 would store it as ?",
+                "{c} (U+{:X}) at byte {offset}: this board stores text as MySQL's 3-byte utf8 (in its \
+                 tables, or config.php's encoding), which would store it as ?",
                 u32::from(c)
             )));
         }
@@ -466,8 +528,20 @@ impl<'a> Syncer<'a> {
                 };
                 let templates = sets.get(&sid);
                 let rendered = templates.and_then(|s| s.rendered(title));
+                // Only a new title can clash (and looking costs a pass over the set).
+                let other_case = rendered
+                    .is_none()
+                    .then(|| templates.and_then(|s| s.other_case(title)))
+                    .flatten();
                 let target = if title.chars().count() > MAX_TITLE_CHARS {
                     Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
+                } else if let (None, Some(other)) = (rendered, other_case) {
+                    // MySQL's collation takes them for one title: MyBB would go on rendering
+                    // the other, and the Admin CP refuses such a title as existing.
+                    Err(format!(
+                        "{title:?} differs only in case from the template {other:?} of this set, \
+                         which MySQL and MyBB take for the same title; edit {other}.html instead"
+                    ))
                 } else {
                     Ok(match templates.and_then(|s| s.own(title)) {
                         Some(own) => Target::UpdateTemplate { tid: own.tid, title: title.clone() },
@@ -529,23 +603,96 @@ impl<'a> Syncer<'a> {
     }
 }
 
-/// The file changed while it was read.
-struct Unstable;
+/// What an empty or blank file means, where it is not simply refused.
+enum Emptied {
+    /// The row is blank too: in sync.
+    OverBlankRow,
+    /// `--prefer db` and the row has content: the file is rewritten from it.
+    RefillFromDb,
+}
 
-/// Returns the file's bytes, None if it does not exist (or is not a file), or [`Unstable`] if
-/// its size or modification time changed during the read: a writer was still at work.
-fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, Unstable> {
-    let stamp = |path: &Path| -> Option<(u64, SystemTime)> {
-        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-        Some((meta.len(), meta.modified().ok()?))
-    };
-    let Some(before) = stamp(path) else { return Ok(None) };
-    let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
-    match stamp(path) {
-        Some(after) if after == before && after.0 == bytes.len() as u64 => Ok(Some(bytes)),
-        Some(_) => Err(Unstable),
-        None => Ok(None),
+/// Returns what the file refused for `refusal` means instead, if it was refused for being
+/// empty or blank and the database side says more (see [`Emptied`]).
+fn emptied(refusal: &validate::Refusal, db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
+    if !matches!(refusal, validate::Refusal::Empty | validate::Refusal::Blank) {
+        return None;
     }
+    let (row, _) = db.rendered.as_ref()?;
+    if row.iter().all(|&b| text::is_php_trim_byte(b)) {
+        Some(Emptied::OverBlankRow)
+    } else if prefer == Some(Prefer::Db) {
+        Some(Emptied::RefillFromDb)
+    } else {
+        None
+    }
+}
+
+/// Why a file could not be read.
+enum ReadProblem {
+    /// The file changed while it was read.
+    Unstable,
+    /// Reading failed, for this reason (never taken for a missing or unchanged file).
+    Failed(String),
+}
+
+/// Returns the file's bytes, None if it does not exist, [`ReadProblem::Unstable`] if its size
+/// or modification time changed during the read (a writer was still at work), or
+/// [`ReadProblem::Failed`] if it cannot be read: a link (opened without following it, so a
+/// link planted after the planner looked is refused too), not a regular file, or a read error.
+fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, ReadProblem> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let failed = |e: std::io::Error| ReadProblem::Failed(format!("cannot read it: {e}"));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(ReadProblem::Failed(crate::sync::inspect::LINK.to_owned()));
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let stamp = |file: &std::fs::File| -> std::result::Result<(u64, SystemTime), ReadProblem> {
+        let meta = file.metadata().map_err(failed)?;
+        if !meta.is_file() {
+            return Err(ReadProblem::Failed("not a regular file; it is never read".to_owned()));
+        }
+        Ok((meta.len(), meta.modified().map_err(failed)?))
+    };
+    let before = stamp(&file)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(before.0).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(failed)?;
+    let after = stamp(&file)?;
+    // Replaced by a rename meanwhile, or removed: the name now holds another file, or none.
+    let now = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta.modified().ok().map(|t| (meta.len(), t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed(e)),
+    };
+    if after == before && after.0 == bytes.len() as u64 && now == Some(after) {
+        Ok(Some(bytes))
+    } else {
+        Err(ReadProblem::Unstable)
+    }
+}
+
+/// Returns the refusal of the second of two sets or themes named `name` (`first` and
+/// `second`, such as "sid 1"), which would share the folder `dir`.
+fn shared_name(dir: PathBuf, kind: &str, name: &str, first: String, second: String) -> Planned {
+    let why = format!(
+        "two {kind}s are named {name:?} ({first} and {second}); this folder holds {first}'s, \
+         and {second} is not synced: rename one of them in the Admin CP"
+    );
+    Planned { path: dir, action: Action::Refused(why), sync: None }
+}
+
+/// Returns true if and only if `planned` should be kept: refusals at one path (a link or an
+/// unreadable folder refuses every item below it) are reported once.
+fn once_per_refused_path(refused: &mut BTreeSet<PathBuf>, planned: &Planned) -> bool {
+    !matches!(planned.action, Action::Refused(_)) || refused.insert(planned.path.clone())
 }
 
 /// Finds template files that name the same template from two group folders of one set.

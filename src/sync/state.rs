@@ -4,7 +4,8 @@
 //! since the last sync (write the row), only the row changed (write the file), or both
 //! (a conflict: touch neither). Without it, a difference is a conflict rather than a guess.
 //!
-//! The state is a plain text file in the sync root, one line per item:
+//! The state is a plain text file in mybb-sync's own folder of the sync root
+//! (`.mybb-sync/state`, see `own_dir.rs`), one line per item:
 //! `<content hash>\t<database stamp>\t<item key>`. It is written atomically, and every update
 //! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
 //! same time both keep their entries. A missing or unreadable state is never fatal.
@@ -17,11 +18,31 @@ use fs_err as fs;
 
 use crate::disk::atomic;
 use crate::error::{Error, Result};
+use crate::sync::own_dir;
 
-/// The state file's name in the sync root (hidden: the watcher ignores it).
-pub const STATE_FILE: &str = ".mybb-sync.state";
-/// The lock serialising state updates.
-const STATE_LOCK: &str = ".mybb-sync.state.lock";
+/// The state file's name in mybb-sync's own folder.
+pub const STATE_FILE: &str = "state";
+/// Where an older mybb-sync kept the state, at the top of the root (read until migrated).
+const OLD_STATE_FILE: &str = ".mybb-sync.state";
+/// The lock serialising state updates, in mybb-sync's own folder.
+const STATE_LOCK: &str = "state.lock";
+
+/// Returns the path of the state file of sync root `root`.
+pub fn state_path(root: &Path) -> PathBuf {
+    own_dir::path(root).join(STATE_FILE)
+}
+
+/// Forgets what was synced in sync root `root` (the root was rebound to another board).
+pub fn forget(root: &Path) -> Result<()> {
+    for path in [state_path(root), root.join(OLD_STATE_FILE)] {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 /// The first line of a state file.
 const HEADER: &str =
     "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.";
@@ -56,7 +77,11 @@ impl State {
     /// Loads the state of sync root `root`. A missing file gives an empty state; an
     /// unreadable one gives an empty state and a warning that says what happens next.
     pub fn load(root: &Path) -> Result<State> {
-        let path = root.join(STATE_FILE);
+        let mut path = state_path(root);
+        if !path.exists() && root.join(OLD_STATE_FILE).is_file() {
+            // A root of an older mybb-sync, not yet migrated (a read-only command).
+            path = root.join(OLD_STATE_FILE);
+        }
         let mut state = State { root: root.to_path_buf(), ..State::default() };
         match fs::read_to_string(&path) {
             Ok(text) => match parse(&text) {
@@ -96,6 +121,15 @@ impl State {
         Ok(state)
     }
 
+    /// Loads the state of sync root `root`, or, when `forgotten` (a rebind not yet carried
+    /// out, see `own_dir::bind`), returns an empty one.
+    pub fn load_unless_forgotten(root: &Path, forgotten: bool) -> Result<State> {
+        if forgotten {
+            return Ok(State { root: root.to_path_buf(), ..State::default() });
+        }
+        State::load(root)
+    }
+
     /// Returns the record of item `key`, if it was ever synced.
     pub fn get(&self, key: &str) -> Option<Record> {
         match self.changes.get(key) {
@@ -118,7 +152,8 @@ impl State {
         if self.changes.is_empty() {
             return Ok(());
         }
-        let lock_path = self.root.join(STATE_LOCK);
+        let dir = own_dir::ensure(&self.root)?;
+        let lock_path = dir.join(STATE_LOCK);
         let lock =
             fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
         lock.file().lock().map_err(|source| Error::IoAt {
@@ -126,7 +161,7 @@ impl State {
             action: "lock",
             source,
         })?;
-        let path = self.root.join(STATE_FILE);
+        let path = dir.join(STATE_FILE);
         let mut records = match fs::read_to_string(&path) {
             Ok(text) => parse(&text).unwrap_or_default(),
             Err(_) => BTreeMap::new(),
@@ -232,12 +267,13 @@ mod tests {
             &format!("{HEADER}\nzz\t1\tkey\n"),
             &format!("{HEADER}\n0000000000000001\t1\tkey"),
         ] {
-            std::fs::write(root.join(STATE_FILE), text).unwrap();
+            std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+            std::fs::write(state_path(&root), text).unwrap();
             let state = State::load(&root).unwrap();
             assert!(!state.trusted, "{text:?}");
             assert_eq!(state.get("key"), None);
         }
-        std::fs::write(root.join(STATE_FILE), b"\xff\xfe").unwrap();
+        std::fs::write(state_path(&root), b"\xff\xfe").unwrap();
         assert!(!State::load(&root).unwrap().trusted);
         let _ = std::fs::remove_dir_all(root);
     }

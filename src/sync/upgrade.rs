@@ -415,6 +415,11 @@ impl Upgrade<'_> {
             .zip(std::path::absolute(root).ok())
             .and_then(|(p, r)| p.strip_prefix(&r).ok().map(Path::to_path_buf));
         let Some(relative) = relative else { return refused("not under the sync root") };
+        // A link or an unreadable folder on the way: never read, followed or written through.
+        if let Some((at, why)) = crate::sync::inspect::Inspector::default().refusal(root, &relative)
+        {
+            return refused(&format!("{}: {why}", at.display()));
+        }
         let item = match layout::parse(&relative) {
             Ok(item @ ItemPath::Template { .. }) => item,
             Ok(ItemPath::Stylesheet { .. }) => {
@@ -502,6 +507,11 @@ impl Upgrade<'_> {
                 path.display()
             ))
         })?;
+        if let Some((at, why)) =
+            crate::sync::inspect::Inspector::default().refusal(&self.config.sync_root, &relative)
+        {
+            return Err(Error::usage(format!("{}: {why}", at.display())));
+        }
         let file = match fs::read(path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -20,7 +20,11 @@
 //!    `>>>>>>>` (what `merge`, git or diff3 leave where two edits collided), so nothing half
 //!    merged reaches the forum; none of MyBB's master templates or stylesheets has such a line;
 //! 7. for templates, MyBB's own Admin CP check ([`check_template`]), because writing to the
-//!    database directly bypasses it.
+//!    database directly bypasses it;
+//! 8. for templates, a rule of mybb-sync's own, stricter than MyBB's: no reference to
+//!    `$mybb->config` (MyBB's check only looks for `$config[`, so
+//!    `{$mybb->config['database']['password']}` passes it and prints the password on every
+//!    page). No master template uses one.
 
 use std::fmt;
 
@@ -105,6 +109,11 @@ pub enum Refusal {
     },
     /// MyBB's Admin CP would refuse this template (see [`check_template`]).
     Template(TemplateRefusal),
+    /// The template refers to MyBB's configuration (`$mybb->config`): mybb-sync's own rule.
+    MybbConfig {
+        /// The reference as found.
+        excerpt: String,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -128,6 +137,12 @@ impl fmt::Display for Refusal {
             Refusal::Template(refusal) => {
                 write!(f, "MyBB's template check: {refusal}")
             }
+            Refusal::MybbConfig { excerpt } => write!(
+                f,
+                "refers to $mybb->config ({excerpt}), MyBB's configuration with the database \
+                 password: mybb-sync refuses any such reference in a template (a rule of its \
+                 own, stricter than MyBB's check, which lets it through)"
+            ),
         }
     }
 }
@@ -174,9 +189,21 @@ pub fn validate(kind: ItemKind, bytes: &[u8]) -> Result<&str, Refusal> {
     }
     if kind == ItemKind::Template {
         check_template(text).map_err(Refusal::Template)?;
+        if let Some(found) = MYBB_CONFIG.find(text) {
+            return Err(Refusal::MybbConfig { excerpt: found.as_str().trim_end().to_owned() });
+        }
     }
     Ok(text)
 }
+
+/// `$mybb->config`, or `['mybb']->config` (through `$GLOBALS`), as PHP would read it inside a
+/// template: case-insensitive, spaces allowed around `->`.
+static MYBB_CONFIG: std::sync::LazyLock<regex_lite::Regex> = std::sync::LazyLock::new(|| {
+    regex_lite::Regex::new(
+        r#"(?i)(\$\s*mybb|\[\s*['"]?mybb['"]?\s*\])\s*->\s*config([^a-z0-9_]|$)"#,
+    )
+    .expect("MYBB_CONFIG is a valid regex")
+});
 
 /// The starts of the lines a three-way merge writes around a conflict: ours, the base (diff3
 /// style), the divider, theirs. Seven characters each, as git, diff3 and `merge` write them.
@@ -196,6 +223,29 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
+
+    #[test]
+    fn a_reference_to_mybb_config_is_refused_though_mybb_lets_it_through() {
+        for text in [
+            "{$mybb->config['database']['password']}",
+            "$mybb->config",
+            "{$GLOBALS['mybb']->config['database']['username']}",
+            "$MyBB -> Config[x]",
+        ] {
+            assert!(
+                matches!(
+                    validate(ItemKind::Template, text.as_bytes()),
+                    Err(Refusal::MybbConfig { .. })
+                ),
+                "{text}"
+            );
+        }
+        for text in ["{$mybb->settings['bbname']}", "{$mybb->configured}", "config"] {
+            assert!(validate(ItemKind::Template, text.as_bytes()).is_ok(), "{text}");
+        }
+        // Stylesheets are not PHP.
+        assert!(validate(ItemKind::Stylesheet, b"/* $mybb->config */").is_ok());
+    }
 
     #[test]
     fn empty_file_is_refused() {

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
+use crate::sync::own_dir;
 use crate::sync::plan::{self, Flow, Syncer};
 use crate::sync::state::State;
 
@@ -70,7 +71,27 @@ pub struct Armed {
     rx: Receiver<Message>,
     tx: Sender<Message>,
     // Kept alive: dropping it stops the events.
-    _watcher: notify::RecommendedWatcher,
+    watcher: notify::RecommendedWatcher,
+    /// Whether folders are watched one by one (see [`arm`]), so new ones need a watch.
+    folder_by_folder: bool,
+}
+
+/// Watches `dir` and every readable folder below it, each on its own. A folder that cannot be
+/// watched is logged and skipped, unless it is `dir` and `strict`.
+fn watch_folders(
+    watcher: &mut notify::RecommendedWatcher,
+    dir: &std::path::Path,
+    strict: bool,
+) -> Result<()> {
+    for folder in crate::disk::walk::walk(dir)?.1 {
+        if let Err(source) = watcher.watch(&folder, RecursiveMode::NonRecursive) {
+            if strict && folder == dir {
+                return Err(Error::Watch { source });
+            }
+            log::warn!("{}: not watched: {source}", folder.display());
+        }
+    }
+    Ok(())
 }
 
 /// What a watcher did before it stopped.
@@ -87,6 +108,7 @@ pub struct WatchStats {
 /// before [`Armed::run`] are kept, so nothing saved in between is lost.
 pub fn arm(config: &Config) -> Result<Armed> {
     fs_err::create_dir_all(&config.sync_root)?;
+    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
         path: config.sync_root.clone(),
         action: "resolve",
@@ -94,12 +116,32 @@ pub fn arm(config: &Config) -> Result<Armed> {
     })?;
     let (tx, rx) = mpsc::channel();
     let events = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = events.send(Message::Fs(event));
-    })
-    .map_err(|source| Error::Watch { source })?;
-    watcher.watch(&root, RecursiveMode::Recursive).map_err(|source| Error::Watch { source })?;
-    Ok(Armed { root, rx, tx, _watcher: watcher })
+    let new_watcher = || {
+        let events = events.clone();
+        // Links inside the root are never followed (`inspect.rs`), by the watches either.
+        let config = notify::Config::default().with_follow_symlinks(false);
+        notify::RecommendedWatcher::new(
+            move |event| {
+                let _ = events.send(Message::Fs(event));
+            },
+            config,
+        )
+        .map_err(|source| Error::Watch { source })
+    };
+    let mut watcher = new_watcher()?;
+    let folder_by_folder = match watcher.watch(&root, RecursiveMode::Recursive) {
+        Ok(()) => false,
+        Err(e) => {
+            // One folder that cannot be read makes notify's recursive watch fail as a whole
+            // (inotify needs read permission): watch each readable folder on its own instead,
+            // and each new folder as it appears. The planner reports the unreadable ones.
+            log::warn!("cannot watch the sync root as one tree ({e}); watching folder by folder");
+            watcher = new_watcher()?;
+            watch_folders(&mut watcher, &root, true)?;
+            true
+        }
+    };
+    Ok(Armed { root, rx, tx, watcher, folder_by_folder })
 }
 
 impl Armed {
@@ -124,7 +166,7 @@ impl Armed {
             config,
             options: options.clone(),
             gate,
-            lock: SyncLock::new(&self.root)?,
+            lock: own_dir::lock(&self.root)?,
             pending: BTreeSet::new(),
             rescan: options.reconcile_at_start,
             last_event: Instant::now(),
@@ -136,6 +178,9 @@ impl Armed {
             fingerprint: None,
             own_newest: None,
             stats: WatchStats::default(),
+            watcher: self.watcher,
+            folder_by_folder: self.folder_by_folder,
+            reported: std::collections::HashSet::new(),
         };
         worker.run(&self.rx)
     }
@@ -165,6 +210,10 @@ struct Worker {
     /// The newest stamp when the watcher itself last wrote rows.
     own_newest: Option<u64>,
     stats: WatchStats,
+    watcher: notify::RecommendedWatcher,
+    folder_by_folder: bool,
+    /// Refusals already reported by a pull, as (path, reason).
+    reported: std::collections::HashSet<(PathBuf, String)>,
 }
 
 /// The longest wait between attempts while the database is unreachable.
@@ -264,7 +313,13 @@ impl Worker {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
-            let plan = syncer.plan_scope(&board, &scope, &state, false)?;
+            let mut plan = syncer.plan_scope(&board, &scope, &state, false)?;
+            // A pull looks at every file: a refusal it already reported (a stray file in a
+            // theme folder, a link) is reported once, not at every change in the database.
+            plan.retain(|p| match &p.action {
+                plan::Action::Refused(why) => self.reported.insert((p.path.clone(), why.clone())),
+                _ => true,
+            });
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
         match result {
@@ -348,7 +403,13 @@ impl Worker {
             return;
         }
         for path in event.paths {
-            if path.is_dir() {
+            // Looked at without following a link: a link is planned (and refused) as it is.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                if self.folder_by_folder
+                    && let Err(e) = watch_folders(&mut self.watcher, &path, false)
+                {
+                    log::warn!("{}: not watched: {}", path.display(), crate::error::chain(&e));
+                }
                 // A directory created or moved in: its files may have come with no event.
                 match walk_files(&path) {
                     Ok(files) => self.add(files),
@@ -363,7 +424,14 @@ impl Worker {
     fn add(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
         for path in paths {
             let Ok(relative) = path.strip_prefix(&self.root) else { continue };
-            if layout::parse(relative) == Err(NotAnItem::Ignored) {
+            // Links and unreadable folders are not items, but are reported, so kept.
+            let looked_at = || {
+                std::fs::symlink_metadata(&path)
+                    .is_ok_and(|m| m.file_type().is_symlink() || m.is_dir())
+            };
+            let in_layout = relative.starts_with(layout::TEMPLATE_SETS_DIR)
+                || relative.starts_with(layout::STYLES_DIR);
+            if layout::parse(relative) == Err(NotAnItem::Ignored) && !(in_layout && looked_at()) {
                 continue;
             }
             log::debug!("changed: {}", self.config.shown(&path));
@@ -412,6 +480,7 @@ impl Worker {
                 }
                 self.stats.pulled += report.pulled.len();
                 self.stats.refused += report.refused.len();
+                self.reported.extend(report.refused.iter().cloned());
                 for path in &report.missing {
                     log::info!(
                         "{}: deleted on disk; the database keeps it",

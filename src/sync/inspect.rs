@@ -1,0 +1,109 @@
+//! Looks at a path under the sync root before anything reads or writes it, trusting nothing.
+//!
+//! One rule for every command: a symbolic link inside the sync root, file or folder, is never
+//! read, followed or written through (a link could make a template of `/etc/passwd`, or make
+//! an export write a thousand files outside the root); it is refused with its reason, at the
+//! link's own path. A folder or file that cannot be read is refused with its read error: it is
+//! never taken for missing or unchanged. The sync root itself may be a link: only what lies
+//! below it is looked at. Folders are looked at once per run (a run plans a thousand files in a
+//! few dozen folders).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// Why a link is refused, in words a user can act on.
+pub const LINK: &str = "symbolic link: mybb-sync never reads, follows or writes through a link \
+                        inside the sync root; replace it with a real file or folder";
+
+/// The longest file name Linux file systems take, in bytes (`NAME_MAX`).
+const MAX_NAME_BYTES: usize = 255;
+
+/// Remembers what it found in each folder for one run.
+#[derive(Debug, Default)]
+pub struct Inspector {
+    /// Per folder looked at: None if it is a real, readable folder, else why not.
+    folders: RefCell<HashMap<PathBuf, Option<String>>>,
+}
+
+/// What one look at a path found.
+enum Look {
+    /// Fine so far: a real readable folder, or a regular file.
+    Fine,
+    /// Not there: nothing below it to look at.
+    Gone,
+    /// Refused, for this reason.
+    Refused(String),
+}
+
+impl Inspector {
+    /// Returns where and why `relative` (relative to `root`) may not be read or written: a link
+    /// at it or at any folder on the way, a folder on the way that cannot be read, or, at its
+    /// end, an unreadable folder or something that is neither a file nor a folder. None when the
+    /// path is a regular file, a readable folder, or (from some point on) does not exist.
+    pub fn refusal(&self, root: &Path, relative: &Path) -> Option<(PathBuf, String)> {
+        let mut current = root.to_path_buf();
+        let count = relative.components().count();
+        for (i, component) in relative.components().enumerate() {
+            current.push(component);
+            let bytes = component.as_os_str().len();
+            if bytes > MAX_NAME_BYTES {
+                let why = format!(
+                    "name too long: {bytes} bytes once encoded, more than the {MAX_NAME_BYTES} a \
+                     file name may have; rename the item in the Admin CP to sync it"
+                );
+                return Some((current, why));
+            }
+            let last = i + 1 == count;
+            let cached = if last { None } else { self.folders.borrow().get(&current).cloned() };
+            let look = match cached {
+                Some(None) => Look::Fine,
+                Some(Some(why)) => Look::Refused(why),
+                None => {
+                    let look = look_at(&current, last);
+                    if !last && !matches!(look, Look::Gone) {
+                        let why = match &look {
+                            Look::Refused(why) => Some(why.clone()),
+                            _ => None,
+                        };
+                        self.folders.borrow_mut().insert(current.clone(), why);
+                    }
+                    look
+                }
+            };
+            match look {
+                Look::Fine => {}
+                Look::Gone => return None,
+                Look::Refused(why) => return Some((current, why)),
+            }
+        }
+        None
+    }
+}
+
+/// Looks at `path` without following a link; `last` says whether it is the end of the path
+/// (a file or folder of its own) rather than a folder on the way.
+fn look_at(path: &Path, last: bool) -> Look {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Look::Gone,
+        // A file standing where a folder is expected: the read of the item reports it.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::Gone,
+        Err(e) => return Look::Refused(format!("cannot look at it: {e}")),
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Look::Refused(LINK.to_owned());
+    }
+    if kind.is_dir() {
+        return match std::fs::read_dir(path) {
+            Ok(_) => Look::Fine,
+            Err(e) => Look::Refused(format!("cannot read this folder: {e}")),
+        };
+    }
+    if kind.is_file() || !last {
+        return Look::Fine;
+    }
+    Look::Refused("not a regular file (a device, socket or pipe); it is never read".to_owned())
+}
