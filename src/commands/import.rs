@@ -1,4 +1,4 @@
-//! `import`: files to database rows, once.
+//! `import`: files to database rows, once, holding the sync root's lock exclusively.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,8 +25,10 @@ pub fn import(
     prefer: Option<Prefer>,
     dry_run: bool,
 ) -> Result<Report> {
+    // Exclusive, as an export: two writers of rows (another import, a watcher's batch) must
+    // not both copy one template into a set.
     let lock = SyncLock::new(&config.sync_root)?;
-    let _held = lock.shared()?;
+    let _held = lock.exclusive()?;
     let files = if paths.is_empty() {
         walk_root(&config.sync_root)?
     } else {

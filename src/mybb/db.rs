@@ -9,10 +9,16 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mysql::prelude::Queryable;
+use mysql::consts::CapabilityFlags;
 use mysql::{OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Value};
 
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
+
+/// How long connecting, and each read or write on a connection, may take before the server
+/// counts as unreachable. Generous for MyBB's small rows; short enough that a frozen server is
+/// noticed (and logged) within seconds.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A row of `templates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +98,13 @@ impl Db {
             .pass(Some(target.password.clone()))
             .db_name(Some(target.database.clone()))
             .prefer_socket(false)
-            .tcp_connect_timeout(Some(Duration::from_secs(10)))
+            // A frozen server (stopped, or a dead link) is an outage, not a hang.
+            .tcp_connect_timeout(Some(TIMEOUT))
+            .read_timeout(Some(TIMEOUT))
+            .write_timeout(Some(TIMEOUT))
+            // Affected rows count matched rows: a compare-and-swap UPDATE that matched but
+            // changed nothing (same content, same second) is a success, not a lost race.
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
             .pool_opts(PoolOpts::default().with_constraints(constraints));
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
@@ -286,78 +298,81 @@ impl Db {
         Ok(!(charset == "utf8" || charset == "utf8mb3"))
     }
 
-    /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
-    /// their stamps and ids, newest stamp first. Any insert, delete or Admin CP edit changes it,
-    /// except a second edit of one row within the same second (see the watcher's pull).
+    /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
+    /// insert, delete or edit, content included: per template set and per theme, the row count
+    /// and the XOR of a CRC-32 of each row's id, stamp, name and content (so a Search & Replace
+    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes. One scan
+    /// of both tables; see scripts/bench.sh for its cost.
     pub fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
         let sql = format!(
-            "SELECT CAST(GREATEST((SELECT COALESCE(MAX(dateline), 0) FROM {t}),
-                                  (SELECT COALESCE(MAX(lastmodified), 0) FROM {s})) AS UNSIGNED),
-                    (SELECT COUNT(*) FROM {t}),
-                    (SELECT CAST(COALESCE(SUM(dateline), 0) AS UNSIGNED) FROM {t}),
-                    (SELECT COALESCE(MAX(tid), 0) FROM {t}),
-                    (SELECT COUNT(*) FROM {s}),
-                    (SELECT CAST(COALESCE(SUM(lastmodified), 0) AS UNSIGNED) FROM {s}),
-                    (SELECT COALESCE(MAX(sid), 0) FROM {s}),
-                    (SELECT COUNT(*) FROM {sets}),
-                    (SELECT COUNT(*) FROM {themes})"
+            "SELECT 0, sid, COUNT(*), BIT_XOR(CRC32(CONCAT_WS(':', tid, dateline, title, template)))
+               FROM {t} GROUP BY sid
+             UNION ALL
+             SELECT 1, tid, COUNT(*),
+                    BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
+               FROM {s} GROUP BY tid
+             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             ORDER BY 1, 2"
         );
-        let row: Option<mysql::Row> = self
+        let rows: Vec<(u8, i64, u64, u64)> = self
             .conn()?
-            .query_first(sql)
+            .query(sql)
             .map_err(|e| self.query_error("fingerprint the tables".into(), e))?;
-        let row = row
-            .ok_or_else(|| Error::Data { what: "the fingerprint query returned no row".into() })?;
-        (0..row.len())
-            .map(|i| {
-                row.get_opt::<u64, usize>(i).and_then(|v| v.ok()).ok_or_else(|| Error::Data {
-                    what: format!("the fingerprint's column {i} is not a number"),
-                })
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .flat_map(|(table, id, count, crc)| [u64::from(table), id as u64, count, crc])
+            .collect())
     }
 
-    /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title.
-    /// Returns the new tid.
+    /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title, unless
+    /// set `sid` has a row titled `title` by then (one statement: MyISAM's table lock makes the
+    /// check and the insert one step). Returns the new tid, or None if such a row appeared.
     pub(crate) fn insert_template(
         &self,
         sid: i32,
         title: &str,
         content: &str,
         version: &str,
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
+        let t = self.table("templates");
         let sql = format!(
-            "INSERT INTO {} (title, template, sid, version, status, dateline) VALUES (?, ?, ?, ?, '', ?)",
-            self.table("templates")
+            "INSERT INTO {t} (title, template, sid, version, status, dateline) \
+             SELECT ?, ?, ?, ?, '', ? FROM DUAL \
+             WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE sid = ? AND title = ?)"
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (title, content, sid, version, now())).map_err(|e| {
+        conn.exec_drop(sql, (title, content, sid, version, now(), sid, title)).map_err(|e| {
             self.query_error(format!("insert template {title:?} into set {sid}"), e)
         })?;
-        Ok(conn.last_insert_id())
+        Ok((conn.affected_rows() == 1).then(|| conn.last_insert_id()))
     }
 
     /// Updates the content of template row `tid`, with the version, status and dateline the
-    /// Admin CP writes.
+    /// Admin CP writes, if the row still holds `seen` byte for byte (compare-and-swap). Returns
+    /// false if it does not (or is gone): someone else wrote it since it was read.
     pub(crate) fn update_template(
         &self,
         tid: u32,
         title: &str,
         content: &str,
         version: &str,
-    ) -> Result<()> {
+        seen: &[u8],
+    ) -> Result<bool> {
         let sql = format!(
-            "UPDATE {} SET template = ?, version = ?, status = '', dateline = ? WHERE tid = ?",
+            "UPDATE {} SET template = ?, version = ?, status = '', dateline = ? \
+             WHERE tid = ? AND template = BINARY ?",
             self.table("templates")
         );
-        self.conn()?
-            .exec_drop(sql, (content, version, now(), tid))
-            .map_err(|e| self.query_error(format!("update template {title:?} (tid {tid})"), e))
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (content, version, now(), tid, seen))
+            .map_err(|e| self.query_error(format!("update template {title:?} (tid {tid})"), e))?;
+        Ok(conn.affected_rows() == 1)
     }
 
-    /// Inserts a stylesheet row into theme `tid`. Returns the new sid.
+    /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
+    /// then. Returns the new sid, or None if such a row appeared.
     pub(crate) fn insert_stylesheet(
         &self,
         tid: u32,
@@ -365,33 +380,40 @@ impl Db {
         attachedto: &str,
         content: &str,
         lastmodified: u64,
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
+        let s = self.table("themestylesheets");
         let sql = format!(
-            "INSERT INTO {} (name, tid, attachedto, stylesheet, cachefile, lastmodified) VALUES (?, ?, ?, ?, ?, ?)",
-            self.table("themestylesheets")
+            "INSERT INTO {s} (name, tid, attachedto, stylesheet, cachefile, lastmodified) \
+             SELECT ?, ?, ?, ?, ?, ? FROM DUAL \
+             WHERE NOT EXISTS (SELECT 1 FROM {s} WHERE tid = ? AND name = ?)"
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (name, tid, attachedto, content, name, lastmodified)).map_err(|e| {
+        let params = (name, tid, attachedto, content, name, lastmodified, tid, name);
+        conn.exec_drop(sql, params).map_err(|e| {
             self.query_error(format!("insert stylesheet {name:?} into theme {tid}"), e)
         })?;
-        Ok(conn.last_insert_id())
+        Ok((conn.affected_rows() == 1).then(|| conn.last_insert_id()))
     }
 
-    /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`.
+    /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`,
+    /// if the row still holds `seen` byte for byte. Returns false if it does not (or is gone).
     pub(crate) fn update_stylesheet(
         &self,
         sid: u32,
         name: &str,
         content: &str,
         lastmodified: u64,
-    ) -> Result<()> {
+        seen: &[u8],
+    ) -> Result<bool> {
         let sql = format!(
-            "UPDATE {} SET stylesheet = ?, cachefile = ?, lastmodified = ? WHERE sid = ?",
+            "UPDATE {} SET stylesheet = ?, cachefile = ?, lastmodified = ? \
+             WHERE sid = ? AND stylesheet = BINARY ?",
             self.table("themestylesheets")
         );
-        self.conn()?
-            .exec_drop(sql, (content, name, lastmodified, sid))
-            .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (content, name, lastmodified, sid, seen))
+            .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))?;
+        Ok(conn.affected_rows() == 1)
     }
 
     /// Sets stylesheet row `sid`'s `cachefile`, as the Admin CP does (to

@@ -2,11 +2,11 @@
 //! MyBB's cache files for a stylesheet), a row becomes a file (through the atomic writer), and
 //! what was synced is recorded in the state.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::disk::atomic::AtomicBatch;
+use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
 use crate::error::{Error, Result};
 use crate::mybb::db::now;
 use crate::sync::layout::conflict_copy_path;
@@ -55,27 +55,66 @@ pub struct ApplyOptions {
     pub fail_after: Option<usize>,
 }
 
+/// How many times items that changed under a run are planned again before they are given up
+/// on (reported, and left as they are) for this run.
+const MAX_ROUNDS: usize = 3;
+
+/// Why an item is given up on after [`MAX_ROUNDS`].
+const KEPT_CHANGING: &str = "kept changing while being synced; left as it is";
+
+/// One round of applying a plan: what is staged for the atomic batch, and which items lost a
+/// race (their row or file changed since they were planned) and are to be planned again.
+struct Round<'r> {
+    flow: Flow,
+    options: &'r ApplyOptions,
+    batch: AtomicBatch,
+    /// Files staged from the database, with what to record once each is in place.
+    staged: Vec<(PathBuf, Option<(String, Record)>)>,
+    /// The database copies of earlier conflicts that the plan came across, to be removed
+    /// once their item is in sync again (looking for one beside every file would cost a
+    /// system call per file).
+    copies: HashSet<PathBuf>,
+    raced: Vec<PathBuf>,
+}
+
+impl Round<'_> {
+    /// Removes the conflict copy of `path`, if the plan saw one: the item is in sync again.
+    fn resolved(&self, path: &Path) {
+        let copy = conflict_copy_path(path);
+        if self.copies.contains(&copy) {
+            remove_conflict_copy(path, &copy);
+        }
+    }
+}
+
 impl Syncer<'_> {
-    /// Writes one planned row, as the Admin CP would.
-    fn write_row(&self, write: &Write) -> Result<()> {
+    /// Writes one planned row, as the Admin CP would, if the row is still what the plan saw.
+    /// Returns false if it is not: someone else wrote it meanwhile.
+    fn write_row(&self, write: &Write) -> Result<bool> {
+        let content = &write.content;
         match &write.target {
-            Target::UpdateTemplate { tid, title } => {
-                self.db.update_template(*tid, title, &write.content, &self.version_code)
+            Target::UpdateTemplate { tid, title, seen } => {
+                self.db.update_template(*tid, title, content, &self.version_code, seen)
             }
-            Target::InsertTemplate { sid, title, .. } => {
-                self.db.insert_template(*sid, title, &write.content, &self.version_code).map(drop)
-            }
-            Target::UpdateStylesheet { tid, sid, name } => {
-                self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, *sid, name, &write.content)
+            Target::InsertTemplate { sid, title, .. } => Ok(self
+                .db
+                .insert_template(*sid, title, content, &self.version_code)?
+                .is_some()),
+            Target::UpdateStylesheet { tid, sid, name, seen } => {
+                if !self.db.update_stylesheet(*sid, name, content, now(), seen)? {
+                    return Ok(false);
+                }
+                self.after_stylesheet_write(*tid, *sid, name, content).map(|()| true)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                let sid =
-                    self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
+                let Some(sid) = self.db.insert_stylesheet(*tid, name, attachedto, content, now())?
+                else {
+                    return Ok(false);
+                };
                 let sid = u32::try_from(sid).map_err(|_| Error::Data {
                     what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
                 })?;
-                self.after_stylesheet_write(*tid, sid, name, &write.content)
+                self.after_stylesheet_write(*tid, sid, name, content).map(|()| true)
             }
         }
     }
@@ -87,10 +126,12 @@ impl Syncer<'_> {
         crate::mybb::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
 
-    /// Applies `plan` as far as `flow` allows, records what was synced in `state` (saved by
-    /// the caller), and reports. Row writes come first, then every file write as one atomic
-    /// batch. A connection failure stops the run (the caller retries); any other failure of
-    /// one row is reported as a refusal of that item.
+    /// Applies `plan` as far as `flow` allows, records what was synced in `state` (and saves
+    /// it), and reports. Row writes come first, then every file write as one atomic batch.
+    /// Each write happens only if its row or file is still what the plan saw; the items that
+    /// changed meanwhile are planned again (and become conflicts if both sides changed). A
+    /// connection failure stops the run (the caller retries); any other failure of one row is
+    /// reported as a refusal of that item.
     pub fn apply(
         &self,
         plan: Vec<Planned>,
@@ -99,13 +140,39 @@ impl Syncer<'_> {
         options: &ApplyOptions,
     ) -> Result<Report> {
         let mut report = Report::default();
+        let mut plan = plan;
+        let mut options = options.clone();
+        for round in 1..=MAX_ROUNDS {
+            let raced = self.apply_round(plan, flow, state, &options, &mut report)?;
+            if raced.is_empty() {
+                break;
+            }
+            if round == MAX_ROUNDS {
+                for path in raced {
+                    log::warn!("{}: {KEPT_CHANGING}", path.display());
+                    report.refused.push((path, KEPT_CHANGING.to_owned()));
+                }
+                break;
+            }
+            log::info!("{} item(s) changed while being synced; planning them again", raced.len());
+            options.fail_after = None;
+            plan = self.plan_paths(&raced, state)?;
+        }
+        Ok(report)
+    }
+
+    /// Applies one round of a plan; returns the items that lost a race.
+    fn apply_round(
+        &self,
+        plan: Vec<Planned>,
+        flow: Flow,
+        state: &mut State,
+        options: &ApplyOptions,
+        report: &mut Report,
+    ) -> Result<Vec<PathBuf>> {
         let mut batch = AtomicBatch::new(self.config.durable);
         batch.fail_after(options.fail_after);
-        let mut staged: Vec<(PathBuf, Option<(String, Record)>)> = Vec::new();
-        // The database copies of earlier conflicts that the plan came across, to be removed
-        // once their item is in sync again (looking for one beside every file would cost a
-        // system call per file).
-        let copies: HashSet<PathBuf> = plan
+        let copies = plan
             .iter()
             .filter(|p| {
                 p.action == Action::Ignored
@@ -116,119 +183,193 @@ impl Syncer<'_> {
             })
             .map(|p| p.path.clone())
             .collect();
-        let resolved = |path: &Path| {
-            let copy = conflict_copy_path(path);
-            if copies.contains(&copy) {
-                remove_conflict_copy(path, &copy);
+        let mut round =
+            Round { flow, options, batch, staged: Vec::new(), copies, raced: Vec::new() };
+        for planned in plan {
+            self.apply_item(&mut round, planned, state, report)?;
+        }
+        self.commit_files(round, state, report)
+    }
+
+    /// Applies one item's action, or stages its file for the round's batch.
+    fn apply_item(
+        &self,
+        round: &mut Round<'_>,
+        planned: Planned,
+        state: &mut State,
+        report: &mut Report,
+    ) -> Result<()> {
+        let Planned { path, action, sync, seen } = planned;
+        match action {
+            Action::Ignored => {}
+            Action::GoneFromDb => {
+                log::info!("{}: its row was deleted in the database; the file is kept", path.display());
             }
-        };
-        for Planned { path, action, sync } in plan {
-            match action {
-                Action::Ignored => {}
-                Action::GoneFromDb => {
-                    log::info!(
-                        "{}: its row was deleted in the database; the file is kept",
-                        path.display()
-                    );
+            Action::Missing => {
+                log::debug!("{}: no file; the database keeps its row", path.display());
+                report.missing.push(path);
+            }
+            Action::Unstable => report.unstable.push(path),
+            Action::InSync => {
+                if let Some((key, record)) = sync {
+                    state.set(&key, record);
                 }
-                Action::Missing => {
-                    log::debug!("{}: no file; the database keeps its row", path.display());
-                    report.missing.push(path);
+                round.resolved(&path);
+                report.unchanged.push(path);
+            }
+            Action::Refused(why) => {
+                if why == EMPTY_FILE {
+                    log::warn!("skipping empty file: {}", path.display());
+                } else {
+                    log::warn!("{}: refused: {why}", path.display());
                 }
-                Action::Unstable => report.unstable.push(path),
-                Action::InSync => {
-                    if let Some((key, record)) = sync {
-                        state.set(&key, record);
-                    }
-                    resolved(&path);
-                    report.unchanged.push(path);
+                report.refused.push((path, why));
+            }
+            Action::Conflict(theirs) => {
+                let copy = conflict_copy_path(&path);
+                round.batch.stage_if(&copy, &theirs, atomic::seen_at(&copy))?;
+                log::warn!(
+                    "{}: conflict: changed on disk and in the database since the last sync; \
+                     the database's version is in {} (resolve with --prefer disk or --prefer db)",
+                    path.display(),
+                    copy.display()
+                );
+                report.conflicts.push((path, copy));
+            }
+            Action::ToDb(write) if round.flow.to_db => {
+                self.apply_row(round, path, &write, sync, state, report)?;
+            }
+            Action::ToDb(_) => {
+                log::info!(
+                    "{}: edited since the last sync; kept (import it, or --prefer db)",
+                    path.display()
+                );
+                report.held.push((path, "edited since the last sync"));
+            }
+            Action::ToDisk(bytes) if round.flow.to_disk => {
+                if let Some(since) = round.options.keep_files_changed_since
+                    && modified_since(&path, since)
+                {
+                    log::warn!("{}: changed while the export ran; left as it is", path.display());
+                    report.held.push((path, "changed during the export"));
+                    return Ok(());
                 }
-                Action::Refused(why) => {
-                    if why == EMPTY_FILE {
-                        log::warn!("skipping empty file: {}", path.display());
-                    } else {
-                        log::warn!("{}: refused: {why}", path.display());
-                    }
-                    report.refused.push((path, why));
-                }
-                Action::Conflict(theirs) => {
-                    let copy = conflict_copy_path(&path);
-                    batch.stage(&copy, &theirs)?;
-                    log::warn!(
-                        "{}: conflict: changed on disk and in the database since the last sync; \
-                         the database's version is in {} (resolve with --prefer disk or --prefer db)",
-                        path.display(),
-                        copy.display()
-                    );
-                    report.conflicts.push((path, copy));
-                }
-                Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
-                    Ok(()) => {
-                        log::info!("{}: {}", path.display(), write.describe());
-                        if let Some((key, record)) = sync {
-                            state.set(&key, record);
-                        }
-                        resolved(&path);
-                        report.written.push((path, write.describe()));
-                    }
-                    Err(e @ Error::Connect { .. }) => return Err(e),
-                    Err(e) => {
-                        let why = crate::error::chain(&e);
-                        log::warn!("{}: not written: {why}", path.display());
-                        report.refused.push((path, why));
-                    }
-                },
-                Action::ToDb(_) => {
-                    log::info!(
-                        "{}: edited since the last sync; kept (import it, or --prefer db)",
-                        path.display()
-                    );
-                    report.held.push((path, "edited since the last sync"));
-                }
-                Action::ToDisk(bytes) if flow.to_disk => {
-                    if let Some(since) = options.keep_files_changed_since
-                        && modified_since(&path, since)
-                    {
-                        log::warn!(
-                            "{}: changed while the export ran; left as it is",
-                            path.display()
-                        );
-                        report.held.push((path, "changed during the export"));
-                        continue;
-                    }
-                    batch.stage(&path, &bytes)?;
-                    staged.push((path, sync));
-                }
-                Action::ToDisk(_) => {
-                    log::info!(
-                        "{}: changed in the database since the last sync; run export to fetch it",
-                        path.display()
-                    );
-                    report.held.push((path, "changed in the database"));
-                }
+                round.batch.stage_if(&path, &bytes, seen)?;
+                round.staged.push((path, sync));
+            }
+            Action::ToDisk(_) => {
+                log::info!(
+                    "{}: changed in the database since the last sync; run export to fetch it",
+                    path.display()
+                );
+                report.held.push((path, "changed in the database"));
             }
         }
+        Ok(())
+    }
+
+    /// Writes one row; a row that changed since it was planned goes back to the planner.
+    fn apply_row(
+        &self,
+        round: &mut Round<'_>,
+        path: PathBuf,
+        write: &Write,
+        sync: Option<(String, Record)>,
+        state: &mut State,
+        report: &mut Report,
+    ) -> Result<()> {
+        match self.write_row(write) {
+            Ok(true) => {
+                log::info!("{}: {}", path.display(), write.describe());
+                if let Some((key, record)) = sync {
+                    state.set(&key, record);
+                }
+                round.resolved(&path);
+                report.written.push((path, write.describe()));
+            }
+            Ok(false) => {
+                log::info!("{}: its row changed in the database meanwhile", path.display());
+                round.raced.push(path);
+            }
+            Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e) => {
+                let why = crate::error::chain(&e);
+                log::warn!("{}: not written: {why}", path.display());
+                report.refused.push((path, why));
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the round's staged files into place and records them. The hashes they are to
+    /// have are saved in the state first, so a run killed among the renames leaves a state
+    /// that takes neither the old nor the new content of a file for a local edit.
+    fn commit_files(
+        &self,
+        round: Round<'_>,
+        state: &mut State,
+        report: &mut Report,
+    ) -> Result<Vec<PathBuf>> {
+        let Round { batch, staged, mut raced, .. } = round;
+        let copies = round.copies;
+        let mut announced = false;
+        for (_, sync) in &staged {
+            if let Some((key, record)) = sync {
+                state.set_pending(key, record.hash, record.stamp);
+                announced = true;
+            }
+        }
+        if announced {
+            state.save(self.config.durable)?;
+        }
         let committed = batch.commit();
-        if let Ok(paths) = &committed {
-            let committed: BTreeSet<&PathBuf> = paths.iter().collect();
+        if let Ok(done) = &committed {
+            let written: HashSet<&PathBuf> = done.written.iter().collect();
             for (path, sync) in staged {
-                if !committed.contains(&path) {
+                if !written.contains(&path) {
+                    if let Some((key, _)) = sync {
+                        state.unset_pending(&key);
+                    }
                     continue;
                 }
                 if let Some((key, record)) = sync {
                     state.set(&key, record);
                 }
-                resolved(&path);
+                let copy = conflict_copy_path(&path);
+                if copies.contains(&copy) {
+                    remove_conflict_copy(&path, &copy);
+                }
                 log::debug!("{}: written from the database", path.display());
                 report.pulled.push(path);
             }
+            for (path, why) in &done.skipped {
+                match why {
+                    NotReplaced::Changed => {
+                        log::info!("{}: changed on disk meanwhile; not replaced", path.display());
+                        // A conflict copy that changed is the user's; the item is reported.
+                        if !is_copy(path) {
+                            raced.push(path.clone());
+                        }
+                    }
+                    NotReplaced::NotAFile => {
+                        let why = "is a symbolic link or not a regular file; not replaced";
+                        log::warn!("{}: refused: {why}", path.display());
+                        report.refused.push((path.clone(), why.to_owned()));
+                    }
+                }
+            }
         }
-        // Files written by a batch that failed part-way hold the database's content: the next
-        // run finds them in sync and records them then.
+        // Files written by a batch that failed part-way hold the database's content, and the
+        // state accepts them (their hashes are pending): the next run records them.
         state.save(self.config.durable)?;
         committed?;
-        Ok(report)
+        Ok(raced)
     }
+}
+
+/// Returns true if and only if `path` names a conflict copy.
+fn is_copy(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(crate::sync::layout::is_conflict_copy)
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.

@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::disk::atomic::{self, FileId, Seen};
 use crate::disk::walk::walk_files;
 use crate::error::Result;
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
@@ -90,6 +90,8 @@ pub struct Planned {
     pub action: Action,
     /// The item's state key, and what to record once the action is applied.
     pub(super) sync: Option<(String, Record)>,
+    /// What was at the path when it was planned: a file write replaces only that.
+    pub(super) seen: Seen,
 }
 
 /// A validated row write, built only by the planner.
@@ -101,14 +103,15 @@ pub struct Write {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
-    /// Update template row `tid`.
-    UpdateTemplate { tid: u32, title: String },
-    /// Insert a row into set `sid`: a copy-on-write of an inherited template, or a new title.
+    /// Update template row `tid`, if it still holds `seen` (what the plan read).
+    UpdateTemplate { tid: u32, title: String, seen: Vec<u8> },
+    /// Insert a row into set `sid`: a copy-on-write of an inherited template, or a new title;
+    /// not if a row of that title appeared in the set meanwhile.
     InsertTemplate { sid: i32, title: String, new_title: bool },
-    /// Update stylesheet row `sid` of theme `tid`.
-    UpdateStylesheet { tid: u32, sid: u32, name: String },
+    /// Update stylesheet row `sid` of theme `tid`, if it still holds `seen`.
+    UpdateStylesheet { tid: u32, sid: u32, name: String, seen: Vec<u8> },
     /// Insert a row into theme `tid`: a copy-on-write of an inherited stylesheet (with its
-    /// `attachedto`), or a new name (attached to every page).
+    /// `attachedto`), or a new name (attached to every page); not if one appeared meanwhile.
     InsertStylesheet { tid: u32, name: String, attachedto: String, new_name: bool },
 }
 
@@ -205,16 +208,10 @@ impl<'a> Syncer<'a> {
     pub fn plan_paths(&self, paths: &[PathBuf], state: &State) -> Result<Vec<Planned>> {
         let board = Board::load(self.db)?;
         let mut titles_by_set: BTreeMap<i32, Vec<String>> = BTreeMap::new();
-        let items: Vec<(PathBuf, std::result::Result<ItemPath, NotAnItem>)> = paths
+        let items: Vec<(PathBuf, ParsedPath)> = paths
             .iter()
             .map(|path| {
-                let item = match self.relative(path) {
-                    None => Err(NotAnItem::Invalid(format!(
-                        "not under the sync root {}",
-                        self.config.sync_root.display()
-                    ))),
-                    Some(relative) => layout::parse(&relative),
-                };
+                let item = self.parse(path);
                 if let Ok(ItemPath::Template { set, title, .. }) = &item
                     && let Some(sid) = board.set_sid(set)
                 {
@@ -223,17 +220,22 @@ impl<'a> Syncer<'a> {
                 (path.clone(), item)
             })
             .collect();
-        let mut sets = HashMap::new();
+        let mut ctx = Context::new(&board, state, false);
         for (sid, titles) in titles_by_set {
-            sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
+            ctx.sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
-        let mut duplicates = DuplicateTitles::default();
-        Ok(items
-            .into_iter()
-            .map(|(path, item)| {
-                self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
-            })
-            .collect())
+        Ok(items.into_iter().map(|(path, item)| self.plan_one(&mut ctx, path, item)).collect())
+    }
+
+    /// Returns the item `path` names, if it lies under the sync root.
+    fn parse(&self, path: &Path) -> ParsedPath {
+        match self.relative(path) {
+            None => Err(NotAnItem::Invalid(format!(
+                "not under the sync root {}",
+                self.config.sync_root.display()
+            ))),
+            Some(relative) => layout::parse(&relative),
+        }
     }
 
     /// Plans every item of `scope` on `board` (as just loaded): each rendered template and
@@ -245,40 +247,8 @@ impl<'a> Syncer<'a> {
         state: &State,
         recreate_missing: bool,
     ) -> Result<Vec<Planned>> {
-        let root = &self.config.sync_root;
-        let mut sets = HashMap::new();
-        let mut duplicates = DuplicateTitles::default();
-        // Every path the scope covers: each item's file, whether or not it exists, and each
-        // file already there. Paths round-trip through the layout, so each is parsed back.
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        for (sid, title) in &scope.sets {
-            let set = SetTemplates::load(self.db, *sid, None)?;
-            for (template_title, _) in set.all() {
-                // A file already standing in another group folder is the item's file.
-                let path = duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
-                    let group = layout::group_folder(template_title, &board.groups);
-                    let item = ItemPath::Template {
-                        set: title.clone(),
-                        group,
-                        title: template_title.to_owned(),
-                    };
-                    root.join(item.to_relative())
-                });
-                candidates.push(path);
-            }
-            sets.insert(*sid, set);
-            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
-        }
-        for (tid, name) in &scope.themes {
-            for sheet in board.resolved_stylesheets(*tid).keys() {
-                let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
-                candidates.push(root.join(item.to_relative()));
-            }
-            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
-        }
-        if scope.every_file {
-            candidates.extend(walk_root(root)?);
-        }
+        let mut ctx = Context::new(board, state, recreate_missing);
+        let candidates = self.candidates(&mut ctx, scope)?;
         let mut seen = BTreeSet::new();
         let mut planned = Vec::new();
         for path in candidates {
@@ -291,217 +261,292 @@ impl<'a> Syncer<'a> {
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
                 && let Some(sid) = board.set_sid(set)
-                && !sets.contains_key(&sid)
+                && !ctx.sets.contains_key(&sid)
             {
-                sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
+                ctx.sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
             }
-            planned.push(self.plan_one(
-                path,
-                item,
-                board,
-                &sets,
-                &mut duplicates,
-                state,
-                recreate_missing,
-            ));
+            planned.push(self.plan_one(&mut ctx, path, item));
         }
         Ok(planned)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn plan_one(
-        &self,
-        path: PathBuf,
-        item: std::result::Result<ItemPath, NotAnItem>,
-        board: &Board,
-        sets: &HashMap<i32, SetTemplates>,
-        duplicates: &mut DuplicateTitles,
-        state: &State,
-        recreate_missing: bool,
-    ) -> Planned {
-        let plain = |action| Planned { path: path.clone(), action, sync: None };
+    /// Returns every path `scope` covers: each item's file, whether or not it exists, and each
+    /// file already there (loading each set's templates into `ctx`). Paths round-trip through
+    /// the layout, so each is parsed back by the caller.
+    fn candidates(&self, ctx: &mut Context<'_>, scope: &Scope) -> Result<Vec<PathBuf>> {
+        let root = &self.config.sync_root;
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        for (sid, title) in &scope.sets {
+            let set = SetTemplates::load(self.db, *sid, None)?;
+            for (template_title, _) in set.all() {
+                // A file already standing in another group folder is the item's file.
+                let path =
+                    ctx.duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
+                        let group = layout::group_folder(template_title, &ctx.board.groups);
+                        let item = ItemPath::Template {
+                            set: title.clone(),
+                            group,
+                            title: template_title.to_owned(),
+                        };
+                        root.join(item.to_relative())
+                    });
+                candidates.push(path);
+            }
+            ctx.sets.insert(*sid, set);
+            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
+        }
+        for (tid, name) in &scope.themes {
+            for sheet in ctx.board.resolved_stylesheets(*tid).keys() {
+                let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
+                candidates.push(root.join(item.to_relative()));
+            }
+            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
+        }
+        if scope.every_file {
+            candidates.extend(walk_root(root)?);
+        }
+        Ok(candidates)
+    }
+
+    /// Plans one item: reads its file, validates it, and decides against the database.
+    fn plan_one(&self, ctx: &mut Context<'_>, path: PathBuf, item: ParsedPath) -> Planned {
+        let plain = |action| Planned { path: path.clone(), action, sync: None, seen: Seen::Absent };
         let item = match item {
             Ok(item) => item,
             Err(NotAnItem::Ignored) => return plain(Action::Ignored),
             Err(NotAnItem::Invalid(why)) => return plain(Action::Refused(why)),
         };
         if let ItemPath::Template { set, title, .. } = &item
-            && let Some(other) = duplicates.other_path(&self.config.sync_root, set, title, &path)
+            && let Some(other) =
+                ctx.duplicates.other_path(&self.config.sync_root, set, title, &path)
         {
             return plain(Action::Refused(format!(
                 "the same template is also at {}; keep one of them",
                 other.display()
             )));
         }
-        let db = self.db_side(&item, board, sets);
-        let file = match read_stable(&path) {
+        let db = self.db_side(&item, ctx);
+        let (file, seen) = match read_stable(&path) {
             Ok(file) => file,
             Err(Unstable) => return plain(Action::Unstable),
         };
-        let key = item.key();
-        let synced = state.get(&key).map(|r| r.hash);
-        // Validate what would go to the database before anything else is decided about it. A
-        // file as it was at the last sync passed then; it only needs decoding (MyBB's template
-        // check is most of the cost of comparing a whole tree).
-        let as_synced = file
-            .as_deref()
-            .filter(|bytes| synced == Some(content_hash(normalized(db.kind, bytes))))
-            .and_then(|bytes| std::str::from_utf8(bytes).ok());
-        let content = match (&file, as_synced) {
-            (None, _) => None,
-            (Some(_), Some(content)) => Some(content),
-            (Some(bytes), None) => match validate::validate(db.kind, bytes) {
-                Ok(content) => Some(content),
-                Err(refusal) => return plain(Action::Refused(refusal.to_string())),
-            },
+        let plain = |action| Planned { path: path.clone(), action, sync: None, seen };
+        let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
+        let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
+        let synced = synced_hash(ctx.state.get(&item.key()), file_hash, db_hash);
+        let content = match file.as_deref().map(|bytes| self.checked(db.kind, bytes, synced)) {
+            None => None,
+            Some(Ok(content)) => Some(content),
+            Some(Err(why)) => return plain(Action::Refused(why)),
         };
-        let four_byte_ok = match db.kind {
+        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
+        let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
+        let verdict = decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing);
+        let mut planned = outcome(verdict, db, content, item.key());
+        planned.path = path;
+        planned.seen = seen;
+        planned
+    }
+
+    /// Returns the file's content if it may reach the database, or why not: validation
+    /// (safeguard 1), then the table's character set. A file as it was at the last sync passed
+    /// then; it only needs decoding (MyBB's template check is most of the cost of comparing a
+    /// whole tree).
+    fn checked<'b>(
+        &self,
+        kind: ItemKind,
+        bytes: &'b [u8],
+        synced: Option<u64>,
+    ) -> std::result::Result<&'b str, String> {
+        let as_synced = synced == Some(content_hash(normalized(kind, bytes)));
+        let content = match as_synced.then(|| std::str::from_utf8(bytes).ok()).flatten() {
+            Some(content) => content,
+            None => validate::validate(kind, bytes).map_err(|refusal| refusal.to_string())?,
+        };
+        let four_byte_ok = match kind {
             ItemKind::Template => self.four_byte.0,
             ItemKind::Stylesheet => self.four_byte.1,
         };
         if !four_byte_ok
-            && let Some((offset, c)) =
-                content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
+            && let Some((offset, c)) = content.char_indices().find(|(_, c)| c.len_utf8() == 4)
         {
-            return plain(Action::Refused(format!(
+            return Err(format!(
                 "{c} (U+{:X}) at byte {offset}: this board's tables use MySQL's 3-byte utf8, which \
                  would store it as ?",
                 u32::from(c)
-            )));
+            ));
         }
-        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-        let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
-        let verdict = decide(file_norm, db_norm, synced, self.prefer, recreate_missing);
-        let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
-        let record =
-            |bytes: &[u8]| Some((key.clone(), Record { hash: content_hash(bytes), stamp }));
-        match verdict {
-            Verdict::Nothing | Verdict::Missing => plain(Action::Missing),
-            Verdict::GoneFromDb => plain(Action::GoneFromDb),
-            Verdict::InSync => {
-                Planned { path, action: Action::InSync, sync: file_norm.and_then(record) }
-            }
-            Verdict::Conflict => {
-                let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
-                plain(Action::Conflict(theirs))
-            }
-            Verdict::ToDisk => {
-                let (bytes, _) = db.rendered.clone().unwrap_or_default();
-                Planned {
-                    sync: record(normalized(db.kind, &bytes)),
-                    path,
-                    action: Action::ToDisk(bytes),
-                }
-            }
-            Verdict::ToDb => match (db.target, content) {
-                (Err(why), _) => plain(Action::Refused(why)),
-                (Ok(target), Some(content)) => {
-                    let content = match db.kind {
-                        ItemKind::Template => text::rtrim(content).to_owned(),
-                        ItemKind::Stylesheet => content.to_owned(),
-                    };
-                    let sync = Some((
-                        key,
-                        Record { hash: content_hash(content.as_bytes()), stamp: now() },
-                    ));
-                    Planned { path, action: Action::ToDb(Write { target, content }), sync }
-                }
-                (Ok(_), None) => plain(Action::Missing),
-            },
-        }
+        Ok(content)
     }
 
     /// Returns what the database holds for `item`, and how a write to it would go.
-    fn db_side(&self, item: &ItemPath, board: &Board, sets: &HashMap<i32, SetTemplates>) -> DbSide {
+    fn db_side(&self, item: &ItemPath, ctx: &Context<'_>) -> DbSide {
         match item {
-            ItemPath::Template { set, title, .. } => {
-                let kind = ItemKind::Template;
-                let Some(sid) = board.set_sid(set) else {
-                    let why =
-                        format!("no template set named {set:?} (create it in the Admin CP first)");
-                    return DbSide { kind, rendered: None, target: Err(why) };
-                };
-                let templates = sets.get(&sid);
-                let rendered = templates.and_then(|s| s.rendered(title));
-                let target = if title.chars().count() > MAX_TITLE_CHARS {
-                    Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
-                } else {
-                    Ok(match templates.and_then(|s| s.own(title)) {
-                        Some(own) => Target::UpdateTemplate { tid: own.tid, title: title.clone() },
-                        None => Target::InsertTemplate {
-                            sid,
-                            title: title.clone(),
-                            new_title: rendered.is_none(),
-                        },
-                    })
-                };
-                DbSide {
-                    kind,
-                    rendered: rendered.map(|r| (r.template.clone(), r.dateline)),
-                    target,
-                }
-            }
-            ItemPath::Stylesheet { theme, name } => {
-                let kind = ItemKind::Stylesheet;
-                let Some(theme_row) = board.theme_by_name(theme) else {
-                    let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
-                    return DbSide { kind, rendered: None, target: Err(why) };
-                };
-                let tid = theme_row.tid;
-                let resolved = board.resolved_stylesheets(tid);
-                let row = resolved.get(name.as_str());
-                let target = if tid == MASTER_THEME_TID {
-                    Err("the master theme is read-only, as in the Admin CP; edit a child theme"
-                        .to_owned())
-                } else if name.chars().count() > MAX_STYLESHEET_NAME_CHARS {
-                    Err(format!(
-                        "a stylesheet name has at most {MAX_STYLESHEET_NAME_CHARS} characters"
-                    ))
-                } else {
-                    Ok(match row {
-                        Some(row) if row.tid == tid => {
-                            Target::UpdateStylesheet { tid, sid: row.sid, name: name.clone() }
-                        }
-                        Some(row) => Target::InsertStylesheet {
-                            tid,
-                            name: name.clone(),
-                            attachedto: row.attachedto.clone(),
-                            new_name: false,
-                        },
-                        None => Target::InsertStylesheet {
-                            tid,
-                            name: name.clone(),
-                            attachedto: String::new(),
-                            new_name: true,
-                        },
-                    })
-                };
-                DbSide {
-                    kind,
-                    rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)),
-                    target,
-                }
-            }
+            ItemPath::Template { set, title, .. } => template_side(ctx, set, title),
+            ItemPath::Stylesheet { theme, name } => stylesheet_side(ctx.board, theme, name),
         }
     }
+}
+
+/// An item path as parsed, or why it is not one.
+type ParsedPath = std::result::Result<ItemPath, NotAnItem>;
+
+/// What planning one run shares between its items.
+struct Context<'p> {
+    board: &'p Board,
+    /// The templates of each set involved, by sid.
+    sets: HashMap<i32, SetTemplates>,
+    duplicates: DuplicateTitles,
+    state: &'p State,
+    /// Export: write a file whose row exists even if the file was deleted.
+    recreate_missing: bool,
+}
+
+impl<'p> Context<'p> {
+    fn new(board: &'p Board, state: &'p State, recreate_missing: bool) -> Context<'p> {
+        Context {
+            board,
+            sets: HashMap::new(),
+            duplicates: DuplicateTitles::default(),
+            state,
+            recreate_missing,
+        }
+    }
+}
+
+/// Returns the hash the last sync recorded for an item, given what its file and row hold now.
+/// A record with a pending hash was left by a run that stopped (or was killed) between saving
+/// the state and renaming files into place: the file holds the old content or the new one,
+/// and either is what both sides held, so whichever of the two a side holds counts as synced.
+fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Option<u64> {
+    let record = record?;
+    let Some(pending) = record.pending else { return Some(record.hash) };
+    [file, db]
+        .into_iter()
+        .flatten()
+        .find(|h| *h == record.hash || *h == pending)
+        .or(Some(record.hash))
+}
+
+/// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
+fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> Planned {
+    let plain =
+        |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
+    let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
+    let record = |bytes: &[u8]| {
+        Some((key.clone(), Record { hash: content_hash(bytes), stamp, pending: None }))
+    };
+    let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
+    match verdict {
+        Verdict::Nothing | Verdict::Missing => plain(Action::Missing),
+        Verdict::GoneFromDb => plain(Action::GoneFromDb),
+        Verdict::InSync => Planned { sync: file_norm.and_then(record), ..plain(Action::InSync) },
+        Verdict::Conflict => {
+            let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
+            plain(Action::Conflict(theirs))
+        }
+        Verdict::ToDisk => {
+            let (bytes, _) = db.rendered.clone().unwrap_or_default();
+            Planned { sync: record(normalized(db.kind, &bytes)), ..plain(Action::ToDisk(bytes)) }
+        }
+        Verdict::ToDb => match (db.target, content) {
+            (Err(why), _) => plain(Action::Refused(why)),
+            (Ok(target), Some(content)) => {
+                let content = match db.kind {
+                    ItemKind::Template => text::rtrim(content).to_owned(),
+                    ItemKind::Stylesheet => content.to_owned(),
+                };
+                let hash = content_hash(content.as_bytes());
+                let sync = Some((key, Record { hash, stamp: now(), pending: None }));
+                Planned { sync, ..plain(Action::ToDb(Write { target, content })) }
+            }
+            (Ok(_), None) => plain(Action::Missing),
+        },
+    }
+}
+
+/// Returns what the database holds for template `title` of set `set`.
+fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
+    let kind = ItemKind::Template;
+    let Some(sid) = ctx.board.set_sid(set) else {
+        let why = format!("no template set named {set:?} (create it in the Admin CP first)");
+        return DbSide { kind, rendered: None, target: Err(why) };
+    };
+    let templates = ctx.sets.get(&sid);
+    let rendered = templates.and_then(|s| s.rendered(title));
+    let target = if title.chars().count() > MAX_TITLE_CHARS {
+        Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
+    } else {
+        Ok(match templates.and_then(|s| s.own(title)) {
+            Some(own) => Target::UpdateTemplate {
+                tid: own.tid,
+                title: title.to_owned(),
+                seen: own.template.clone(),
+            },
+            None => Target::InsertTemplate {
+                sid,
+                title: title.to_owned(),
+                new_title: rendered.is_none(),
+            },
+        })
+    };
+    DbSide { kind, rendered: rendered.map(|r| (r.template.clone(), r.dateline)), target }
+}
+
+/// Returns what the database holds for stylesheet `name` of theme `theme`.
+fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
+    let kind = ItemKind::Stylesheet;
+    let Some(theme_row) = board.theme_by_name(theme) else {
+        let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
+        return DbSide { kind, rendered: None, target: Err(why) };
+    };
+    let tid = theme_row.tid;
+    let resolved = board.resolved_stylesheets(tid);
+    let row = resolved.get(name);
+    let name = name.to_owned();
+    let target = if tid == MASTER_THEME_TID {
+        Err("the master theme is read-only, as in the Admin CP; edit a child theme".to_owned())
+    } else if name.chars().count() > MAX_STYLESHEET_NAME_CHARS {
+        Err(format!("a stylesheet name has at most {MAX_STYLESHEET_NAME_CHARS} characters"))
+    } else {
+        Ok(match row {
+            Some(row) if row.tid == tid => {
+                Target::UpdateStylesheet { tid, sid: row.sid, name, seen: row.stylesheet.clone() }
+            }
+            Some(row) => Target::InsertStylesheet {
+                tid,
+                name,
+                attachedto: row.attachedto.clone(),
+                new_name: false,
+            },
+            None => {
+                Target::InsertStylesheet { tid, name, attachedto: String::new(), new_name: true }
+            }
+        })
+    };
+    DbSide { kind, rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)), target }
 }
 
 /// The file changed while it was read.
 struct Unstable;
 
-/// Returns the file's bytes, None if it does not exist (or is not a file), or [`Unstable`] if
-/// its size or modification time changed during the read: a writer was still at work.
-fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, Unstable> {
-    let stamp = |path: &Path| -> Option<(u64, SystemTime)> {
-        let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
-        Some((meta.len(), meta.modified().ok()?))
+/// Returns the file's bytes (None if it does not exist, or is not a file) and what was there,
+/// for the atomic writer's compare-and-swap; or [`Unstable`] if its size or modification time
+/// changed during the read: a writer was still at work.
+fn read_stable(path: &Path) -> std::result::Result<(Option<Vec<u8>>, Seen), Unstable> {
+    let stamp = |path: &Path| -> Option<std::fs::Metadata> {
+        std::fs::metadata(path).ok().filter(|m| m.is_file())
     };
-    let Some(before) = stamp(path) else { return Ok(None) };
-    let Ok(bytes) = std::fs::read(path) else { return Ok(None) };
+    let Some(before) = stamp(path) else { return Ok((None, atomic::seen_at(path))) };
+    let Ok(bytes) = std::fs::read(path) else { return Ok((None, atomic::seen_at(path))) };
     match stamp(path) {
-        Some(after) if after == before && after.0 == bytes.len() as u64 => Ok(Some(bytes)),
+        Some(after)
+            if FileId::of(&after) == FileId::of(&before) && after.len() == bytes.len() as u64 =>
+        {
+            Ok((Some(bytes), Seen::File(FileId::of(&after))))
+        }
         Some(_) => Err(Unstable),
-        None => Ok(None),
+        None => Ok((None, atomic::seen_at(path))),
     }
 }
 

@@ -5,7 +5,7 @@
 //! (a conflict: touch neither). Without it, a difference is a conflict rather than a guess.
 //!
 //! The state is a plain text file in the sync root, one line per item:
-//! `<content hash>\t<database stamp>\t<item key>`. It is written atomically, and every update
+//! `<content hash>[+<pending hash>]\t<database stamp>\t<item key>`. It is written atomically, and every update
 //! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
 //! same time both keep their entries. A missing or unreadable state is never fatal.
 
@@ -33,6 +33,9 @@ pub struct Record {
     pub hash: u64,
     /// The database's `dateline` (templates) or `lastmodified` (stylesheets) at that moment.
     pub stamp: u64,
+    /// The hash of the content a run was about to write to the file when this was saved: set
+    /// before the renames, cleared after. Left set (by a kill), the file holds either content.
+    pub pending: Option<u64>,
 }
 
 /// Returns the 64-bit FNV-1a hash of `bytes`: a change detector, not a security measure.
@@ -111,6 +114,30 @@ impl State {
         }
     }
 
+    /// Records that the file of item `key` is about to be replaced with content hashing to
+    /// `hash` (stamp `stamp`), before the rename: a crash between the two leaves a state that
+    /// accepts either content as synced, so neither is taken for a local edit.
+    pub fn set_pending(&mut self, key: &str, hash: u64, stamp: u64) {
+        let record = match self.get(key) {
+            Some(old) => Record { pending: Some(hash), ..old },
+            None => Record { hash, stamp, pending: Some(hash) },
+        };
+        self.set(key, record);
+    }
+
+    /// Undoes [`State::set_pending`] for a file that was not replaced after all.
+    pub fn unset_pending(&mut self, key: &str) {
+        match self.get(key) {
+            Some(Record { hash, pending: Some(pending), .. }) if hash == pending => {
+                self.changes.insert(key.to_owned(), None);
+            }
+            Some(record @ Record { pending: Some(_), .. }) => {
+                self.set(key, Record { pending: None, ..record })
+            }
+            _ => {}
+        }
+    }
+
     /// Returns true if and only if there are changes to save.
     pub fn is_dirty(&self) -> bool {
         !self.changes.is_empty()
@@ -146,7 +173,11 @@ impl State {
         text.push_str(HEADER);
         text.push('\n');
         for (key, record) in &records {
-            text.push_str(&format!("{:016x}\t{}\t{key}\n", record.hash, record.stamp));
+            match record.pending {
+                None => text.push_str(&format!("{:016x}", record.hash)),
+                Some(p) => text.push_str(&format!("{:016x}+{p:016x}", record.hash)),
+            }
+            text.push_str(&format!("\t{}\t{key}\n", record.stamp));
         }
         atomic::write_file(&path, text.as_bytes(), durable)?;
         self.records = records;
@@ -170,12 +201,21 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
         else {
             return Err(bad());
         };
-        if hash.len() != 16 || key.is_empty() {
+        let (hash, pending) = match hash.split_once('+') {
+            Some((hash, pending)) => (hash, Some(pending)),
+            None => (hash, None),
+        };
+        let hex = |h: &str| match h.len() {
+            16 => u64::from_str_radix(h, 16).map_err(|_| bad()),
+            _ => Err(bad()),
+        };
+        if key.is_empty() {
             return Err(bad());
         }
-        let hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
+        let hash = hex(hash)?;
+        let pending = pending.map(hex).transpose()?;
         let stamp = stamp.parse().map_err(|_| bad())?;
-        records.insert(key.to_owned(), Record { hash, stamp });
+        records.insert(key.to_owned(), Record { hash, stamp, pending });
     }
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("it ends in the middle of a line".to_owned());
@@ -196,11 +236,11 @@ mod tests {
         let root = scratch("roundtrip");
         let mut state = State::load(&root).unwrap();
         assert!(!state.trusted);
-        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9 });
+        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9, pending: Some(8) });
         state.save(false).unwrap();
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
-        assert_eq!(state.get("styles/Default/global.css"), Some(Record { hash: 7, stamp: 9 }));
+        assert_eq!(state.get("styles/Default/global.css"), Some(Record { hash: 7, stamp: 9, pending: Some(8) }));
         let _ = std::fs::remove_dir_all(root);
     }
 
@@ -209,13 +249,13 @@ mod tests {
         let root = scratch("merge");
         let mut a = State::load(&root).unwrap();
         let mut b = State::load(&root).unwrap();
-        a.set("a", Record { hash: 1, stamp: 1 });
-        b.set("b", Record { hash: 2, stamp: 2 });
+        a.set("a", Record { hash: 1, stamp: 1, pending: None });
+        b.set("b", Record { hash: 2, stamp: 2, pending: None });
         a.save(false).unwrap();
         b.save(false).unwrap();
         let state = State::load(&root).unwrap();
-        assert_eq!(state.get("a"), Some(Record { hash: 1, stamp: 1 }));
-        assert_eq!(state.get("b"), Some(Record { hash: 2, stamp: 2 }));
+        assert_eq!(state.get("a"), Some(Record { hash: 1, stamp: 1, pending: None }));
+        assert_eq!(state.get("b"), Some(Record { hash: 2, stamp: 2, pending: None }));
         let _ = std::fs::remove_dir_all(root);
     }
 
