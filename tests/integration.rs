@@ -8,6 +8,7 @@ mod config;
 mod export;
 mod fixture;
 mod import;
+mod races;
 mod readme;
 mod sync;
 mod watch;

@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -383,6 +383,7 @@ pub fn write_file(target: &Path, contents: &[u8], durable: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::OpenOptionsExt;
 
     fn scratch(name: &str) -> PathBuf {
         crate::test_support::scratch_dir("atomic", name)

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mysql::prelude::Queryable;
 use mysql::consts::CapabilityFlags;
+use mysql::prelude::Queryable;
 use mysql::{OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Value};
 
 use crate::config::DbTarget;

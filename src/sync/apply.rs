@@ -96,10 +96,9 @@ impl Syncer<'_> {
             Target::UpdateTemplate { tid, title, seen } => {
                 self.db.update_template(*tid, title, content, &self.version_code, seen)
             }
-            Target::InsertTemplate { sid, title, .. } => Ok(self
-                .db
-                .insert_template(*sid, title, content, &self.version_code)?
-                .is_some()),
+            Target::InsertTemplate { sid, title, .. } => {
+                Ok(self.db.insert_template(*sid, title, content, &self.version_code)?.is_some())
+            }
             Target::UpdateStylesheet { tid, sid, name, seen } => {
                 if !self.db.update_stylesheet(*sid, name, content, now(), seen)? {
                     return Ok(false);
@@ -107,7 +106,8 @@ impl Syncer<'_> {
                 self.after_stylesheet_write(*tid, *sid, name, content).map(|()| true)
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                let Some(sid) = self.db.insert_stylesheet(*tid, name, attachedto, content, now())?
+                let Some(sid) =
+                    self.db.insert_stylesheet(*tid, name, attachedto, content, now())?
                 else {
                     return Ok(false);
                 };
@@ -203,7 +203,10 @@ impl Syncer<'_> {
         match action {
             Action::Ignored => {}
             Action::GoneFromDb => {
-                log::info!("{}: its row was deleted in the database; the file is kept", path.display());
+                log::info!(
+                    "{}: its row was deleted in the database; the file is kept",
+                    path.display()
+                );
             }
             Action::Missing => {
                 log::debug!("{}: no file; the database keeps its row", path.display());

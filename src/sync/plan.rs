@@ -430,8 +430,7 @@ fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Op
 
 /// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
 fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> Planned {
-    let plain =
-        |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
+    let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
     let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
     let record = |bytes: &[u8]| {
         Some((key.clone(), Record { hash: content_hash(bytes), stamp, pending: None }))

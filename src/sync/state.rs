@@ -240,7 +240,10 @@ mod tests {
         state.save(false).unwrap();
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
-        assert_eq!(state.get("styles/Default/global.css"), Some(Record { hash: 7, stamp: 9, pending: Some(8) }));
+        assert_eq!(
+            state.get("styles/Default/global.css"),
+            Some(Record { hash: 7, stamp: 9, pending: Some(8) })
+        );
         let _ = std::fs::remove_dir_all(root);
     }
 
