@@ -156,20 +156,7 @@ fn split_host_port(text: &str) -> std::result::Result<(String, Option<u16>), Str
 /// Returns `text` with `%XX` escapes decoded, or None if an escape is malformed or the result is
 /// not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::percent::decode(text).ok()
 }
 
 /// Where a value came from: a flag, the environment, or neither.

@@ -17,6 +17,7 @@ pub mod config;
 pub mod disk;
 pub mod error;
 pub mod mybb;
+pub mod percent;
 pub mod php;
 pub mod sync;
 pub mod test_hooks;

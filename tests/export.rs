@@ -272,3 +272,47 @@ fn an_unreachable_database_is_a_runtime_failure_that_hides_the_password() {
     );
     assert!(!out.stderr.contains("hunter2"));
 }
+
+/// Runs `mybb-sync --db <db> --root <root> <args>` durably (no `--no-fsync`) under strace, and
+/// returns how many `syncfs` and `fsync` calls it made.
+fn durable_export(db: &TestDb, root: &Path, trace: &Path, args: &[&str]) -> (usize, usize) {
+    TestCommand::program("strace")
+        .args(["-f", "-qq", "-e", "trace=syncfs,fsync", "-o"])
+        .arg(trace)
+        .arg(crate::util::BIN)
+        .arg("--db")
+        .arg(db.url())
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .expect_success();
+    let calls = std::fs::read_to_string(trace).unwrap();
+    let count = |call: &str| calls.lines().filter(|l| l.contains(&format!(" {call}("))).count();
+    (count("syncfs"), count("fsync"))
+}
+
+/// Every other test passes `--no-fsync`; this one runs the durable path both ways the writer
+/// makes a batch durable: one `syncfs` for a large batch, one `fsync` per file for a small one.
+#[test]
+fn a_durable_export_writes_what_a_fast_one_does_and_syncs_it() {
+    let db = TestDb::new("export_durable");
+    let dir = TestDir::new("export_durable");
+    let (fast, durable) = (dir.join("fast"), dir.join("durable"));
+    sync_cmd(&db, &fast).arg("export").expect_success();
+
+    let (syncfs, _) = durable_export(&db, &durable, &dir.join("full.trace"), &["export"]);
+    assert!(syncfs >= 1, "a 991-file export makes its files durable with syncfs");
+    let without_state = |root: &Path| {
+        let mut files = crate::export::tree(root);
+        files.retain(|path, _| !path.starts_with(".mybb-sync"));
+        files
+    };
+    assert_eq!(without_state(&durable), without_state(&fast));
+
+    db.exec("UPDATE mybb_templates SET template = 'changed' WHERE title IN ('header', 'footer')");
+    let (syncfs, fsync) = durable_export(&db, &durable, &dir.join("small.trace"), &["export"]);
+    assert_eq!(syncfs, 0, "two files are synced one by one");
+    assert!(fsync >= 2, "each of the two files is fsynced ({fsync} fsync calls)");
+    let group = durable.join("template_sets/Default Templates/Header Templates");
+    assert_eq!(std::fs::read(group.join("header.html")).unwrap(), b"changed");
+}

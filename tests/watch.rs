@@ -74,7 +74,7 @@ fn snapshot(db: &TestDb) -> (Vec<TemplateRow>, Vec<StylesheetRow>) {
 
 #[test]
 fn editor_saves_of_every_kind_end_with_the_whole_final_content() {
-    let (db, dir, root, run) = watching("watch_editor_saves", &[]);
+    let (db, dir, root, run) = watching("watch_editor_saves", &["--debounce", "1200"]);
     let path = header(&root);
 
     // In place.
@@ -95,16 +95,42 @@ fn editor_saves_of_every_kind_end_with_the_whole_final_content() {
     std::fs::remove_file(&backup).unwrap();
     wait_for_template(&db, "header", b"vim style");
 
-    // One save written in two chunks 30 ms apart: only the whole content may land.
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(b"first half, ").unwrap();
-        file.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(30)); // the slow writer being simulated
-        file.write_all(b"second half").unwrap();
-    }
-    wait_for_template(&db, "header", b"first half, second half");
+    // One save written in two chunks 30 ms apart: only the whole content may land. A thread
+    // records every value the row takes meanwhile, so a watcher that read the file between the
+    // chunks (a broken debounce or stability check) fails here, not just in its final state.
+    let want: &[u8] = b"first half, second half";
+    let seen = std::thread::scope(|scope| {
+        let observer = scope.spawn(|| {
+            let deadline = std::time::Instant::now() + DEADLINE;
+            let mut seen = std::collections::BTreeSet::new();
+            while std::time::Instant::now() < deadline {
+                let value = db.template(1, "header").unwrap_or_default();
+                let whole = value == want;
+                seen.insert(value);
+                if whole {
+                    break;
+                }
+            }
+            seen
+        });
+        {
+            // Two opens, as a shell's `>` then `>>` or a slow tool: each chunk is closed, so
+            // only the debounce keeps the first one from looking like a whole save.
+            use std::io::Write;
+            std::fs::write(&path, b"first half, ").unwrap();
+            // The slow writer being simulated: well within this watcher's 1200 ms debounce,
+            // and longer than it takes to read a file and write its row.
+            std::thread::sleep(Duration::from_millis(400));
+            let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+            file.write_all(b"second half").unwrap();
+        }
+        observer.join().unwrap()
+    });
+    let allowed: std::collections::BTreeSet<Vec<u8>> =
+        [b"vim style".to_vec(), want.to_vec()].into();
+    let shown: Vec<_> = seen.iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+    assert!(seen.is_subset(&allowed), "the row took a partial value: {shown:?}");
+    assert!(seen.contains(want), "the whole content never landed: {shown:?}");
 
     let log = stop(run);
     // Nothing but whole contents ever reached the row.

@@ -17,7 +17,7 @@ use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
-use crate::sync::apply::ApplyOptions;
+use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::plan::{Flow, Scope, Syncer};
@@ -60,13 +60,6 @@ pub struct PartSummary {
     pub kept: usize,
 }
 
-impl ExportSummary {
-    /// Returns how many files were written in all.
-    pub fn written(&self) -> usize {
-        self.parts.iter().map(|p| p.written).sum()
-    }
-}
-
 /// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
 /// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
 pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {
@@ -75,48 +68,11 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     let started = SystemTime::now();
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
-    let default = syncer.default_scope(&board)?;
-    let scope = Scope {
-        sets: if options.sets.is_empty() {
-            default.sets
-        } else {
-            named_sets(&board, &options.sets)?
-        },
-        themes: if options.themes.is_empty() {
-            default.themes
-        } else {
-            named_themes(&board, &options.themes)?
-        },
-        every_file: false,
-    };
-    let mut summary = ExportSummary::default();
-    for (_, title) in &scope.sets {
-        summary.parts.push(PartSummary::new(
-            "template set",
-            title,
-            config.sync_root.join(ItemPath::set_dir(title)),
-        ));
-    }
-    for (_, name) in &scope.themes {
-        summary.parts.push(PartSummary::new(
-            "theme",
-            name,
-            config.sync_root.join(ItemPath::theme_dir(name)),
-        ));
-    }
+    let scope = chosen_scope(&syncer, &board, options)?;
+    let mut summary = ExportSummary { parts: parts(config, &scope) };
     if !options.dry_run {
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
-        for part in &summary.parts {
-            for dir in crate::disk::walk::walk(&part.dir)?.1 {
-                let removed = atomic::remove_stale_temps(&dir)?;
-                if removed > 0 {
-                    log::info!(
-                        "removed {removed} temp file(s) left by an interrupted run in {}",
-                        dir.display()
-                    );
-                }
-            }
-        }
+        remove_stale_temps(&summary.parts)?;
     }
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
@@ -130,23 +86,8 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     };
     let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
     for part in &mut summary.parts {
-        let under = |path: &PathBuf| path.starts_with(&part.dir);
-        part.written = report.pulled.iter().filter(|p| under(p)).count();
-        part.unchanged = report.unchanged.iter().filter(|p| under(p)).count();
-        part.kept = report.held.iter().filter(|(p, _)| under(p)).count();
-        log::info!(
-            "{} {:?}: {} written, {} unchanged{} in {}",
-            part.kind,
-            part.name,
-            part.written,
-            part.unchanged,
-            if part.kept > 0 {
-                format!(", {} kept (edited on disk)", part.kept)
-            } else {
-                String::new()
-            },
-            part.dir.display()
-        );
+        part.count(&report);
+        part.log();
     }
     if report.problems() > 0 {
         return Err(Error::Incomplete { refused: report.problems() });
@@ -154,7 +95,78 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     Ok(summary)
 }
 
+/// Returns the sets and themes `options` name, or the default scope for each kind none is
+/// named of.
+fn chosen_scope(syncer: &Syncer<'_>, board: &Board, options: &ExportOptions) -> Result<Scope> {
+    let default = syncer.default_scope(board)?;
+    Ok(Scope {
+        sets: if options.sets.is_empty() {
+            default.sets
+        } else {
+            named_sets(board, &options.sets)?
+        },
+        themes: if options.themes.is_empty() {
+            default.themes
+        } else {
+            named_themes(board, &options.themes)?
+        },
+        every_file: false,
+    })
+}
+
+/// Returns one summary part per set and theme of `scope`, in that order.
+fn parts(config: &Config, scope: &Scope) -> Vec<PartSummary> {
+    let sets = scope.sets.iter().map(|(_, title)| {
+        PartSummary::new("template set", title, config.sync_root.join(ItemPath::set_dir(title)))
+    });
+    let themes = scope.themes.iter().map(|(_, name)| {
+        PartSummary::new("theme", name, config.sync_root.join(ItemPath::theme_dir(name)))
+    });
+    sets.chain(themes).collect()
+}
+
+/// Removes the temp files a killed run left in the folders of `parts`.
+fn remove_stale_temps(parts: &[PartSummary]) -> Result<()> {
+    for part in parts {
+        for dir in crate::disk::walk::walk(&part.dir)?.1 {
+            let removed = atomic::remove_stale_temps(&dir)?;
+            if removed > 0 {
+                log::info!(
+                    "removed {removed} temp file(s) left by an interrupted run in {}",
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 impl PartSummary {
+    /// Counts what `report` did under this part's folder.
+    fn count(&mut self, report: &Report) {
+        let under = |path: &PathBuf| path.starts_with(&self.dir);
+        self.written = report.pulled.iter().filter(|p| under(p)).count();
+        self.unchanged = report.unchanged.iter().filter(|p| under(p)).count();
+        self.kept = report.held.iter().filter(|(p, _)| under(p)).count();
+    }
+
+    /// Logs the part's line of the export's report.
+    fn log(&self) {
+        let kept = if self.kept > 0 {
+            format!(", {} kept (edited on disk)", self.kept)
+        } else {
+            String::new()
+        };
+        log::info!(
+            "{} {:?}: {} written, {} unchanged{kept} in {}",
+            self.kind,
+            self.name,
+            self.written,
+            self.unchanged,
+            self.dir.display()
+        );
+    }
+
     fn new(kind: &'static str, name: &str, dir: PathBuf) -> PartSummary {
         PartSummary { kind, name: name.to_owned(), dir, written: 0, unchanged: 0, kept: 0 }
     }

@@ -164,16 +164,6 @@ impl AtomicBatch {
         self.fail_after = n;
     }
 
-    /// Returns how many files are staged.
-    pub fn len(&self) -> usize {
-        self.staged.len()
-    }
-
-    /// Returns true if and only if nothing is staged.
-    pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
-    }
-
     /// Writes `contents` to a temp file beside `target`, to replace whatever file is there
     /// (see [`AtomicBatch::stage_if`]).
     pub fn stage(&mut self, target: &Path, contents: &[u8]) -> Result<()> {

@@ -14,6 +14,7 @@ use crate::error::Result;
 /// The name under which the global templates (sid -1) appear as a set.
 pub const GLOBAL_SET_TITLE: &str = "Global Templates";
 use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow};
+use crate::mybb::stylecache;
 
 /// The sid of the master templates, which only MyBB's installer and upgrades write.
 pub const MASTER_SID: i32 = -2;
@@ -62,43 +63,27 @@ impl Board {
         self.themes.iter().find(|t| t.tid == tid)
     }
 
-    /// Returns the tids of theme `tid`'s chain: itself, its parent, and so on up. A cycle in
-    /// `pid` (a damaged table) ends the chain rather than looping.
+    /// Returns the tids of theme `tid`'s chain: itself, its parent, and so on up, as MyBB's
+    /// `make_parent_theme_list()` (empty for an unknown theme). A cycle in `pid` (a damaged
+    /// table) ends the chain rather than looping.
     pub fn theme_chain(&self, tid: u32) -> Vec<u32> {
-        let mut chain = Vec::new();
-        let mut next = Some(tid);
-        while let Some(t) = next {
-            if chain.contains(&t) {
-                break;
-            }
-            let Some(theme) = self.theme(t) else { break };
-            chain.push(t);
-            next = (theme.pid != 0).then_some(theme.pid);
-        }
-        chain
+        stylecache::parent_chain(tid, |t| self.theme(t).map(|theme| theme.pid)).unwrap_or_default()
     }
 
-    /// Returns every stylesheet name theme `tid` has, own or inherited, with the row MyBB uses.
+    /// Returns every stylesheet name theme `tid` has, own or inherited, with the row MyBB serves
+    /// for it (see [`stylecache::effective_stylesheets`]).
     pub fn resolved_stylesheets(&self, tid: u32) -> BTreeMap<&str, &StylesheetRow> {
         let chain = self.theme_chain(tid);
-        let mut resolved: BTreeMap<&str, &StylesheetRow> = BTreeMap::new();
-        for row in self.stylesheets.iter().filter(|r| chain.contains(&r.tid)) {
-            let wins = match resolved.get(row.name.as_str()) {
-                None => true,
-                Some(best) => (row.tid, row.sid) > (best.tid, best.sid),
-            };
-            if wins {
-                resolved.insert(&row.name, row);
-            }
-        }
-        resolved
+        stylecache::effective_stylesheets(&chain, &self.stylesheets)
+            .into_iter()
+            .map(|row| (row.name.as_str(), row))
+            .collect()
     }
 }
 
 /// The templates one set renders, with the row each title comes from.
 #[derive(Debug, Clone, Default)]
 pub struct SetTemplates {
-    pub sid: i32,
     /// The set's own rows, by title (the highest tid of duplicates).
     own: HashMap<String, TemplateRow>,
     /// What the set inherits where it has no row of its own: global, else master.
@@ -116,7 +101,7 @@ impl SetTemplates {
 
     /// Builds the set from rows ordered by tid.
     pub fn from_rows(sid: i32, rows: Vec<TemplateRow>) -> SetTemplates {
-        let mut set = SetTemplates { sid, ..SetTemplates::default() };
+        let mut set = SetTemplates::default();
         let mut global: HashMap<String, TemplateRow> = HashMap::new();
         for row in rows {
             // Rows come by ascending tid, so a later duplicate replaces an earlier one.
@@ -185,5 +170,53 @@ mod tests {
         assert_eq!(set.own("c").unwrap().tid, 7);
         assert!(set.own("b").is_none());
         assert_eq!(set.all().iter().map(|(t, _)| *t).collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+
+    fn theme(tid: u32, pid: u32) -> ThemeRow {
+        ThemeRow {
+            tid,
+            name: format!("theme {tid}"),
+            pid,
+            def: false,
+            properties: String::new(),
+            stylesheets: String::new(),
+        }
+    }
+
+    fn sheet(sid: u32, tid: u32, name: &str) -> StylesheetRow {
+        StylesheetRow {
+            sid,
+            name: name.into(),
+            tid,
+            attachedto: String::new(),
+            stylesheet: format!("sheet {sid}").into_bytes(),
+            cachefile: name.into(),
+            lastmodified: 0,
+        }
+    }
+
+    /// MyBB's `update_theme_stylesheet_list()` reads the chain's rows `ORDER BY tid DESC` and
+    /// keeps the first of each name: the nearest theme's copy, and of two same-name rows in one
+    /// theme the older (lower sid), which is the one the forum's list links.
+    #[test]
+    fn the_stylesheet_mybb_links_is_the_one_a_file_syncs_with() {
+        let board = Board {
+            sets: Vec::new(),
+            groups: Vec::new(),
+            themes: vec![theme(1, 0), theme(2, 1), theme(3, 2)],
+            stylesheets: vec![
+                sheet(1, 1, "global.css"),
+                sheet(2, 1, "usercp.css"),
+                sheet(3, 2, "global.css"),
+                sheet(4, 2, "extra.css"),
+                sheet(5, 2, "extra.css"),
+                sheet(6, 9, "global.css"),
+            ],
+        };
+        assert_eq!(board.theme_chain(3), [3, 2, 1]);
+        let resolved = board.resolved_stylesheets(3);
+        let sids: Vec<(&str, u32)> = resolved.iter().map(|(name, row)| (*name, row.sid)).collect();
+        assert_eq!(sids, [("extra.css", 4), ("global.css", 3), ("usercp.css", 2)]);
+        assert!(board.resolved_stylesheets(7).is_empty());
     }
 }

@@ -25,7 +25,7 @@
 //! `mybb-sync cache rebuild` ([`rebuild`]) runs steps 1, 3 and 4 for every stylesheet of every
 //! theme (or of the themes named), for a web node that lost its cache directory.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -139,57 +139,13 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
         )));
     }
     let themes = db.themes()?;
-    let chosen: Vec<&db::ThemeRow> = if theme_names.is_empty() {
-        themes.iter().collect()
-    } else {
-        let mut chosen = Vec::new();
-        for name in theme_names {
-            let theme =
-                themes.iter().find(|t| &t.name == name).ok_or_else(|| Error::UnknownItem {
-                    kind: "theme",
-                    name: name.clone(),
-                    known: themes.iter().map(|t| t.name.clone()).collect(),
-                })?;
-            if !chosen.iter().any(|c: &&db::ThemeRow| c.tid == theme.tid) {
-                chosen.push(theme);
-            }
-        }
-        chosen
-    };
-
+    let chosen = chosen_themes(&themes, theme_names)?;
     let cache = Cache { root, durable: config.durable };
     let rows = db.stylesheets()?;
     let mut failed = Failed::new();
     let (mut written, mut unchanged) = (0, 0);
     for theme in &chosen {
-        // One file per name. Of duplicate rows (no unique key stops them), the highest sid is
-        // the one `export` shows and an edit updates, so it is the one cached.
-        let own: BTreeMap<&str, &db::StylesheetRow> =
-            rows.iter().filter(|r| r.tid == theme.tid).map(|r| (r.name.as_str(), r)).collect();
-        let (mut theme_written, mut theme_unchanged) = (0, 0);
-        for row in own.values() {
-            let outcome = std::str::from_utf8(&row.stylesheet)
-                .map_err(|e| Error::Data {
-                    what: format!("the row is not valid UTF-8 (at byte {})", e.valid_up_to()),
-                })
-                .and_then(|content| {
-                    cache.write_stylesheet(theme.tid, &row.name, content, Some(row.lastmodified))
-                });
-            match outcome {
-                Ok(Outcome::Written) => theme_written += 1,
-                Ok(Outcome::Unchanged) => theme_unchanged += 1,
-                Err(e) => {
-                    cache.warn_unwritable(theme.tid, &row.name, &css_php(row.sid), &e);
-                    failed.insert((theme.tid, row.name.clone()));
-                }
-            }
-        }
-        log::info!(
-            "{} ({}): {} written, {theme_unchanged} unchanged",
-            stylecache::theme_dir(theme.tid),
-            theme.name,
-            count(theme_written, "stylesheet")
-        );
+        let (theme_written, theme_unchanged) = cache.write_theme(theme, &rows, &mut failed);
         written += theme_written;
         unchanged += theme_unchanged;
     }
@@ -207,6 +163,52 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
         return Err(Error::Incomplete { refused: failed.len() });
     }
     Ok(())
+}
+
+/// Returns every theme with its `properties` parsed, and the tids whose `properties` column does
+/// not parse. Such a column is left as it is: rebuilding `disporder` into an empty array, as
+/// MyBB would, would throw the theme's other properties away.
+fn parsed_themes(rows: &[db::ThemeRow]) -> (Vec<stylecache::ParsedTheme>, HashSet<u32>) {
+    let mut damaged = HashSet::new();
+    let themes = rows
+        .iter()
+        .map(|t| {
+            let properties = serialize::parse(&t.properties).unwrap_or_else(|e| {
+                damaged.insert(t.tid);
+                log::warn!(
+                    "theme {} ({}): its properties column is damaged ({e}); its display order \
+                     is left as it is",
+                    t.tid,
+                    t.name
+                );
+                serialize::Value::Null
+            });
+            stylecache::ParsedTheme { tid: t.tid, pid: t.pid, properties }
+        })
+        .collect();
+    (themes, damaged)
+}
+
+/// Returns the themes named (each once, in the order given), or every theme when none is.
+fn chosen_themes<'a>(
+    themes: &'a [db::ThemeRow],
+    names: &[String],
+) -> Result<Vec<&'a db::ThemeRow>> {
+    if names.is_empty() {
+        return Ok(themes.iter().collect());
+    }
+    let mut chosen: Vec<&db::ThemeRow> = Vec::new();
+    for name in names {
+        let theme = themes.iter().find(|t| &t.name == name).ok_or_else(|| Error::UnknownItem {
+            kind: "theme",
+            name: name.clone(),
+            known: themes.iter().map(|t| t.name.clone()).collect(),
+        })?;
+        if !chosen.iter().any(|c| c.tid == theme.tid) {
+            chosen.push(theme);
+        }
+    }
+    Ok(chosen)
 }
 
 /// `(tid, name)` of stylesheets whose cache files could not be written in this run: the list
@@ -240,6 +242,45 @@ struct Cache<'a> {
 }
 
 impl Cache<'_> {
+    /// Writes the cache files of theme `theme`'s own stylesheets and logs the theme's line;
+    /// returns how many were written and how many were already right. A file that cannot be
+    /// written is warned about and recorded in `failed`.
+    fn write_theme(
+        &self,
+        theme: &db::ThemeRow,
+        rows: &[db::StylesheetRow],
+        failed: &mut Failed,
+    ) -> (usize, usize) {
+        // One file per name: of duplicate rows (no unique key stops them), the one the theme's
+        // stylesheet list links, which is also the one `export` shows and an edit updates.
+        let own = stylecache::effective_stylesheets(&[theme.tid], rows);
+        let (mut written, mut unchanged) = (0, 0);
+        for row in own {
+            let outcome = std::str::from_utf8(&row.stylesheet)
+                .map_err(|e| Error::Data {
+                    what: format!("the row is not valid UTF-8 (at byte {})", e.valid_up_to()),
+                })
+                .and_then(|content| {
+                    self.write_stylesheet(theme.tid, &row.name, content, Some(row.lastmodified))
+                });
+            match outcome {
+                Ok(Outcome::Written) => written += 1,
+                Ok(Outcome::Unchanged) => unchanged += 1,
+                Err(e) => {
+                    self.warn_unwritable(theme.tid, &row.name, &css_php(row.sid), &e);
+                    failed.insert((theme.tid, row.name.clone()));
+                }
+            }
+        }
+        log::info!(
+            "{} ({}): {} written, {unchanged} unchanged",
+            stylecache::theme_dir(theme.tid),
+            theme.name,
+            count(written, "stylesheet")
+        );
+        (written, unchanged)
+    }
+
     /// Returns the path of cache file `file` of theme `tid`.
     fn file_path(&self, tid: u32, file: &str) -> PathBuf {
         self.root.join(stylecache::theme_dir(tid)).join(file)
@@ -335,26 +376,7 @@ impl Cache<'_> {
     fn rebuild_lists(&self, db: &Db, tids: &[u32], failed: &Failed) -> Result<ListsWritten> {
         let theme_rows = db.themes()?;
         let rows = db.stylesheets()?;
-        // A `properties` column that does not parse is left as it is: rebuilding `disporder`
-        // into an empty array, as MyBB would, would throw the theme's other properties away.
-        let mut damaged = HashSet::new();
-        let themes: Vec<stylecache::ThemeRow> = theme_rows
-            .iter()
-            .map(|t| {
-                let properties = serialize::parse(&t.properties).unwrap_or_else(|e| {
-                    damaged.insert(t.tid);
-                    log::warn!(
-                        "theme {} ({}): its properties column is damaged ({e}); its display \
-                         order is left as it is",
-                        t.tid,
-                        t.name
-                    );
-                    serialize::Value::Null
-                });
-                stylecache::ThemeRow { tid: t.tid, pid: t.pid, properties }
-            })
-            .collect();
-
+        let (themes, damaged) = parsed_themes(&theme_rows);
         let mut updates = Vec::new();
         let mut seen = HashSet::new();
         for &tid in tids {

@@ -119,11 +119,6 @@ impl Db {
         Ok(db)
     }
 
-    /// Returns the redacted URL of the database.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     fn conn(&self) -> Result<PooledConn> {
         self.pool.get_conn().map_err(|source| Error::Connect { url: self.target.clone(), source })
     }

@@ -151,9 +151,10 @@ fn shorten_hex_colors(css: &str) -> String {
     out
 }
 
-/// One `mybb_themes` row, as far as rebuilding stylesheet lists needs it.
+/// A `mybb_themes` row parsed, as far as rebuilding stylesheet lists needs it (the raw row is
+/// `db::ThemeRow`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ThemeRow {
+pub struct ParsedTheme {
     /// `tid`.
     pub tid: u32,
     /// `pid`, the parent theme (0 for the master style).
@@ -181,27 +182,55 @@ pub struct ThemeStylesheets {
 
 /// Returns `make_parent_theme_list($tid)`: `tid`, its parent, its grandparent, ... up to the
 /// theme whose parent is not a known theme (normally the master style, pid 0). Returns None if
-/// `tid` is not among `themes` (MyBB's `false`). A `pid` chain that loops back on itself, which
-/// MyBB would follow forever, is cut where it repeats.
-pub fn parent_theme_list(themes: &[ThemeRow], tid: u32) -> Option<Vec<u32>> {
-    let find = |tid: u32| themes.iter().find(|t| t.tid == tid);
-    let mut theme = find(tid)?;
+/// `tid` is not among `themes` (MyBB's `false`).
+pub fn parent_theme_list(themes: &[ParsedTheme], tid: u32) -> Option<Vec<u32>> {
+    parent_chain(tid, |tid| themes.iter().find(|t| t.tid == tid).map(|t| t.pid))
+}
+
+/// Returns the parent chain of theme `tid` (itself first) given `pid_of`, which returns a known
+/// theme's parent and None for an unknown tid; None if `tid` itself is unknown. A `pid` chain
+/// that loops back on itself, which MyBB would follow forever, is cut where it repeats. The one
+/// home of the chain for the list builder and for `board.rs`.
+pub fn parent_chain(tid: u32, pid_of: impl Fn(u32) -> Option<u32>) -> Option<Vec<u32>> {
+    let mut pid = pid_of(tid)?;
     let mut chain = vec![tid];
-    while let Some(parent) = find(theme.pid) {
-        if chain.contains(&parent.tid) {
+    while let Some(grandparent) = pid_of(pid) {
+        if chain.contains(&pid) {
             break;
         }
-        chain.push(parent.tid);
-        theme = parent;
+        chain.push(pid);
+        pid = grandparent;
     }
     Some(chain)
+}
+
+/// Returns the stylesheet row that serves each name for a theme with parent chain
+/// `parent_list`, as `update_theme_stylesheet_list()` picks it: the rows of the chain in
+/// `ORDER BY tid DESC`, ties by ascending sid (SQL leaves that order open; a MyISAM table comes
+/// back in insertion order, as the fixture's master list shows), the first row of each name
+/// winning. So a theme's own copy beats its parent's, and of two same-name rows in one theme the
+/// older one serves.
+pub fn effective_stylesheets<'a>(
+    parent_list: &[u32],
+    rows: impl IntoIterator<Item = &'a StylesheetRow>,
+) -> Vec<&'a StylesheetRow> {
+    let mut chain_rows: Vec<&StylesheetRow> =
+        rows.into_iter().filter(|r| parent_list.contains(&r.tid)).collect();
+    chain_rows.sort_by(|a, b| b.tid.cmp(&a.tid).then(a.sid.cmp(&b.sid)));
+    let mut stylesheets: Vec<&StylesheetRow> = Vec::new();
+    for row in chain_rows {
+        if !stylesheets.iter().any(|s| s.name == row.name) {
+            stylesheets.push(row);
+        }
+    }
+    stylesheets
 }
 
 /// Returns `make_child_theme_list($tid)`: every descendant of `tid`, depth first, each child
 /// followed by its own descendants. MyBB visits siblings in name order; this visits them in tid
 /// order, which changes only the order of independent updates. Loops are cut.
-pub fn child_theme_list(themes: &[ThemeRow], tid: u32) -> Vec<u32> {
-    fn walk(themes: &[ThemeRow], tid: u32, out: &mut Vec<u32>) {
+pub fn child_theme_list(themes: &[ParsedTheme], tid: u32) -> Vec<u32> {
+    fn walk(themes: &[ParsedTheme], tid: u32, out: &mut Vec<u32>) {
         let mut children: Vec<u32> =
             themes.iter().filter(|t| t.pid == tid && t.tid != tid).map(|t| t.tid).collect();
         children.sort_unstable();
@@ -231,7 +260,7 @@ pub fn child_theme_list(themes: &[ThemeRow], tid: u32) -> Vec<u32> {
 /// among the results (see [`default_theme_cache`]), as MyBB's `$cache->update_default_theme()`
 /// does.
 pub fn update_theme_stylesheet_list(
-    themes: &[ThemeRow],
+    themes: &[ParsedTheme],
     rows: &[StylesheetRow],
     tid: u32,
     update_disporders: bool,
@@ -259,10 +288,8 @@ pub fn update_theme_stylesheet_list(
 /// `parent_list` from [`parent_theme_list`] (`tid` first).
 ///
 /// Step by step, as MyBB does it:
-/// - Rows of the chain are taken in `ORDER BY tid DESC`, ties by ascending sid (SQL leaves that
-///   order open; a MyISAM table comes back in insertion order, as the fixture's master list
-///   shows). The first row of each name wins, so a theme's own copy beats its parent's. A row
-///   from another theme is marked inherited from that theme.
+/// - The row serving each name is [`effective_stylesheets`]'s. A row from another theme is
+///   marked inherited from that theme.
 /// - Each name links `cache/themes/theme{X}/{name}` for the first theme X of `parent_list`
 ///   (nearest first, even for a row that lives in an ancestor) whose cache file exists with an
 ///   mtime at or after the row's `lastmodified`; else `css.php?stylesheet={sid}`.
@@ -281,15 +308,7 @@ pub fn build_stylesheet_list(
     properties: Option<&Value>,
     mut cache_file_mtime: impl FnMut(u32, &str) -> Option<u64>,
 ) -> (Value, Option<Value>) {
-    let mut chain_rows: Vec<&StylesheetRow> =
-        rows.iter().filter(|r| parent_list.contains(&r.tid)).collect();
-    chain_rows.sort_by(|a, b| b.tid.cmp(&a.tid).then(a.sid.cmp(&b.sid)));
-    let mut stylesheets: Vec<&StylesheetRow> = Vec::new();
-    for row in chain_rows {
-        if !stylesheets.iter().any(|s| s.name == row.name) {
-            stylesheets.push(row);
-        }
-    }
+    let stylesheets = effective_stylesheets(parent_list, rows);
 
     let mut list = Value::Array(Vec::new());
     for row in &stylesheets {
@@ -453,8 +472,8 @@ pub fn default_theme_cache(name: &str, tid: u32, properties: &str, stylesheets: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::php::serialize::sql_fixture::rows;
     use crate::php::serialize::{parse, to_string};
+    use crate::test_support::sql_dump::rows;
 
     const CACHE: &str =
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-cache-themes");
@@ -478,11 +497,11 @@ mod tests {
             .collect()
     }
 
-    fn fixture_themes() -> Vec<(ThemeRow, String)> {
+    fn fixture_themes() -> Vec<(ParsedTheme, String)> {
         rows("mybb_themes")
             .into_iter()
             .map(|r| {
-                let theme = ThemeRow {
+                let theme = ParsedTheme {
                     tid: r[0].num() as u32,
                     pid: r[2].num() as u32,
                     properties: parse(r[4].text()).expect("properties parse"),
@@ -628,7 +647,7 @@ mod tests {
         assert_eq!(minify("\x0Ca\u{2003}"), "\x0Ca\u{2003}");
     }
 
-    fn fixture_inputs() -> (Vec<ThemeRow>, Vec<(u32, String)>, Vec<StylesheetRow>) {
+    fn fixture_inputs() -> (Vec<ParsedTheme>, Vec<(u32, String)>, Vec<StylesheetRow>) {
         let (themes, columns): (Vec<_>, Vec<_>) = fixture_themes()
             .into_iter()
             .map(|(t, col)| {
@@ -749,8 +768,8 @@ mod tests {
         assert_eq!(updates[0].properties, None);
     }
 
-    fn theme(tid: u32, pid: u32, properties: Value) -> ThemeRow {
-        ThemeRow { tid, pid, properties }
+    fn theme(tid: u32, pid: u32, properties: Value) -> ParsedTheme {
+        ParsedTheme { tid, pid, properties }
     }
 
     fn sheet(sid: u32, name: &str, tid: u32, attachedto: &str) -> StylesheetRow {

@@ -16,6 +16,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use crate::php::text::array_key_int;
+
 /// Arrays nested deeper than this are refused, so hostile input cannot exhaust the stack.
 /// (MyBB's `_safe_unserialize()` is stricter still, at 5 levels; nothing MyBB writes nests deeper
 /// than 4.)
@@ -69,7 +71,7 @@ impl Key {
     /// integer string (`"0"`, `"42"`, `"-7"`, but not `"042"`, `"-0"` or `"+1"`) that fits in an
     /// i64 becomes an integer key, anything else stays a string key.
     pub fn php(s: &str) -> Key {
-        match canonical_int(s) {
+        match array_key_int(s) {
             Some(n) => Key::Int(n),
             None => Key::Str(s.to_owned()),
         }
@@ -80,7 +82,7 @@ impl Key {
     pub fn matches(&self, s: &str) -> bool {
         match self {
             Key::Str(k) => k == s,
-            Key::Int(n) => canonical_int(s) == Some(*n),
+            Key::Int(n) => array_key_int(s) == Some(*n),
         }
     }
 }
@@ -95,7 +97,7 @@ impl From<&str> for Key {
 impl From<String> for Key {
     /// Converts like PHP's array indexing does; see [`Key::php`].
     fn from(s: String) -> Key {
-        match canonical_int(&s) {
+        match array_key_int(&s) {
             Some(n) => Key::Int(n),
             None => Key::Str(s),
         }
@@ -116,16 +118,6 @@ impl fmt::Display for Key {
             Key::Str(s) => f.write_str(s),
         }
     }
-}
-
-/// Returns the integer PHP would turn the array key `s` into, if it would.
-fn canonical_int(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let canonical = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'))
-        && s != "-0";
-    if canonical { s.parse().ok() } else { None }
 }
 
 impl Value {
@@ -499,117 +491,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Test-only reader for the fixture's MySQL dump, shared with `stylecache`'s tests.
-#[cfg(test)]
-pub(crate) mod sql_fixture {
-    /// The fixture dump, read relative to the crate so tests run from any directory.
-    pub const DUMP: &str =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-sync-tables.sql");
-
-    /// One field of a dumped row.
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Field {
-        Null,
-        Num(String),
-        Text(String),
-    }
-
-    impl Field {
-        pub fn text(&self) -> &str {
-            match self {
-                Field::Text(s) | Field::Num(s) => s,
-                Field::Null => panic!("NULL field"),
-            }
-        }
-
-        pub fn num(&self) -> u64 {
-            self.text().parse().expect("numeric field")
-        }
-    }
-
-    /// Returns every row of every `INSERT INTO \`table\` VALUES ...;` in the dump, unescaped.
-    pub fn rows(table: &str) -> Vec<Vec<Field>> {
-        let dump = std::fs::read_to_string(DUMP).expect("read the fixture dump");
-        let head = format!("INSERT INTO `{table}` VALUES\n");
-        let mut rows = Vec::new();
-        let mut rest = dump.as_str();
-        while let Some(at) = rest.find(&head) {
-            rest = &rest[at + head.len()..];
-            let (mut batch, after) = parse_values(rest);
-            rows.append(&mut batch);
-            rest = after;
-        }
-        assert!(!rows.is_empty(), "no rows for {table}");
-        rows
-    }
-
-    /// Parses `(..),\n(..);` and returns the rows and the text after the `;`.
-    fn parse_values(mut s: &str) -> (Vec<Vec<Field>>, &str) {
-        let mut rows = Vec::new();
-        loop {
-            s = s.strip_prefix('(').expect("row starts with '('");
-            let mut row = Vec::new();
-            loop {
-                let (field, after) = parse_field(s);
-                row.push(field);
-                let mut chars = after.chars();
-                match chars.next() {
-                    Some(',') => s = chars.as_str(),
-                    Some(')') => {
-                        s = chars.as_str();
-                        break;
-                    }
-                    other => panic!("unexpected {other:?} in a row"),
-                }
-            }
-            rows.push(row);
-            if let Some(after) = s.strip_prefix(",\n") {
-                s = after;
-            } else if let Some(after) = s.strip_prefix(';') {
-                return (rows, after);
-            } else {
-                panic!("unexpected text after a row");
-            }
-        }
-    }
-
-    fn parse_field(s: &str) -> (Field, &str) {
-        if let Some(after) = s.strip_prefix("NULL") {
-            return (Field::Null, after);
-        }
-        let Some(body) = s.strip_prefix('\'') else {
-            let end = s.find([',', ')']).expect("end of a number");
-            return (Field::Num(s[..end].to_owned()), &s[end..]);
-        };
-        // mysqldump escapes: \0 \' \" \b \n \r \t \Z \\ (see mysql_real_escape_string).
-        let mut out = String::new();
-        let mut chars = body.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\'' => return (Field::Text(out), &body[i + 1..]),
-                '\\' => {
-                    let (_, e) = chars.next().expect("escape at end of input");
-                    out.push(match e {
-                        '0' => '\0',
-                        'b' => '\u{8}',
-                        'n' => '\n',
-                        'r' => '\r',
-                        't' => '\t',
-                        'Z' => '\u{1a}',
-                        other => other,
-                    });
-                }
-                _ => out.push(c),
-            }
-        }
-        panic!("unterminated string in the dump");
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::sql_fixture::{Field, rows};
     use super::*;
+    use crate::test_support::sql_dump::{SqlValue as Field, rows};
 
     /// Every PHP-serialized string in the fixture: both themes' `properties` and `stylesheets`,
     /// and the datacache rows.

@@ -31,6 +31,18 @@ pub fn trim(text: &str) -> &str {
     text.trim_matches(PHP_TRIM_CHARS)
 }
 
+/// Returns the integer PHP turns the array key `s` into, if it does: a canonical decimal integer
+/// string (`"0"`, `"42"`, `"-7"`, but not `"042"`, `"-0"`, `"+1"` or `" 1"`) that fits in an i64.
+/// Any other string stays a string key (`$a['042']` and `$a[42]` are different entries).
+pub fn array_key_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && s != "-0";
+    if canonical { s.parse().ok() } else { None }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +55,15 @@ mod tests {
         assert_eq!(rtrim_bytes(b"a \t\r\n\0\x0B"), b"a");
         assert_eq!(rtrim_bytes(b" \n"), b"");
         assert_eq!(trim(" \x0Ba\0 "), "a");
+    }
+
+    #[test]
+    fn only_canonical_decimal_strings_become_integer_keys() {
+        for (key, int) in [("0", Some(0)), ("42", Some(42)), ("-7", Some(-7))] {
+            assert_eq!(array_key_int(key), int, "{key}");
+        }
+        for key in ["042", "-0", "+1", " 1", "1 ", "", "-", "1e3", "99999999999999999999"] {
+            assert_eq!(array_key_int(key), None, "{key:?}");
+        }
     }
 }

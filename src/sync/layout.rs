@@ -223,23 +223,10 @@ fn decode_component(component: &str, suffix: &str) -> Result<String, String> {
 }
 
 fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let byte = text
-                .get(i + 1..i + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("bad percent-escape in {text:?}"))?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{text:?} decodes to invalid UTF-8"))
+    crate::percent::decode(text).map_err(|bad| match bad {
+        crate::percent::BadEscape::Malformed => format!("bad percent-escape in {text:?}"),
+        crate::percent::BadEscape::NotUtf8 => format!("{text:?} decodes to invalid UTF-8"),
+    })
 }
 
 /// Returns the item a path names. `relative` is relative to the sync root. Paths outside both

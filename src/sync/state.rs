@@ -138,11 +138,6 @@ impl State {
         }
     }
 
-    /// Returns true if and only if there are changes to save.
-    pub fn is_dirty(&self) -> bool {
-        !self.changes.is_empty()
-    }
-
     /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
     /// on top (so concurrent writers keep each other's entries), and replaces the file
     /// atomically. Does nothing when there are no changes.
@@ -250,15 +245,25 @@ mod tests {
     #[test]
     fn concurrent_writers_keep_each_others_entries() {
         let root = scratch("merge");
-        let mut a = State::load(&root).unwrap();
-        let mut b = State::load(&root).unwrap();
-        a.set("a", Record { hash: 1, stamp: 1, pending: None });
-        b.set("b", Record { hash: 2, stamp: 2, pending: None });
-        a.save(false).unwrap();
-        b.save(false).unwrap();
+        const WRITERS: u64 = 8;
+        // All writers load the same (empty) state, then save at once: each save must merge
+        // what the others saved meanwhile instead of replacing it.
+        let barrier = std::sync::Barrier::new(WRITERS as usize);
+        std::thread::scope(|scope| {
+            for n in 0..WRITERS {
+                let (root, barrier) = (&root, &barrier);
+                scope.spawn(move || {
+                    let mut state = State::load(root).unwrap();
+                    state.set(&format!("key {n}"), Record { hash: n, stamp: n, pending: None });
+                    barrier.wait();
+                    state.save(false).unwrap();
+                });
+            }
+        });
         let state = State::load(&root).unwrap();
-        assert_eq!(state.get("a"), Some(Record { hash: 1, stamp: 1, pending: None }));
-        assert_eq!(state.get("b"), Some(Record { hash: 2, stamp: 2, pending: None }));
+        for n in 0..WRITERS {
+            assert_eq!(state.get(&format!("key {n}")), Some(Record { hash: n, stamp: n, pending: None }));
+        }
         let _ = std::fs::remove_dir_all(root);
     }
 
