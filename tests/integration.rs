@@ -4,6 +4,7 @@
 mod util;
 
 mod cache;
+mod chaos;
 mod config;
 mod export;
 mod fixture;

@@ -104,10 +104,46 @@ fn seed(test: &str) -> u64 {
     seed
 }
 
+/// Watches the sync root for an export's first rename of a file into place.
+struct FirstRename {
+    rx: std::sync::mpsc::Receiver<notify::Result<notify::Event>>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl FirstRename {
+    fn watch(root: &Path) -> FirstRename {
+        use notify::Watcher;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        watcher.watch(root, notify::RecursiveMode::Recursive).unwrap();
+        FirstRename { rx, _watcher: watcher }
+    }
+
+    /// Waits until a file (not a temp file) is renamed into place.
+    fn wait(&self) {
+        loop {
+            let event = self.rx.recv_timeout(DEADLINE).expect("an export renames files").unwrap();
+            let renamed =
+                matches!(event.kind, notify::EventKind::Modify(notify::event::ModifyKind::Name(_)));
+            let visible = event
+                .paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')));
+            if renamed && visible {
+                return;
+            }
+        }
+    }
+}
+
 // Case 1 ------------------------------------------------------------------------------------
 
 #[test]
 fn a_file_saved_while_an_export_runs_is_never_overwritten() {
+    let mut rng = Rng(seed("race_export_overwrites_save"));
     let (db, _dir, root) = exported("race_export_overwrites_save");
     let files = template_files(&root);
     for run in 0..12u64 {
@@ -115,9 +151,12 @@ fn a_file_saved_while_an_export_runs_is_never_overwritten() {
         db.exec(&format!(
             "UPDATE mybb_templates SET template = CONCAT(template, '<!--{run}-->') WHERE sid = -2"
         ));
-        let path = &files[(run as usize * 71) % files.len()];
+        let path = &files[rng.below(files.len() as u64) as usize];
+        let renames = FirstRename::watch(&root);
         let export = sync_cmd(&db, &root).arg("export").spawn();
-        std::thread::sleep(Duration::from_millis(run * 33)); // where in the export the save lands
+        // The save lands once the export renames files: after it read them all.
+        renames.wait();
+        std::thread::sleep(Duration::from_millis(rng.below(20))); // jitter, not synchronisation
         let mine = format!("<p>saved during export {run}</p>");
         std::fs::write(path, &mine).unwrap();
         let out = export.wait(DEADLINE);
@@ -241,8 +280,11 @@ fn an_export_killed_at_random_points_leaves_a_state_that_takes_no_file_for_an_ed
         db.exec(
             "UPDATE mybb_templates SET template = CONCAT(template, '<!--new-->') WHERE sid = -2",
         );
+        let renames = FirstRename::watch(&root);
         let export = sync_cmd(&db, &root).arg("export").spawn();
-        std::thread::sleep(Duration::from_millis(rng.below(600))); // a random point of the run
+        // A random point among the renames, where the state and the files part ways.
+        renames.wait();
+        std::thread::sleep(Duration::from_millis(rng.below(40)));
         signal(export.id(), "KILL");
         let _ = export.wait(DEADLINE);
         assert_reverted_cleanly(&db, &root);
@@ -405,6 +447,18 @@ fn a_backlog_of_thousands_of_events_does_not_delay_sigterm() {
 fn a_content_change_without_a_new_stamp_reaches_disk_while_watching() {
     let (db, _dir, root) = exported("race_search_and_replace");
     let run = start_watch(sync_cmd(&db, &root), &["--debounce", "30", "--pull-interval", "0.1"]);
+    // A first pull (of a new row, with a stamp as old as the fixture's, so that no stamp is
+    // recent) so that the watcher holds a fingerprint to compare with.
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('footer', '<p>admin footer</p>', 1, '1837', '', 1000)",
+    );
+    wait_until("the first pull", DEADLINE, || {
+        std::fs::read(footer(&root)).is_ok_and(|b| b == b"<p>admin footer</p>")
+    });
+    // Not synchronisation: a pull that fingerprinted the tables before the insert (and so
+    // runs again) finishes first, so that only a content-aware check sees what follows.
+    std::thread::sleep(Duration::from_secs(1));
     // As the Admin CP's Search & Replace and find_replace_templatesets() do: dateline untouched.
     db.exec(
         "UPDATE mybb_templates SET template = REPLACE(template, '<head>', '<head><!--plugin-->') \

@@ -262,7 +262,10 @@ mod tests {
         });
         let state = State::load(&root).unwrap();
         for n in 0..WRITERS {
-            assert_eq!(state.get(&format!("key {n}")), Some(Record { hash: n, stamp: n, pending: None }));
+            assert_eq!(
+                state.get(&format!("key {n}")),
+                Some(Record { hash: n, stamp: n, pending: None })
+            );
         }
         let _ = std::fs::remove_dir_all(root);
     }
