@@ -62,11 +62,14 @@ const MAX_ROUNDS: usize = 3;
 /// Why an item is given up on after [`MAX_ROUNDS`].
 const KEPT_CHANGING: &str = "kept changing while being synced; left as it is";
 
-/// One round of applying a plan: what is staged for the atomic batch, and which items lost a
-/// race (their row or file changed since they were planned) and are to be planned again.
+/// One round of applying a plan: what is staged for the atomic batch, which items lost a
+/// race (their row or file changed since they were planned) and are to be planned again, and
+/// the state and report the round adds to.
 struct Round<'r> {
     flow: Flow,
     options: &'r ApplyOptions,
+    state: &'r mut State,
+    report: &'r mut Report,
     batch: AtomicBatch,
     /// Files staged from the database, with what to record once each is in place.
     staged: Vec<(PathBuf, Option<(String, Record)>)>,
@@ -78,12 +81,22 @@ struct Round<'r> {
 }
 
 impl Round<'_> {
-    /// Removes the conflict copy of `path`, if the plan saw one: the item is in sync again.
-    fn resolved(&self, path: &Path) {
+    /// Records that the item at `path` is in sync (as `sync` says), and removes its conflict
+    /// copy if the plan saw one.
+    fn synced(&mut self, path: &Path, sync: Option<(String, Record)>) {
+        if let Some((key, record)) = sync {
+            self.state.set(&key, record);
+        }
         let copy = conflict_copy_path(path);
         if self.copies.contains(&copy) {
             remove_conflict_copy(path, &copy);
         }
+    }
+
+    /// Reports a change this run's flow does not carry.
+    fn held(&mut self, path: PathBuf, why: &'static str, advice: &str) {
+        log::info!("{}: {why}; {advice}", path.display());
+        self.report.held.push((path, why));
     }
 }
 
@@ -174,31 +187,27 @@ impl Syncer<'_> {
         batch.fail_after(options.fail_after);
         let copies = plan
             .iter()
-            .filter(|p| {
-                p.action == Action::Ignored
-                    && p.path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(crate::sync::layout::is_conflict_copy)
-            })
+            .filter(|p| p.action == Action::Ignored && is_copy(&p.path))
             .map(|p| p.path.clone())
             .collect();
-        let mut round =
-            Round { flow, options, batch, staged: Vec::new(), copies, raced: Vec::new() };
+        let mut round = Round {
+            flow,
+            options,
+            state,
+            report,
+            batch,
+            staged: Vec::new(),
+            copies,
+            raced: Vec::new(),
+        };
         for planned in plan {
-            self.apply_item(&mut round, planned, state, report)?;
+            self.apply_item(&mut round, planned)?;
         }
-        self.commit_files(round, state, report)
+        self.commit_files(round)
     }
 
     /// Applies one item's action, or stages its file for the round's batch.
-    fn apply_item(
-        &self,
-        round: &mut Round<'_>,
-        planned: Planned,
-        state: &mut State,
-        report: &mut Report,
-    ) -> Result<()> {
+    fn apply_item(&self, round: &mut Round<'_>, planned: Planned) -> Result<()> {
         let Planned { path, action, sync, seen } = planned;
         match action {
             Action::Ignored => {}
@@ -210,15 +219,12 @@ impl Syncer<'_> {
             }
             Action::Missing => {
                 log::debug!("{}: no file; the database keeps its row", path.display());
-                report.missing.push(path);
+                round.report.missing.push(path);
             }
-            Action::Unstable => report.unstable.push(path),
+            Action::Unstable => round.report.unstable.push(path),
             Action::InSync => {
-                if let Some((key, record)) = sync {
-                    state.set(&key, record);
-                }
-                round.resolved(&path);
-                report.unchanged.push(path);
+                round.synced(&path, sync);
+                round.report.unchanged.push(path);
             }
             Action::Refused(why) => {
                 if why == EMPTY_FILE {
@@ -226,7 +232,7 @@ impl Syncer<'_> {
                 } else {
                     log::warn!("{}: refused: {why}", path.display());
                 }
-                report.refused.push((path, why));
+                round.report.refused.push((path, why));
             }
             Action::Conflict(theirs) => {
                 let copy = conflict_copy_path(&path);
@@ -237,35 +243,25 @@ impl Syncer<'_> {
                     path.display(),
                     copy.display()
                 );
-                report.conflicts.push((path, copy));
+                round.report.conflicts.push((path, copy));
             }
-            Action::ToDb(write) if round.flow.to_db => {
-                self.apply_row(round, path, &write, sync, state, report)?;
-            }
+            Action::ToDb(write) if round.flow.to_db => self.apply_row(round, path, &write, sync)?,
             Action::ToDb(_) => {
-                log::info!(
-                    "{}: edited since the last sync; kept (import it, or --prefer db)",
-                    path.display()
-                );
-                report.held.push((path, "edited since the last sync"));
+                round.held(path, "edited since the last sync", "kept (import it, or --prefer db)")
             }
             Action::ToDisk(bytes) if round.flow.to_disk => {
                 if let Some(since) = round.options.keep_files_changed_since
                     && modified_since(&path, since)
                 {
                     log::warn!("{}: changed while the export ran; left as it is", path.display());
-                    report.held.push((path, "changed during the export"));
+                    round.report.held.push((path, "changed during the export"));
                     return Ok(());
                 }
                 round.batch.stage_if(&path, &bytes, seen)?;
                 round.staged.push((path, sync));
             }
             Action::ToDisk(_) => {
-                log::info!(
-                    "{}: changed in the database since the last sync; run export to fetch it",
-                    path.display()
-                );
-                report.held.push((path, "changed in the database"));
+                round.held(path, "changed in the database", "run export to fetch it");
             }
         }
         Ok(())
@@ -278,17 +274,12 @@ impl Syncer<'_> {
         path: PathBuf,
         write: &Write,
         sync: Option<(String, Record)>,
-        state: &mut State,
-        report: &mut Report,
     ) -> Result<()> {
         match self.write_row(write) {
             Ok(true) => {
                 log::info!("{}: {}", path.display(), write.describe());
-                if let Some((key, record)) = sync {
-                    state.set(&key, record);
-                }
-                round.resolved(&path);
-                report.written.push((path, write.describe()));
+                round.synced(&path, sync);
+                round.report.written.push((path, write.describe()));
             }
             Ok(false) => {
                 log::info!("{}: its row changed in the database meanwhile", path.display());
@@ -298,7 +289,7 @@ impl Syncer<'_> {
             Err(e) => {
                 let why = crate::error::chain(&e);
                 log::warn!("{}: not written: {why}", path.display());
-                report.refused.push((path, why));
+                round.report.refused.push((path, why));
             }
         }
         Ok(())
@@ -307,66 +298,59 @@ impl Syncer<'_> {
     /// Renames the round's staged files into place and records them. The hashes they are to
     /// have are saved in the state first, so a run killed among the renames leaves a state
     /// that takes neither the old nor the new content of a file for a local edit.
-    fn commit_files(
-        &self,
-        round: Round<'_>,
-        state: &mut State,
-        report: &mut Report,
-    ) -> Result<Vec<PathBuf>> {
-        let Round { batch, staged, mut raced, .. } = round;
-        let copies = round.copies;
+    fn commit_files(&self, mut round: Round<'_>) -> Result<Vec<PathBuf>> {
         let mut announced = false;
-        for (_, sync) in &staged {
+        for (_, sync) in &round.staged {
             if let Some((key, record)) = sync {
-                state.set_pending(key, record.hash, record.stamp);
+                round.state.set_pending(key, record.hash, record.stamp);
                 announced = true;
             }
         }
         if announced {
-            state.save(self.config.durable)?;
+            round.state.save(self.config.durable)?;
         }
+        let batch = std::mem::replace(&mut round.batch, AtomicBatch::new(false));
         let committed = batch.commit();
         if let Ok(done) = &committed {
             let written: HashSet<&PathBuf> = done.written.iter().collect();
-            for (path, sync) in staged {
-                if !written.contains(&path) {
-                    if let Some((key, _)) = sync {
-                        state.unset_pending(&key);
-                    }
-                    continue;
+            for (path, sync) in std::mem::take(&mut round.staged) {
+                if written.contains(&path) {
+                    log::debug!("{}: written from the database", path.display());
+                    round.synced(&path, sync);
+                    round.report.pulled.push(path);
+                } else if let Some((key, _)) = sync {
+                    round.state.unset_pending(&key);
                 }
-                if let Some((key, record)) = sync {
-                    state.set(&key, record);
-                }
-                let copy = conflict_copy_path(&path);
-                if copies.contains(&copy) {
-                    remove_conflict_copy(&path, &copy);
-                }
-                log::debug!("{}: written from the database", path.display());
-                report.pulled.push(path);
             }
             for (path, why) in &done.skipped {
-                match why {
-                    NotReplaced::Changed => {
-                        log::info!("{}: changed on disk meanwhile; not replaced", path.display());
-                        // A conflict copy that changed is the user's; the item is reported.
-                        if !is_copy(path) {
-                            raced.push(path.clone());
-                        }
-                    }
-                    NotReplaced::NotAFile => {
-                        let why = "is a symbolic link or not a regular file; not replaced";
-                        log::warn!("{}: refused: {why}", path.display());
-                        report.refused.push((path.clone(), why.to_owned()));
-                    }
-                }
+                round.not_replaced(path, why);
             }
         }
         // Files written by a batch that failed part-way hold the database's content, and the
         // state accepts them (their hashes are pending): the next run records them.
-        state.save(self.config.durable)?;
+        round.state.save(self.config.durable)?;
         committed?;
-        Ok(raced)
+        Ok(round.raced)
+    }
+}
+
+impl Round<'_> {
+    /// Handles a staged file the writer did not rename over its target.
+    fn not_replaced(&mut self, path: &Path, why: &NotReplaced) {
+        match why {
+            NotReplaced::Changed => {
+                log::info!("{}: changed on disk meanwhile; not replaced", path.display());
+                // A conflict copy that changed is the user's; its item is already reported.
+                if !is_copy(path) {
+                    self.raced.push(path.to_path_buf());
+                }
+            }
+            NotReplaced::NotAFile => {
+                let why = "is a symbolic link or not a regular file; not replaced";
+                log::warn!("{}: refused: {why}", path.display());
+                self.report.refused.push((path.to_path_buf(), why.to_owned()));
+            }
+        }
     }
 }
 

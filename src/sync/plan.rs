@@ -599,3 +599,24 @@ pub fn walk_root(root: &Path) -> Result<Vec<PathBuf>> {
     files.extend(walk_files(&root.join(STYLES_DIR))?);
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_record_accepts_the_old_or_the_new_content_as_synced() {
+        let (old, new, edit) = (1, 2, 3);
+        let plain = Record { hash: old, stamp: 0, pending: None };
+        assert_eq!(synced_hash(Some(plain), Some(new), Some(new)), Some(old));
+        let pending = Record { pending: Some(new), ..plain };
+        // Killed after the rename: the file holds the new content; the row was reverted.
+        assert_eq!(synced_hash(Some(pending), Some(new), Some(old)), Some(new));
+        // Killed before it: the file holds the old content, the row the new one.
+        assert_eq!(synced_hash(Some(pending), Some(old), Some(new)), Some(old));
+        // A real edit on disk: the row's side decides which content was synced.
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), Some(new));
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), Some(old));
+        assert_eq!(synced_hash(None, Some(new), Some(new)), None);
+    }
+}

@@ -289,6 +289,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pending_hash_is_saved_and_undone() {
+        let root = scratch("pending");
+        let mut state = State::load(&root).unwrap();
+        state.set("kept", Record { hash: 1, stamp: 1, pending: None });
+        state.set_pending("kept", 2, 5);
+        state.set_pending("new", 3, 5);
+        state.save(false).unwrap();
+        let mut state = State::load(&root).unwrap();
+        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: Some(2) }));
+        assert_eq!(state.get("new"), Some(Record { hash: 3, stamp: 5, pending: Some(3) }));
+        state.unset_pending("kept");
+        state.unset_pending("new");
+        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: None }));
+        assert_eq!(state.get("new"), None);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
     fn the_hash_tells_contents_apart() {
         assert_eq!(content_hash(b""), 0xcbf2_9ce4_8422_2325);
         assert_ne!(content_hash(b"ab"), content_hash(b"ba"));
