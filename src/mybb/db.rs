@@ -1,8 +1,11 @@
 //! The only file with SQL: reads MyBB's tables and performs the few writes mybb-sync makes.
 //!
 //! MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is one
-//! statement that is safe on its own. The write functions are `pub(crate)` and called only from
-//! `import.rs`, the one door through which file content reaches the database, and from
+//! statement that is safe on its own, and the template and stylesheet writes are
+//! compare-and-swap in that one statement (an `UPDATE` only where the row still holds what was
+//! read, an `INSERT` only where no such row exists yet). The write functions are `pub(crate)`
+//! and called only from `sync/apply.rs`, the one door through which file content reaches the
+//! database, and from
 //! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
 //! Bodies are read as bytes: reading invalid UTF-8 as a `String` makes the `mysql` crate panic.
 

@@ -1,6 +1,9 @@
 //! Where a plan is carried out: a file becomes a row (through the Admin CP's rules, then
 //! MyBB's cache files for a stylesheet), a row becomes a file (through the atomic writer), and
-//! what was synced is recorded in the state.
+//! what was synced is recorded in the state. Every write is conditional on the row or file
+//! still being what the plan saw; what changed meanwhile is planned again, a few times at most.
+//! File hashes are recorded as pending before the renames, so a kill at any point leaves a
+//! state that takes no file for a local edit.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@
 //! `decide.rs`): only the file changed, write the row; only the row changed, write the file;
 //! both, a conflict that touches neither. `apply.rs` then carries out what the command allows:
 //! `import` writes rows, `export` writes files, `watch` both, `status` and `--dry-run` nothing.
+//! Each plan keeps what it saw, the file's identity ([`Seen`]) and the row's content, so that
+//! `apply.rs` replaces either only while it is still that (compare-and-swap on both sides).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -493,7 +493,11 @@ impl Worker {
         let pulling = self.options.pull_interval.is_some();
         // Our own writes are no news to the next pull, but anybody else's since the last pull
         // are: only a fingerprint that was current before the batch may be moved past it.
-        let before = if pulling { self.db.fingerprint().ok() } else { None };
+        let before = match pulling.then(|| self.db.fingerprint()) {
+            None => None,
+            Some(Ok(fingerprint)) => Some(fingerprint),
+            Some(Err(e)) => return self.outage_or(e, batch),
+        };
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
             let plan = syncer.plan_paths(&batch, &state)?;
