@@ -3,7 +3,7 @@
 //! MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is one
 //! statement that is safe on its own, and the template and stylesheet writes are
 //! compare-and-swap in that one statement (an `UPDATE` only where the row still holds what was
-//! read, an `INSERT` only where no such row exists yet). The write functions are `pub(crate)`
+//! read; an `INSERT` that finds an older row of the same item removes itself again). The write functions are `pub(crate)`
 //! and called only from `sync/apply.rs`, the one door through which file content reaches the
 //! database, and from
 //! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
@@ -325,8 +325,8 @@ impl Db {
     }
 
     /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title, unless
-    /// set `sid` has a row titled `title` by then (one statement: MyISAM's table lock makes the
-    /// check and the insert one step). Returns the new tid, or None if such a row appeared.
+    /// set `sid` has a row titled `title` by then. Returns the new tid, or None if such a row
+    /// appeared (see [`Db::keep_first`]).
     pub(crate) fn insert_template(
         &self,
         sid: i32,
@@ -335,16 +335,40 @@ impl Db {
         version: &str,
     ) -> Result<Option<u64>> {
         let t = self.table("templates");
+        let what = || format!("insert template {title:?} into set {sid}");
         let sql = format!(
             "INSERT INTO {t} (title, template, sid, version, status, dateline) \
-             SELECT ?, ?, ?, ?, '', ? FROM DUAL \
-             WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE sid = ? AND title = ?)"
+             VALUES (?, ?, ?, ?, '', ?)"
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (title, content, sid, version, now(), sid, title)).map_err(|e| {
-            self.query_error(format!("insert template {title:?} into set {sid}"), e)
-        })?;
-        Ok((conn.affected_rows() == 1).then(|| conn.last_insert_id()))
+        conn.exec_drop(sql, (title, content, sid, version, now()))
+            .map_err(|e| self.query_error(what(), e))?;
+        let tid = conn.last_insert_id();
+        let first = format!("SELECT MIN(tid) FROM {t} WHERE sid = ? AND title = ?");
+        let first: Option<Option<u64>> =
+            conn.exec_first(first, (sid, title)).map_err(|e| self.query_error(what(), e))?;
+        self.keep_first(&mut conn, &t, "tid", tid, first.flatten())
+    }
+
+    /// Checks a copy-on-write after the fact (a conditional `INSERT ... SELECT` on the same
+    /// table costs MariaDB a temporary table, ten times the insert): if a row of the same
+    /// item with a lower id than ours, `id`, exists, another writer got there first, so ours is
+    /// removed again and None returned. Of two writers, exactly one keeps its row.
+    fn keep_first(
+        &self,
+        conn: &mut PooledConn,
+        table: &str,
+        key: &str,
+        id: u64,
+        first: Option<u64>,
+    ) -> Result<Option<u64>> {
+        if first.is_none_or(|first| first >= id) {
+            return Ok(Some(id));
+        }
+        let sql = format!("DELETE FROM {table} WHERE {key} = ?");
+        conn.exec_drop(sql, (id,))
+            .map_err(|e| self.query_error(format!("remove the duplicate row {key} {id}"), e))?;
+        Ok(None)
     }
 
     /// Updates the content of template row `tid`, with the version, status and dateline the
@@ -370,7 +394,7 @@ impl Db {
     }
 
     /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
-    /// then. Returns the new sid, or None if such a row appeared.
+    /// then. Returns the new sid, or None if such a row appeared (see [`Db::keep_first`]).
     pub(crate) fn insert_stylesheet(
         &self,
         tid: u32,
@@ -380,17 +404,19 @@ impl Db {
         lastmodified: u64,
     ) -> Result<Option<u64>> {
         let s = self.table("themestylesheets");
+        let what = || format!("insert stylesheet {name:?} into theme {tid}");
         let sql = format!(
             "INSERT INTO {s} (name, tid, attachedto, stylesheet, cachefile, lastmodified) \
-             SELECT ?, ?, ?, ?, ?, ? FROM DUAL \
-             WHERE NOT EXISTS (SELECT 1 FROM {s} WHERE tid = ? AND name = ?)"
+             VALUES (?, ?, ?, ?, ?, ?)"
         );
         let mut conn = self.conn()?;
-        let params = (name, tid, attachedto, content, name, lastmodified, tid, name);
-        conn.exec_drop(sql, params).map_err(|e| {
-            self.query_error(format!("insert stylesheet {name:?} into theme {tid}"), e)
-        })?;
-        Ok((conn.affected_rows() == 1).then(|| conn.last_insert_id()))
+        conn.exec_drop(sql, (name, tid, attachedto, content, name, lastmodified))
+            .map_err(|e| self.query_error(what(), e))?;
+        let sid = conn.last_insert_id();
+        let first = format!("SELECT MIN(sid) FROM {s} WHERE tid = ? AND name = ?");
+        let first: Option<Option<u64>> =
+            conn.exec_first(first, (tid, name)).map_err(|e| self.query_error(what(), e))?;
+        self.keep_first(&mut conn, &s, "sid", sid, first.flatten())
     }
 
     /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`,

@@ -357,6 +357,7 @@ impl Worker {
         if Some(&fingerprint) == self.fingerprint.as_ref() {
             return Ok(());
         }
+        log::debug!("the database changed; comparing every file with it");
         let mut deferred = Vec::new();
         let pending = &self.pending;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
