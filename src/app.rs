@@ -1,6 +1,6 @@
 //! Runs a parsed command line: resolves the configuration and hands each command to its module.
 
-use crate::cli::{Args, Command, HELP};
+use crate::cli::{Args, Command, HELP, UpgradeCommand};
 use crate::commands::{self, export::ExportOptions};
 use crate::config;
 use crate::error::Result;
@@ -48,6 +48,24 @@ pub fn run(args: Args) -> Result<()> {
         Command::CacheRebuild(cache_args) => {
             let config = config::resolve(&args.connection)?;
             commands::cache::rebuild(&config, &cache_args.themes)
+        }
+        Command::Upgrade(upgrade_args) => {
+            let config = config::resolve(&args.connection)?;
+            let db = Db::connect(&config.db, &config.prefix)?;
+            let a = upgrade_args;
+            match a.command {
+                UpgradeCommand::Outdated => {
+                    commands::outdated::outdated(&db, &config, a.base.as_deref(), a.porcelain)
+                }
+                UpgradeCommand::Diff => commands::diff::diff(&db, &config, &a.paths, a.master),
+                UpgradeCommand::Merge => {
+                    commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), a.dry_run)
+                }
+                UpgradeCommand::Revert => {
+                    let discard = a.prefer == Some(crate::cli::Prefer::Db);
+                    commands::revert::revert(&db, &config, &a.paths, discard)
+                }
+            }
         }
         Command::Watch(watch_args) => {
             let config = config::resolve(&args.connection)?;

@@ -26,6 +26,10 @@ COMMANDS:
     watch               Watch the sync root: saved files go to the database, Admin CP edits to disk
     status              Show what is out of sync: to-db, to-disk, conflict, refused
     cache rebuild       Rewrite MyBB's stylesheet cache files and lists from the database (needs --mybb)
+    outdated            List the custom templates a MyBB upgrade left behind their master
+    diff PATH...        Show a file against the database (or with --master, the copy against master)
+    merge [PATH...]     Merge the upstream change into each outdated template's file (three-way)
+    revert PATH...      Delete the custom copy, as the Admin CP's Revert; the file gets what MyBB renders
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -54,6 +58,14 @@ WATCH OPTIONS:
 
 STATUS OPTIONS:
     --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
+
+UPGRADE OPTIONS (outdated, diff, merge, revert):
+    --porcelain         outdated: PATH<TAB>COPY_VERSION<TAB>MASTER_VERSION<TAB>BASE
+    --master            diff: compare the custom copy with the master template
+    --base FILE.xml     outdated, merge: old masters from an old release's mybb_theme.xml,
+                        for copies the baseline has no merge base for
+    --dry-run           merge: print what would be merged; write nothing
+    --prefer db         revert: discard edits of the file not yet in the database
 
 CACHE REBUILD OPTIONS:
     --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
@@ -95,6 +107,32 @@ pub enum Command {
     Status(StatusArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
+    /// `outdated`, `diff`, `merge`, `revert`: see [`UpgradeArgs`].
+    Upgrade(UpgradeArgs),
+}
+
+/// Which upgrade command.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeCommand {
+    #[default]
+    Outdated,
+    Diff,
+    Merge,
+    Revert,
+}
+
+/// Options of `outdated`, `diff`, `merge` and `revert`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UpgradeArgs {
+    pub command: UpgradeCommand,
+    pub paths: Vec<PathBuf>,
+    pub porcelain: bool,
+    /// `diff --master`.
+    pub master: bool,
+    /// `--base FILE.xml`.
+    pub base: Option<PathBuf>,
+    pub dry_run: bool,
+    pub prefer: Option<Prefer>,
 }
 
 /// Options of `export`.
@@ -172,6 +210,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut import = ImportArgs::default();
     let mut watch = WatchArgs::default();
     let mut status = StatusArgs::default();
+    let mut upgrade = UpgradeArgs::default();
     let mut dry_run = false;
     let mut prefer = None;
     // `cache`'s action: `rebuild` is the only one.
@@ -200,7 +239,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             Long("dry-run") => {
                 dry_run = true;
-                seen.push(("--dry-run", "import export"));
+                seen.push(("--dry-run", "import export merge"));
             }
             Long("prefer") => {
                 prefer = Some(match string(&mut parser, "--prefer")?.as_str() {
@@ -212,11 +251,19 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                         )));
                     }
                 });
-                seen.push(("--prefer", "import export"));
+                seen.push(("--prefer", "import export revert"));
             }
             Long("porcelain") => {
                 status.porcelain = true;
-                seen.push(("--porcelain", "status"));
+                seen.push(("--porcelain", "status outdated"));
+            }
+            Long("master") => {
+                upgrade.master = true;
+                seen.push(("--master", "diff"));
+            }
+            Long("base") => {
+                upgrade.base = Some(parser.value().map_err(usage)?.into());
+                seen.push(("--base", "outdated merge"));
             }
             Long("pull-interval") => {
                 let seconds: f64 = number(&mut parser, "--pull-interval")?;
@@ -248,6 +295,9 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             Value(value) if command.as_deref() == Some("import") => {
                 import.paths.push(value.into());
             }
+            Value(value) if matches!(command.as_deref(), Some("diff" | "merge" | "revert")) => {
+                upgrade.paths.push(value.into());
+            }
             Value(value) if command.as_deref() == Some("cache") && cache_action.is_none() => {
                 let action = value.into_string().map_err(|v| {
                     Error::usage(format!("unknown cache action {:?}", v.to_string_lossy()))
@@ -267,10 +317,14 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let command = match command.as_deref() {
         None => {
             return Err(Error::usage(
-                "no command given: use export, import, watch, status or cache rebuild",
+                "no command given: use export, import, watch, status, cache rebuild, outdated, diff, \
+                 merge or revert",
             ));
         }
-        Some(name @ ("export" | "import" | "watch" | "status" | "cache")) => name.to_owned(),
+        Some(
+            name @ ("export" | "import" | "watch" | "status" | "cache" | "outdated" | "diff"
+            | "merge" | "revert"),
+        ) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
     if let Some((flag, owners)) =
@@ -283,6 +337,10 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         "export" => Command::Export(ExportArgs { dry_run, prefer, ..export }),
         "import" => Command::Import(ImportArgs { dry_run, prefer, ..import }),
         "status" => Command::Status(status),
+        "outdated" | "diff" | "merge" | "revert" => upgrade_command(
+            &command,
+            UpgradeArgs { dry_run, prefer, porcelain: status.porcelain, ..upgrade },
+        )?,
         "cache" => match cache_action.as_deref() {
             Some("rebuild") => Command::CacheRebuild(CacheArgs { themes: export.themes }),
             Some(other) => {
@@ -295,6 +353,25 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
         _ => Command::Watch(watch),
     };
     Ok(args)
+}
+
+/// Checks the options of an upgrade command that its name alone does not decide.
+fn upgrade_command(name: &str, args: UpgradeArgs) -> Result<Command> {
+    let command = match name {
+        "outdated" => UpgradeCommand::Outdated,
+        "diff" => UpgradeCommand::Diff,
+        "merge" => UpgradeCommand::Merge,
+        _ => UpgradeCommand::Revert,
+    };
+    if matches!(command, UpgradeCommand::Diff | UpgradeCommand::Revert) && args.paths.is_empty() {
+        return Err(Error::usage(format!("`{name}` needs at least one PATH")));
+    }
+    if command == UpgradeCommand::Revert && args.prefer == Some(Prefer::Disk) {
+        return Err(Error::usage(
+            "`revert --prefer` takes db (discard the file's edits); to keep them, don't revert",
+        ));
+    }
+    Ok(Command::Upgrade(UpgradeArgs { command, ..args }))
 }
 
 fn usage(e: lexopt::Error) -> Error {
@@ -391,6 +468,40 @@ mod tests {
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
         assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
+    }
+
+    #[test]
+    fn upgrade_commands_take_their_paths_and_options() {
+        let a = parse(&["outdated", "--porcelain", "--base", "old.xml"]).unwrap();
+        let want =
+            UpgradeArgs { porcelain: true, base: Some("old.xml".into()), ..UpgradeArgs::default() };
+        assert_eq!(a.command, Command::Upgrade(want));
+        let a = parse(&["diff", "a.html", "--master"]).unwrap();
+        let want = UpgradeArgs {
+            command: UpgradeCommand::Diff,
+            paths: vec!["a.html".into()],
+            master: true,
+            ..UpgradeArgs::default()
+        };
+        assert_eq!(a.command, Command::Upgrade(want));
+        let a = parse(&["merge", "x", "y", "--dry-run", "--base", "b.xml"]).unwrap();
+        let Command::Upgrade(m) = a.command else { panic!() };
+        assert_eq!((m.command, m.paths.len(), m.dry_run), (UpgradeCommand::Merge, 2, true));
+        let a = parse(&["revert", "x", "--prefer", "db"]).unwrap();
+        let Command::Upgrade(r) = a.command else { panic!() };
+        assert_eq!((r.command, r.prefer), (UpgradeCommand::Revert, Some(Prefer::Db)));
+        for (args, needle) in [
+            (&["diff"][..], "needs at least one PATH"),
+            (&["revert"][..], "needs at least one PATH"),
+            (&["revert", "x", "--prefer", "disk"][..], "takes db"),
+            (&["outdated", "stray"][..], "stray"),
+            (&["merge", "--master"][..], "--master belongs to `diff`"),
+            (&["diff", "x", "--base", "b.xml"][..], "--base belongs to `outdated` and `merge`"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum Error {
     Incomplete { refused: usize },
     /// `status` found items that are not in sync (each printed).
     Pending { count: usize },
+    /// `outdated` found custom templates behind their master (each printed).
+    Outdated { count: usize },
 }
 
 impl Error {
@@ -41,7 +43,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::BoardConfig(_) | Error::UnknownItem { .. } => 2,
-            Error::Incomplete { .. } | Error::Pending { .. } => 3,
+            Error::Incomplete { .. } | Error::Pending { .. } | Error::Outdated { .. } => 3,
             _ => 1,
         }
     }
@@ -81,6 +83,10 @@ impl fmt::Display for Error {
             Error::Incomplete { refused } => {
                 let s = if *refused == 1 { "" } else { "s" };
                 write!(f, "{refused} item{s} refused or in conflict (listed above)")
+            }
+            Error::Outdated { count } => {
+                let s = if *count == 1 { " is" } else { "s are" };
+                write!(f, "{count} custom template{s} behind the master (listed above)")
             }
             Error::Pending { count } => {
                 let s = if *count == 1 { "" } else { "s" };

@@ -152,7 +152,8 @@ fn hostile_names_create_nothing_outside_the_root_and_round_trip() {
         .collect();
     assert_eq!(beside, ["sync"]);
     let files = tree(&root);
-    for rel in files.keys() {
+    // mybb-sync's own folder (the baseline of the masters) may hold hidden names.
+    for rel in files.keys().filter(|rel| !rel.starts_with(".mybb-sync/")) {
         for part in rel.split('/') {
             assert!(
                 !part.starts_with('.') || part.starts_with(".mybb-sync."),

@@ -12,4 +12,5 @@ mod import;
 mod races;
 mod readme;
 mod sync;
+mod upgrade;
 mod watch;

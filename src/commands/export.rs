@@ -74,6 +74,11 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         remove_stale_temps(&summary.parts)?;
     }
+    if !options.dry_run {
+        // The masters as they are now, before anything else: after an upgrade, each custom
+        // copy's old master is recorded as its merge base before the new one replaces it.
+        crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?;
+    }
     let mut state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(&board, &scope, &state, true)?;
     if options.dry_run {

@@ -33,7 +33,7 @@ fn line(root: &Path, planned: &Planned, porcelain: bool) -> Option<String> {
 }
 
 /// Prints `lines` to stdout, ignoring a closed pipe (`mybb-sync status | head`).
-fn print_lines(lines: &[String]) {
+pub fn print_lines(lines: &[String]) {
     let mut out = std::io::stdout().lock();
     for line in lines {
         if writeln!(out, "{line}").is_err() {

@@ -491,3 +491,105 @@ impl Db {
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
+
+/// A `templates` row with its `version`, for the upgrade commands (`outdated`, `merge`,
+/// `revert`), which compare custom copies with the master they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionedTemplate {
+    pub tid: u32,
+    pub sid: i32,
+    pub title: String,
+    /// MyBB's version code when the row was written (varchar: plugins write `1`, `0`, ...).
+    pub version: String,
+    pub template: Vec<u8>,
+    pub dateline: u64,
+}
+
+/// A `templates` row as read with its version: tid, sid, title, version, template, dateline.
+type RawVersioned = (u32, i32, Vec<u8>, Vec<u8>, Vec<u8>, u64);
+
+/// The condition of MyBB's "Find Updated Templates" (`admin/modules/style/templates.php`,
+/// action `find_updated`), verbatim, so that the database compares the varchar versions exactly
+/// as it does for MyBB. MyBB checks only set rows (`t.sid > 0`); mybb-sync checks global rows
+/// (sid -1) too, which the Admin CP never does.
+const FIND_UPDATED_JOIN: &str =
+    "LEFT JOIN {t} m ON (m.title=t.title AND m.sid=-2 AND m.version > t.version)
+        WHERE (t.sid > 0 OR t.sid = -1) AND m.template != t.template";
+
+impl Db {
+    /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its
+    /// version, ordered by tid (so a later duplicate of one (sid, title) wins, as in MyBB).
+    pub fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
+        let sql = format!(
+            "SELECT tid, sid, title, version, template, dateline FROM {} \
+             WHERE sid >= -2 AND sid <> 0 ORDER BY tid",
+            self.table("templates")
+        );
+        let rows: Vec<RawVersioned> = self
+            .conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("read the templates and their versions".into(), e))?;
+        rows.into_iter()
+            .map(|(tid, sid, title, version, template, dateline)| {
+                Ok(VersionedTemplate {
+                    tid,
+                    sid,
+                    title: text(title, &format!("the title of template tid {tid}"))?,
+                    version: text(version, &format!("the version of template tid {tid}"))?,
+                    template,
+                    dateline,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns the tids of the custom rows (set rows, and global rows) that MyBB's "Find Updated
+    /// Templates" query finds: a master of the same title has a greater version and other
+    /// content. Each tid once, ascending.
+    pub fn find_updated(&self) -> Result<Vec<u32>> {
+        let t = self.table("templates");
+        let sql = format!(
+            "SELECT DISTINCT t.tid FROM {t} t {} ORDER BY t.tid",
+            FIND_UPDATED_JOIN.replace("{t}", &t)
+        );
+        self.conn()?
+            .query(sql)
+            .map_err(|e| self.query_error("find the templates an upgrade made outdated".into(), e))
+    }
+
+    /// Returns a cheap digest of the master templates and of which custom rows exist: it
+    /// changes when an upgrade, a plugin or a hand edit changes a master, and when a custom
+    /// copy is added or deleted. The baseline is refreshed only when it changes.
+    pub fn templates_digest(&self) -> Result<String> {
+        let t = self.table("templates");
+        let sql = format!(
+            "SELECT CAST(CONCAT_WS(':',
+                (SELECT COUNT(*) FROM {t} WHERE sid = -2),
+                (SELECT COALESCE(SUM(CRC32(CONCAT_WS(CHAR(0), title, version, template))), 0)
+                   FROM {t} WHERE sid = -2),
+                (SELECT COALESCE(MAX(tid), 0) FROM {t} WHERE sid = -2),
+                (SELECT COUNT(*) FROM {t} WHERE sid <> -2),
+                (SELECT COALESCE(SUM(tid), 0) FROM {t} WHERE sid <> -2)) AS CHAR)"
+        );
+        let digest: Option<String> = self
+            .conn()?
+            .query_first(sql)
+            .map_err(|e| self.query_error("digest the master templates".into(), e))?;
+        digest
+            .ok_or_else(|| Error::Data { what: "the template digest query returned no row".into() })
+    }
+
+    /// Deletes custom template row `tid` (a set's or a global row), as the Admin CP's "Revert
+    /// to Original" does (`delete_query("templates", "tid=...")`). A master row is never
+    /// deleted: the statement itself excludes sid -2. Returns true if and only if a row went.
+    pub(crate) fn delete_custom_template(&self, tid: u32, title: &str) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE tid = ? AND (sid > 0 OR sid = -1)",
+            self.table("templates")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (tid,))
+            .map_err(|e| self.query_error(format!("revert template {title:?} (tid {tid})"), e))?;
+        Ok(conn.affected_rows() > 0)
+    }
+}

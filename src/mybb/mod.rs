@@ -1,8 +1,10 @@
 //! MyBB's rules and data, reproduced: its tables (the only SQL), how a board resolves
-//! templates and stylesheets, its template check, and its stylesheet cache files.
+//! templates and stylesheets, its template check, its stylesheet cache files, and its theme
+//! XML files.
 
 pub mod board;
 pub mod cache;
 pub mod check_template;
 pub mod db;
 pub mod stylecache;
+pub mod theme_xml;

@@ -3,9 +3,12 @@
 //! database and the disk (`apply`). The watcher runs the same engine continuously.
 
 pub mod apply;
+pub mod baseline;
 pub mod decide;
 pub mod layout;
 pub mod plan;
 pub mod state;
+pub mod textmerge;
+pub mod upgrade;
 pub mod validate;
 pub mod watcher;

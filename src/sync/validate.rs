@@ -16,7 +16,10 @@
 //!    whitespace-only file would be stored as an empty template: the incident again. The same
 //!    holds for stylesheets: an emptied stylesheet unstyles the whole forum, so one that is
 //!    meant to be empty must say so, e.g. with a `/* empty */` comment;
-//! 6. for templates, MyBB's own Admin CP check ([`check_template`]), because writing to the
+//! 6. holds merge conflict markers: a line starting with `<<<<<<<`, `|||||||`, `=======` or
+//!    `>>>>>>>` (what `merge`, git or diff3 leave where two edits collided), so nothing half
+//!    merged reaches the forum; none of MyBB's master templates or stylesheets has such a line;
+//! 7. for templates, MyBB's own Admin CP check ([`check_template`]), because writing to the
 //!    database directly bypasses it.
 
 use std::fmt;
@@ -95,6 +98,11 @@ pub enum Refusal {
     },
     /// The file holds nothing but whitespace, which MyBB would store as empty.
     Blank,
+    /// The file still holds a merge conflict marker (see [`conflict_marker_line`]).
+    ConflictMarkers {
+        /// The 1-based number of the first line holding one.
+        line: usize,
+    },
     /// MyBB's Admin CP would refuse this template (see [`check_template`]).
     Template(TemplateRefusal),
 }
@@ -112,6 +120,11 @@ impl fmt::Display for Refusal {
             Refusal::InvalidUtf8 { offset } => write!(f, "invalid UTF-8 at byte {offset}"),
             Refusal::Nul { offset } => write!(f, "NUL byte at offset {offset}"),
             Refusal::Blank => f.write_str("blank file (only whitespace)"),
+            Refusal::ConflictMarkers { line } => write!(
+                f,
+                "line {line} holds a merge conflict marker: resolve the conflict (keep one side \
+                 or combine them, and delete the marker lines) first"
+            ),
             Refusal::Template(refusal) => {
                 write!(f, "refused by MyBB's template check: {refusal}")
             }
@@ -156,10 +169,26 @@ pub fn validate(kind: ItemKind, bytes: &[u8]) -> Result<&str, Refusal> {
     if bytes.iter().all(|&byte| crate::php::text::is_php_trim_byte(byte)) {
         return Err(Refusal::Blank);
     }
+    if let Some(line) = conflict_marker_line(text) {
+        return Err(Refusal::ConflictMarkers { line });
+    }
     if kind == ItemKind::Template {
         check_template(text).map_err(Refusal::Template)?;
     }
     Ok(text)
+}
+
+/// The starts of the lines a three-way merge writes around a conflict: ours, the base (diff3
+/// style), the divider, theirs. Seven characters each, as git, diff3 and `merge` write them.
+pub const CONFLICT_MARKERS: [&str; 4] = ["<<<<<<<", "|||||||", "=======", ">>>>>>>"];
+
+/// Returns the 1-based number of the first line of `text` that starts with a conflict marker
+/// ([`CONFLICT_MARKERS`]), or None when there is none. Any one marker is enough: a conflict
+/// resolved by deleting only some of its marker lines is not resolved.
+pub fn conflict_marker_line(text: &str) -> Option<usize> {
+    text.split('\n')
+        .position(|line| CONFLICT_MARKERS.iter().any(|marker| line.starts_with(marker)))
+        .map(|index| index + 1)
 }
 
 #[cfg(test)]
@@ -323,6 +352,45 @@ mod tests {
             validate(ItemKind::Template, b"\0\xFF"),
             Err(Refusal::InvalidUtf8 { offset: 1 })
         );
+    }
+
+    #[test]
+    fn a_file_holding_conflict_markers_is_refused_with_the_line() {
+        let merged = "<p>\n<<<<<<< yours\nmine\n=======\ntheirs\n>>>>>>> master\n</p>";
+        for kind in [ItemKind::Template, ItemKind::Stylesheet] {
+            assert_eq!(
+                validate(kind, merged.as_bytes()),
+                Err(Refusal::ConflictMarkers { line: 2 })
+            );
+        }
+        // Each marker alone counts, CRLF or not, and so does diff3's base marker.
+        for (text, line) in [
+            ("a\r\n=======\r\nb", 2),
+            (">>>>>>> master", 1),
+            ("x\ny\n||||||| base\n", 3),
+            ("<<<<<<<", 1),
+        ] {
+            assert_eq!(conflict_marker_line(text), Some(line), "{text:?}");
+        }
+        assert!(
+            Refusal::ConflictMarkers { line: 2 }.to_string().starts_with("line 2 holds a merge")
+        );
+    }
+
+    #[test]
+    fn marker_like_text_elsewhere_in_a_line_is_content() {
+        for text in [
+            "a <<<<<<< b",
+            " =======",
+            "/* ======= */",
+            "<<<<<<",
+            "======",
+            "a\n >>>>>>> b",
+            "-->>>>>>>",
+        ] {
+            assert_eq!(conflict_marker_line(text), None, "{text:?}");
+            assert!(validate(ItemKind::Stylesheet, text.as_bytes()).is_ok(), "{text:?}");
+        }
     }
 
     #[test]

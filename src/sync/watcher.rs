@@ -358,6 +358,18 @@ impl Worker {
             return Ok(());
         }
         log::debug!("the database changed; comparing every file with it");
+        // The baseline of the masters first (one cheap query when they did not change), so an
+        // upgrade's old masters are recorded before anything is pulled.
+        match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
+            Ok(()) => {}
+            Err(e @ (Error::Connect { .. } | Error::Query { .. })) => {
+                return self.outage_or(e, Vec::new());
+            }
+            Err(e) => log::warn!(
+                "the baseline of the master templates was not updated: {}",
+                crate::error::chain(&e)
+            ),
+        }
         let mut deferred = Vec::new();
         let pending = &self.pending;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
