@@ -24,6 +24,9 @@
 #     latency from the save to the row being visible in the database, polled over one persistent
 #     client connection every ~1.4 ms (so a figure is up to ~1.5 ms late); then a burst of 974
 #     saves until all are in the database.
+#  4b. the pull check (the fingerprint query a watcher runs every --pull-interval), 50 calls
+#     each on the fixture and on the scale database (10 sets), timed per call over one client
+#     connection; reported in ms and as a fraction of the default 2 s interval.
 #  5. peak RSS: of the export (getrusage of the reaped child, via bench-helper run) and of a
 #     watcher (VmHWM in /proc/PID/status), against `mybb-sync --version` (the binary loaded, doing
 #     nothing); the idle watcher's CPU over 10 s, with the default settings (so it polls the
@@ -85,6 +88,7 @@ import_rounds=5 # part 3
 saves=200       # part 4
 debounce=50     # ms, part 4
 idle_secs=10    # part 5
+fp_calls=50     # part 4b: pull checks per database
 live_saves=100  # part 7
 live_clients=10 # part 7
 started_all=$EPOCHREALTIME
@@ -173,6 +177,11 @@ ms() {
 # Prints A/B as a ratio with two decimals.
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2fx", a / b }'
+}
+
+# Prints A/B as a percentage with two decimals.
+pct() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f%%", 100 * a / b }'
 }
 
 # Prints "ok" if and only if the awk condition holds for x, else "MISSED".
@@ -650,6 +659,40 @@ stop_browsers
 stop_watcher "$work/live.log"
 stop_dbq
 
+# ---- 4b. The pull check: what a watcher asks the database every --pull-interval. ----
+# The same statement as Db::fingerprint (src/mybb/db.rs), wrapped so that it answers one line;
+# timed per call over one persistent connection, client round trip included, as the watcher
+# pays it. On the fixture (1 set + master) and the scale database (10 sets).
+fp_sql="SELECT COUNT(*) FROM (
+  SELECT 0 AS k, sid, COUNT(*) AS n, BIT_XOR(CRC32(CONCAT_WS(':', tid, dateline, title, template))) AS x
+    FROM mybb_templates GROUP BY sid
+  UNION ALL SELECT 1, tid, COUNT(*),
+    BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
+    FROM mybb_themestylesheets GROUP BY tid
+  UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM mybb_templatesets), (SELECT COUNT(*) FROM mybb_themes)
+) AS f;"
+fp_sql=${fp_sql//$'\n'/ }
+say "4b/6 the pull check, $fp_calls calls on 1 and on 10 sets"
+coproc DBQ { mariadb_client "$(db_url base)" --batch --skip-column-names --unbuffered 2>&1; }
+fp_time() {
+    local -n into=$1
+    local i t0
+    into=()
+    for ((i = 0; i < fp_calls; i++)); do
+        t0=$EPOCHREALTIME
+        q "$fp_sql"
+        into+=($(($(us "$EPOCHREALTIME") - $(us "$t0"))))
+    done
+}
+fp_time fp_one
+q "USE \`bench_$$_scale\`; SELECT 1;"
+fp_time fp_ten
+m_fp_one=$(median "${fp_one[@]}")
+m_fp_ten=$(median "${fp_ten[@]}")
+kill "$DBQ_PID" 2>/dev/null || true
+wait "$DBQ_PID" 2>/dev/null || true
+DBQ_PID=''
+
 # ---- 6. Size and crates. ----
 say "6/7 binary size and crates"
 bin_size=$(stat -c %s "$bin")
@@ -703,6 +746,10 @@ row "watch save->DB, p95 (max $(ms "$max_lat"))" "$(ms "$p95_lat")" "debounce wi
 row "watch burst of 974 saves, all in DB" "$(ms "$burst_us")" "writing the 974 files: $(ms "$burst_write_us")" \
     "$(ratio "$burst_us" "$burst_write_us")" "< 2 s, 974/974" \
     "$( ((burst_n == 974)) && verdict "$burst_us" 'x < 2000000' || echo "MISSED ($burst_n/974)")"
+row "pull check per call, 1 set" "$(ms "$m_fp_one")" "pull interval: 2000.0 ms" \
+    "$(pct "$m_fp_one" 2000000)" "(report)" "-"
+row "pull check per call, 10 sets" "$(ms "$m_fp_ten")" "pull interval: 2000.0 ms" \
+    "$(pct "$m_fp_ten" 2000000)" "(report)" "-"
 row "peak RSS, export (max of $rounds)" "$(kb "$max_exp_rss")" "mybb-sync --version: $(kb "$base_rss")" \
     "$(ratio "$max_exp_rss" "$base_rss")" "< 10 MB" "$(verdict "$max_exp_rss" 'x < 10240')"
 row "peak RSS, idle watcher (VmHWM)" "$(kb "$idle_hwm")" "mybb-sync --version: $(kb "$base_rss")" \
@@ -750,8 +797,8 @@ echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; do
 echo "  idle watcher (defaults: debounce 75 ms, pull every 2 s): start-up CPU (reconcile, first pull) $(ms "$((startup_ns / 1000))"), $threads threads, VmRSS $(kb "$idle_rss") at the end," \
     "$idle_ticks ticks of utime+stime (1 tick = $((1000 / clk_tck)) ms), $idle_wakeups wakeups in ${idle_secs} s"
 echo "  watcher CPU during the $saves saves: $(ms "$saves_cpu_us") in $(ms "$saves_wall_us")," \
-    "$(ms "$((saves_cpu_us / saves))") per save (each batch, plus a pull every 2 s that compares every file"
-echo "  while the database's newest change is under 2 s old, which the watcher's own writes make it)"
+    "$(ms "$((saves_cpu_us / saves))") per save (each batch, with a pull check before and after its writes)"
+echo "  pull check calls (ms): 1 set max $(ms "$(maxof "${fp_one[@]}")"), 10 sets max $(ms "$(maxof "${fp_ten[@]}")")"
 echo "  watcher after the burst: VmHWM $(kb "$watch_hwm"); SIGTERM to exit 0: idle $(ms "$idle_stop_us"), after the burst $(ms "$watch_stop_us")"
 echo "  latency is polled every ~1.4 ms over one client connection: figures are late by up to ~1.5 ms"
 echo "  live reload: a stylesheet save is announced after its row, both cache files and the stylesheet lists:" \

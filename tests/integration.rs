@@ -4,12 +4,14 @@
 mod util;
 
 mod cache;
+mod chaos;
 mod config;
 mod export;
 mod first_hour;
 mod fixture;
 mod import;
 mod live;
+mod races;
 mod readme;
 mod sync;
 mod theme;

@@ -1,4 +1,4 @@
-//! `import`: files to database rows, once.
+//! `import`: files to database rows, once, holding the sync root's lock exclusively.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,7 +38,13 @@ pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Repor
         Binding::CheckAndStamp => Some(own_dir::lock(&config.sync_root)?),
         Binding::CheckOnly => own_dir::lock_if_present(&config.sync_root)?,
     };
-    let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
+    // Exclusive, as an export: two writers of rows (another import, a watcher's batch) must
+    // not both copy one template into a set. A dry run writes nothing and only shares it.
+    let _held = match &lock {
+        Some(lock) if dry_run => Some(lock.shared()?),
+        Some(lock) => Some(lock.exclusive()?),
+        None => None,
+    };
     let files = if paths.is_empty() {
         walk_root(&config.sync_root)?
     } else {

@@ -372,7 +372,7 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
         // Dropping the batch removes its temp files: nothing is written.
         return Err(Error::Incomplete { refused: in_the_way });
     }
-    let written = batch.commit()?.len();
+    let written = batch.commit()?.written.len();
     log::info!(
         "unpacked theme {:?} into {}: {written} files written, {unchanged} unchanged",
         theme.name,

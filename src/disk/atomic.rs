@@ -1,14 +1,23 @@
-//! Safeguard 3: every file mybb-sync writes appears whole or not at all.
+//! Safeguard 3: every file mybb-sync writes appears whole or not at all, and only where what
+//! was there is still what the planner saw.
 //!
-//! The one door to the disk. Each file is written to a temp file in its own directory, the temp
-//! files of a batch are made durable together, renamed over their targets, and every touched
-//! directory is synced. A reader (a watcher, a browser, MyBB) sees the old file or the new one,
-//! never an empty or partial one. Durability is batched rather than paid per file: one `syncfs`
-//! for the whole batch costs about what a single `fsync` does, where an `fsync` per file costs
-//! a journal commit each.
+//! The one door to the disk. Each file is written to a temp file in its own directory (created
+//! exclusively under an unpredictable name, so nothing planted there is written through), the
+//! temp files of a batch are made durable together, and each is renamed over its target, which
+//! is first checked once more: a target that changed since it was planned (compare-and-swap on
+//! [`Seen`]) or that is a symbolic link is left alone and reported. A reader (a watcher, a
+//! browser, MyBB) sees the old file or the new one, never an empty or partial one. Durability
+//! is batched rather than paid per file: one `syncfs` for the whole batch costs about what a
+//! single `fsync` does, where an `fsync` per file costs a journal commit each.
+//!
+//! The check and the rename are two system calls: POSIX has no "rename if unchanged", so a
+//! save landing between them (microseconds, the two calls are adjacent) still loses to the
+//! rename. Everything earlier, from the planner's read on, is caught.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,13 +30,73 @@ const TEMP_MARK: &str = ".mybb-sync-";
 
 static TEMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Returns the temp file name used while writing `target`: hidden, in the same directory, unique
-/// to this process, and ending in `.tmp`, so every watcher (ours included) ignores it.
+/// What the planner saw at a target, checked again right before the target is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Replace whatever file is there (mybb-sync's own files: MyBB's cache files, the state).
+    Anything,
+    /// Nothing was there.
+    Absent,
+    /// This very file was there, unchanged since.
+    File(FileId),
+}
+
+/// Who a file is and when it last changed: enough to tell that anybody wrote, truncated,
+/// replaced or re-permissioned it (each of which moves its ctime or inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    mode: u32,
+}
+
+impl FileId {
+    /// Returns the identity of the file `meta` describes.
+    pub fn of(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            mode: meta.mode(),
+        }
+    }
+}
+
+/// Why a staged file was not renamed over its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReplaced {
+    /// The target changed since it was planned (written, created, removed, replaced).
+    Changed,
+    /// The target is a symbolic link (or another non-file): never written through.
+    NotAFile,
+}
+
+/// What [`AtomicBatch::commit`] did.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// The targets replaced, in order.
+    pub written: Vec<PathBuf>,
+    /// The targets left alone, with why.
+    pub skipped: Vec<(PathBuf, NotReplaced)>,
+}
+
+/// Returns a temp file name for writing `target`: hidden, in the same directory, unguessable
+/// (process id, a counter and 64 random bits), and ending in `.tmp`, so every watcher (ours
+/// included) ignores it.
 pub fn temp_path(target: &Path) -> PathBuf {
     static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
     let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}.tmp", *PID))
+    // std's RandomState is seeded from the OS's random source: no crate needed for 64 bits.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_usize(n);
+    let random = hasher.finish();
+    target.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}-{random:016x}.tmp", *PID))
 }
 
 /// Up to this many files, a batch is made durable file by file; beyond, with one `syncfs`,
@@ -59,17 +128,28 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
     Ok(removed)
 }
 
+/// One staged file: its temp file, its target, and what the target must still be.
+#[derive(Debug)]
+struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    seen: Seen,
+}
+
 /// A set of files to replace together. Files are staged (written to temp files) one by one and
 /// appear only on [`AtomicBatch::commit`]. Dropping an uncommitted batch removes its temp files.
 #[derive(Debug)]
 pub struct AtomicBatch {
     durable: bool,
-    staged: Vec<(PathBuf, PathBuf)>,
+    staged: Vec<Staged>,
     /// Every directory that gets a new entry, synced after the renames.
     dirs: HashSet<PathBuf>,
     /// Testing only: fail the commit after this many renames.
     fail_after: Option<usize>,
 }
+
+/// How often staging tries another temp name when one is taken (by a planted file, say).
+const TEMP_ATTEMPTS: usize = 8;
 
 impl AtomicBatch {
     /// Returns an empty batch. With `durable` false, files are still replaced atomically, but
@@ -84,19 +164,35 @@ impl AtomicBatch {
         self.fail_after = n;
     }
 
-    /// Writes `contents` to a temp file beside `target`, creating missing directories. If
-    /// `target` exists, the new file gets its permissions. An error leaves no temp file behind.
+    /// Writes `contents` to a temp file beside `target`, to replace whatever file is there
+    /// (see [`AtomicBatch::stage_if`]).
     pub fn stage(&mut self, target: &Path, contents: &[u8]) -> Result<()> {
+        self.stage_if(target, contents, Seen::Anything)
+    }
+
+    /// Writes `contents` to a temp file beside `target`, creating missing directories, to
+    /// replace `target` only if it is still as `seen`. If `target` exists, the new file gets
+    /// its permissions. An error leaves no temp file behind.
+    pub fn stage_if(&mut self, target: &Path, contents: &[u8], seen: Seen) -> Result<()> {
         let dir = target.parent().unwrap_or(Path::new("."));
         if !self.dirs.contains(dir) {
             self.create_dirs(dir)?;
         }
-        let temp = temp_path(target);
+        let mode = match seen {
+            Seen::File(id) => Some(id.mode),
+            Seen::Absent => None,
+            // Our own files: look now, as the planner did not.
+            Seen::Anything => std::fs::symlink_metadata(target)
+                .ok()
+                .filter(|m| m.file_type().is_file())
+                .map(|m| m.mode()),
+        };
+        let (temp, file) = create_temp(target)?;
         let written = (|| -> Result<()> {
-            let mut file = fs::File::create(&temp)?;
+            let mut file = file;
             file.write_all(contents)?;
-            if let Ok(meta) = std::fs::metadata(target) {
-                file.set_permissions(meta.permissions())?;
+            if let Some(mode) = mode {
+                file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
             }
             if self.durable && !cfg!(target_os = "linux") {
                 // Without syncfs, each file is made durable as it is staged.
@@ -109,7 +205,7 @@ impl AtomicBatch {
             return Err(e);
         }
         self.dirs.insert(dir.to_path_buf());
-        self.staged.push((temp, target.to_path_buf()));
+        self.staged.push(Staged { temp, target: target.to_path_buf(), seen });
         Ok(())
     }
 
@@ -131,18 +227,18 @@ impl AtomicBatch {
     }
 
     /// Makes every staged file durable (unless the batch is not durable), renames each over its
-    /// target, then syncs every touched directory. Returns the targets written. On an error,
-    /// the files renamed so far are whole new files, the rest are untouched old files, and the
-    /// remaining temp files are removed.
-    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+    /// target if the target is still as seen (and not a symbolic link), then syncs every
+    /// touched directory. On an error, the files renamed so far are whole new files, the rest
+    /// are untouched old files, and the remaining temp files are removed.
+    pub fn commit(mut self) -> Result<Committed> {
         if self.durable {
             self.sync_staged()?;
         }
         let staged = std::mem::take(&mut self.staged);
-        let mut written = Vec::with_capacity(staged.len());
+        let mut done = Committed { written: Vec::with_capacity(staged.len()), skipped: Vec::new() };
         let mut pending = staged.into_iter();
-        for (temp, target) in pending.by_ref() {
-            if self.fail_after == Some(written.len()) {
+        while let Some(Staged { temp, target, seen }) = pending.next() {
+            if self.fail_after == Some(done.written.len()) {
                 let _ = std::fs::remove_file(&temp);
                 self.staged = pending.collect();
                 return Err(std::io::Error::other(format!(
@@ -151,19 +247,25 @@ impl AtomicBatch {
                 ))
                 .into());
             }
+            // The compare of compare-and-swap, as close to the rename as it can be.
+            if let Err(why) = still_as_seen(&target, seen) {
+                let _ = std::fs::remove_file(&temp);
+                done.skipped.push((target, why));
+                continue;
+            }
             if let Err(e) = fs::rename(&temp, &target) {
                 let _ = std::fs::remove_file(&temp);
                 self.staged = pending.collect();
                 return Err(e.into());
             }
-            written.push(target);
+            done.written.push(target);
         }
         if self.durable {
             for dir in &self.dirs {
                 fs::File::open(dir)?.sync_all()?;
             }
         }
-        Ok(written)
+        Ok(done)
     }
 
     /// Makes the staged temp files durable: a few one by one, many in one step with `syncfs`
@@ -175,8 +277,8 @@ impl AtomicBatch {
             use std::os::fd::AsRawFd;
             use std::os::unix::fs::MetadataExt;
             if self.staged.len() <= SYNCFS_THRESHOLD {
-                for (temp, _) in &self.staged {
-                    fs::File::open(temp)?.sync_all()?;
+                for staged in &self.staged {
+                    fs::File::open(&staged.temp)?.sync_all()?;
                 }
                 return Ok(());
             }
@@ -202,25 +304,76 @@ impl AtomicBatch {
 
 impl Drop for AtomicBatch {
     fn drop(&mut self) {
-        for (temp, _) in &self.staged {
-            if let Err(e) = std::fs::remove_file(temp) {
-                log::debug!("could not remove temp file {}: {e}", temp.display());
+        for staged in &self.staged {
+            if let Err(e) = std::fs::remove_file(&staged.temp) {
+                log::debug!("could not remove temp file {}: {e}", staged.temp.display());
             }
         }
     }
 }
 
-/// Replaces `target` with `contents` atomically (see [`AtomicBatch`]).
+/// Creates a fresh temp file for `target`, exclusively (`O_EXCL`: a file or link already at
+/// the name is never opened, let alone written through), with the default mode.
+fn create_temp(target: &Path) -> Result<(PathBuf, fs::File)> {
+    use fs::os::unix::fs::OpenOptionsExt as _;
+    let mut attempt = 0;
+    loop {
+        let temp = temp_path(target);
+        let opened = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp);
+        match opened {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Checks that `target` is still as `seen`: one `lstat`, which never follows a link.
+fn still_as_seen(target: &Path, seen: Seen) -> std::result::Result<(), NotReplaced> {
+    match (std::fs::symlink_metadata(target), seen) {
+        (Ok(meta), _) if !meta.file_type().is_file() => Err(NotReplaced::NotAFile),
+        (Ok(_), Seen::Anything) | (Err(_), Seen::Anything) => Ok(()),
+        (Err(e), Seen::Absent) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        (Ok(meta), Seen::File(id)) if FileId::of(&meta) == id => Ok(()),
+        _ => Err(NotReplaced::Changed),
+    }
+}
+
+/// Returns what is at `path` now, for a later [`AtomicBatch::stage_if`].
+pub fn seen_at(path: &Path) -> Seen {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Seen::File(FileId::of(&meta)),
+        Err(_) => Seen::Absent,
+    }
+}
+
+/// Replaces `target` with `contents` atomically (see [`AtomicBatch`]). A symbolic link at
+/// `target` is an error: it is not replaced, nor written through.
 pub fn write_file(target: &Path, contents: &[u8], durable: bool) -> Result<()> {
     let mut batch = AtomicBatch::new(durable);
     batch.stage(target, contents)?;
-    batch.commit()?;
+    let done = batch.commit()?;
+    if !done.skipped.is_empty() {
+        return Err(crate::error::Error::IoAt {
+            path: target.to_path_buf(),
+            action: "replace",
+            source: std::io::Error::other("it is a symbolic link or not a regular file"),
+        });
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::OpenOptionsExt;
 
     fn scratch(name: &str) -> PathBuf {
         crate::test_support::scratch_dir("atomic", name)
@@ -246,7 +399,7 @@ mod tests {
         assert_eq!(staged.len(), 1);
         assert!(is_temp_name(&staged[0]), "{staged:?}");
         assert!(!target.exists());
-        assert_eq!(batch.commit().unwrap(), vec![target.clone()]);
+        assert_eq!(batch.commit().unwrap().written, vec![target.clone()]);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(names(&dir), vec!["a.html"]);
         let _ = std::fs::remove_dir_all(dir);
@@ -309,6 +462,78 @@ mod tests {
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
         write_file(&target, b"new", false).unwrap();
         assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o640);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_target_changed_since_it_was_seen_is_not_replaced() {
+        let dir = scratch("cas");
+        let (edited, created, kept) = (dir.join("edited"), dir.join("created"), dir.join("kept"));
+        std::fs::write(&edited, b"old").unwrap();
+        std::fs::write(&kept, b"old").unwrap();
+        let (seen_edited, seen_created, seen_kept) =
+            (seen_at(&edited), seen_at(&created), seen_at(&kept));
+        assert_eq!(seen_created, Seen::Absent);
+        let mut batch = AtomicBatch::new(false);
+        batch.stage_if(&edited, b"db", seen_edited).unwrap();
+        batch.stage_if(&created, b"db", seen_created).unwrap();
+        batch.stage_if(&kept, b"db", seen_kept).unwrap();
+        // Saves land between the plan and the commit: same size, and a new file.
+        std::fs::write(&edited, b"new").unwrap();
+        std::fs::write(&created, b"mine").unwrap();
+        let done = batch.commit().unwrap();
+        assert_eq!(done.written, vec![kept.clone()]);
+        assert_eq!(
+            done.skipped,
+            vec![(edited.clone(), NotReplaced::Changed), (created.clone(), NotReplaced::Changed)]
+        );
+        assert_eq!(std::fs::read(&edited).unwrap(), b"new");
+        assert_eq!(std::fs::read(&created).unwrap(), b"mine");
+        assert_eq!(std::fs::read(&kept).unwrap(), b"db");
+        assert_eq!(names(&dir), vec!["created", "edited", "kept"], "no temp file left");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_symbolic_link_at_the_target_is_neither_replaced_nor_written_through() {
+        let dir = scratch("symlink");
+        let outside = dir.join("outside");
+        std::fs::write(&outside, b"precious").unwrap();
+        let link = dir.join("a.css");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(write_file(&link, b"evil", false).is_err());
+        let mut batch = AtomicBatch::new(false);
+        batch.stage_if(&link, b"evil", Seen::Absent).unwrap();
+        assert_eq!(batch.commit().unwrap().skipped, vec![(link.clone(), NotReplaced::NotAFile)]);
+        assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn temp_names_are_unpredictable_and_a_planted_one_is_never_opened() {
+        let target = Path::new("/nonexistent/a.html");
+        let (a, b) = (temp_path(target), temp_path(target));
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(is_temp_name(&name), "{name}");
+        // pid, counter, then 16 hex digits of randomness.
+        let random = name.trim_end_matches(".tmp").rsplit('-').next().unwrap();
+        assert_eq!(random.len(), 16, "{name}");
+        // A link planted at a temp name: creating exclusively fails rather than following it.
+        let dir = scratch("planted");
+        let outside = dir.join("outside");
+        std::fs::write(&outside, b"precious").unwrap();
+        let planted = dir.join(".x.mybb-sync-1-1-0000000000000000.tmp");
+        std::os::unix::fs::symlink(&outside, &planted).unwrap();
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&planted);
+        assert!(opened.is_err());
+        write_file(&dir.join("x"), b"new", false).unwrap();
+        assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -66,6 +66,25 @@ impl Gate {
         *self.state()
     }
 
+    /// Blocks on the gate's condition variable while it is shut, until [`Gate::resume`] opens
+    /// it or `stopping()` turns true (checked whenever [`Gate::wake`] is called). No polling:
+    /// the waiting thread sleeps until one of them. Returns true if and only if it is open.
+    pub fn wait_while_paused(&self, stopping: impl Fn() -> bool) -> bool {
+        let paused = self.state();
+        let paused = self
+            .changed
+            .wait_while(paused, |paused| *paused && !stopping())
+            .unwrap_or_else(PoisonError::into_inner);
+        !*paused
+    }
+
+    /// Wakes every thread in [`Gate::wait_while_paused`] to look at its stop condition again.
+    /// Taking the lock first means a waiter that has just checked cannot miss the wake-up.
+    pub fn wake(&self) {
+        let _paused = self.state();
+        self.changed.notify_all();
+    }
+
     /// Waits until the gate is open or `timeout` passes; returns true if and only if it is open.
     pub fn wait_open(&self, timeout: Duration) -> bool {
         let paused = self.state();
@@ -136,7 +155,7 @@ impl SyncLock {
         match file.try_lock_shared() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                log::info!("an export is running; waiting for it to finish");
+                log::info!("an export or import is running; waiting for it to finish");
                 file.lock_shared().map_err(|e| self.error(e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(self.error(e)),
@@ -212,5 +231,24 @@ mod tests {
         let shared = lock.shared().unwrap();
         drop(shared);
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_paused_waiter_sleeps_until_resumed_or_stopped() {
+        let gate = Arc::new(Gate::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        gate.pause();
+        let waiter = |gate: &Arc<Gate>, stop: &Arc<AtomicBool>| {
+            let (gate, stop) = (Arc::clone(gate), Arc::clone(stop));
+            std::thread::spawn(move || gate.wait_while_paused(|| stop.load(Ordering::SeqCst)))
+        };
+        let resumed = waiter(&gate, &stop);
+        gate.resume();
+        assert!(resumed.join().unwrap());
+        gate.pause();
+        let stopped = waiter(&gate, &stop);
+        stop.store(true, Ordering::SeqCst);
+        gate.wake();
+        assert!(!stopped.join().unwrap(), "woken by the stop, the gate still shut");
     }
 }

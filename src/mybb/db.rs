@@ -1,8 +1,11 @@
 //! The only file with SQL: reads MyBB's tables and performs the few writes mybb-sync makes.
 //!
 //! MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is one
-//! statement that is safe on its own. The write functions are `pub(crate)` and called only from
-//! `import.rs`, the one door through which file content reaches the database, and from
+//! statement that is safe on its own, and the template and stylesheet writes are
+//! compare-and-swap in that one statement (an `UPDATE` only where the row still holds what was
+//! read; an `INSERT` that finds an older row of the same item removes itself again). The write functions are `pub(crate)`
+//! and called only from `sync/apply.rs`, the one door through which file content reaches the
+//! database, and from
 //! `cache.rs`, which keeps MyBB's stylesheet lists and `default_theme` cache in step with it.
 //! Nothing read is trusted: every row is decoded column by column with the crate's fallible
 //! conversions (its `from_row` panics on a NULL or a wrong-typed value), text is read as bytes
@@ -10,6 +13,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mysql::consts::CapabilityFlags;
 use mysql::prelude::FromValue;
 use mysql::prelude::Queryable;
 use mysql::{
@@ -18,6 +22,11 @@ use mysql::{
 
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
+
+/// How long connecting, and each read or write on a connection, may take before the server
+/// counts as unreachable. Generous for MyBB's small rows; short enough that a frozen server is
+/// noticed (and logged) within seconds.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A row of `templates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +167,13 @@ impl Db {
             .pass(Some(target.password.clone()))
             .db_name(Some(target.database.clone()))
             .prefer_socket(false)
-            .tcp_connect_timeout(Some(Duration::from_secs(10)))
+            // A frozen server (stopped, or a dead link) is an outage, not a hang.
+            .tcp_connect_timeout(Some(TIMEOUT))
+            .read_timeout(Some(TIMEOUT))
+            .write_timeout(Some(TIMEOUT))
+            // Affected rows count matched rows: a compare-and-swap UPDATE that matched but
+            // changed nothing (same content, same second) is a success, not a lost race.
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
             .pool_opts(PoolOpts::default().with_constraints(constraints));
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
@@ -449,79 +464,107 @@ impl Db {
         Ok(!(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection))
     }
 
-    /// Returns a cheap fingerprint of the templates and stylesheets: counts, sums and maxima of
-    /// their stamps and ids, newest stamp first. Any insert, delete or Admin CP edit changes it,
-    /// except a second edit of one row within the same second (see the watcher's pull).
+    /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
+    /// insert, delete or edit, content included: per template set and per theme, the row count
+    /// and the XOR of a CRC-32 of each row's id, stamp, name and content (so a Search & Replace
+    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes. One scan
+    /// of both tables; see scripts/bench.sh for its cost.
     pub fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
         let sql = format!(
-            "SELECT CAST(GREATEST((SELECT COALESCE(MAX(dateline), 0) FROM {t}),
-                                  (SELECT COALESCE(MAX(lastmodified), 0) FROM {s})) AS UNSIGNED),
-                    (SELECT COUNT(*) FROM {t}),
-                    (SELECT CAST(COALESCE(SUM(dateline), 0) AS UNSIGNED) FROM {t}),
-                    (SELECT COALESCE(MAX(tid), 0) FROM {t}),
-                    (SELECT COUNT(*) FROM {s}),
-                    (SELECT CAST(COALESCE(SUM(lastmodified), 0) AS UNSIGNED) FROM {s}),
-                    (SELECT COALESCE(MAX(sid), 0) FROM {s}),
-                    (SELECT COUNT(*) FROM {sets}),
-                    (SELECT COUNT(*) FROM {themes})"
+            "SELECT 0, sid, COUNT(*), BIT_XOR(CRC32(CONCAT_WS(':', tid, dateline, title, template)))
+               FROM {t} GROUP BY sid
+             UNION ALL
+             SELECT 1, tid, COUNT(*),
+                    BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
+               FROM {s} GROUP BY tid
+             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             ORDER BY 1, 2"
         );
-        let row: Option<mysql::Row> = self
+        let rows: Vec<(u8, i64, u64, u64)> = self
             .conn()?
-            .query_first(sql)
+            .query(sql)
             .map_err(|e| self.query_error("fingerprint the tables".into(), e))?;
-        let row = row
-            .ok_or_else(|| Error::Data { what: "the fingerprint query returned no row".into() })?;
-        (0..row.len())
-            .map(|i| {
-                row.get_opt::<u64, usize>(i).and_then(|v| v.ok()).ok_or_else(|| Error::Data {
-                    what: format!("the fingerprint's column {i} is not a number"),
-                })
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .flat_map(|(table, id, count, crc)| [u64::from(table), id as u64, count, crc])
+            .collect())
     }
 
-    /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title.
-    /// Returns the new tid.
+    /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title, unless
+    /// set `sid` has a row titled `title` by then. Returns the new tid, or None if such a row
+    /// appeared (see [`Db::keep_first`]).
     pub(crate) fn insert_template(
         &self,
         sid: i32,
         title: &str,
         content: &str,
         version: &str,
-    ) -> Result<u64> {
+    ) -> Result<Option<u64>> {
+        let t = self.table("templates");
+        let what = || format!("insert template {title:?} into set {sid}");
         let sql = format!(
-            "INSERT INTO {} (title, template, sid, version, status, dateline) VALUES (?, ?, ?, ?, '', ?)",
-            self.table("templates")
+            "INSERT INTO {t} (title, template, sid, version, status, dateline) \
+             VALUES (?, ?, ?, ?, '', ?)"
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (title, content, sid, version, now())).map_err(|e| {
-            self.query_error(format!("insert template {title:?} into set {sid}"), e)
-        })?;
-        Ok(conn.last_insert_id())
+        conn.exec_drop(sql, (title, content, sid, version, now()))
+            .map_err(|e| self.query_error(what(), e))?;
+        let tid = conn.last_insert_id();
+        let first = format!("SELECT MIN(tid) FROM {t} WHERE sid = ? AND title = ?");
+        let first: Option<Option<u64>> =
+            conn.exec_first(first, (sid, title)).map_err(|e| self.query_error(what(), e))?;
+        self.keep_first(&mut conn, &t, "tid", tid, first.flatten())
+    }
+
+    /// Checks a copy-on-write after the fact (a conditional `INSERT ... SELECT` on the same
+    /// table costs MariaDB a temporary table, ten times the insert): if a row of the same
+    /// item with a lower id than ours, `id`, exists, another writer got there first, so ours is
+    /// removed again and None returned. Of two writers, exactly one keeps its row.
+    fn keep_first(
+        &self,
+        conn: &mut PooledConn,
+        table: &str,
+        key: &str,
+        id: u64,
+        first: Option<u64>,
+    ) -> Result<Option<u64>> {
+        if first.is_none_or(|first| first >= id) {
+            return Ok(Some(id));
+        }
+        let sql = format!("DELETE FROM {table} WHERE {key} = ?");
+        conn.exec_drop(sql, (id,))
+            .map_err(|e| self.query_error(format!("remove the duplicate row {key} {id}"), e))?;
+        Ok(None)
     }
 
     /// Updates the content of template row `tid`, with the version, status and dateline the
-    /// Admin CP writes.
+    /// Admin CP writes, if the row still holds `seen` byte for byte (compare-and-swap). Returns
+    /// false if it does not (or is gone): someone else wrote it since it was read.
     pub(crate) fn update_template(
         &self,
         tid: u32,
         title: &str,
         content: &str,
         version: &str,
-    ) -> Result<()> {
+        seen: &[u8],
+    ) -> Result<bool> {
         let sql = format!(
-            "UPDATE {} SET template = ?, version = ?, status = '', dateline = ? WHERE tid = ?",
+            "UPDATE {} SET template = ?, version = ?, status = '', dateline = ? \
+             WHERE tid = ? AND template = BINARY ?",
             self.table("templates")
         );
-        self.conn()?
-            .exec_drop(sql, (content, version, now(), tid))
-            .map_err(|e| self.query_error(format!("update template {title:?} (tid {tid})"), e))
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (content, version, now(), tid, seen))
+            .map_err(|e| self.query_error(format!("update template {title:?} (tid {tid})"), e))?;
+        Ok(conn.affected_rows() == 1)
     }
 
-    /// Inserts a stylesheet row into theme `tid`. Returns the new sid.
-    pub(crate) fn insert_stylesheet(
+    /// Inserts a stylesheet row into theme `tid` as it is, for a theme just created (by
+    /// `theme import`, as MyBB's `import_theme_xml()` does, duplicates of a name included).
+    /// Returns the new sid.
+    pub(crate) fn insert_new_stylesheet(
         &self,
         tid: u32,
         name: &str,
@@ -530,7 +573,8 @@ impl Db {
         lastmodified: u64,
     ) -> Result<u64> {
         let sql = format!(
-            "INSERT INTO {} (name, tid, attachedto, stylesheet, cachefile, lastmodified) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO {} (name, tid, attachedto, stylesheet, cachefile, lastmodified) \
+             VALUES (?, ?, ?, ?, ?, ?)",
             self.table("themestylesheets")
         );
         let mut conn = self.conn()?;
@@ -540,21 +584,51 @@ impl Db {
         Ok(conn.last_insert_id())
     }
 
-    /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`.
+    /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
+    /// then. Returns the new sid, or None if such a row appeared (see [`Db::keep_first`]).
+    pub(crate) fn insert_stylesheet(
+        &self,
+        tid: u32,
+        name: &str,
+        attachedto: &str,
+        content: &str,
+        lastmodified: u64,
+    ) -> Result<Option<u64>> {
+        let s = self.table("themestylesheets");
+        let what = || format!("insert stylesheet {name:?} into theme {tid}");
+        let sql = format!(
+            "INSERT INTO {s} (name, tid, attachedto, stylesheet, cachefile, lastmodified) \
+             VALUES (?, ?, ?, ?, ?, ?)"
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (name, tid, attachedto, content, name, lastmodified))
+            .map_err(|e| self.query_error(what(), e))?;
+        let sid = conn.last_insert_id();
+        let first = format!("SELECT MIN(sid) FROM {s} WHERE tid = ? AND name = ?");
+        let first: Option<Option<u64>> =
+            conn.exec_first(first, (tid, name)).map_err(|e| self.query_error(what(), e))?;
+        self.keep_first(&mut conn, &s, "sid", sid, first.flatten())
+    }
+
+    /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`,
+    /// if the row still holds `seen` byte for byte. Returns false if it does not (or is gone).
     pub(crate) fn update_stylesheet(
         &self,
         sid: u32,
         name: &str,
         content: &str,
         lastmodified: u64,
-    ) -> Result<()> {
+        seen: &[u8],
+    ) -> Result<bool> {
         let sql = format!(
-            "UPDATE {} SET stylesheet = ?, cachefile = ?, lastmodified = ? WHERE sid = ?",
+            "UPDATE {} SET stylesheet = ?, cachefile = ?, lastmodified = ? \
+             WHERE sid = ? AND stylesheet = BINARY ?",
             self.table("themestylesheets")
         );
-        self.conn()?
-            .exec_drop(sql, (content, name, lastmodified, sid))
-            .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (content, name, lastmodified, sid, seen))
+            .map_err(|e| self.query_error(format!("update stylesheet {name:?} (sid {sid})"), e))?;
+        Ok(conn.affected_rows() == 1)
     }
 
     /// Sets stylesheet row `sid`'s `cachefile`, as the Admin CP does (to

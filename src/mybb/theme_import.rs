@@ -222,7 +222,7 @@ pub fn import_theme(
     let mut inserted = Vec::new();
     for sheet in &new_sheets {
         let sid = db
-            .insert_stylesheet(
+            .insert_new_stylesheet(
                 tid,
                 &sheet.name,
                 &sheet.attachedto,

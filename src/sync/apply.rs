@@ -1,13 +1,16 @@
 //! Where a plan is carried out: a file becomes a row (through the Admin CP's rules, then
 //! MyBB's cache files for a stylesheet), a row becomes a file (through the atomic writer), and
-//! what was synced is recorded in the state.
+//! what was synced is recorded in the state. Every write is conditional on the row or file
+//! still being what the plan saw; what changed meanwhile is planned again, a few times at most.
+//! File hashes are recorded as pending before the renames, so a kill at any point leaves a
+//! state that takes no file for a local edit.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::disk::atomic::AtomicBatch;
+use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
 use crate::error::{Error, Result};
 use crate::live::Change;
 use crate::mybb::cache::Served;
@@ -60,30 +63,96 @@ pub struct ApplyOptions {
     pub fail_after: Option<usize>,
 }
 
+/// How many times items that changed under a run are planned again before they are given up
+/// on (reported, and left as they are) for this run.
+const MAX_ROUNDS: usize = 3;
+
+/// Why an item is given up on after [`MAX_ROUNDS`].
+const KEPT_CHANGING: &str = "kept changing while being synced; left as it is";
+
+/// How a conditional row write went.
+enum RowWrite {
+    /// The row changed since it was planned (or a copy appeared): nothing was written.
+    Raced,
+    /// Written; for a stylesheet, what the forum serves for it now.
+    Written(Option<Served>),
+}
+
+/// One round of applying a plan: what is staged for the atomic batch, which items lost a
+/// race (their row or file changed since they were planned) and are to be planned again, and
+/// the state and report the round adds to.
+struct Round<'r> {
+    config: &'r Config,
+    flow: Flow,
+    options: &'r ApplyOptions,
+    state: &'r mut State,
+    report: &'r mut Report,
+    batch: AtomicBatch,
+    /// Files staged from the database, with what to record once each is in place.
+    staged: Vec<(PathBuf, Option<(String, Record)>)>,
+    /// The database copies of earlier conflicts that the plan came across, to be removed
+    /// once their item is in sync again (looking for one beside every file would cost a
+    /// system call per file).
+    copies: HashSet<PathBuf>,
+    raced: Vec<PathBuf>,
+    /// Paths already refused this round: a link above several files refuses each of them at
+    /// its own path, reported once.
+    refused_paths: HashSet<PathBuf>,
+}
+
+impl Round<'_> {
+    /// Records that the item at `path` is in sync (as `sync` says), and removes its conflict
+    /// copy if the plan saw one.
+    fn synced(&mut self, path: &Path, sync: Option<(String, Record)>) {
+        if let Some((key, record)) = sync {
+            self.state.set(&key, record);
+        }
+        let copy = conflict_copy_path(path);
+        if self.copies.contains(&copy) {
+            remove_conflict_copy(self.config, path, &copy);
+        }
+    }
+
+    /// Reports a change this run's flow does not carry.
+    fn held(&mut self, path: PathBuf, why: &'static str, advice: &str) {
+        log::info!("{}: {why}; {advice}", self.config.shown(&path));
+        self.report.held.push((path, why));
+    }
+}
+
 impl Syncer<'_> {
-    /// Writes one planned row, as the Admin CP would. Returns, for a stylesheet, what the forum
-    /// serves for it now.
-    fn write_row(&self, write: &Write) -> Result<Option<Served>> {
+    /// Writes one planned row, as the Admin CP would, if the row is still what the plan saw.
+    /// Returns [`RowWrite::Raced`] if it is not (someone else wrote it meanwhile), else, for a
+    /// stylesheet, what the forum serves for it now.
+    fn write_row(&self, write: &Write) -> Result<RowWrite> {
+        let content = &write.content;
+        let done = |written: bool| if written { RowWrite::Written(None) } else { RowWrite::Raced };
         match &write.target {
-            Target::UpdateTemplate { tid, title } => self
-                .db
-                .update_template(*tid, title, &write.content, &self.version_code)
-                .map(|()| None),
+            Target::UpdateTemplate { tid, title, seen } => {
+                self.db.update_template(*tid, title, content, &self.version_code, seen).map(done)
+            }
             Target::InsertTemplate { sid, title, .. } => self
                 .db
-                .insert_template(*sid, title, &write.content, &self.version_code)
-                .map(|_| None),
-            Target::UpdateStylesheet { tid, sid, name } => {
-                self.db.update_stylesheet(*sid, name, &write.content, now())?;
-                self.after_stylesheet_write(*tid, *sid, name, &write.content).map(Some)
+                .insert_template(*sid, title, content, &self.version_code)
+                .map(|tid| done(tid.is_some())),
+            Target::UpdateStylesheet { tid, sid, name, seen } => {
+                if !self.db.update_stylesheet(*sid, name, content, now(), seen)? {
+                    return Ok(RowWrite::Raced);
+                }
+                let served = self.after_stylesheet_write(*tid, *sid, name, content)?;
+                Ok(RowWrite::Written(Some(served)))
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
-                let sid =
-                    self.db.insert_stylesheet(*tid, name, attachedto, &write.content, now())?;
+                let Some(sid) =
+                    self.db.insert_stylesheet(*tid, name, attachedto, content, now())?
+                else {
+                    return Ok(RowWrite::Raced);
+                };
                 let sid = u32::try_from(sid).map_err(|_| Error::Data {
                     what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
                 })?;
-                self.after_stylesheet_write(*tid, sid, name, &write.content).map(Some)
+                let served = self.after_stylesheet_write(*tid, sid, name, content)?;
+                Ok(RowWrite::Written(Some(served)))
             }
         }
     }
@@ -131,10 +200,12 @@ impl Syncer<'_> {
         crate::mybb::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
 
-    /// Applies `plan` as far as `flow` allows, records what was synced in `state` (saved by
-    /// the caller), and reports. Row writes come first, then every file write as one atomic
-    /// batch. A connection failure stops the run (the caller retries); any other failure of
-    /// one row is reported as a refusal of that item.
+    /// Applies `plan` as far as `flow` allows, records what was synced in `state` (and saves
+    /// it), and reports. Row writes come first, then every file write as one atomic batch.
+    /// Each write happens only if its row or file is still what the plan saw; the items that
+    /// changed meanwhile are planned again (and become conflicts if both sides changed). A
+    /// connection failure stops the run (the caller retries); any other failure of one row is
+    /// reported as a refusal of that item.
     pub fn apply(
         &self,
         plan: Vec<Planned>,
@@ -143,160 +214,230 @@ impl Syncer<'_> {
         options: &ApplyOptions,
     ) -> Result<Report> {
         let mut report = Report::default();
+        let mut plan = plan;
+        let mut options = options.clone();
+        for round in 1..=MAX_ROUNDS {
+            let raced = self.apply_round(plan, flow, state, &options, &mut report)?;
+            if raced.is_empty() {
+                break;
+            }
+            if round == MAX_ROUNDS {
+                for path in raced {
+                    log::warn!("{}: {KEPT_CHANGING}", self.config.shown(&path));
+                    report.refused.push((path, KEPT_CHANGING.to_owned()));
+                }
+                break;
+            }
+            log::info!("{} item(s) changed while being synced; planning them again", raced.len());
+            options.fail_after = None;
+            plan = self.plan_paths(&raced, state)?;
+        }
+        Ok(report)
+    }
+
+    /// Applies one round of a plan; returns the items that lost a race.
+    fn apply_round(
+        &self,
+        plan: Vec<Planned>,
+        flow: Flow,
+        state: &mut State,
+        options: &ApplyOptions,
+        report: &mut Report,
+    ) -> Result<Vec<PathBuf>> {
         let mut batch = AtomicBatch::new(self.config.durable);
         batch.fail_after(options.fail_after);
-        let mut staged: Vec<(PathBuf, Option<(String, Record)>)> = Vec::new();
-        // The database copies of earlier conflicts that the plan came across, to be removed
-        // once their item is in sync again (looking for one beside every file would cost a
-        // system call per file).
-        let copies: HashSet<PathBuf> = plan
+        let copies = plan
             .iter()
-            .filter(|p| {
-                p.action == Action::Ignored
-                    && p.path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(crate::sync::layout::is_conflict_copy)
-            })
+            .filter(|p| p.action == Action::Ignored && is_copy(&p.path))
             .map(|p| p.path.clone())
             .collect();
-        let resolved = |path: &Path| {
-            let copy = conflict_copy_path(path);
-            if copies.contains(&copy) {
-                remove_conflict_copy(self.config, path, &copy);
-            }
+        let mut round = Round {
+            config: self.config,
+            flow,
+            options,
+            state,
+            report,
+            batch,
+            staged: Vec::new(),
+            copies,
+            raced: Vec::new(),
+            refused_paths: HashSet::new(),
         };
         let mut progress = crate::progress::Progress::new("applying", plan.len());
-        let mut refused_paths = HashSet::new();
-        for Planned { path, action, sync } in plan {
+        for planned in plan {
             progress.tick();
-            match action {
-                Action::Ignored => {}
-                Action::GoneFromDb => {
-                    log::info!(
-                        "{}: its row was deleted in the database; the file is kept",
-                        self.config.shown(&path)
-                    );
+            self.apply_item(&mut round, planned)?;
+        }
+        self.commit_files(round)
+    }
+
+    /// Applies one item's action, or stages its file for the round's batch.
+    fn apply_item(&self, round: &mut Round<'_>, planned: Planned) -> Result<()> {
+        let Planned { path, action, sync, seen } = planned;
+        match action {
+            Action::Ignored => {}
+            Action::GoneFromDb => {
+                log::info!(
+                    "{}: its row was deleted in the database; the file is kept",
+                    self.config.shown(&path)
+                );
+            }
+            Action::Missing => {
+                log::debug!("{}: no file; the database keeps its row", self.config.shown(&path));
+                round.report.missing.push(path);
+            }
+            Action::Unstable => round.report.unstable.push(path),
+            Action::InSync => {
+                round.synced(&path, sync);
+                round.report.unchanged.push(path);
+            }
+            Action::Refused(_) if !round.refused_paths.insert(path.clone()) => {}
+            Action::Refused(why) => {
+                if why == EMPTY_FILE {
+                    log::warn!("skipping empty file: {}", self.config.shown(&path));
+                } else {
+                    log::warn!("{}: refused: {why}", self.config.shown(&path));
                 }
-                Action::Missing => {
-                    log::debug!(
-                        "{}: no file; the database keeps its row",
-                        self.config.shown(&path)
-                    );
-                    report.missing.push(path);
+                round.report.refused.push((path, why));
+            }
+            Action::Conflict(theirs) => {
+                let copy = conflict_copy_path(&path);
+                if let Err(e) = round.batch.stage_if(&copy, &theirs, atomic::seen_at(&copy)) {
+                    refuse_unwritable(self.config, round.report, path, &e);
+                    return Ok(());
                 }
-                Action::Unstable => report.unstable.push(path),
-                Action::InSync => {
-                    if let Some((key, record)) = sync {
-                        state.set(&key, record);
-                    }
-                    resolved(&path);
-                    report.unchanged.push(path);
-                }
-                // A link above several files refuses each of them at its own path: once.
-                Action::Refused(_) if !refused_paths.insert(path.clone()) => {}
-                Action::Refused(why) => {
-                    if why == EMPTY_FILE {
-                        log::warn!("skipping empty file: {}", self.config.shown(&path));
-                    } else {
-                        log::warn!("{}: refused: {why}", self.config.shown(&path));
-                    }
-                    report.refused.push((path, why));
-                }
-                Action::Conflict(theirs) => {
-                    let copy = conflict_copy_path(&path);
-                    if let Err(e) = batch.stage(&copy, &theirs) {
-                        refuse_unwritable(&mut report, path, &e);
-                        continue;
-                    }
+                log::warn!(
+                    "{}: conflict: changed on disk and in the database since the last sync; \
+                     the database's version is in {} (resolve with --prefer disk or --prefer db)",
+                    self.config.shown(&path),
+                    self.config.shown(&copy)
+                );
+                round.report.conflicts.push((path, copy));
+            }
+            Action::ToDb(write) if round.flow.to_db => self.apply_row(round, path, &write, sync)?,
+            Action::ToDb(_) => {
+                round.held(path, "edited since the last sync", "kept (import it, or --prefer db)")
+            }
+            Action::ToDisk(bytes) if round.flow.to_disk => {
+                if let Some(since) = round.options.keep_files_changed_since
+                    && modified_since(&path, since)
+                {
                     log::warn!(
-                        "{}: conflict: changed on disk and in the database since the last sync; \
-                         the database's version is in {} (resolve with --prefer disk or --prefer db)",
-                        self.config.shown(&path),
-                        self.config.shown(&copy)
-                    );
-                    report.conflicts.push((path, copy));
-                }
-                Action::ToDb(write) if flow.to_db => match self.write_row(&write) {
-                    Ok(served) => {
-                        log::info!("{}: {}", self.config.shown(&path), write.describe());
-                        report.live.extend(self.made_live(&path, &write, served));
-                        if let Some((key, record)) = sync {
-                            state.set(&key, record);
-                        }
-                        resolved(&path);
-                        report.written.push((path, write.describe()));
-                    }
-                    Err(e @ Error::Connect { .. }) => return Err(e),
-                    Err(e) => {
-                        let why = crate::error::chain(&e);
-                        log::warn!("{}: not written: {why}", self.config.shown(&path));
-                        report.refused.push((path, why));
-                    }
-                },
-                Action::ToDb(_) => {
-                    log::info!(
-                        "{}: edited since the last sync; kept (import it, or --prefer db)",
+                        "{}: changed while the export ran; left as it is",
                         self.config.shown(&path)
                     );
-                    report.held.push((path, "edited since the last sync"));
+                    round.report.held.push((path, "changed during the export"));
+                    return Ok(());
                 }
-                Action::ToDisk(bytes) if flow.to_disk => {
-                    if let Some(since) = options.keep_files_changed_since
-                        && modified_since(&path, since)
-                    {
-                        log::warn!(
-                            "{}: changed while the export ran; left as it is",
-                            self.config.shown(&path)
-                        );
-                        report.held.push((path, "changed during the export"));
-                        continue;
-                    }
-                    if let Err(e) = batch.stage(&path, &bytes) {
-                        // One file that cannot be written (a name too long for the file
-                        // system, a folder without permission) does not stop the others.
-                        refuse_unwritable(&mut report, path, &e);
-                        continue;
-                    }
-                    staged.push((path, sync));
+                if let Err(e) = round.batch.stage_if(&path, &bytes, seen) {
+                    // One file that cannot be written (a name too long for the file system,
+                    // a folder without permission) does not stop the others.
+                    refuse_unwritable(self.config, round.report, path, &e);
+                    return Ok(());
                 }
-                Action::ToDisk(_) => {
-                    log::info!(
-                        "{}: changed in the database since the last sync; run export to fetch it",
-                        self.config.shown(&path)
-                    );
-                    report.held.push((path, "changed in the database"));
-                }
+                round.staged.push((path, sync));
+            }
+            Action::ToDisk(_) => {
+                round.held(path, "changed in the database", "run export to fetch it");
             }
         }
+        Ok(())
+    }
+
+    /// Writes one row; a row that changed since it was planned goes back to the planner.
+    fn apply_row(
+        &self,
+        round: &mut Round<'_>,
+        path: PathBuf,
+        write: &Write,
+        sync: Option<(String, Record)>,
+    ) -> Result<()> {
+        match self.write_row(write) {
+            Ok(RowWrite::Written(served)) => {
+                log::info!("{}: {}", self.config.shown(&path), write.describe());
+                round.report.live.extend(self.made_live(&path, write, served));
+                round.synced(&path, sync);
+                round.report.written.push((path, write.describe()));
+            }
+            Ok(RowWrite::Raced) => {
+                log::info!(
+                    "{}: its row changed in the database meanwhile",
+                    self.config.shown(&path)
+                );
+                round.raced.push(path);
+            }
+            Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e) => {
+                let why = crate::error::chain(&e);
+                log::warn!("{}: not written: {why}", self.config.shown(&path));
+                round.report.refused.push((path, why));
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the round's staged files into place and records them. The hashes they are to
+    /// have are saved in the state first, so a run killed among the renames leaves a state
+    /// that takes neither the old nor the new content of a file for a local edit.
+    fn commit_files(&self, mut round: Round<'_>) -> Result<Vec<PathBuf>> {
+        let mut announced = false;
+        for (_, sync) in &round.staged {
+            if let Some((key, record)) = sync {
+                round.state.set_pending(key, record.hash, record.stamp);
+                announced = true;
+            }
+        }
+        if announced {
+            round.state.save(self.config.durable)?;
+        }
+        let batch = std::mem::replace(&mut round.batch, AtomicBatch::new(false));
         let committed = batch.commit();
-        if let Ok(paths) = &committed {
-            let committed: BTreeSet<&PathBuf> = paths.iter().collect();
-            for (path, sync) in staged {
-                if !committed.contains(&path) {
-                    continue;
+        if let Ok(done) = &committed {
+            let written: HashSet<&PathBuf> = done.written.iter().collect();
+            for (path, sync) in std::mem::take(&mut round.staged) {
+                if written.contains(&path) {
+                    log::debug!("{}: written from the database", self.config.shown(&path));
+                    round.synced(&path, sync);
+                    round.report.pulled.push(path);
+                } else if let Some((key, _)) = sync {
+                    round.state.unset_pending(&key);
                 }
-                if let Some((key, record)) = sync {
-                    state.set(&key, record);
-                }
-                resolved(&path);
-                log::debug!("{}: written from the database", self.config.shown(&path));
-                report.pulled.push(path);
+            }
+            for (path, why) in &done.skipped {
+                round.not_replaced(path, why);
             }
         }
-        // Files written by a batch that failed part-way hold the database's content: the next
-        // run finds them in sync and records them then.
-        state.save(self.config.durable)?;
+        // Files written by a batch that failed part-way hold the database's content, and the
+        // state accepts them (their hashes are pending): the next run records them.
+        round.state.save(self.config.durable)?;
         committed?;
-        Ok(report)
+        Ok(round.raced)
     }
 }
 
-/// Reports `path` refused because its file could not be written.
-fn refuse_unwritable(report: &mut Report, path: PathBuf, error: &Error) {
-    let why = format!("cannot write it: {}", crate::error::chain(error));
-    log::warn!("{}: refused: {why}", path.display());
-    report.refused.push((path, why));
+impl Round<'_> {
+    /// Handles a staged file the writer did not rename over its target.
+    fn not_replaced(&mut self, path: &Path, why: &NotReplaced) {
+        match why {
+            NotReplaced::Changed => {
+                log::info!("{}: changed on disk meanwhile; not replaced", self.config.shown(path));
+                // A conflict copy that changed is the user's; its item is already reported.
+                if !is_copy(path) {
+                    self.raced.push(path.to_path_buf());
+                }
+            }
+            NotReplaced::NotAFile => {
+                let why = "is a symbolic link or not a regular file; not replaced";
+                log::warn!("{}: refused: {why}", self.config.shown(path));
+                self.report.refused.push((path.to_path_buf(), why.to_owned()));
+            }
+        }
+    }
+}
+
+/// Returns true if and only if `path` names a conflict copy.
+fn is_copy(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(crate::sync::layout::is_conflict_copy)
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.
@@ -308,6 +449,13 @@ fn remove_conflict_copy(config: &Config, path: &Path, copy: &Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => log::warn!("cannot remove {}: {e}", config.shown(copy)),
     }
+}
+
+/// Reports `path` refused because its file could not be written.
+fn refuse_unwritable(config: &Config, report: &mut Report, path: PathBuf, error: &Error) {
+    let why = format!("cannot write it: {}", crate::error::chain(error));
+    log::warn!("{}: refused: {why}", config.shown(&path));
+    report.refused.push((path, why));
 }
 
 /// How far behind `now()` file times may be: they come from the kernel's coarse clock.

@@ -6,12 +6,14 @@
 //! `decide.rs`): only the file changed, write the row; only the row changed, write the file;
 //! both, a conflict that touches neither. `apply.rs` then carries out what the command allows:
 //! `import` writes rows, `export` writes files, `watch` both, `status` and `--dry-run` nothing.
+//! Each plan keeps what it saw, the file's identity ([`Seen`]) and the row's content, so that
+//! `apply.rs` replaces either only while it is still that (compare-and-swap on both sides).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::disk::atomic::{self, FileId, Seen};
 use crate::disk::walk::walk_files;
 use crate::error::Result;
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
@@ -92,6 +94,8 @@ pub struct Planned {
     pub action: Action,
     /// The item's state key, and what to record once the action is applied.
     pub(super) sync: Option<(String, Record)>,
+    /// What was at the path when it was planned: a file write replaces only that.
+    pub(super) seen: Seen,
 }
 
 /// A validated row write, built only by the planner.
@@ -103,14 +107,15 @@ pub struct Write {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
-    /// Update template row `tid`.
-    UpdateTemplate { tid: u32, title: String },
-    /// Insert a row into set `sid`: a copy-on-write of an inherited template, or a new title.
+    /// Update template row `tid`, if it still holds `seen` (what the plan read).
+    UpdateTemplate { tid: u32, title: String, seen: Vec<u8> },
+    /// Insert a row into set `sid`: a copy-on-write of an inherited template, or a new title;
+    /// not if a row of that title appeared in the set meanwhile.
     InsertTemplate { sid: i32, title: String, new_title: bool },
-    /// Update stylesheet row `sid` of theme `tid`.
-    UpdateStylesheet { tid: u32, sid: u32, name: String },
+    /// Update stylesheet row `sid` of theme `tid`, if it still holds `seen`.
+    UpdateStylesheet { tid: u32, sid: u32, name: String, seen: Vec<u8> },
     /// Insert a row into theme `tid`: a copy-on-write of an inherited stylesheet (with its
-    /// `attachedto`), or a new name (attached to every page).
+    /// `attachedto`), or a new name (attached to every page); not if one appeared meanwhile.
     InsertStylesheet { tid: u32, name: String, attachedto: String, new_name: bool },
 }
 
@@ -226,14 +231,6 @@ impl<'a> Syncer<'a> {
         path.strip_prefix(&root).ok().map(Path::to_path_buf)
     }
 
-    /// Returns the item `relative` (to the sync root) names, unless `.mybb-syncignore` ignores it.
-    fn parse(&self, relative: &Path) -> std::result::Result<ItemPath, NotAnItem> {
-        if self.ignore.is_ignored(relative) {
-            return Err(NotAnItem::Ignored);
-        }
-        layout::parse(relative)
-    }
-
     /// Returns the default scope: every set (and the global set when it has rows) and every
     /// theme but the master theme.
     pub fn default_scope(&self, board: &Board) -> Result<Scope> {
@@ -254,16 +251,10 @@ impl<'a> Syncer<'a> {
     pub fn plan_paths(&self, paths: &[PathBuf], state: &State) -> Result<Vec<Planned>> {
         let board = Board::load(self.db)?;
         let mut titles_by_set: BTreeMap<i32, Vec<String>> = BTreeMap::new();
-        let items: Vec<(PathBuf, std::result::Result<ItemPath, NotAnItem>)> = paths
+        let items: Vec<(PathBuf, ParsedPath)> = paths
             .iter()
             .map(|path| {
-                let item = match self.relative(path) {
-                    None => Err(NotAnItem::Invalid(format!(
-                        "not under the sync root {}",
-                        self.config.sync_root.display()
-                    ))),
-                    Some(relative) => self.parse(&relative),
-                };
+                let item = self.parse(path);
                 if let Ok(ItemPath::Template { set, title, .. }) = &item
                     && let Some(sid) = board.set_sid(set)
                 {
@@ -272,11 +263,10 @@ impl<'a> Syncer<'a> {
                 (path.clone(), item)
             })
             .collect();
-        let mut sets = HashMap::new();
+        let mut ctx = Context::new(&board, state, false);
         for (sid, titles) in titles_by_set {
-            sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
+            ctx.sets.insert(sid, SetTemplates::load(self.db, sid, Some(&titles))?);
         }
-        let mut duplicates = DuplicateTitles::default();
         // One plan per path, in order (callers pair them up); `apply` reports a refusal at one
         // path (a link above several files) once.
         let mut progress = crate::progress::Progress::new("comparing", items.len());
@@ -284,9 +274,28 @@ impl<'a> Syncer<'a> {
             .into_iter()
             .map(|(path, item)| {
                 progress.tick();
-                self.plan_one(path, item, &board, &sets, &mut duplicates, state, false)
+                self.plan_one(&mut ctx, path, item)
             })
             .collect())
+    }
+
+    /// Returns the item `path` names, if it lies under the sync root.
+    fn parse(&self, path: &Path) -> ParsedPath {
+        match self.relative(path) {
+            None => Err(NotAnItem::Invalid(format!(
+                "not under the sync root {}",
+                self.config.sync_root.display()
+            ))),
+            Some(relative) => self.parse_relative(&relative),
+        }
+    }
+
+    /// Returns the item `relative` (to the sync root) names, unless `.mybb-syncignore` ignores it.
+    fn parse_relative(&self, relative: &Path) -> ParsedPath {
+        if self.ignore.is_ignored(relative) {
+            return Err(NotAnItem::Ignored);
+        }
+        layout::parse(relative)
     }
 
     /// Plans every item of `scope` on `board` (as just loaded): each rendered template and
@@ -298,68 +307,8 @@ impl<'a> Syncer<'a> {
         state: &State,
         recreate_missing: bool,
     ) -> Result<Vec<Planned>> {
-        let root = &self.config.sync_root;
-        let mut sets = HashMap::new();
-        let mut duplicates = DuplicateTitles::default();
-        // Every path the scope covers: each item's file, whether or not it exists, and each
-        // file already there. Paths round-trip through the layout, so each is parsed back.
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        // Two sets (or themes) of one name would share one folder: the first is synced there,
-        // the other reported, never silently left out.
-        let mut same_name = Vec::new();
-        let mut set_titles = HashMap::new();
-        for (sid, title) in &scope.sets {
-            if let Some(first) = set_titles.insert(title, *sid) {
-                set_titles.insert(title, first);
-                same_name.push(shared_name(
-                    root.join(ItemPath::set_dir(title)),
-                    "template set",
-                    title,
-                    format!("sid {first}"),
-                    format!("sid {sid}"),
-                ));
-                continue;
-            }
-            let set = SetTemplates::load(self.db, *sid, None)?;
-            for (template_title, _) in set.all() {
-                // A file already standing in another group folder is the item's file.
-                let path = duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
-                    let group = layout::group_folder(template_title, &board.groups);
-                    let item = ItemPath::Template {
-                        set: title.clone(),
-                        group,
-                        title: template_title.to_owned(),
-                    };
-                    root.join(item.to_relative())
-                });
-                candidates.push(path);
-            }
-            sets.insert(*sid, set);
-            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
-        }
-        let mut theme_names = HashMap::new();
-        for (tid, name) in &scope.themes {
-            if let Some(first) = theme_names.insert(name, *tid) {
-                theme_names.insert(name, first);
-                let dir = root.join(ItemPath::theme_dir(name));
-                same_name.push(shared_name(
-                    dir,
-                    "theme",
-                    name,
-                    format!("tid {first}"),
-                    format!("tid {tid}"),
-                ));
-                continue;
-            }
-            for sheet in board.resolved_stylesheets(*tid).keys() {
-                let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
-                candidates.push(root.join(item.to_relative()));
-            }
-            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
-        }
-        if scope.every_file {
-            candidates.extend(walk_root(root)?);
-        }
+        let mut ctx = Context::new(board, state, recreate_missing);
+        let (candidates, same_name) = self.candidates(&mut ctx, scope)?;
         let mut seen = BTreeSet::new();
         let mut refused = BTreeSet::new();
         let mut planned = same_name;
@@ -371,17 +320,16 @@ impl<'a> Syncer<'a> {
             }
             progress.tick();
             let item = match self.relative(&path) {
-                Some(relative) => self.parse(&relative),
+                Some(relative) => self.parse_relative(&relative),
                 None => Err(NotAnItem::Ignored),
             };
             if let Ok(ItemPath::Template { set, .. }) = &item
                 && let Some(sid) = board.set_sid(set)
-                && !sets.contains_key(&sid)
+                && !ctx.sets.contains_key(&sid)
             {
-                sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
+                ctx.sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
             }
-            let one =
-                self.plan_one(path, item, board, &sets, &mut duplicates, state, recreate_missing);
+            let one = self.plan_one(&mut ctx, path, item);
             if once_per_refused_path(&mut refused, &one) {
                 planned.push(one);
             }
@@ -389,218 +337,319 @@ impl<'a> Syncer<'a> {
         Ok(planned)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn plan_one(
+    /// Returns every path `scope` covers: each item's file, whether or not it exists, and each
+    /// file already there (loading each set's templates into `ctx`). Paths round-trip through
+    /// the layout, so each is parsed back by the caller. Also returns the refusals of sets and
+    /// themes that share a name with an earlier one: two would share one folder, so the first
+    /// is synced there and the other reported, never silently left out.
+    fn candidates(
         &self,
-        path: PathBuf,
-        item: std::result::Result<ItemPath, NotAnItem>,
-        board: &Board,
-        sets: &HashMap<i32, SetTemplates>,
-        duplicates: &mut DuplicateTitles,
-        state: &State,
-        recreate_missing: bool,
-    ) -> Planned {
+        ctx: &mut Context<'_>,
+        scope: &Scope,
+    ) -> Result<(Vec<PathBuf>, Vec<Planned>)> {
+        let root = &self.config.sync_root;
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        let mut same_name = Vec::new();
+        let mut set_titles = HashMap::new();
+        for (sid, title) in &scope.sets {
+            if let Some(first) = set_titles.insert(title, *sid) {
+                set_titles.insert(title, first);
+                let dir = root.join(ItemPath::set_dir(title));
+                let (first, second) = (format!("sid {first}"), format!("sid {sid}"));
+                same_name.push(shared_name(dir, "template set", title, first, second));
+                continue;
+            }
+            let set = SetTemplates::load(self.db, *sid, None)?;
+            for (template_title, _) in set.all() {
+                // A file already standing in another group folder is the item's file.
+                let path =
+                    ctx.duplicates.only_path(root, title, template_title).unwrap_or_else(|| {
+                        let group = layout::group_folder(template_title, &ctx.board.groups);
+                        let item = ItemPath::Template {
+                            set: title.clone(),
+                            group,
+                            title: template_title.to_owned(),
+                        };
+                        root.join(item.to_relative())
+                    });
+                candidates.push(path);
+            }
+            ctx.sets.insert(*sid, set);
+            candidates.extend(walk_files(&root.join(ItemPath::set_dir(title)))?);
+        }
+        let mut theme_names = HashMap::new();
+        for (tid, name) in &scope.themes {
+            if let Some(first) = theme_names.insert(name, *tid) {
+                theme_names.insert(name, first);
+                let dir = root.join(ItemPath::theme_dir(name));
+                let (first, second) = (format!("tid {first}"), format!("tid {tid}"));
+                same_name.push(shared_name(dir, "theme", name, first, second));
+                continue;
+            }
+            for sheet in ctx.board.resolved_stylesheets(*tid).keys() {
+                let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
+                candidates.push(root.join(item.to_relative()));
+            }
+            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
+        }
+        if scope.every_file {
+            candidates.extend(walk_root(root)?);
+        }
+        Ok((candidates, same_name))
+    }
+
+    /// Plans one item: reads its file, validates it, and decides against the database.
+    fn plan_one(&self, ctx: &mut Context<'_>, path: PathBuf, item: ParsedPath) -> Planned {
         // Links and unreadable folders first: refused at their own path, whatever lies below.
         if let Some(relative) = self.relative(&path)
             && let Some((at, why)) = self.inspector.refusal(&self.config.sync_root, &relative)
         {
-            return Planned { path: at, action: Action::Refused(why), sync: None };
+            return Planned {
+                path: at,
+                action: Action::Refused(why),
+                sync: None,
+                seen: Seen::Absent,
+            };
         }
-        let plain = |action| Planned { path: path.clone(), action, sync: None };
+        let plain = |action| Planned { path: path.clone(), action, sync: None, seen: Seen::Absent };
         let item = match item {
             Ok(item) => item,
             Err(NotAnItem::Ignored) => return plain(Action::Ignored),
             Err(NotAnItem::Invalid(why)) => return plain(Action::Refused(why)),
         };
         if let ItemPath::Template { set, title, .. } = &item
-            && let Some(other) = duplicates.other_path(&self.config.sync_root, set, title, &path)
+            && let Some(other) =
+                ctx.duplicates.other_path(&self.config.sync_root, set, title, &path)
         {
             return plain(Action::Refused(format!(
                 "the same template is also at {}; keep one of them",
                 self.config.shown(&other)
             )));
         }
-        let db = self.db_side(&item, board, sets);
-        let file = match read_stable(&path) {
+        let db = self.db_side(&item, ctx);
+        let (file, seen) = match read_stable(&path) {
             Ok(file) => file,
             Err(ReadProblem::Unstable) => return plain(Action::Unstable),
             Err(ReadProblem::Failed(why)) => return plain(Action::Refused(why)),
         };
-        let key = item.key();
-        let synced = state.get(&key).map(|r| r.hash);
-        // Validate what would go to the database before anything else is decided about it. A
-        // file as it was at the last sync passed then; it only needs decoding (MyBB's template
-        // check is most of the cost of comparing a whole tree).
-        let as_synced = file
-            .as_deref()
-            .filter(|bytes| synced == Some(content_hash(normalized(db.kind, bytes))))
-            .and_then(|bytes| std::str::from_utf8(bytes).ok());
-        let content = match (&file, as_synced) {
-            (None, _) => None,
-            (Some(_), Some(content)) => Some(content),
-            (Some(bytes), None) => match validate::validate(db.kind, bytes) {
+        let plain = |action| Planned { path: path.clone(), action, sync: None, seen };
+        let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
+        let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
+        let synced = synced_hash(ctx.state.get(&item.key()), file_hash, db_hash);
+        let emptied = file.as_deref().and_then(|bytes| emptied(bytes, &db, self.prefer));
+        let content = match (emptied, file.as_deref()) {
+            // A blank file over a blank row (the Admin CP saves empty templates): both sides
+            // agree, though the file may never reach the database.
+            (Some(Emptied::OverBlankRow), _) => {
+                let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
+                let record = Record { hash: file_hash.unwrap_or_default(), stamp, pending: None };
+                let sync = Some((item.key(), record));
+                return Planned { path, action: Action::InSync, sync, seen };
+            }
+            // `--prefer db` refills an emptied file from its row (it never goes the other way:
+            // the row is not blank, and the database side wins).
+            (Some(Emptied::RefillFromDb), _) => Some(""),
+            (None, None) => None,
+            (None, Some(bytes)) => match self.checked(db.kind, bytes, synced) {
                 Ok(content) => Some(content),
-                Err(refusal) => match emptied(&refusal, &db, self.prefer) {
-                    // A blank file over a blank row (the Admin CP saves empty templates):
-                    // both sides agree, though the file may never reach the database.
-                    Some(Emptied::OverBlankRow) => {
-                        let sync = Some((
-                            key,
-                            Record {
-                                hash: content_hash(normalized(db.kind, bytes)),
-                                stamp: db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp),
-                            },
-                        ));
-                        return Planned { path, action: Action::InSync, sync };
-                    }
-                    // `--prefer db` refills an emptied file from its row (it never goes the
-                    // other way: the row is not blank, and the database side wins).
-                    Some(Emptied::RefillFromDb) => Some(""),
-                    None => return plain(Action::Refused(refusal.to_string())),
-                },
+                Err(why) => return plain(Action::Refused(why)),
             },
         };
-        let four_byte_ok = match db.kind {
+        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
+        let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
+        let verdict = decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing);
+        let mut planned = outcome(verdict, db, content, item.key());
+        planned.path = path;
+        planned.seen = seen;
+        planned
+    }
+
+    /// Returns the file's content if it may reach the database, or why not: validation
+    /// (safeguard 1), then the table's character set. A file as it was at the last sync passed
+    /// then; it only needs decoding (MyBB's template check is most of the cost of comparing a
+    /// whole tree).
+    fn checked<'b>(
+        &self,
+        kind: ItemKind,
+        bytes: &'b [u8],
+        synced: Option<u64>,
+    ) -> std::result::Result<&'b str, String> {
+        let as_synced = synced == Some(content_hash(normalized(kind, bytes)));
+        let content = match as_synced.then(|| std::str::from_utf8(bytes).ok()).flatten() {
+            Some(content) => content,
+            None => validate::validate(kind, bytes).map_err(|refusal| refusal.to_string())?,
+        };
+        let four_byte_ok = match kind {
             ItemKind::Template => self.four_byte.0,
             ItemKind::Stylesheet => self.four_byte.1,
         };
         if !four_byte_ok
-            && let Some((offset, c)) =
-                content.and_then(|c| c.char_indices().find(|(_, c)| c.len_utf8() == 4))
+            && let Some((offset, c)) = content.char_indices().find(|(_, c)| c.len_utf8() == 4)
         {
-            return plain(Action::Refused(format!(
+            return Err(format!(
                 "{c} (U+{:X}) at byte {offset}: this board stores text as MySQL's 3-byte utf8 (in its \
                  tables, or config.php's encoding), which would store it as ?",
                 u32::from(c)
-            )));
+            ));
         }
-        let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-        let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
-        let verdict = decide(file_norm, db_norm, synced, self.prefer, recreate_missing);
-        let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
-        let record =
-            |bytes: &[u8]| Some((key.clone(), Record { hash: content_hash(bytes), stamp }));
-        match verdict {
-            Verdict::Nothing | Verdict::Missing => plain(Action::Missing),
-            Verdict::GoneFromDb => plain(Action::GoneFromDb),
-            Verdict::InSync => {
-                Planned { path, action: Action::InSync, sync: file_norm.and_then(record) }
-            }
-            Verdict::Conflict => {
-                let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
-                plain(Action::Conflict(theirs))
-            }
-            Verdict::ToDisk => {
-                let (bytes, _) = db.rendered.clone().unwrap_or_default();
-                Planned {
-                    sync: record(normalized(db.kind, &bytes)),
-                    path,
-                    action: Action::ToDisk(bytes),
-                }
-            }
-            Verdict::ToDb => match (db.target, content) {
-                (Err(why), _) => plain(Action::Refused(why)),
-                (Ok(target), Some(content)) => {
-                    let content = match db.kind {
-                        ItemKind::Template => text::rtrim(content).to_owned(),
-                        ItemKind::Stylesheet => content.to_owned(),
-                    };
-                    let sync = Some((
-                        key,
-                        Record { hash: content_hash(content.as_bytes()), stamp: now() },
-                    ));
-                    Planned { path, action: Action::ToDb(Write { target, content }), sync }
-                }
-                (Ok(_), None) => plain(Action::Missing),
-            },
-        }
+        Ok(content)
     }
 
     /// Returns what the database holds for `item`, and how a write to it would go.
-    fn db_side(&self, item: &ItemPath, board: &Board, sets: &HashMap<i32, SetTemplates>) -> DbSide {
+    fn db_side(&self, item: &ItemPath, ctx: &Context<'_>) -> DbSide {
         match item {
-            ItemPath::Template { set, title, .. } => {
-                let kind = ItemKind::Template;
-                let Some(sid) = board.set_sid(set) else {
-                    let why =
-                        format!("no template set named {set:?} (create it in the Admin CP first)");
-                    return DbSide { kind, rendered: None, target: Err(why) };
-                };
-                let templates = sets.get(&sid);
-                let rendered = templates.and_then(|s| s.rendered(title));
-                // Only a new title can clash (and looking costs a pass over the set).
-                let other_case = rendered
-                    .is_none()
-                    .then(|| templates.and_then(|s| s.other_case(title)))
-                    .flatten();
-                let target = if title.chars().count() > MAX_TITLE_CHARS {
-                    Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
-                } else if let (None, Some(other)) = (rendered, other_case) {
-                    // MySQL's collation takes them for one title: MyBB would go on rendering
-                    // the other, and the Admin CP refuses such a title as existing.
-                    Err(format!(
-                        "{title:?} differs only in case from the template {other:?} of this set, \
-                         which MySQL and MyBB take for the same title; edit {other}.html instead"
-                    ))
-                } else {
-                    Ok(match templates.and_then(|s| s.own(title)) {
-                        Some(own) => Target::UpdateTemplate { tid: own.tid, title: title.clone() },
-                        None => Target::InsertTemplate {
-                            sid,
-                            title: title.clone(),
-                            new_title: rendered.is_none(),
-                        },
-                    })
-                };
-                DbSide {
-                    kind,
-                    rendered: rendered.map(|r| (r.template.clone(), r.dateline)),
-                    target,
-                }
-            }
-            ItemPath::Stylesheet { theme, name } => {
-                let kind = ItemKind::Stylesheet;
-                let Some(theme_row) = board.theme_by_name(theme) else {
-                    let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
-                    return DbSide { kind, rendered: None, target: Err(why) };
-                };
-                let tid = theme_row.tid;
-                let resolved = board.resolved_stylesheets(tid);
-                let row = resolved.get(name.as_str());
-                let target = if tid == MASTER_THEME_TID {
-                    Err("the master theme is read-only, as in the Admin CP; edit a child theme"
-                        .to_owned())
-                } else if name.chars().count() > MAX_STYLESHEET_NAME_CHARS {
-                    Err(format!(
-                        "a stylesheet name has at most {MAX_STYLESHEET_NAME_CHARS} characters"
-                    ))
-                } else {
-                    Ok(match row {
-                        Some(row) if row.tid == tid => {
-                            Target::UpdateStylesheet { tid, sid: row.sid, name: name.clone() }
-                        }
-                        Some(row) => Target::InsertStylesheet {
-                            tid,
-                            name: name.clone(),
-                            attachedto: row.attachedto.clone(),
-                            new_name: false,
-                        },
-                        None => Target::InsertStylesheet {
-                            tid,
-                            name: name.clone(),
-                            attachedto: String::new(),
-                            new_name: true,
-                        },
-                    })
-                };
-                DbSide {
-                    kind,
-                    rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)),
-                    target,
-                }
-            }
+            ItemPath::Template { set, title, .. } => template_side(ctx, set, title),
+            ItemPath::Stylesheet { theme, name } => stylesheet_side(ctx.board, theme, name),
         }
     }
+}
+
+/// An item path as parsed, or why it is not one.
+type ParsedPath = std::result::Result<ItemPath, NotAnItem>;
+
+/// What planning one run shares between its items.
+struct Context<'p> {
+    board: &'p Board,
+    /// The templates of each set involved, by sid.
+    sets: HashMap<i32, SetTemplates>,
+    duplicates: DuplicateTitles,
+    state: &'p State,
+    /// Export: write a file whose row exists even if the file was deleted.
+    recreate_missing: bool,
+}
+
+impl<'p> Context<'p> {
+    fn new(board: &'p Board, state: &'p State, recreate_missing: bool) -> Context<'p> {
+        Context {
+            board,
+            sets: HashMap::new(),
+            duplicates: DuplicateTitles::default(),
+            state,
+            recreate_missing,
+        }
+    }
+}
+
+/// Returns the hash the last sync recorded for an item, given what its file and row hold now.
+/// A record with a pending hash was left by a run that stopped (or was killed) between saving
+/// the state and renaming files into place: the file holds the old content or the new one,
+/// and either is what both sides held, so whichever of the two a side holds counts as synced.
+fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Option<u64> {
+    let record = record?;
+    let Some(pending) = record.pending else { return Some(record.hash) };
+    [file, db]
+        .into_iter()
+        .flatten()
+        .find(|h| *h == record.hash || *h == pending)
+        .or(Some(record.hash))
+}
+
+/// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
+fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> Planned {
+    let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
+    let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
+    let record = |bytes: &[u8]| {
+        Some((key.clone(), Record { hash: content_hash(bytes), stamp, pending: None }))
+    };
+    let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
+    match verdict {
+        Verdict::Nothing | Verdict::Missing => plain(Action::Missing),
+        Verdict::GoneFromDb => plain(Action::GoneFromDb),
+        Verdict::InSync => Planned { sync: file_norm.and_then(record), ..plain(Action::InSync) },
+        Verdict::Conflict => {
+            let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
+            plain(Action::Conflict(theirs))
+        }
+        Verdict::ToDisk => {
+            let (bytes, _) = db.rendered.clone().unwrap_or_default();
+            Planned { sync: record(normalized(db.kind, &bytes)), ..plain(Action::ToDisk(bytes)) }
+        }
+        Verdict::ToDb => match (db.target, content) {
+            (Err(why), _) => plain(Action::Refused(why)),
+            (Ok(target), Some(content)) => {
+                let content = match db.kind {
+                    ItemKind::Template => text::rtrim(content).to_owned(),
+                    ItemKind::Stylesheet => content.to_owned(),
+                };
+                let hash = content_hash(content.as_bytes());
+                let sync = Some((key, Record { hash, stamp: now(), pending: None }));
+                Planned { sync, ..plain(Action::ToDb(Write { target, content })) }
+            }
+            (Ok(_), None) => plain(Action::Missing),
+        },
+    }
+}
+
+/// Returns what the database holds for template `title` of set `set`.
+fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
+    let kind = ItemKind::Template;
+    let Some(sid) = ctx.board.set_sid(set) else {
+        let why = format!("no template set named {set:?} (create it in the Admin CP first)");
+        return DbSide { kind, rendered: None, target: Err(why) };
+    };
+    let templates = ctx.sets.get(&sid);
+    let rendered = templates.and_then(|s| s.rendered(title));
+    // Only a new title can clash (and looking costs a pass over the set).
+    let other_case =
+        rendered.is_none().then(|| templates.and_then(|s| s.other_case(title))).flatten();
+    let target = if title.chars().count() > MAX_TITLE_CHARS {
+        Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
+    } else if let (None, Some(other)) = (rendered, other_case) {
+        // MySQL's collation takes them for one title: MyBB would go on rendering the other,
+        // and the Admin CP refuses such a title as existing.
+        Err(format!(
+            "{title:?} differs only in case from the template {other:?} of this set, which MySQL \
+             and MyBB take for the same title; edit {other}.html instead"
+        ))
+    } else {
+        Ok(match templates.and_then(|s| s.own(title)) {
+            Some(own) => Target::UpdateTemplate {
+                tid: own.tid,
+                title: title.to_owned(),
+                seen: own.template.clone(),
+            },
+            None => Target::InsertTemplate {
+                sid,
+                title: title.to_owned(),
+                new_title: rendered.is_none(),
+            },
+        })
+    };
+    DbSide { kind, rendered: rendered.map(|r| (r.template.clone(), r.dateline)), target }
+}
+
+/// Returns what the database holds for stylesheet `name` of theme `theme`.
+fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
+    let kind = ItemKind::Stylesheet;
+    let Some(theme_row) = board.theme_by_name(theme) else {
+        let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
+        return DbSide { kind, rendered: None, target: Err(why) };
+    };
+    let tid = theme_row.tid;
+    let resolved = board.resolved_stylesheets(tid);
+    let row = resolved.get(name);
+    let name = name.to_owned();
+    let target = if tid == MASTER_THEME_TID {
+        Err("the master theme is read-only, as in the Admin CP; edit a child theme".to_owned())
+    } else if name.chars().count() > MAX_STYLESHEET_NAME_CHARS {
+        Err(format!("a stylesheet name has at most {MAX_STYLESHEET_NAME_CHARS} characters"))
+    } else {
+        Ok(match row {
+            Some(row) if row.tid == tid => {
+                Target::UpdateStylesheet { tid, sid: row.sid, name, seen: row.stylesheet.clone() }
+            }
+            Some(row) => Target::InsertStylesheet {
+                tid,
+                name,
+                attachedto: row.attachedto.clone(),
+                new_name: false,
+            },
+            None => {
+                Target::InsertStylesheet { tid, name, attachedto: String::new(), new_name: true }
+            }
+        })
+    };
+    DbSide { kind, rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)), target }
 }
 
 /// What an empty or blank file means, where it is not simply refused.
@@ -611,10 +660,11 @@ enum Emptied {
     RefillFromDb,
 }
 
-/// Returns what the file refused for `refusal` means instead, if it was refused for being
-/// empty or blank and the database side says more (see [`Emptied`]).
-fn emptied(refusal: &validate::Refusal, db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
-    if !matches!(refusal, validate::Refusal::Empty | validate::Refusal::Blank) {
+/// Returns what an empty or blank file (`bytes`; validation refuses both) means instead, if
+/// the database side says more (see [`Emptied`]); None for any other file.
+fn emptied(bytes: &[u8], db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
+    // Blank as validation means it: PHP's rtrim set, NUL aside (a file of NULs is refused as NUL).
+    if !bytes.iter().all(|&b| b != 0 && text::is_php_trim_byte(b)) {
         return None;
     }
     let (row, _) = db.rendered.as_ref()?;
@@ -635,11 +685,12 @@ enum ReadProblem {
     Failed(String),
 }
 
-/// Returns the file's bytes, None if it does not exist, [`ReadProblem::Unstable`] if its size
-/// or modification time changed during the read (a writer was still at work), or
-/// [`ReadProblem::Failed`] if it cannot be read: a link (opened without following it, so a
-/// link planted after the planner looked is refused too), not a regular file, or a read error.
-fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, ReadProblem> {
+/// Returns the file's bytes (None if it does not exist) and what was there, for the atomic
+/// writer's compare-and-swap; [`ReadProblem::Unstable`] if its size or modification time
+/// changed during the read (a writer was still at work), or [`ReadProblem::Failed`] if it
+/// cannot be read: a link (opened without following it, so a link planted after the planner
+/// looked is refused too), not a regular file, or a read error.
+fn read_stable(path: &Path) -> std::result::Result<(Option<Vec<u8>>, Seen), ReadProblem> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let failed = |e: std::io::Error| ReadProblem::Failed(format!("cannot read it: {e}"));
@@ -649,31 +700,36 @@ fn read_stable(path: &Path) -> std::result::Result<Option<Vec<u8>>, ReadProblem>
         .open(path);
     let mut file = match file {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((None, atomic::seen_at(path)));
+        }
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Err(ReadProblem::Failed(crate::sync::inspect::LINK.to_owned()));
         }
         Err(e) => return Err(failed(e)),
     };
-    let stamp = |file: &std::fs::File| -> std::result::Result<(u64, SystemTime), ReadProblem> {
+    let stamp = |file: &std::fs::File| -> std::result::Result<std::fs::Metadata, ReadProblem> {
         let meta = file.metadata().map_err(failed)?;
         if !meta.is_file() {
             return Err(ReadProblem::Failed("not a regular file; it is never read".to_owned()));
         }
-        Ok((meta.len(), meta.modified().map_err(failed)?))
+        Ok(meta)
     };
     let before = stamp(&file)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(before.0).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(before.len()).unwrap_or(0));
     file.read_to_end(&mut bytes).map_err(failed)?;
     let after = stamp(&file)?;
     // Replaced by a rename meanwhile, or removed: the name now holds another file, or none.
     let now = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta.modified().ok().map(|t| (meta.len(), t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(meta) => FileId::of(&meta),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((None, atomic::seen_at(path)));
+        }
         Err(e) => return Err(failed(e)),
     };
-    if after == before && after.0 == bytes.len() as u64 && now == Some(after) {
-        Ok(Some(bytes))
+    let id = FileId::of(&after);
+    if id == FileId::of(&before) && after.len() == bytes.len() as u64 && now == id {
+        Ok((Some(bytes), Seen::File(id)))
     } else {
         Err(ReadProblem::Unstable)
     }
@@ -686,7 +742,7 @@ fn shared_name(dir: PathBuf, kind: &str, name: &str, first: String, second: Stri
         "two {kind}s are named {name:?} ({first} and {second}); this folder holds {first}'s, \
          and {second} is not synced: rename one of them in the Admin CP"
     );
-    Planned { path: dir, action: Action::Refused(why), sync: None }
+    Planned { path: dir, action: Action::Refused(why), sync: None, seen: Seen::Absent }
 }
 
 /// Returns true if and only if `planned` should be kept: refusals at one path (a link or an
@@ -744,4 +800,25 @@ pub fn walk_root(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = walk_files(&root.join(TEMPLATE_SETS_DIR))?;
     files.extend(walk_files(&root.join(STYLES_DIR))?);
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_record_accepts_the_old_or_the_new_content_as_synced() {
+        let (old, new, edit) = (1, 2, 3);
+        let plain = Record { hash: old, stamp: 0, pending: None };
+        assert_eq!(synced_hash(Some(plain), Some(new), Some(new)), Some(old));
+        let pending = Record { pending: Some(new), ..plain };
+        // Killed after the rename: the file holds the new content; the row was reverted.
+        assert_eq!(synced_hash(Some(pending), Some(new), Some(old)), Some(new));
+        // Killed before it: the file holds the old content, the row the new one.
+        assert_eq!(synced_hash(Some(pending), Some(old), Some(new)), Some(old));
+        // A real edit on disk: the row's side decides which content was synced.
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), Some(new));
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), Some(old));
+        assert_eq!(synced_hash(None, Some(new), Some(new)), None);
+    }
 }

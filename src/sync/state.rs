@@ -6,7 +6,7 @@
 //!
 //! The state is a plain text file in mybb-sync's own folder of the sync root
 //! (`.mybb-sync/state`, see `own_dir.rs`), one line per item:
-//! `<content hash>\t<database stamp>\t<item key>`. It is written atomically, and every update
+//! `<content hash>[+<pending hash>]\t<database stamp>\t<item key>`. It is written atomically, and every update
 //! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
 //! same time both keep their entries. A missing or unreadable state is never fatal.
 
@@ -54,6 +54,9 @@ pub struct Record {
     pub hash: u64,
     /// The database's `dateline` (templates) or `lastmodified` (stylesheets) at that moment.
     pub stamp: u64,
+    /// The hash of the content a run was about to write to the file when this was saved: set
+    /// before the renames, cleared after. Left set (by a kill), the file holds either content.
+    pub pending: Option<u64>,
 }
 
 /// Returns the 64-bit FNV-1a hash of `bytes`: a change detector, not a security measure.
@@ -145,6 +148,30 @@ impl State {
         }
     }
 
+    /// Records that the file of item `key` is about to be replaced with content hashing to
+    /// `hash` (stamp `stamp`), before the rename: a crash between the two leaves a state that
+    /// accepts either content as synced, so neither is taken for a local edit.
+    pub fn set_pending(&mut self, key: &str, hash: u64, stamp: u64) {
+        let record = match self.get(key) {
+            Some(old) => Record { pending: Some(hash), ..old },
+            None => Record { hash, stamp, pending: Some(hash) },
+        };
+        self.set(key, record);
+    }
+
+    /// Undoes [`State::set_pending`] for a file that was not replaced after all.
+    pub fn unset_pending(&mut self, key: &str) {
+        match self.get(key) {
+            Some(Record { hash, pending: Some(pending), .. }) if hash == pending => {
+                self.changes.insert(key.to_owned(), None);
+            }
+            Some(record @ Record { pending: Some(_), .. }) => {
+                self.set(key, Record { pending: None, ..record })
+            }
+            _ => {}
+        }
+    }
+
     /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
     /// on top (so concurrent writers keep each other's entries), and replaces the file
     /// atomically. Does nothing when there are no changes.
@@ -176,7 +203,11 @@ impl State {
         text.push_str(HEADER);
         text.push('\n');
         for (key, record) in &records {
-            text.push_str(&format!("{:016x}\t{}\t{key}\n", record.hash, record.stamp));
+            match record.pending {
+                None => text.push_str(&format!("{:016x}", record.hash)),
+                Some(p) => text.push_str(&format!("{:016x}+{p:016x}", record.hash)),
+            }
+            text.push_str(&format!("\t{}\t{key}\n", record.stamp));
         }
         atomic::write_file(&path, text.as_bytes(), durable)?;
         self.records = records;
@@ -200,12 +231,21 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
         else {
             return Err(bad());
         };
-        if hash.len() != 16 || key.is_empty() {
+        let (hash, pending) = match hash.split_once('+') {
+            Some((hash, pending)) => (hash, Some(pending)),
+            None => (hash, None),
+        };
+        let hex = |h: &str| match h.len() {
+            16 => u64::from_str_radix(h, 16).map_err(|_| bad()),
+            _ => Err(bad()),
+        };
+        if key.is_empty() {
             return Err(bad());
         }
-        let hash = u64::from_str_radix(hash, 16).map_err(|_| bad())?;
+        let hash = hex(hash)?;
+        let pending = pending.map(hex).transpose()?;
         let stamp = stamp.parse().map_err(|_| bad())?;
-        records.insert(key.to_owned(), Record { hash, stamp });
+        records.insert(key.to_owned(), Record { hash, stamp, pending });
     }
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("it ends in the middle of a line".to_owned());
@@ -226,11 +266,14 @@ mod tests {
         let root = scratch("roundtrip");
         let mut state = State::load(&root).unwrap();
         assert!(!state.trusted);
-        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9 });
+        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9, pending: Some(8) });
         state.save(false).unwrap();
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
-        assert_eq!(state.get("styles/Default/global.css"), Some(Record { hash: 7, stamp: 9 }));
+        assert_eq!(
+            state.get("styles/Default/global.css"),
+            Some(Record { hash: 7, stamp: 9, pending: Some(8) })
+        );
         let _ = std::fs::remove_dir_all(root);
     }
 
@@ -246,7 +289,7 @@ mod tests {
                 let (root, barrier) = (&root, &barrier);
                 scope.spawn(move || {
                     let mut state = State::load(root).unwrap();
-                    state.set(&format!("key {n}"), Record { hash: n, stamp: n });
+                    state.set(&format!("key {n}"), Record { hash: n, stamp: n, pending: None });
                     barrier.wait();
                     state.save(false).unwrap();
                 });
@@ -254,7 +297,10 @@ mod tests {
         });
         let state = State::load(&root).unwrap();
         for n in 0..WRITERS {
-            assert_eq!(state.get(&format!("key {n}")), Some(Record { hash: n, stamp: n }));
+            assert_eq!(
+                state.get(&format!("key {n}")),
+                Some(Record { hash: n, stamp: n, pending: None })
+            );
         }
         let _ = std::fs::remove_dir_all(root);
     }
@@ -275,6 +321,24 @@ mod tests {
         }
         std::fs::write(state_path(&root), b"\xff\xfe").unwrap();
         assert!(!State::load(&root).unwrap().trusted);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_pending_hash_is_saved_and_undone() {
+        let root = scratch("pending");
+        let mut state = State::load(&root).unwrap();
+        state.set("kept", Record { hash: 1, stamp: 1, pending: None });
+        state.set_pending("kept", 2, 5);
+        state.set_pending("new", 3, 5);
+        state.save(false).unwrap();
+        let mut state = State::load(&root).unwrap();
+        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: Some(2) }));
+        assert_eq!(state.get("new"), Some(Record { hash: 3, stamp: 5, pending: Some(3) }));
+        state.unset_pending("kept");
+        state.unset_pending("new");
+        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: None }));
+        assert_eq!(state.get("new"), None);
         let _ = std::fs::remove_dir_all(root);
     }
 

@@ -376,7 +376,7 @@ impl Upgrade<'_> {
                 && let Ok(parsed) = layout::parse(rel)
             {
                 let hash = content_hash(text::rtrim_bytes(&item.copy.template));
-                state.set(&parsed.key(), Record { hash, stamp: item.copy.dateline });
+                state.set(&parsed.key(), Record { hash, stamp: item.copy.dateline, pending: None });
             }
             self.baseline.set_base(&item.copy, &item.master);
         }
@@ -482,7 +482,7 @@ impl Upgrade<'_> {
         };
         crate::disk::atomic::write_file(path, &rendered.template, self.config.durable)?;
         let hash = content_hash(text::rtrim_bytes(&rendered.template));
-        state.set(&item.key(), Record { hash, stamp: rendered.dateline });
+        state.set(&item.key(), Record { hash, stamp: rendered.dateline, pending: None });
         Ok(Reverted::Done { tid: copy.tid, now_from })
     }
 }

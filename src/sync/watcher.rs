@@ -6,14 +6,19 @@
 //! ```
 //! notify's thread feeds a std channel; one worker owns the pending set, the debounce timer
 //! (`recv_timeout`), the gate check and its own database connection, so no database state is
-//! shared between threads. A stop request (Ctrl-C, SIGTERM, or [`Stopper::stop`]) arrives through
-//! the same channel and is honoured between batches. When events may have been lost (a full
-//! inotify queue, a directory tree appearing at once), the worker walks the tree and reconciles.
+//! shared between threads. While the gate is shut the worker sleeps on its condition variable
+//! and events queue in the channel. A stop request (Ctrl-C, SIGTERM, or [`Stopper::stop`])
+//! arrives through the same channel and a flag, wakes the worker wherever it waits, and is
+//! honoured between batches; a worker stuck on a frozen database is not waited for beyond a
+//! moment. When events may have been lost (a full inotify queue, a directory tree appearing at
+//! once), the worker walks the tree and reconciles. Every so often a pull brings database
+//! changes to the files nobody is editing.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode};
@@ -27,7 +32,7 @@ use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
 use crate::sync::own_dir;
-use crate::sync::plan::{self, Flow, Syncer};
+use crate::sync::plan::{self, Action, Flow, Syncer};
 use crate::sync::state::State;
 
 /// How the watcher behaves.
@@ -54,14 +59,51 @@ enum Message {
     Stop,
 }
 
+/// What a [`Stopper`], the worker and the thread that runs it share.
+#[derive(Debug, Default)]
+struct Shared {
+    stopping: AtomicBool,
+    /// The gate the worker may be blocked on, to wake it when stopping.
+    gate: Mutex<Option<Arc<Gate>>>,
+    /// Whether the worker has finished; with `stopping`, what [`Armed::run`] waits for.
+    done: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn finish(&self) {
+        *lock(&self.done) = true;
+        self.changed.notify_all();
+    }
+}
+
+/// Locks `mutex`, whose data stays consistent even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Asks a running watcher to stop after its current batch.
 #[derive(Debug, Clone)]
-pub struct Stopper(Sender<Message>);
+pub struct Stopper {
+    tx: Sender<Message>,
+    shared: Arc<Shared>,
+}
 
 impl Stopper {
-    /// Asks the watcher to stop. Does nothing if it has stopped already.
+    /// Asks the watcher to stop, waking it wherever it waits (for events, on the pause gate,
+    /// for a retry). Does nothing if it has stopped already.
     pub fn stop(&self) {
-        let _ = self.0.send(Message::Stop);
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        let _ = self.tx.send(Message::Stop);
+        if let Some(gate) = lock(&self.shared.gate).as_ref() {
+            gate.wake();
+        }
+        let _done = lock(&self.shared.done);
+        self.shared.changed.notify_all();
     }
 }
 
@@ -70,6 +112,7 @@ pub struct Armed {
     root: PathBuf,
     rx: Receiver<Message>,
     tx: Sender<Message>,
+    shared: Arc<Shared>,
     // Kept alive: dropping it stops the events.
     watcher: notify::RecommendedWatcher,
     /// Whether folders are watched one by one (see [`arm`]), so new ones need a watch.
@@ -141,48 +184,65 @@ pub fn arm(config: &Config) -> Result<Armed> {
             true
         }
     };
-    Ok(Armed { root, rx, tx, watcher, folder_by_folder })
+    Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder })
 }
+
+/// How long a stop request waits for a worker stuck in a database call (a frozen server
+/// answers nothing until the connection's timeout) before the run ends without it.
+const STOP_GRACE: Duration = Duration::from_millis(700);
 
 impl Armed {
     /// Returns a handle that stops the watcher.
     pub fn stopper(&self) -> Stopper {
-        Stopper(self.tx.clone())
+        Stopper { tx: self.tx.clone(), shared: Arc::clone(&self.shared) }
     }
 
     /// Runs the worker until stopped: connects to the database (a failure here ends the run),
-    /// then applies each quiet batch of changed files while `gate` is open.
+    /// then applies each quiet batch of changed files while `gate` is open. The worker runs
+    /// on a thread of its own, so that a stop request ends the run within [`STOP_GRACE`] even
+    /// while the worker waits for a database that does not answer.
     pub fn run(
         self,
         config: &Config,
         options: &WatchOptions,
         gate: Arc<Gate>,
     ) -> Result<WatchStats> {
-        let db = Db::connect(&config.db, &config.prefix)?;
+        let shared = Arc::clone(&self.shared);
+        *lock(&shared.gate) = Some(Arc::clone(&gate));
         let config = Config { sync_root: self.root.clone(), ..config.clone() };
-        let worker = Worker {
-            root: self.root.clone(),
-            db,
-            config,
-            options: options.clone(),
-            gate,
-            lock: own_dir::lock(&self.root)?,
-            pending: BTreeSet::new(),
-            rescan: options.reconcile_at_start,
-            last_event: Instant::now(),
-            retry_at: None,
-            backoff: Duration::ZERO,
-            outage: false,
-            bad_ignore_file: false,
-            next_pull: options.pull_interval.map(|every| Instant::now() + every),
-            fingerprint: None,
-            own_newest: None,
-            stats: WatchStats::default(),
-            watcher: self.watcher,
-            folder_by_folder: self.folder_by_folder,
-            reported: std::collections::HashSet::new(),
-        };
-        worker.run(&self.rx)
+        let (root, rx, options) = (self.root, self.rx, options.clone());
+        let (watcher, worker_shared) = ((self.watcher, self.folder_by_folder), Arc::clone(&shared));
+        let worker = std::thread::Builder::new()
+            .name("mybb-sync-watch".to_owned())
+            .spawn(move || {
+                let result =
+                    Worker::start(root, config, options, gate, Arc::clone(&worker_shared), watcher)
+                        .and_then(|worker| worker.run(&rx));
+                worker_shared.finish();
+                result
+            })
+            .map_err(|e| Error::usage(format!("cannot start the watcher's thread: {e}")))?;
+        let done = lock(&shared.done);
+        let done = shared
+            .changed
+            .wait_while(done, |done| !*done && !shared.stopping())
+            .unwrap_or_else(PoisonError::into_inner);
+        let (done, _) = shared
+            .changed
+            .wait_timeout_while(done, STOP_GRACE, |done| !*done)
+            .unwrap_or_else(PoisonError::into_inner);
+        if !*done {
+            log::warn!(
+                "stopped without waiting for the database, which does not answer; unsaved \
+                 changes stay on disk and are applied at the next start"
+            );
+            return Ok(WatchStats::default());
+        }
+        drop(done);
+        match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 }
 
@@ -192,6 +252,7 @@ struct Worker {
     config: Config,
     options: WatchOptions,
     gate: Arc<Gate>,
+    shared: Arc<Shared>,
     lock: SyncLock,
     pending: BTreeSet<PathBuf>,
     /// Walk the whole tree before the next batch (start-up, lost events).
@@ -201,15 +262,15 @@ struct Worker {
     retry_at: Option<Instant>,
     backoff: Duration,
     outage: bool,
-    /// `.mybb-syncignore` could not be read: changes wait until it is fixed.
-    bad_ignore_file: bool,
     /// When to next ask the database whether anything changed.
     next_pull: Option<Instant>,
     /// The database's fingerprint when last pulled, or right after the watcher's own writes.
     fingerprint: Option<Vec<u64>>,
-    /// The newest stamp when the watcher itself last wrote rows.
-    own_newest: Option<u64>,
     stats: WatchStats,
+    /// `.mybb-syncignore` could not be read: changes wait until it is fixed.
+    bad_ignore_file: bool,
+    /// Kept alive here: dropping it stops the events. New folders need a watch of their own
+    /// when `folder_by_folder`.
     watcher: notify::RecommendedWatcher,
     folder_by_folder: bool,
     /// Refusals already reported by a pull, as (path, reason).
@@ -218,10 +279,43 @@ struct Worker {
 
 /// The longest wait between attempts while the database is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How often a worker whose batch is due looks at a paused gate again.
-const PAUSED_POLL: Duration = Duration::from_millis(50);
+/// The most events taken from the queue before the worker looks at its timers again.
+const DRAIN_MAX: usize = 100_000;
 
 impl Worker {
+    fn start(
+        root: PathBuf,
+        config: Config,
+        options: WatchOptions,
+        gate: Arc<Gate>,
+        shared: Arc<Shared>,
+        (watcher, folder_by_folder): (notify::RecommendedWatcher, bool),
+    ) -> Result<Worker> {
+        let db = Db::connect(&config.db, &config.prefix)?;
+        Ok(Worker {
+            lock: own_dir::lock(&root)?,
+            root,
+            db,
+            config,
+            gate,
+            shared,
+            pending: BTreeSet::new(),
+            rescan: options.reconcile_at_start,
+            last_event: Instant::now(),
+            retry_at: None,
+            backoff: Duration::ZERO,
+            outage: false,
+            next_pull: options.pull_interval.map(|every| Instant::now() + every),
+            fingerprint: None,
+            stats: WatchStats::default(),
+            bad_ignore_file: false,
+            watcher,
+            folder_by_folder,
+            reported: std::collections::HashSet::new(),
+            options,
+        })
+    }
+
     fn run(mut self, rx: &Receiver<Message>) -> Result<WatchStats> {
         if self.rescan {
             self.process()?;
@@ -231,7 +325,7 @@ impl Worker {
             self.root.display(),
             self.options.debounce.as_millis()
         );
-        loop {
+        while !self.shared.stopping() {
             let message = match self.due_at() {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
@@ -241,20 +335,25 @@ impl Worker {
                 Ok(Message::Fs(event)) => self.note(event),
                 Err(RecvTimeoutError::Timeout) => {}
             }
-            if self.due_at().is_some_and(|due| due <= Instant::now()) {
-                if !self.gate.is_paused() {
-                    self.process()?;
-                } else {
-                    // Events keep being collected while paused; look at the gate again soon.
-                    self.retry_at = Some(Instant::now() + PAUSED_POLL);
-                }
+            // A backlog (thousands of events, --debounce 0) is taken as one batch, and a stop
+            // request queued behind it is seen now, not after a batch per event.
+            if !self.drain(rx) || self.shared.stopping() {
+                break;
             }
-            if self.next_pull.is_some_and(|at| at <= Instant::now()) {
-                if self.gate.is_paused() {
-                    self.next_pull = Some(Instant::now() + PAUSED_POLL);
-                } else {
-                    self.pull()?;
+            let now = Instant::now();
+            let due = self.batch_at().is_some_and(|due| due <= now);
+            if (due || self.pull_at().is_some_and(|at| at <= now)) && self.gate.is_paused() {
+                // Sleep on the gate until it opens (or a stop); events queue meanwhile.
+                if !self.gate.wait_while_paused(|| self.shared.stopping()) {
+                    break;
                 }
+                continue;
+            }
+            if due {
+                self.process()?;
+            }
+            if self.pull_at().is_some_and(|at| at <= Instant::now()) && !self.shared.stopping() {
+                self.pull()?;
             }
             if self.options.exit_after.is_some_and(|n| self.stats.written >= n) {
                 break;
@@ -264,22 +363,46 @@ impl Worker {
         Ok(self.stats)
     }
 
+    /// Notes every message already queued, up to [`DRAIN_MAX`]; returns false on a stop.
+    fn drain(&mut self, rx: &Receiver<Message>) -> bool {
+        for _ in 0..DRAIN_MAX {
+            match rx.try_recv() {
+                Ok(Message::Fs(event)) => self.note(event),
+                Ok(Message::Stop) => return false,
+                Err(_) => break,
+            }
+        }
+        true
+    }
+
     /// Returns when the next batch or pull is due, or None when there is nothing to do, in
     /// which case the worker sleeps until an event arrives.
     fn due_at(&self) -> Option<Instant> {
-        let batch = (!self.pending.is_empty() || self.rescan).then(|| {
-            let quiet = self.last_event + self.options.debounce;
-            self.retry_at.map_or(quiet, |retry| retry.max(quiet))
-        });
-        match (batch, self.next_pull) {
+        match (self.batch_at(), self.pull_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
+    /// Returns when the pending batch is due: after a quiet debounce window, and during an
+    /// outage not before the next retry.
+    fn batch_at(&self) -> Option<Instant> {
+        (!self.pending.is_empty() || self.rescan).then(|| {
+            let quiet = self.last_event + self.options.debounce;
+            self.retry_at.map_or(quiet, |retry| retry.max(quiet))
+        })
+    }
+
+    /// Returns when the next pull is due (during an outage, not before the next retry).
+    fn pull_at(&self) -> Option<Instant> {
+        let pull = self.next_pull?;
+        Some(self.retry_at.map_or(pull, |retry| retry.max(pull)))
+    }
+
     /// Brings database changes (Admin CP edits, reverts) to disk, when a cheap fingerprint of
-    /// the tables says something changed. Runs between batches, behind the same gate and lock,
-    /// so the files it writes are echoes that change nothing in the database.
+    /// the tables says something changed. Only rows go to files, and only to quiet files: a
+    /// path that is pending, or whose file changed since its last sync, waits for its batch
+    /// (and its debounce) like any save. Runs between batches, behind the same gate and lock.
     fn pull(&mut self) -> Result<()> {
         let every = self.options.pull_interval.unwrap_or(Duration::from_secs(2));
         self.next_pull = Some(Instant::now() + every);
@@ -288,15 +411,10 @@ impl Worker {
             Ok(fingerprint) => fingerprint,
             Err(e) => return self.outage_or(e, Vec::new()),
         };
-        // Within the stamps' one-second resolution, two edits of one row can leave the same
-        // fingerprint: while the newest stamp is that recent, compare contents anyway, unless
-        // that stamp is our own writes' (then only an Admin CP re-edit of the very row we
-        // wrote, within the same second, would go unseen until the next change).
-        let newest = fingerprint.first().copied().unwrap_or(0);
-        let recent = newest + 2 >= crate::mybb::db::now() && Some(newest) != self.own_newest;
-        if Some(&fingerprint) == self.fingerprint.as_ref() && !recent {
+        if Some(&fingerprint) == self.fingerprint.as_ref() {
             return Ok(());
         }
+        log::debug!("the database changed; comparing every file with it");
         // The baseline of the masters first (one cheap query when they did not change), so an
         // upgrade's old masters are recorded before anything is pulled.
         match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
@@ -309,18 +427,26 @@ impl Worker {
                 crate::error::chain(&e)
             ),
         }
+        let mut deferred = Vec::new();
+        let pending = &self.pending;
+        let reported = &mut self.reported;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
             let mut plan = syncer.plan_scope(&board, &scope, &state, false)?;
-            // A pull looks at every file: a refusal it already reported (a stray file in a
-            // theme folder, a link) is reported once, not at every change in the database.
             plan.retain(|p| match &p.action {
-                plan::Action::Refused(why) => self.reported.insert((p.path.clone(), why.clone())),
+                _ if pending.contains(&p.path) => false,
+                Action::ToDb(_) | Action::Conflict(_) | Action::Unstable => {
+                    deferred.push(p.path.clone());
+                    false
+                }
+                // A pull looks at every file: a refusal it already reported (a stray file in a
+                // theme folder, a link) is reported once, not at every change in the database.
+                Action::Refused(why) => reported.insert((p.path.clone(), why.clone())),
                 _ => true,
             });
-            syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
+            syncer.apply(plan, Flow::EXPORT, &mut state, &ApplyOptions::default())
         });
         match result {
             Ok(report) => {
@@ -329,20 +455,40 @@ impl Worker {
                     log::info!("{}: brought to disk from the database", self.config.shown(path));
                 }
                 self.stats.pulled += report.pulled.len();
-                self.stats.written += report.written.len();
+                // Edited while being pulled: to the batch, as any save.
+                deferred.extend(report.held.into_iter().map(|(path, _)| path));
+                self.defer(deferred);
                 self.fingerprint = Some(fingerprint);
-                if self.outage {
-                    log::info!("the database is reachable again");
-                    self.outage = false;
-                }
+                self.reachable();
                 Ok(())
             }
             Err(e) => self.outage_or(e, Vec::new()),
         }
     }
 
-    /// Handles an error of a batch or pull: a database outage keeps `batch` pending and
-    /// schedules a retry, logged once per outage; anything else ends the watcher.
+    /// Queues files a pull found edited, for the next batch after a quiet debounce window.
+    fn defer(&mut self, paths: Vec<PathBuf>) {
+        if !paths.is_empty() {
+            log::debug!("{} file(s) edited since the last sync wait for their batch", paths.len());
+            self.pending.extend(paths);
+            self.last_event = Instant::now();
+        }
+    }
+
+    /// Notes that the database answered, ending an outage.
+    fn reachable(&mut self) {
+        if self.outage {
+            log::info!("the database is reachable again; pending changes applied");
+        }
+        self.bad_ignore_file = false;
+        self.outage = false;
+        self.retry_at = None;
+        self.backoff = Duration::ZERO;
+    }
+
+    /// Handles an error of a batch or pull: a database outage (refused, dead or frozen: a
+    /// timeout) keeps `batch` pending and schedules a retry with capped backoff, logged once
+    /// per outage; anything else ends the watcher.
     fn outage_or(&mut self, error: Error, batch: Vec<PathBuf>) -> Result<()> {
         // A typo in the ignore file is fixed in the editor, not by restarting the watcher.
         if let Error::IgnoreFile { message } = &error {
@@ -454,47 +600,41 @@ impl Worker {
         if batch.is_empty() {
             return Ok(());
         }
+        let pulling = self.options.pull_interval.is_some();
+        // Our own writes are no news to the next pull, but anybody else's since the last pull
+        // are: only a fingerprint that was current before the batch may be moved past it.
+        let before = match pulling.then(|| self.db.fingerprint()) {
+            None => None,
+            Some(Ok(fingerprint)) => Some(fingerprint),
+            Some(Err(e)) => return self.outage_or(e, batch),
+        };
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
             let plan = syncer.plan_paths(&batch, &state)?;
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
-        match result {
-            Ok(report) => {
-                self.publish(&report.live);
-                if self.outage {
-                    log::info!("the database is reachable again; pending changes applied");
-                }
-                self.bad_ignore_file = false;
-                self.outage = false;
-                self.retry_at = None;
-                self.backoff = Duration::ZERO;
-                self.stats.batches += 1;
-                self.stats.written += report.written.len();
-                if !report.written.is_empty() && self.options.pull_interval.is_some() {
-                    // Our own writes are no news: the next pull need not compare every file.
-                    if let Ok(fingerprint) = self.db.fingerprint() {
-                        self.own_newest = fingerprint.first().copied();
-                        self.fingerprint = Some(fingerprint);
-                    }
-                }
-                self.stats.pulled += report.pulled.len();
-                self.stats.refused += report.refused.len();
-                self.reported.extend(report.refused.iter().cloned());
-                for path in &report.missing {
-                    log::info!(
-                        "{}: deleted on disk; the database keeps it",
-                        self.config.shown(path)
-                    );
-                }
-                if !report.unstable.is_empty() {
-                    // Still being written: wait for the writer to go quiet, then read again.
-                    self.pending.extend(report.unstable);
-                    self.last_event = Instant::now();
-                }
-                Ok(())
-            }
-            Err(e) => self.outage_or(e, batch),
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => return self.outage_or(e, batch),
+        };
+        self.publish(&report.live);
+        self.reachable();
+        self.stats.batches += 1;
+        self.stats.written += report.written.len();
+        if !report.written.is_empty() && before.is_some() && before == self.fingerprint {
+            self.fingerprint = self.db.fingerprint().ok();
         }
+        self.stats.pulled += report.pulled.len();
+        self.stats.refused += report.refused.len();
+        self.reported.extend(report.refused.iter().cloned());
+        for path in &report.missing {
+            log::info!("{}: deleted on disk; the database keeps it", self.config.shown(path));
+        }
+        if !report.unstable.is_empty() {
+            // Still being written: wait for the writer to go quiet, then read again.
+            self.pending.extend(report.unstable);
+            self.last_event = Instant::now();
+        }
+        Ok(())
     }
 }
