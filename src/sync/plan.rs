@@ -185,6 +185,10 @@ impl<'a> Syncer<'a> {
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
     fn relative(&self, path: &Path) -> Option<PathBuf> {
+        // Most paths were made from the root as given: no getcwd for them (issue 16).
+        if let Ok(relative) = path.strip_prefix(&self.config.sync_root) {
+            return Some(relative.to_path_buf());
+        }
         let root = std::path::absolute(&self.config.sync_root).ok()?;
         let path = std::path::absolute(path).ok()?;
         path.strip_prefix(&root).ok().map(Path::to_path_buf)
@@ -538,6 +542,12 @@ fn read_stable(path: &Path) -> std::result::Result<(Option<Vec<u8>>, Seen), Unst
     let stamp = |path: &Path| -> Option<std::fs::Metadata> {
         std::fs::metadata(path).ok().filter(|m| m.is_file())
     };
+    // One lstat tells an absent target (the whole of an export into an empty root) apart.
+    if let Err(e) = std::fs::symlink_metadata(path)
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        return Ok((None, Seen::Absent));
+    }
     let Some(before) = stamp(path) else { return Ok((None, atomic::seen_at(path))) };
     let Ok(bytes) = std::fs::read(path) else { return Ok((None, atomic::seen_at(path))) };
     match stamp(path) {
