@@ -23,6 +23,14 @@
 //!   miss the last milliseconds of a 50 ms process, and /usr/bin/time is not on every machine.
 //!   The helper exits 0 whatever the child's status; bench.sh checks `status` (a number, or
 //!   `sigN` when a signal ended the child).
+//! - `live ADDR N [FILE]`: N LiveReload browsers for `watch --live-reload` (part 7). Opens N
+//!   WebSocket connections to `ws://ADDR/livereload`, says the protocol 7 hello on each and waits
+//!   for the server's, prints `ready`, then prints `MICROS MTIME MESSAGE` for every message the
+//!   first connection gets: the wall clock when it arrived and FILE's modification time at that
+//!   moment (0 without FILE), both in microseconds since the epoch, comparable with bash's
+//!   EPOCHREALTIME; the others read and discard, as idle tabs do. Runs until the server closes or it is
+//!   killed. The WebSocket client is the least RFC 6455 needs for this (a fixed key, a zero
+//!   mask, unfragmented server frames): the crate uses tungstenite, this file stays std-only.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -55,9 +63,14 @@ fn main() -> ExitCode {
         ["floor", "atomic", src, dst] => floor(Floor::Atomic, Path::new(src), Path::new(dst)),
         ["floor", "durable", src, dst] => floor(Floor::Durable, Path::new(src), Path::new(dst)),
         ["run", cmd, rest @ ..] => run(cmd, rest),
-        _ => {
-            Err("usage: bench-helper floor plain|atomic|durable SRC DST | run CMD [ARG...]".into())
-        }
+        ["live", addr, n, file @ ..] if file.len() <= 1 => n
+            .parse()
+            .map_err(|_| "live: N must be a number".into())
+            .and_then(|n| live(addr, n, file.first().map(Path::new))),
+        _ => Err(
+            "usage: bench-helper floor plain|atomic|durable SRC DST | run CMD [ARG...] | live ADDR N [FILE]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -186,4 +199,89 @@ fn run(cmd: &str, args: &[&str]) -> Result<()> {
             .map_or_else(|| format!("sig{}", status.signal().unwrap_or(0)), |c| c.to_string())
     );
     Ok(())
+}
+
+/// Runs `live ADDR N [FILE]` (see the top of the file).
+fn live(addr: &str, n: usize, file: Option<&Path>) -> Result<()> {
+    let micros = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros())
+    };
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n.max(1) {
+        conns.push(ws_connect(addr)?);
+    }
+    let mut first = conns.remove(0);
+    for mut idle in conns {
+        std::thread::spawn(move || while ws_read(&mut idle).is_ok() {});
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")?;
+    out.flush()?;
+    loop {
+        let message = ws_read(&mut first)?;
+        let now = micros(std::time::SystemTime::now());
+        let mtime = file
+            .and_then(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .map_or(0, micros);
+        writeln!(out, "{now} {mtime} {message}")?;
+        out.flush()?;
+    }
+}
+
+/// Opens a WebSocket to `ws://addr/livereload` and completes the LiveReload hello.
+fn ws_connect(addr: &str) -> Result<std::net::TcpStream> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    write!(
+        stream,
+        "GET /livereload HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        return Err(format!("no WebSocket at {addr}: {}", String::from_utf8_lossy(&head)))?;
+    }
+    let hello = br#"{"command":"hello","protocols":["http://livereload.com/protocols/official-7"]}"#;
+    // FIN + text; masked (a client must), with a zero mask, so the payload goes as it is.
+    let mut frame = vec![0x81, 0x80 | hello.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(hello);
+    stream.write_all(&frame)?;
+    let answer = ws_read(&mut stream)?;
+    if !answer.contains("\"hello\"") {
+        return Err(format!("the server answered the hello with {answer}"))?;
+    }
+    Ok(stream)
+}
+
+/// Returns the payload of the next text frame from the server (which sends whole, unmasked
+/// frames); pings and other control frames are skipped, a close is an error.
+fn ws_read(stream: &mut std::net::TcpStream) -> Result<String> {
+    use std::io::Read;
+    loop {
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head)?;
+        let mut len = u64::from(head[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext)?;
+            len = u64::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext)?;
+            len = u64::from_be_bytes(ext);
+        }
+        let mut payload = vec![0u8; usize::try_from(len)?];
+        stream.read_exact(&mut payload)?;
+        match head[0] & 0x0f {
+            0x1 => return Ok(String::from_utf8(payload)?),
+            0x8 => return Err("the server closed the connection")?,
+            _ => {}
+        }
+    }
 }

@@ -35,6 +35,14 @@
 #     start once the watcher's start-up work is over: the reconcile at start and the first pull,
 #     which compares every file because it has no fingerprint to compare with yet (reported
 #     apart as start-up CPU).
+#  7. live reload (`watch --live-reload`, --mybb on a cache that `cache rebuild` wrote, --debounce
+#     50). First idle, once past the first pull: the watcher's RSS with no browser, then its CPU
+#     and RSS over 10 s with 10 browsers connected (bench-helper live), against that RSS and part
+#     5's idle CPU. Then 100 saves of a stylesheet with one browser listening, which stamps each
+#     message as it arrives: latency from the save to the `reload` received, against the same
+#     saves' latency to the row being visible in the database (polled as in part 4), and (in the
+#     details) the time from the cache file's mtime (written, not yet renamed into place) to the
+#     reload: the cache files, the stylesheet lists and the notification.
 #  6. release binary size (against bench-helper, a std-only binary built with the same opt-level
 #     and stripping) and the crates in `cargo tree --edges normal` (host target, normal
 #     dependencies, each name+version once, mybb-sync itself not counted), against all packages
@@ -81,14 +89,20 @@ saves=200       # part 4
 debounce=50     # ms, part 4
 idle_secs=10    # part 5
 fp_calls=50     # part 4b: pull checks per database
+live_saves=100  # part 7
+live_clients=10 # part 7
 started_all=$EPOCHREALTIME
 
 # ---- Clean-up: only what this script started, by pid and by name. ----
 work=''
 dbs=()
 watcher_pid=''
+live_pid=''
 cleanup() {
     local status=$?
+    if [[ -n $live_pid ]]; then
+        kill "$live_pid" 2>/dev/null || true
+    fi
     if [[ -n $watcher_pid ]]; then
         kill -TERM "$watcher_pid" 2>/dev/null || true
         wait "$watcher_pid" 2>/dev/null || true
@@ -214,6 +228,17 @@ q() {
     IFS= read -r -t 10 REPLY <&"${DBQ[0]}" || die "no answer from the database to: $1"
 }
 
+# Stops the persistent database connection of q. Bash unsets DBQ_PID as soon as it reaps the
+# coproc, which may be right after the kill, so the pid is kept aside first.
+stop_dbq() {
+    local pid=${DBQ_PID:-}
+    if [[ -n $pid ]]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    DBQ_PID=''
+}
+
 # Prints the nanoseconds process PID has spent on a CPU, all threads together.
 cpu_ns() {
     local f total=0 ns rest
@@ -244,12 +269,13 @@ vm() {
     awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
 }
 
-# Starts `mybb-sync watch` with the extra arguments on ROOT of DB, logging to LOG, and waits
-# until it says it is watching. Sets watcher_pid.
+# Starts `mybb-sync watch` with the extra arguments on ROOT of DB, logging to LOG (its stdout to
+# LOG.out), and waits until it says it is watching. Sets watcher_pid.
 start_watcher() {
     local url=$1 root=$2 log=$3
     shift 3
-    "$bin" --db "$url" --root "$root" watch "$@" 2>"$log" &
+    : >"$log" # before the watcher starts, so the grep below never looks for a missing file
+    "$bin" --db "$url" --root "$root" watch "$@" >"$log.out" 2>>"$log" &
     watcher_pid=$!
     local deadline=$((SECONDS + 30))
     until grep -q 'watching .* (debounce' "$log"; do
@@ -329,6 +355,7 @@ make_db base
 make_db scale
 make_db import
 make_db watch
+make_db live
 # The scale fixture: sets 2..10, each with a customised copy of every other master template
 # (487 rows per set), so each set renders 974 titles, half of them its own.
 mariadb_client "$(db_url scale)" -e "
@@ -344,7 +371,7 @@ scale_rows=$(mariadb_client "$(db_url scale)" --batch --skip-column-names -e \
     'SELECT COUNT(*) FROM mybb_templates WHERE sid BETWEEN 2 AND 10')
 
 # ---- 1. Export against the floors. ----
-say "1/6 export against the floors, $rounds rounds"
+say "1/7 export against the floors, $rounds rounds"
 # A reference tree: the files every run writes.
 "$bin" -q --db "$(db_url base)" --root "$work/ref" --no-fsync export || die "the reference export failed"
 ref_files=$(find "$work/ref" -type f ! -name '.*' | wc -l)
@@ -384,7 +411,7 @@ ratio_d=$(fmedian "${r_d[@]}")
 ratio_n=$(fmedian "${r_n[@]}")
 
 # ---- 2. Scaling. ----
-say "2/6 export scaling, $scale_rounds rounds"
+say "2/7 export scaling, $scale_rounds rounds"
 one=() ten=() r_ten=()
 for ((r = 0; r < scale_rounds; r++)); do
     sync -f "$work"
@@ -429,7 +456,7 @@ count_marked() {
 }
 
 # ---- 3. Import. ----
-say "3/6 import of 974 changed files, $import_rounds rounds"
+say "3/7 import of 974 changed files, $import_rounds rounds"
 "$bin" -q --db "$(db_url import)" --root "$work/imp" export || die "the export before the import failed"
 imp=() imp_rss=() imp_exp=() r_imp=()
 for ((r = 0; r < import_rounds; r++)); do
@@ -452,8 +479,38 @@ m_imp_exp=$(median "${imp_exp[@]}")
 max_imp_rss=$(maxof "${imp_rss[@]}")
 ratio_imp=$(fmedian "${r_imp[@]}")
 
+# ---- Theme files (issue 13): theme export of the master theme (974 templates, 7 stylesheets) and
+# theme import of MyBB's master theme file, each round paired with a durable `export` of the
+# fixture board. Every import creates a theme of its own name (and a template set of 974 rows).
+say "theme export and import of the master theme, $import_rounds rounds"
+make_db theme
+theme_xml=tests/fixtures/mybb-1.8.37-theme.xml
+mkdir -p "$work/forum/cache/themes"
+thx=() thx_rss=() thi=() thi_rss=() th_base=() r_thx=() r_thi=()
+for ((r = 0; r < import_rounds; r++)); do
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" export
+    th_base+=("$run_wall")
+    timed "$bin" -q --db "$(db_url theme)" --root "$out.none" theme export "MyBB Master Style"
+    thx+=("$run_wall") thx_rss+=("$run_rss")
+    timed "$bin" -q --db "$(db_url theme)" --mybb "$work/forum" theme import "$theme_xml" --name "Bench $r"
+    thi+=("$run_wall") thi_rss+=("$run_rss")
+    r_thx+=("$(div "${thx[r]}" "${th_base[r]}")")
+    r_thi+=("$(div "${thi[r]}" "${th_base[r]}")")
+done
+n=$(mariadb_client "$(db_url theme)" --batch --skip-column-names -e \
+    "SELECT COUNT(*) FROM mybb_templates t JOIN mybb_templatesets s ON s.sid = t.sid WHERE s.title = 'Bench 0 Templates'")
+((n == 974)) || die "after theme import, the set 'Bench 0 Templates' has $n of 974 templates"
+m_thx=$(median "${thx[@]}")
+m_thi=$(median "${thi[@]}")
+m_th_base=$(median "${th_base[@]}")
+max_th_rss=$(maxof "${thx_rss[@]}" "${thi_rss[@]}")
+ratio_thx=$(fmedian "${r_thx[@]}")
+ratio_thi=$(fmedian "${r_thi[@]}")
+
 # ---- 5 (first, while nothing has happened in it). The idle watcher, default settings. ----
-say "5/6 idle watcher with default settings, ${idle_secs} s"
+say "5/7 idle watcher with default settings, ${idle_secs} s"
 timed "$bin" --version
 base_rss=$run_rss
 "$bin" -q --db "$(db_url watch)" --root "$work/w" export || die "the export before watching failed"
@@ -478,7 +535,7 @@ idle_wakeups=$((wake1 - wake0))
 clk_tck=$(getconf CLK_TCK)
 
 # ---- 4. Watch latency and burst. ----
-say "4/6 watch: $saves saves, then a burst of 974 (--debounce $debounce)"
+say "4/7 watch: $saves saves, then a burst of 974 (--debounce $debounce)"
 coproc DBQ { mariadb_client "$(db_url watch)" --batch --skip-column-names --unbuffered 2>&1; }
 start_watcher "$(db_url watch)" "$work/w" "$work/watch.log" --debounce "$debounce"
 lat=()
@@ -524,9 +581,83 @@ burst_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
 watch_hwm=$(vm "$watcher_pid" VmHWM)
 stop_watcher "$work/watch.log"
 watch_stop_us=$stop_us
-kill "$DBQ_PID" 2>/dev/null || true
-wait "$DBQ_PID" 2>/dev/null || true
-DBQ_PID=''
+stop_dbq
+
+# ---- 7. Live reload. ----
+say "7/7 live reload: idle with $live_clients browsers, then $live_saves stylesheet saves with one listening"
+mkdir -p "$work/forum/cache/themes"
+"$bin" -q --db "$(db_url live)" --root "$work/l" export || die "the export before live reload failed"
+"$bin" -q --db "$(db_url live)" --mybb "$work/forum" cache rebuild || die "cache rebuild before live reload failed"
+coproc DBQ { mariadb_client "$(db_url live)" --batch --skip-column-names --unbuffered 2>&1; }
+start_watcher "$(db_url live)" "$work/l" "$work/live.log" --mybb "$work/forum" --debounce "$debounce" \
+    --live-reload 127.0.0.1:0
+live_addr=$(sed -n 's/^live reload: listening on \([^;]*\);.*/\1/p' "$work/live.log.out")
+[[ -n $live_addr ]] || die "the watcher did not say where it listens: $(cat "$work/live.log.out")"
+
+# Starts bench-helper live with N browsers [and the FILE to stamp], reading its lines from
+# live_fd; waits for `ready`.
+start_browsers() {
+    rm -f "$work/live.fifo"
+    mkfifo "$work/live.fifo"
+    "$helper" live "$live_addr" "$@" >"$work/live.fifo" 2>"$work/live.err" &
+    live_pid=$!
+    exec {live_fd}<"$work/live.fifo"
+    local line=''
+    IFS= read -r -t 10 line <&"$live_fd" || true
+    [[ $line == ready ]] || die "bench-helper live did not connect: $line $(cat "$work/live.err")"
+}
+stop_browsers() {
+    kill "$live_pid" 2>/dev/null || true
+    wait "$live_pid" 2>/dev/null || true
+    live_pid=''
+    exec {live_fd}<&-
+}
+
+nap 3 # past the first pull, as in part 5
+live_rss0=$(vm "$watcher_pid" VmRSS)
+start_browsers "$live_clients"
+ns0=$(cpu_ns "$watcher_pid") wake0=$(wakeups "$watcher_pid")
+t0=$EPOCHREALTIME
+nap "$idle_secs"
+ns1=$(cpu_ns "$watcher_pid") wake1=$(wakeups "$watcher_pid")
+live_idle_wall=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+live_idle_cpu_us=$(((ns1 - ns0) / 1000))
+live_idle_wakeups=$((wake1 - wake0))
+live_rss=$(vm "$watcher_pid" VmRSS)
+live_threads=$(find /proc/"$watcher_pid"/task -mindepth 1 -maxdepth 1 | wc -l)
+stop_browsers
+
+css=styles/Default/color_black.css
+start_browsers 1 "$work/forum/cache/themes/theme2/color_black.css"
+css_orig=$(<"$work/l/$css")
+live_db=() live_rl=() live_cache=()
+for ((i = 0; i < live_saves; i++)); do
+    sql="SELECT COUNT(*) FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css' AND stylesheet LIKE '%bench live $i */%';"
+    t0=$EPOCHREALTIME
+    printf '%s\n/* bench live %s */\n' "$css_orig" "$i" >"$work/l/$css"
+    deadline=$((SECONDS + 10))
+    while q "$sql" && [[ $REPLY != 1 ]]; do
+        ((SECONDS < deadline)) || die "live save $i not in the database after 10 s: $(tail -n 5 "$work/live.log")"
+        nap 0.001
+    done
+    live_db+=($(($(us "$EPOCHREALTIME") - $(us "$t0"))))
+    IFS=' ' read -r -t 10 t_msg t_file msg <&"$live_fd" || die "no reload for live save $i: $(tail -n 5 "$work/live.log")"
+    [[ $msg == *'"path":"cache/themes/theme2/color_black.css","liveCSS":true'* ]] ||
+        die "unexpected message for live save $i: $msg"
+    live_rl+=($((t_msg - $(us "$t0"))))
+    live_cache+=($((t_msg - t_file)))
+    nap 0.03
+done
+m_live_db=$(median "${live_db[@]}")
+m_live_rl=$(median "${live_rl[@]}")
+m_live_cache=$(median "${live_cache[@]}")
+p95_live_db=$(percentile 95 "${live_db[@]}")
+p95_live_rl=$(percentile 95 "${live_rl[@]}")
+p95_live_cache=$(percentile 95 "${live_cache[@]}")
+live_hwm=$(vm "$watcher_pid" VmHWM)
+stop_browsers
+stop_watcher "$work/live.log"
+stop_dbq
 
 # ---- 4b. The pull check: what a watcher asks the database every --pull-interval. ----
 # The same statement as Db::fingerprint (src/mybb/db.rs), wrapped so that it answers one line;
@@ -563,7 +694,7 @@ wait "$DBQ_PID" 2>/dev/null || true
 DBQ_PID=''
 
 # ---- 6. Size and crates. ----
-say "6/6 binary size and crates"
+say "6/7 binary size and crates"
 bin_size=$(stat -c %s "$bin")
 helper_size=$(stat -c %s "$helper")
 crates=$(cargo tree --offline --locked --prefix none --edges normal 2>/dev/null ||
@@ -602,6 +733,12 @@ row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files file
     "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
 row "import 974 changed files" "$(ms "$m_imp")" "export of the same: $(ms "$m_imp_exp")" \
     "${ratio_imp}x" "(report)" "-"
+row "theme export, master (974+7 items)" "$(ms "$m_thx")" "export of the board: $(ms "$m_th_base")" \
+    "${ratio_thx}x" "(report)" "-"
+row "theme import, master theme file" "$(ms "$m_thi")" "export of the board: $(ms "$m_th_base")" \
+    "${ratio_thi}x" "(report)" "-"
+row "peak RSS, theme export/import (max)" "$(kb "$max_th_rss")" "export: $(kb "$max_exp_rss")" \
+    "$(ratio "$max_th_rss" "$max_exp_rss")" "(report)" "-"
 row "watch save->DB, median of $saves" "$(ms "$m_lat")" "debounce window: $debounce.0 ms" \
     "$(ratio "$m_lat" $((debounce * 1000)))" "<= debounce + 20 ms" "$(verdict "$m_lat" "x <= $(((debounce + 20) * 1000))")"
 row "watch save->DB, p95 (max $(ms "$max_lat"))" "$(ms "$p95_lat")" "debounce window: $debounce.0 ms" \
@@ -620,6 +757,14 @@ row "peak RSS, idle watcher (VmHWM)" "$(kb "$idle_hwm")" "mybb-sync --version: $
 row "idle watcher CPU over ${idle_secs} s" "$(ms "$idle_cpu_us")" "wall time: $(ms "$idle_wall")" \
     "$(awk -v a="$idle_cpu_us" -v b="$idle_wall" 'BEGIN { printf "%.3f%%", 100 * a / b }')" "~0 (< 0.1%)" \
     "$(verdict "$idle_cpu_us" "x < $idle_wall / 1000")"
+row "live: save->reload, median of $live_saves" "$(ms "$m_live_rl")" "save->DB, same saves: $(ms "$m_live_db")" \
+    "$(ratio "$m_live_rl" "$m_live_db")" "(report)" "-"
+row "live: save->reload, p95" "$(ms "$p95_live_rl")" "save->DB, p95: $(ms "$p95_live_db")" \
+    "$(ratio "$p95_live_rl" "$p95_live_db")" "(report)" "-"
+row "live: idle CPU, $live_clients browsers, ${idle_secs} s" "$(ms "$live_idle_cpu_us")" "no live reload (part 5): $(ms "$idle_cpu_us")" \
+    "$(ratio "$live_idle_cpu_us" "$idle_cpu_us")" "~0 (< 0.1%)" "$(verdict "$live_idle_cpu_us" "x < $live_idle_wall / 1000")"
+row "live: RSS, $live_clients browsers (VmRSS)" "$(kb "$live_rss")" "the same watcher, none: $(kb "$live_rss0")" \
+    "$(ratio "$live_rss" "$live_rss0")" "< 10 MB" "$(verdict "$live_rss" 'x < 10240')"
 row "binary size (release)" "$(kb "$((bin_size / 1024))")" "std-only binary: $(kb "$((helper_size / 1024))")" \
     "$(ratio "$bin_size" "$helper_size")" "(report)" "-"
 row "crates, cargo tree --edges normal" "$n_crates" "packages in Cargo.lock: $n_lock" \
@@ -656,6 +801,10 @@ echo "  watcher CPU during the $saves saves: $(ms "$saves_cpu_us") in $(ms "$sav
 echo "  pull check calls (ms): 1 set max $(ms "$(maxof "${fp_one[@]}")"), 10 sets max $(ms "$(maxof "${fp_ten[@]}")")"
 echo "  watcher after the burst: VmHWM $(kb "$watch_hwm"); SIGTERM to exit 0: idle $(ms "$idle_stop_us"), after the burst $(ms "$watch_stop_us")"
 echo "  latency is polled every ~1.4 ms over one client connection: figures are late by up to ~1.5 ms"
+echo "  live reload: a stylesheet save is announced after its row, both cache files and the stylesheet lists:" \
+    "from the cache file's mtime to the reload received, median $(ms "$m_live_cache"), p95 $(ms "$p95_live_cache")"
+echo "  live reload, idle with $live_clients browsers: $live_threads threads, $live_idle_wakeups wakeups in ${idle_secs} s" \
+    "(part 5 without: $idle_wakeups); VmHWM after the $live_saves saves $(kb "$live_hwm")"
 echo "  crates: host target, normal edges, each name+version once, mybb-sync not counted"
 echo "  wall time of this script: $(awk -v u="$total_us" 'BEGIN { printf "%.0f s", u / 1e6 }')" \
     "(of which cargo build $(awk -v u="$build_us" 'BEGIN { printf "%.0f s", u / 1e6 }'))"

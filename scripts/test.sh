@@ -8,6 +8,13 @@
 # MYBB_SYNC_TEST_URL for the integration tests (tests/util.rs), then runs
 # `cargo test --locked --lib --tests` with the given arguments: every unit and integration test (the
 # binary target has none). Exits non-zero if anything fails.
+#
+# The browser test of live reload (tests/live.rs) drives headless Chromium. test.sh finds it
+# (MYBB_SYNC_CHROMIUM, else chromium, chromium-browser or google-chrome on PATH) and exports
+# MYBB_SYNC_CHROMIUM; on CI (CI=true, as root, with apt-get) it installs Debian's `chromium`
+# when missing, and stops if it cannot: CI never passes without the browser test. Elsewhere a
+# missing Chromium is announced here and that one test fails saying what to install.
+# MYBB_SYNC_SKIP_BROWSER=1 skips it knowingly (the test prints SKIPPED).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +23,37 @@ source scripts/mariadb.sh
 
 mariadb_ensure
 echo "test.sh: MariaDB server: $(mariadb_redact "$MYBB_SYNC_TEST_URL") ($MARIADB_KIND)" >&2
+
+# Prints the path of the Chromium to test with, if there is one.
+find_chromium() {
+    if [[ -n ${MYBB_SYNC_CHROMIUM:-} ]]; then
+        printf '%s\n' "$MYBB_SYNC_CHROMIUM"
+        return 0
+    fi
+    command -v chromium || command -v chromium-browser || command -v google-chrome
+}
+
+if [[ ${MYBB_SYNC_SKIP_BROWSER:-} == 1 ]]; then
+    echo "test.sh: MYBB_SYNC_SKIP_BROWSER=1: the live-reload browser test is skipped" >&2
+elif chromium=$(find_chromium); then
+    export MYBB_SYNC_CHROMIUM=$chromium
+    echo "test.sh: Chromium: $chromium" >&2
+elif [[ ${CI:-} == true && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "test.sh: no Chromium found; installing chromium with apt-get (CI)" >&2
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-upgrade chromium; } >&2 ||
+        ! chromium=$(find_chromium); then
+        echo "test.sh: cannot install chromium with apt-get, so the live-reload browser test cannot run;" >&2
+        echo "test.sh: set MYBB_SYNC_SKIP_BROWSER=1 to run everything else without it" >&2
+        exit 1
+    fi
+    export MYBB_SYNC_CHROMIUM=$chromium
+    echo "test.sh: Chromium: $chromium" >&2
+else
+    echo "test.sh: no Chromium found (chromium, chromium-browser, google-chrome, MYBB_SYNC_CHROMIUM):" >&2
+    echo "test.sh: the live-reload browser test will fail; install it (apt-get install chromium)" >&2
+    echo "test.sh: or set MYBB_SYNC_SKIP_BROWSER=1 to skip that test knowingly" >&2
+fi
 
 if ! cargo test --locked --lib --tests "$@"; then
     echo "test.sh: cargo test failed" >&2

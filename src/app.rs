@@ -1,5 +1,7 @@
 //! Runs a parsed command line: resolves the configuration and hands each command to its module.
 
+use std::io::Write as _;
+
 use crate::cli::{Args, Command, HELP, UpgradeCommand};
 use crate::commands::{self, export::ExportOptions};
 use crate::config;
@@ -49,6 +51,7 @@ pub fn run(args: Args) -> Result<()> {
             let config = config::resolve(&args.connection)?;
             commands::cache::rebuild(&config, &cache_args.themes)
         }
+        Command::Theme(theme) => commands::theme::run(&args.connection, theme),
         Command::Upgrade(upgrade_args) => {
             let config = config::resolve(&args.connection)?;
             let db = Db::connect(&config.db, &config.prefix)?;
@@ -69,12 +72,25 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Watch(watch_args) => {
             let config = config::resolve(&args.connection)?;
-            let options = WatchOptions {
+            let mut options = WatchOptions {
                 debounce: watch_args.debounce,
                 reconcile_at_start: !watch_args.export_first,
                 pull_interval: watch_args.pull_interval,
                 exit_after: test_hooks::number(test_hooks::EXIT_AFTER),
+                live: None,
             };
+            if let Some(addr) = watch_args.live_reload {
+                let (server, sender) = crate::live::start(addr)?;
+                // For the user to copy, so on stdout; a closed stdout is no reason to stop.
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "live reload: listening on {}; add this line to the headerinclude template \
+                     of a development template set (or use a LiveReload browser extension):\n{}",
+                    server.local_addr(),
+                    server.script_tag()
+                );
+                options.live = Some(sender);
+            }
             commands::watch::watch(&config, options, watch_args.export_first)
         }
     }

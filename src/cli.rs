@@ -4,11 +4,13 @@
 //! later, in `config.rs`. Global options may stand before or after the subcommand.
 
 use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lexopt::prelude::*;
 
+pub use crate::commands::theme::{ThemeExportArgs, ThemeImportArgs};
 use crate::config::ConnectionArgs;
 use crate::error::{Error, Result};
 pub use crate::sync::decide::Prefer;
@@ -30,6 +32,9 @@ COMMANDS:
     diff PATH...        Show a file against the database (or with --master, the copy against master)
     merge [PATH...]     Merge the upstream change into each outdated template's file (three-way)
     revert PATH...      Delete the custom copy, as the Admin CP's Revert; the file gets what MyBB renders
+    theme export NAME   Write theme NAME as the Admin CP's \"Export Theme\" does, to stdout
+    theme import FILE   Create a theme from a theme file as \"Import a Theme\" does (needs --mybb)
+    theme unpack FILE   Write a theme file's templates and stylesheets under --root (no database)
 
 OPTIONS:
     --db URL            Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]
@@ -55,6 +60,9 @@ WATCH OPTIONS:
     --debounce MS       Quiet time before a changed file is read [default: 75]
     --pull-interval S   How often to look for Admin CP edits to bring to disk [default: 2]
     --no-pull           Do not bring database changes to disk while watching
+    --live-reload [ADDR]
+                        Tell browsers when a save is live (LiveReload protocol 7): stylesheets
+                        swap in place, pages reload for templates [default: 127.0.0.1:35729]
 
 STATUS OPTIONS:
     --porcelain         Stable output for scripts: ACTION<TAB>PATH[<TAB>REASON]
@@ -70,6 +78,17 @@ UPGRADE OPTIONS (outdated, diff, merge, revert):
 CACHE REBUILD OPTIONS:
     --theme NAME        Rebuild only this theme's files, and the lists of it and its descendants
                         (repeatable; default: every theme, the master theme included)
+
+THEME EXPORT OPTIONS:
+    --custom-only       Only the theme's own stylesheets, not inherited ones (\"customized items only\")
+    --no-templates      Leave the templates out (also for theme import: import none)
+    --from-files        Export the sync root's files (checked as for import), not the database's rows
+
+THEME IMPORT OPTIONS:
+    --name NAME         The new theme's name [default: the file's]
+    --parent NAME       The parent theme [default: MyBB Master Style]
+    --no-stylesheets    Import no stylesheets
+    --version-compat    Import a theme made for another MyBB version
 
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
@@ -107,6 +126,8 @@ pub enum Command {
     Status(StatusArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
+    /// `theme export|import|unpack`.
+    Theme(ThemeCommand),
     /// `outdated`, `diff`, `merge`, `revert`: see [`UpgradeArgs`].
     Upgrade(UpgradeArgs),
 }
@@ -133,6 +154,15 @@ pub struct UpgradeArgs {
     pub base: Option<PathBuf>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
+}
+
+/// `theme`'s actions and their options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThemeCommand {
+    Export(ThemeExportArgs),
+    Import(ThemeImportArgs),
+    /// `theme unpack FILE`: the file.
+    Unpack(PathBuf),
 }
 
 /// Options of `export`.
@@ -172,6 +202,8 @@ pub struct WatchArgs {
     pub debounce: Duration,
     /// How often to look for database changes; None with `--no-pull`.
     pub pull_interval: Option<Duration>,
+    /// Where to serve live-reload browsers (`--live-reload [ADDR]`); None without the flag.
+    pub live_reload: Option<SocketAddr>,
 }
 
 impl Default for WatchArgs {
@@ -180,6 +212,7 @@ impl Default for WatchArgs {
             export_first: false,
             debounce: Duration::from_millis(75),
             pull_interval: Some(Duration::from_secs(2)),
+            live_reload: None,
         }
     }
 }
@@ -215,6 +248,10 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let mut prefer = None;
     // `cache`'s action: `rebuild` is the only one.
     let mut cache_action: Option<String> = None;
+    // `theme`'s action and its NAME or FILE, and its options.
+    let mut theme_words: Vec<OsString> = Vec::new();
+    let mut theme_export = ThemeExportArgs::default();
+    let mut theme_import = ThemeImportArgs::default();
     // Command options seen, to reject those given to the wrong command.
     let mut seen: Vec<(&'static str, &'static str)> = Vec::new();
 
@@ -286,6 +323,52 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 watch.debounce = Duration::from_millis(ms);
                 seen.push(("--debounce", "watch"));
             }
+            Long("live-reload") => {
+                // The address is optional: `--live-reload=ADDR`, or the next argument unless it
+                // is an option or a command name.
+                let value = parser.optional_value().or_else(|| {
+                    parser.try_raw_args()?.next_if(|next| {
+                        next.to_str().is_none_or(|s| !s.starts_with('-') && !COMMANDS.contains(&s))
+                    })
+                });
+                watch.live_reload = Some(match value {
+                    None => crate::live::DEFAULT_ADDR,
+                    Some(value) => live_reload_addr(&value)?,
+                });
+                seen.push(("--live-reload", "watch"));
+            }
+            Long("custom-only") => {
+                theme_export.custom_only = true;
+                seen.push(("--custom-only", "theme"));
+            }
+            Long("no-templates") => {
+                theme_export.no_templates = true;
+                theme_import.no_templates = true;
+                seen.push(("--no-templates", "theme"));
+            }
+            Long("from-files") => {
+                theme_export.from_files = true;
+                seen.push(("--from-files", "theme"));
+            }
+            Long("name") => {
+                theme_import.name = Some(string(&mut parser, "--name")?);
+                seen.push(("--name", "theme"));
+            }
+            Long("parent") => {
+                theme_import.parent = Some(string(&mut parser, "--parent")?);
+                seen.push(("--parent", "theme"));
+            }
+            Long("no-stylesheets") => {
+                theme_import.no_stylesheets = true;
+                seen.push(("--no-stylesheets", "theme"));
+            }
+            Long("version-compat") => {
+                theme_import.version_compat = true;
+                seen.push(("--version-compat", "theme"));
+            }
+            Value(value) if command.as_deref() == Some("theme") && theme_words.len() < 2 => {
+                theme_words.push(value);
+            }
             Value(value) if command.is_none() => {
                 let name = value.into_string().map_err(|v| {
                     Error::usage(format!("unknown command {:?}", v.to_string_lossy()))
@@ -317,13 +400,13 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
     let command = match command.as_deref() {
         None => {
             return Err(Error::usage(
-                "no command given: use export, import, watch, status, cache rebuild, outdated, diff, \
-                 merge or revert",
+                "no command given: use export, import, watch, status, cache rebuild, theme, outdated, \
+                 diff, merge or revert",
             ));
         }
         Some(
-            name @ ("export" | "import" | "watch" | "status" | "cache" | "outdated" | "diff"
-            | "merge" | "revert"),
+            name @ ("export" | "import" | "watch" | "status" | "cache" | "theme" | "outdated"
+            | "diff" | "merge" | "revert"),
         ) => name.to_owned(),
         Some(other) => return Err(Error::usage(format!("unknown command {other:?}"))),
     };
@@ -350,9 +433,81 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
             }
             None => return Err(Error::usage("`cache` needs an action: use cache rebuild")),
         },
+        "theme" => Command::Theme(theme_command(theme_words, theme_export, theme_import, &seen)?),
         _ => Command::Watch(watch),
     };
     Ok(args)
+}
+
+/// The commands, as typed (an argument after `--live-reload` that is one of them is no address).
+const COMMANDS: [&str; 10] = [
+    "export", "import", "watch", "status", "cache", "outdated", "diff", "merge", "revert", "theme",
+];
+
+/// Parses the address of `--live-reload`: `IP:PORT` (`[IPv6]:PORT`), an IP alone (port 35729),
+/// a port alone (on 127.0.0.1), or `localhost[:PORT]`.
+fn live_reload_addr(value: &std::ffi::OsStr) -> Result<SocketAddr> {
+    let text = value.to_string_lossy();
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let port = crate::live::DEFAULT_PORT;
+    let parsed = text
+        .parse::<SocketAddr>()
+        .ok()
+        .or_else(|| text.parse::<u16>().ok().map(|p| SocketAddr::new(local, p)))
+        .or_else(|| text.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, port)))
+        .or_else(|| match text.strip_prefix("localhost") {
+            Some("") => Some(SocketAddr::new(local, port)),
+            Some(rest) => rest.strip_prefix(':')?.parse().ok().map(|p| SocketAddr::new(local, p)),
+            None => None,
+        });
+    parsed.ok_or_else(|| {
+        Error::usage(format!(
+            "--live-reload takes an address such as 127.0.0.1:35729 or 0.0.0.0:35729, not {text:?}"
+        ))
+    })
+}
+
+/// Builds `theme`'s action from its words (`export NAME`, `import FILE`, `unpack FILE`) and
+/// checks that each theme option seen belongs to that action.
+fn theme_command(
+    words: Vec<OsString>,
+    export: ThemeExportArgs,
+    import: ThemeImportArgs,
+    seen: &[(&'static str, &'static str)],
+) -> Result<ThemeCommand> {
+    const NEEDS: &str =
+        "`theme` needs an action: theme export NAME, theme import FILE or theme unpack FILE";
+    let mut words = words.into_iter();
+    let action = words.next().ok_or_else(|| Error::usage(NEEDS))?;
+    let action = action.to_str().unwrap_or_default().to_owned();
+    let allowed: &[&str] = match action.as_str() {
+        "export" => &["--custom-only", "--no-templates", "--from-files"],
+        "import" => {
+            &["--name", "--parent", "--no-templates", "--no-stylesheets", "--version-compat"]
+        }
+        "unpack" => &[],
+        other => return Err(Error::usage(format!("unknown theme action {other:?}: {NEEDS}"))),
+    };
+    if let Some((flag, _)) =
+        seen.iter().find(|(flag, owner)| *owner == "theme" && !allowed.contains(flag))
+    {
+        return Err(Error::usage(format!(
+            "{flag} belongs to another theme action, not `theme {action}`"
+        )));
+    }
+    let what = if action == "export" { "the theme's NAME" } else { "the theme FILE" };
+    let target =
+        words.next().ok_or_else(|| Error::usage(format!("`theme {action}` needs {what}")))?;
+    Ok(match action.as_str() {
+        "export" => {
+            let name = target.into_string().map_err(|v| {
+                Error::usage(format!("theme name {:?} is not valid UTF-8", v.to_string_lossy()))
+            })?;
+            ThemeCommand::Export(ThemeExportArgs { name, ..export })
+        }
+        "import" => ThemeCommand::Import(ThemeImportArgs { file: target.into(), ..import }),
+        _ => ThemeCommand::Unpack(target.into()),
+    })
 }
 
 /// Checks the options of an upgrade command that its name alone does not decide.
@@ -446,6 +601,28 @@ mod tests {
     }
 
     #[test]
+    fn live_reload_takes_an_optional_address() {
+        let live = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Watch(w) => w.live_reload,
+            other => panic!("{other:?}"),
+        };
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(live(&["watch"]), None);
+        assert_eq!(live(&["watch", "--live-reload"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "0.0.0.0:35729"]), Some(addr("0.0.0.0:35729")));
+        assert_eq!(live(&["watch", "--live-reload=9000"]), Some(addr("127.0.0.1:9000")));
+        assert_eq!(live(&["watch", "--live-reload", "::"]), Some(addr("[::]:35729")));
+        assert_eq!(live(&["watch", "--live-reload", "localhost:1"]), Some(addr("127.0.0.1:1")));
+        // What follows is an option or the command, not an address.
+        assert_eq!(live(&["watch", "--live-reload", "-q"]), Some(addr("127.0.0.1:35729")));
+        assert_eq!(live(&["--live-reload", "watch"]), Some(addr("127.0.0.1:35729")));
+        let err = parse(&["watch", "--live-reload", "example.org:80"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload takes an address"), "{err}");
+        let err = parse(&["export", "--live-reload"]).unwrap_err();
+        assert!(err.to_string().contains("--live-reload belongs to `watch`"), "{err}");
+    }
+
+    #[test]
     fn sync_options_go_to_their_commands() {
         let a = parse(&["import", "--dry-run", "--prefer", "disk"]).unwrap();
         let Command::Import(i) = a.command else { panic!() };
@@ -468,6 +645,57 @@ mod tests {
         // --theme still belongs to export too, and not to the other commands.
         let err = parse(&["import", "--theme", "Default"]).unwrap_err();
         assert!(err.to_string().contains("--theme belongs to `export` and `cache`"), "{err}");
+    }
+
+    #[test]
+    fn theme_takes_an_action_a_target_and_that_actions_options() {
+        let a = parse(&["theme", "export", "My Theme", "--custom-only", "--no-templates"]).unwrap();
+        let want = ThemeExportArgs {
+            name: "My Theme".into(),
+            custom_only: true,
+            no_templates: true,
+            from_files: false,
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Export(want)));
+        let a = parse(&[
+            "theme",
+            "import",
+            "t.xml",
+            "--name",
+            "N",
+            "--parent",
+            "P",
+            "--version-compat",
+        ])
+        .unwrap();
+        let want = ThemeImportArgs {
+            file: "t.xml".into(),
+            name: Some("N".into()),
+            parent: Some("P".into()),
+            version_compat: true,
+            ..ThemeImportArgs::default()
+        };
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Import(want)));
+        let a = parse(&["theme", "unpack", "t.xml", "--root", "/tmp/r"]).unwrap();
+        assert_eq!(a.command, Command::Theme(ThemeCommand::Unpack("t.xml".into())));
+        assert_eq!(a.connection.sync_root, Some(PathBuf::from("/tmp/r")));
+
+        for (args, says) in [
+            (&["theme"][..], "needs an action"),
+            (&["theme", "export"][..], "needs the theme's NAME"),
+            (&["theme", "import"][..], "needs the theme FILE"),
+            (&["theme", "delete", "x"][..], "unknown theme action"),
+            (
+                &["theme", "import", "t.xml", "--custom-only"][..],
+                "--custom-only belongs to another",
+            ),
+            (&["theme", "export", "x", "--name", "y"][..], "--name belongs to another"),
+            (&["export", "--from-files"][..], "--from-files belongs to `theme`"),
+            (&["theme", "export", "a", "b"][..], "unexpected argument"),
+        ] {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum Error {
     IoAt { path: PathBuf, action: &'static str, source: io::Error },
     /// Starting the file watcher failed.
     Watch { source: notify::Error },
+    /// The live-reload server cannot listen on its address.
+    Listen { addr: std::net::SocketAddr, source: io::Error },
     /// A batch command finished, but some items were refused or in conflict (each already
     /// reported on stderr).
     Incomplete { refused: usize },
@@ -80,6 +82,9 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "{e}"),
             Error::IoAt { path, action, .. } => write!(f, "failed to {action} {}", path.display()),
             Error::Watch { .. } => write!(f, "cannot start watching the sync root"),
+            Error::Listen { addr, .. } => {
+                write!(f, "cannot listen for live-reload browsers on {addr} (see --live-reload)")
+            }
             Error::Incomplete { refused } => {
                 let s = if *refused == 1 { "" } else { "s" };
                 write!(f, "{refused} item{s} refused or in conflict (listed above)")
@@ -100,7 +105,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Connect { source, .. } | Error::Query { source, .. } => Some(source),
-            Error::IoAt { source, .. } => Some(source),
+            Error::IoAt { source, .. } | Error::Listen { source, .. } => Some(source),
             Error::Watch { source } => Some(source),
             Error::BoardConfig(e) => e.source(),
             _ => None,

@@ -6,6 +6,7 @@
 //!
 //! - [`commands`]: one module per command: options in, engine calls, report out.
 //! - [`sync`]: the engine: where a file and a row are compared, planned and applied.
+//! - [`live`]: live reload: tells browsers what the engine made live (`watch --live-reload`).
 //! - [`mybb`]: MyBB's rules and data: the only SQL, the board's shape, its caches.
 //! - [`php`]: PHP's semantics MyBB relies on (serialize, config.php, trimming).
 //! - [`disk`]: the only file writer, the pause gate and lock, the tree walker.
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod disk;
 pub mod error;
+pub mod live;
 pub mod mybb;
 pub mod percent;
 pub mod php;

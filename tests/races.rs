@@ -512,6 +512,7 @@ fn a_paused_worker_sleeps_on_the_gate_and_applies_queued_events_once_on_resume()
         reconcile_at_start: false,
         exit_after: None,
         pull_interval: None,
+        live: None,
     };
     let worker = {
         let (config, gate) = (config.clone(), Arc::clone(&gate));
@@ -556,6 +557,7 @@ fn stop_wakes_a_worker_blocked_on_a_paused_gate() {
         reconcile_at_start: false,
         exit_after: None,
         pull_interval: Some(Duration::from_millis(10)),
+        live: None,
     };
     let _paused = gate.pause_guard();
     let worker = {

@@ -224,6 +224,7 @@ fn spawn_watcher(
         reconcile_at_start,
         exit_after: None,
         pull_interval: None,
+        live: None,
     };
     let (config, gate) = (config.clone(), Arc::clone(gate));
     (stopper, std::thread::spawn(move || armed.run(&config, &options, gate)))

@@ -8,4 +8,5 @@ pub mod merge;
 pub mod outdated;
 pub mod revert;
 pub mod status;
+pub mod theme;
 pub mod watch;

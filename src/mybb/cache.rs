@@ -59,8 +59,21 @@ pub struct WrittenStylesheet<'a> {
     pub content: &'a str,
 }
 
+/// What the forum serves for a stylesheet after [`after_stylesheet_write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The new cache files, renamed into place. `relinked`: some theme's stylesheet list
+    /// changed, so pages link another URL than before (a new row, a file that appeared).
+    CacheFile { relinked: bool },
+    /// `css.php?stylesheet={sid}`, live from the row, since the cache files could not be written.
+    CssPhp,
+    /// The old file: there was no MyBB root to write the cache to.
+    Stale,
+}
+
 /// Makes a stylesheet row that was just written live, as the Admin CP does after saving it:
 /// writes its cache files and rebuilds the stylesheet lists (see the module documentation).
+/// Returns what the forum serves for it now.
 ///
 /// Without a MyBB root (or with a directory that has no `cache/themes`, so is not one) there is
 /// no cache to write: this only warns that the forum keeps serving the old file. A cache file
@@ -70,7 +83,7 @@ pub fn after_stylesheet_write(
     db: &Db,
     config: &Config,
     sheet: &WrittenStylesheet<'_>,
-) -> Result<()> {
+) -> Result<Served> {
     let Some(root) = config.mybb_root.as_deref() else {
         log::warn!(
             "stylesheet {:?} of theme {} is saved in the database, but the forum keeps serving the \
@@ -79,7 +92,7 @@ pub fn after_stylesheet_write(
             sheet.name,
             sheet.tid
         );
-        return Ok(());
+        return Ok(Served::Stale);
     };
     if !root.join(THEMES_DIR).is_dir() {
         // Most likely a mistaken --mybb: writing there, and rebuilding the lists from a
@@ -93,7 +106,7 @@ pub fn after_stylesheet_write(
             sheet.tid,
             root.display()
         );
-        return Ok(());
+        return Ok(Served::Stale);
     }
     let cache = Cache { root, durable: config.durable };
     let mut failed = Failed::new();
@@ -110,8 +123,12 @@ pub fn after_stylesheet_write(
             failed.insert((sheet.tid, sheet.name.to_owned()));
         }
     }
-    cache.rebuild_lists(db, &[sheet.tid], &failed)?;
-    Ok(())
+    let lists = cache.rebuild_lists(db, &[sheet.tid], &failed)?;
+    Ok(if failed.is_empty() {
+        Served::CacheFile { relinked: lists.themes_written > 0 }
+    } else {
+        Served::CssPhp
+    })
 }
 
 /// Regenerates MyBB's stylesheet cache from the database: the cache files of every stylesheet
@@ -163,6 +180,40 @@ pub fn rebuild(db: &Db, config: &Config, theme_names: &[String]) -> Result<()> {
         return Err(Error::Incomplete { refused: failed.len() });
     }
     Ok(())
+}
+
+/// Returns true if and only if `root` looks like MyBB's root: it has the `cache/themes`
+/// directory MyBB ships. Without it there is no stylesheet cache to keep in step.
+pub fn is_mybb_root(root: &Path) -> bool {
+    root.join(THEMES_DIR).is_dir()
+}
+
+/// Makes the stylesheets of a theme just created by a theme import live, as
+/// `import_theme_xml()` does: writes each one's cache files (`cache_stylesheet()`), then
+/// rebuilds the stylesheet list and `disporder` of theme `tid` (`update_theme_stylesheet_list()`)
+/// and refreshes the `default_theme` cache row if needed. A stylesheet whose files cannot be
+/// written is warned about and linked as `css.php?stylesheet={sid}`; its row is left as it is,
+/// as MyBB's import leaves it. Returns how many could not be written.
+///
+/// `root` must be MyBB's root ([`is_mybb_root`]). An error means a database read or write
+/// failed; the rows are already saved.
+pub fn after_theme_import(
+    db: &Db,
+    root: &Path,
+    durable: bool,
+    tid: u32,
+    sheets: &[WrittenStylesheet<'_>],
+) -> Result<usize> {
+    let cache = Cache { root, durable };
+    let mut failed = Failed::new();
+    for sheet in sheets {
+        if let Err(e) = cache.write_stylesheet(sheet.tid, sheet.name, sheet.content, None) {
+            cache.warn_unwritable(sheet.tid, sheet.name, &css_php(sheet.sid), &e);
+            failed.insert((sheet.tid, sheet.name.to_owned()));
+        }
+    }
+    cache.rebuild_lists(db, &[tid], &failed)?;
+    Ok(failed.len())
 }
 
 /// Returns every theme with its `properties` parsed, and the tids whose `properties` column does

@@ -262,6 +262,17 @@ impl Db {
         row.map(|bytes| text(bytes, &format!("datacache row {title:?}"))).transpose()
     }
 
+    /// Returns the value of MyBB setting `name` (a `settings` row, which MyBB copies into
+    /// `inc/settings.php`), if the row exists.
+    pub fn setting(&self, name: &str) -> Result<Option<String>> {
+        let sql = format!("SELECT value FROM {} WHERE name = ?", self.table("settings"));
+        let row: Option<Vec<u8>> = self
+            .conn()?
+            .exec_first(sql, (name,))
+            .map_err(|e| self.query_error(format!("read setting {name:?}"), e))?;
+        row.map(|bytes| text(bytes, &format!("setting {name:?}"))).transpose()
+    }
+
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
     /// every template it saves, read from the `version` datacache row.
     pub fn version_code(&self) -> Result<String> {
@@ -393,6 +404,29 @@ impl Db {
         Ok(conn.affected_rows() == 1)
     }
 
+    /// Inserts a stylesheet row into theme `tid` as it is, for a theme just created (by
+    /// `theme import`, as MyBB's `import_theme_xml()` does, duplicates of a name included).
+    /// Returns the new sid.
+    pub(crate) fn insert_new_stylesheet(
+        &self,
+        tid: u32,
+        name: &str,
+        attachedto: &str,
+        content: &str,
+        lastmodified: u64,
+    ) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO {} (name, tid, attachedto, stylesheet, cachefile, lastmodified) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            self.table("themestylesheets")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (name, tid, attachedto, content, name, lastmodified)).map_err(|e| {
+            self.query_error(format!("insert stylesheet {name:?} into theme {tid}"), e)
+        })?;
+        Ok(conn.last_insert_id())
+    }
+
     /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
     /// then. Returns the new sid, or None if such a row appeared (see [`Db::keep_first`]).
     pub(crate) fn insert_stylesheet(
@@ -490,6 +524,154 @@ impl Db {
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+/// A `templates` row as the Admin CP's theme export reads it: raw bytes, written out as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportTemplate {
+    pub title: Vec<u8>,
+    pub template: Vec<u8>,
+    pub version: Vec<u8>,
+}
+
+/// Theme packages (issue 13): the queries of the Admin CP's theme export
+/// (admin/modules/style/themes.php, action `export`) and the writes of `import_theme_xml()`
+/// (admin/inc/functions_themes.php), each the same statement MyBB issues.
+impl Db {
+    /// Returns the stylesheet rows of the themes `tids` as the export reads them:
+    /// `SELECT * ... WHERE tid IN (...) ORDER BY tid DESC`, ties in the server's order (the
+    /// export keeps the first row of each `cachefile`, so that order decides).
+    pub fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
+        if tids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT * FROM {} WHERE tid IN ({}) ORDER BY tid DESC",
+            self.table("themestylesheets"),
+            placeholders(tids.len())
+        );
+        let params: Vec<Value> = tids.iter().map(|&t| Value::from(t)).collect();
+        let what = || format!("read the stylesheets of themes {tids:?}");
+        let rows: Vec<mysql::Row> = self
+            .conn()?
+            .exec(sql, Params::Positional(params))
+            .map_err(|e| self.query_error(what(), e))?;
+        rows.into_iter()
+            .map(|row| {
+                let sid: u32 = column(&row, "sid", &what)?;
+                let field = |name: &str| -> Result<String> {
+                    text(column(&row, name, &what)?, &format!("{name} of stylesheet sid {sid}"))
+                };
+                Ok(StylesheetRow {
+                    sid,
+                    name: field("name")?,
+                    tid: column(&row, "tid", &what)?,
+                    attachedto: field("attachedto")?,
+                    stylesheet: column(&row, "stylesheet", &what)?,
+                    cachefile: field("cachefile")?,
+                    lastmodified: column(&row, "lastmodified", &what)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns the templates of set `sid` as the export reads them: `SELECT * ... WHERE sid=?`,
+    /// without ORDER BY, so in the order the server hands them to MyBB too.
+    pub fn templates_for_export(&self, sid: i64) -> Result<Vec<ExportTemplate>> {
+        let sql = format!("SELECT * FROM {} WHERE sid = ?", self.table("templates"));
+        let what = || format!("read the templates of set {sid}");
+        let rows: Vec<mysql::Row> =
+            self.conn()?.exec(sql, (sid,)).map_err(|e| self.query_error(what(), e))?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ExportTemplate {
+                    title: column(&row, "title", &what)?,
+                    template: column(&row, "template", &what)?,
+                    version: column(&row, "version", &what)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns the tid of a theme called `name` (compared as MySQL compares, so in the column's
+    /// collation: usually case-insensitive), as `import_theme_xml()`'s name check finds it.
+    pub fn theme_tid_by_name(&self, name: &str) -> Result<Option<u32>> {
+        let sql = format!("SELECT tid FROM {} WHERE name = ? LIMIT 1", self.table("themes"));
+        self.conn()?
+            .exec_first(sql, (name,))
+            .map_err(|e| self.query_error(format!("look for a theme named {name:?}"), e))
+    }
+
+    /// Inserts a template set titled `title`. Returns its sid.
+    pub(crate) fn insert_template_set(&self, title: &str) -> Result<u64> {
+        let sql = format!("INSERT INTO {} (title) VALUES (?)", self.table("templatesets"));
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (title,))
+            .map_err(|e| self.query_error(format!("create the template set {title:?}"), e))?;
+        Ok(conn.last_insert_id())
+    }
+
+    /// Inserts the templates `(title, template, version)` into set `sid`, in order, with
+    /// `status` '' and `dateline` now: the rows `import_theme_xml()` inserts one statement at a
+    /// time, sent here in one batch (MariaDB's bulk protocol), which is one round trip instead of
+    /// one per template. The tables have no transactions either way: on an error, the rows before
+    /// it stay.
+    pub(crate) fn insert_templates(
+        &self,
+        sid: i32,
+        templates: &[(&str, &str, &str)],
+    ) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (title, template, sid, version, status, dateline) VALUES (?, ?, ?, ?, '', ?)",
+            self.table("templates")
+        );
+        let dateline = now();
+        self.conn()?
+            .exec_batch(
+                sql,
+                templates
+                    .iter()
+                    .map(|(title, template, version)| (title, template, sid, version, dateline)),
+            )
+            .map_err(|e| self.query_error(format!("insert the templates of set {sid}"), e))
+    }
+
+    /// Inserts a theme row as `build_new_theme()` does: `def` 0, `allowedgroups` `all`, empty
+    /// `properties` and `stylesheets` (filled in next). Returns its tid.
+    pub(crate) fn insert_theme(&self, name: &str, pid: u32) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO {} (name, pid, def, allowedgroups, properties, stylesheets) \
+             VALUES (?, ?, 0, 'all', '', '')",
+            self.table("themes")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (name, pid))
+            .map_err(|e| self.query_error(format!("create the theme {name:?}"), e))?;
+        Ok(conn.last_insert_id())
+    }
+
+    /// Writes theme `tid`'s `properties` alone, as `build_new_theme()` does when the parent has
+    /// no stylesheet list to inherit.
+    pub(crate) fn update_theme_properties(&self, tid: u32, properties: &str) -> Result<()> {
+        let sql = format!("UPDATE {} SET properties = ? WHERE tid = ?", self.table("themes"));
+        self.conn()?
+            .exec_drop(sql, (properties, tid))
+            .map_err(|e| self.query_error(format!("write the properties of theme {tid}"), e))
+    }
+}
+
+/// Reads column `name` of a `SELECT *` row, or says which query's row lacked it.
+fn column<T: mysql::prelude::FromValue>(
+    row: &mysql::Row,
+    name: &str,
+    what: &impl Fn() -> String,
+) -> Result<T> {
+    match row.get_opt::<T, &str>(name) {
+        Some(Ok(value)) => Ok(value),
+        _ => {
+            Err(Error::Data { what: format!("{}: column {name} is missing or unreadable", what()) })
+        }
+    }
 }
 
 /// A `templates` row with its `version`, for the upgrade commands (`outdated`, `merge`,

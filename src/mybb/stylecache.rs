@@ -63,9 +63,11 @@ pub fn theme_dir(tid: u32) -> String {
 }
 
 /// Returns the file name `cache_stylesheet()` writes stylesheet `name` to inside
-/// [`theme_dir`]: the name with every `/` removed (`str_replace('/', '', $filename)`).
+/// [`theme_dir`]: PHP's `basename($filename)` (admin/inc/functions_themes.php, MyBB 1.8.37),
+/// the part after the last `/`, trailing slashes ignored.
 pub fn cache_file_name(name: &str) -> String {
-    name.replace('/', "")
+    let trimmed = name.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_owned()
 }
 
 /// Returns the file name of the minified copy: [`cache_file_name`] with every `.css` replaced by
@@ -541,13 +543,14 @@ mod tests {
     }
 
     #[test]
-    fn file_names_follow_mybbs_str_replace() {
+    fn file_names_follow_mybbs_basename_and_str_replace() {
         assert_eq!(theme_dir(7), "cache/themes/theme7");
         assert_eq!(cache_file_name("global.css"), "global.css");
-        assert_eq!(cache_file_name("../x/y.css"), "..xy.css");
+        // See: issue 13 (MyBB 1.8.37's cache_stylesheet() takes basename(), not str_replace).
+        assert_eq!(cache_file_name("../x/y.css"), "y.css");
         assert_eq!(min_file_name("global.css"), "global.min.css");
         assert_eq!(min_file_name("a.css.css"), "a.min.css.min.css");
-        assert_eq!(min_file_name("sub/a.css"), "suba.min.css");
+        assert_eq!(min_file_name("sub/a.css"), "a.min.css");
         assert_eq!(min_file_name("noext"), "noext");
     }
 

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
 use crate::error::{Error, Result};
+use crate::live::Change;
+use crate::mybb::cache::Served;
 use crate::mybb::db::now;
 use crate::sync::layout::conflict_copy_path;
 use crate::sync::plan::{Action, Flow, Planned, Syncer, Target, Write};
@@ -39,6 +41,8 @@ pub struct Report {
     pub unstable: Vec<PathBuf>,
     /// Files that are gone (deleted, or between an editor's rename and write).
     pub missing: Vec<PathBuf>,
+    /// What the row writes made live on the forum, in order, for `watch --live-reload`.
+    pub live: Vec<Change>,
 }
 
 impl Report {
@@ -64,6 +68,14 @@ const MAX_ROUNDS: usize = 3;
 
 /// Why an item is given up on after [`MAX_ROUNDS`].
 const KEPT_CHANGING: &str = "kept changing while being synced; left as it is";
+
+/// How a conditional row write went.
+enum RowWrite {
+    /// The row changed since it was planned (or a copy appeared): nothing was written.
+    Raced,
+    /// Written; for a stylesheet, what the forum serves for it now.
+    Written(Option<Served>),
+}
 
 /// One round of applying a plan: what is staged for the atomic batch, which items lost a
 /// race (their row or file changed since they were planned) and are to be planned again, and
@@ -105,39 +117,80 @@ impl Round<'_> {
 
 impl Syncer<'_> {
     /// Writes one planned row, as the Admin CP would, if the row is still what the plan saw.
-    /// Returns false if it is not: someone else wrote it meanwhile.
-    fn write_row(&self, write: &Write) -> Result<bool> {
+    /// Returns [`RowWrite::Raced`] if it is not (someone else wrote it meanwhile), else, for a
+    /// stylesheet, what the forum serves for it now.
+    fn write_row(&self, write: &Write) -> Result<RowWrite> {
         let content = &write.content;
+        let done = |written: bool| if written { RowWrite::Written(None) } else { RowWrite::Raced };
         match &write.target {
             Target::UpdateTemplate { tid, title, seen } => {
-                self.db.update_template(*tid, title, content, &self.version_code, seen)
+                self.db.update_template(*tid, title, content, &self.version_code, seen).map(done)
             }
-            Target::InsertTemplate { sid, title, .. } => {
-                Ok(self.db.insert_template(*sid, title, content, &self.version_code)?.is_some())
-            }
+            Target::InsertTemplate { sid, title, .. } => self
+                .db
+                .insert_template(*sid, title, content, &self.version_code)
+                .map(|tid| done(tid.is_some())),
             Target::UpdateStylesheet { tid, sid, name, seen } => {
                 if !self.db.update_stylesheet(*sid, name, content, now(), seen)? {
-                    return Ok(false);
+                    return Ok(RowWrite::Raced);
                 }
-                self.after_stylesheet_write(*tid, *sid, name, content).map(|()| true)
+                let served = self.after_stylesheet_write(*tid, *sid, name, content)?;
+                Ok(RowWrite::Written(Some(served)))
             }
             Target::InsertStylesheet { tid, name, attachedto, .. } => {
                 let Some(sid) =
                     self.db.insert_stylesheet(*tid, name, attachedto, content, now())?
                 else {
-                    return Ok(false);
+                    return Ok(RowWrite::Raced);
                 };
                 let sid = u32::try_from(sid).map_err(|_| Error::Data {
                     what: format!("stylesheet {name:?} got sid {sid}, beyond MyBB's int unsigned"),
                 })?;
-                self.after_stylesheet_write(*tid, sid, name, content).map(|()| true)
+                let served = self.after_stylesheet_write(*tid, sid, name, content)?;
+                Ok(RowWrite::Written(Some(served)))
             }
+        }
+    }
+
+    /// Returns what writing `write` (the row of the file `path`) made live on the forum, if
+    /// anything: a template as soon as its row is written, a stylesheet once its cache files
+    /// are in place (or `css.php` serves it); nothing while the forum serves the old file.
+    fn made_live(&self, path: &Path, write: &Write, served: Option<Served>) -> Option<Change> {
+        let sheet = |tid: &u32, name: &String, relinked| Change::Stylesheet {
+            tid: *tid,
+            name: name.clone(),
+            relinked,
+        };
+        match (&write.target, served) {
+            (Target::UpdateTemplate { .. } | Target::InsertTemplate { .. }, _) => {
+                let root = std::path::absolute(&self.config.sync_root).ok();
+                let relative = root.as_deref().and_then(|root| path.strip_prefix(root).ok());
+                let path = relative.unwrap_or(path).to_string_lossy().into_owned();
+                Some(Change::Template { path })
+            }
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CacheFile { relinked }),
+            ) => Some(sheet(tid, name, relinked)),
+            (
+                Target::UpdateStylesheet { tid, name, .. }
+                | Target::InsertStylesheet { tid, name, .. },
+                Some(Served::CssPhp),
+            ) => Some(sheet(tid, name, true)),
+            (_, Some(Served::Stale) | None) => None,
         }
     }
 
     /// Makes a stylesheet change live. MyBB serves stylesheets from cache files, not from the
     /// database: `cache.rs` rewrites them and the stylesheet lists, as the Admin CP does.
-    fn after_stylesheet_write(&self, tid: u32, sid: u32, name: &str, content: &str) -> Result<()> {
+    fn after_stylesheet_write(
+        &self,
+        tid: u32,
+        sid: u32,
+        name: &str,
+        content: &str,
+    ) -> Result<Served> {
         let sheet = crate::mybb::cache::WrittenStylesheet { tid, sid, name, content };
         crate::mybb::cache::after_stylesheet_write(self.db, self.config, &sheet)
     }
@@ -279,12 +332,13 @@ impl Syncer<'_> {
         sync: Option<(String, Record)>,
     ) -> Result<()> {
         match self.write_row(write) {
-            Ok(true) => {
+            Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", path.display(), write.describe());
+                round.report.live.extend(self.made_live(&path, write, served));
                 round.synced(&path, sync);
                 round.report.written.push((path, write.describe()));
             }
-            Ok(false) => {
+            Ok(RowWrite::Raced) => {
                 log::info!("{}: its row changed in the database meanwhile", path.display());
                 round.raced.push(path);
             }

@@ -118,6 +118,32 @@ pub(super) enum Target {
 }
 
 impl Write {
+    /// Returns the validated content the write would store (a template right-trimmed as the
+    /// Admin CP saves it). For `theme export --from-files`.
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    /// Returns the template title this write stores, or None for a stylesheet.
+    pub fn template_title(&self) -> Option<&str> {
+        match &self.target {
+            Target::UpdateTemplate { title, .. } | Target::InsertTemplate { title, .. } => {
+                Some(title)
+            }
+            _ => None,
+        }
+    }
+
+    /// Returns the stylesheet name this write stores, or None for a template.
+    pub fn stylesheet_name(&self) -> Option<&str> {
+        match &self.target {
+            Target::UpdateStylesheet { name, .. } | Target::InsertStylesheet { name, .. } => {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+
     /// Returns what the write does, in words.
     pub fn describe(&self) -> &'static str {
         match &self.target {

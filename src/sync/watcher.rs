@@ -47,6 +47,8 @@ pub struct WatchOptions {
     pub pull_interval: Option<Duration>,
     /// Testing only: stop once this many items were written to the database.
     pub exit_after: Option<usize>,
+    /// Where to report what each batch made live (`--live-reload`); never waits.
+    pub live: Option<crate::live::Sender>,
 }
 
 /// What the worker receives.
@@ -389,6 +391,7 @@ impl Worker {
         });
         match result {
             Ok(report) => {
+                self.publish(&report.live);
                 for path in &report.pulled {
                     log::info!("{}: brought to disk from the database", path.display());
                 }
@@ -442,6 +445,16 @@ impl Worker {
             self.outage = true;
         }
         Ok(())
+    }
+
+    /// Tells live-reload browsers, if any, what a batch made live. Called only once the batch's
+    /// rows and cache files are written.
+    fn publish(&self, changes: &[crate::live::Change]) {
+        if let Some(live) = &self.options.live
+            && !changes.is_empty()
+        {
+            live.publish(&self.db, changes);
+        }
     }
 
     /// Records one notify event.
@@ -520,6 +533,7 @@ impl Worker {
             Ok(report) => report,
             Err(e) => return self.outage_or(e, batch),
         };
+        self.publish(&report.live);
         self.reachable();
         self.stats.batches += 1;
         self.stats.written += report.written.len();

@@ -1,0 +1,391 @@
+//! `theme export`, `theme import`, `theme unpack`: MyBB theme files (issue 13).
+//!
+//! - `export NAME` writes to stdout what the Admin CP's "Export Theme" writes
+//!   (`mybb::theme_export`), from the database. When the sync root holds edits of the theme's
+//!   files that the database does not have, it says so and exits 3; `--from-files` exports the
+//!   files instead, after the same checks as `import`.
+//! - `import FILE` creates a theme as the Admin CP's "Import a Theme" does
+//!   (`mybb::theme_import`), writing MyBB's cache files, so it needs the MyBB root.
+//! - `unpack FILE` writes the file's templates and stylesheets into the sync tree layout, with
+//!   no database (`mybb::theme_unpack`); it never overwrites a file that differs.
+//!
+//! A theme file is read whole only after its size is checked, and parsed by `mybb::theme_xml`,
+//! which refuses DTDs, entities and invalid UTF-8.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use fs_err as fs;
+
+use crate::cli::ThemeCommand;
+use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
+use crate::disk::atomic::AtomicBatch;
+use crate::disk::gate::SyncLock;
+use crate::error::{Error, Result};
+use crate::mybb::board::{Board, MASTER_THEME_TID};
+use crate::mybb::cache;
+use crate::mybb::db::{Db, ExportTemplate};
+use crate::mybb::theme_export::{self, ExportOptions};
+use crate::mybb::theme_import::{self, ImportOptions, ImportRefusal};
+use crate::mybb::theme_unpack;
+use crate::mybb::theme_xml::{self, ThemeXml};
+use crate::sync::decide::Prefer;
+use crate::sync::plan::{Action, Scope, Syncer};
+use crate::sync::state::State;
+
+/// Runs `theme export`, `theme import` or `theme unpack` with the global options `connection`.
+pub fn run(connection: &ConnectionArgs, command: &ThemeCommand) -> Result<()> {
+    if let ThemeCommand::Unpack(file) = command {
+        let root = unpack_root(connection.sync_root.as_deref());
+        return unpack(&root, file, !connection.no_fsync);
+    }
+    let config = config::resolve(connection)?;
+    let db = Db::connect(&config.db, &config.prefix)?;
+    match command {
+        ThemeCommand::Export(args) => export(&db, &config, args),
+        ThemeCommand::Import(args) => import(&db, &config, args),
+        ThemeCommand::Unpack(_) => Ok(()),
+    }
+}
+
+/// The options of `theme export`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThemeExportArgs {
+    /// The theme's name.
+    pub name: String,
+    /// `--custom-only`: the Admin CP's "Include customized items only?".
+    pub custom_only: bool,
+    /// `--no-templates`: "Include templates in the export as well?" no.
+    pub no_templates: bool,
+    /// `--from-files`: export the sync root's files rather than the database's rows.
+    pub from_files: bool,
+}
+
+/// The options of `theme import`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThemeImportArgs {
+    pub file: PathBuf,
+    /// `--name NAME`: the new theme's name instead of the file's.
+    pub name: Option<String>,
+    /// `--parent NAME`: the parent theme (default: MyBB's master style).
+    pub parent: Option<String>,
+    pub no_templates: bool,
+    pub no_stylesheets: bool,
+    pub version_compat: bool,
+}
+
+/// Reads a theme file: its size is checked before it is read, then it is parsed safely.
+/// A file that cannot be read is an I/O error; one that is not a theme, a refusal (-1).
+fn read_theme_file(path: &Path) -> Result<std::result::Result<ThemeXml, ImportRefusal>> {
+    let size = fs::metadata(path)?.len();
+    if size > theme_xml::MAX_BYTES as u64 {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let error = theme_xml::ThemeXmlError::TooLarge { size, limit: theme_xml::MAX_BYTES };
+        return Ok(Err(ImportRefusal::NotATheme { reason: error.to_string() }));
+    }
+    let bytes = fs::read(path)?;
+    Ok(theme_xml::parse(&bytes).map_err(|e| ImportRefusal::NotATheme { reason: e.to_string() }))
+}
+
+/// Runs `theme export`: writes the theme file of theme `args.name` to stdout.
+///
+/// # Errors
+///
+/// [`Error::UnknownItem`] (exit 2) for a theme that does not exist; [`Error::Incomplete`]
+/// (exit 3) when the sync root has edits the export leaves out (the XML is still written), or
+/// with `--from-files` when files are refused (nothing is written).
+pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
+    if args.from_files && !config.sync_root.is_dir() {
+        return Err(Error::usage(format!(
+            "--from-files exports the sync root's files, but {} is not a directory (see --root)",
+            config.sync_root.display()
+        )));
+    }
+    let board = Board::load(db)?;
+    let theme = board.theme_by_name(&args.name).ok_or_else(|| Error::UnknownItem {
+        kind: "theme",
+        name: args.name.clone(),
+        known: board.themes.iter().map(|t| t.name.clone()).collect(),
+    })?;
+    let plan = theme_export::plan(theme).map_err(|what| Error::Data { what })?;
+    let options =
+        ExportOptions { custom_only: args.custom_only, include_templates: !args.no_templates };
+    let mut sheets = db.stylesheets_for_export(&plan.stylesheet_tids)?;
+    let mut templates = if options.include_templates {
+        db.templates_for_export(plan.template_sid)?
+    } else {
+        Vec::new()
+    };
+    let version_code = db.version_code()?;
+
+    let set = board.sets.iter().find(|(sid, _)| i64::from(*sid) == plan.template_sid).cloned();
+    let differing =
+        files_differing(db, config, &board, theme.tid, &theme.name, set.clone(), args.from_files)?;
+    if args.from_files {
+        let refused: Vec<&(PathBuf, Action)> =
+            differing.iter().filter(|(_, a)| matches!(a, Action::Refused(_))).collect();
+        if !refused.is_empty() {
+            for (path, action) in &refused {
+                if let Action::Refused(why) = action {
+                    log::warn!("{}: refused: {why}", path.display());
+                }
+            }
+            return Err(Error::Incomplete { refused: refused.len() });
+        }
+        for (path, action) in &differing {
+            let Action::ToDb(write) = action else {
+                continue;
+            };
+            if let Some(title) = write.template_title() {
+                if !options.include_templates {
+                    continue;
+                }
+                // Written as import would write it: content and the board's version code.
+                let row = templates.iter_mut().find(|t| t.title == title.as_bytes());
+                match row {
+                    Some(row) => {
+                        row.template = write.content().as_bytes().to_vec();
+                        row.version = version_code.as_bytes().to_vec();
+                    }
+                    None => templates.push(ExportTemplate {
+                        title: title.as_bytes().to_vec(),
+                        template: write.content().as_bytes().to_vec(),
+                        version: version_code.as_bytes().to_vec(),
+                    }),
+                }
+                log::debug!("{}: exported from the file", path.display());
+            } else if let Some(name) = write.stylesheet_name() {
+                // The row the theme's list links under this name gets the file's content; as
+                // import would copy an inherited one into the theme, it becomes the theme's own.
+                match sheets.iter_mut().find(|s| s.name == name) {
+                    Some(row) => {
+                        row.stylesheet = write.content().as_bytes().to_vec();
+                        row.tid = theme.tid;
+                        log::debug!("{}: exported from the file", path.display());
+                    }
+                    None => log::warn!(
+                        "{}: left out: the theme's stylesheet list does not link {name:?} until \
+                         it is imported",
+                        path.display()
+                    ),
+                }
+            }
+        }
+    }
+    let xml = theme_export::write(theme, &plan, &version_code, options, &sheets, &templates);
+    let mut out = std::io::stdout().lock();
+    out.write_all(&xml).and_then(|()| out.flush()).map_err(|source| Error::IoAt {
+        path: PathBuf::from("<stdout>"),
+        action: "write the theme file to",
+        source,
+    })?;
+    log::info!(
+        "exported theme {:?} (tid {}): {} bytes{}",
+        theme.name,
+        theme.tid,
+        xml.len(),
+        if args.from_files { ", from the sync root's files" } else { "" }
+    );
+    if !args.from_files && !differing.is_empty() {
+        for (path, action) in &differing {
+            let why = match action {
+                Action::Refused(why) => format!("refused ({why})"),
+                Action::Conflict(_) => "in conflict with the database".to_owned(),
+                _ => "edited, not yet in the database".to_owned(),
+            };
+            log::warn!(
+                "{}: {why}: the export has the database's content; import it first, or use \
+                 --from-files",
+                path.display()
+            );
+        }
+        return Err(Error::Incomplete { refused: differing.len() });
+    }
+    Ok(())
+}
+
+/// Returns the files of theme `tid` (named `name`) and of its template set `set` in the sync
+/// root whose content the database does not have: to be written to it (`to-db`), in conflict,
+/// or refused. With `disk_wins`, conflicts are planned as writes of the file. Empty when there
+/// is no sync root, and for the master theme (never exported to files).
+fn files_differing(
+    db: &Db,
+    config: &Config,
+    board: &Board,
+    tid: u32,
+    name: &str,
+    set: Option<(i32, String)>,
+    disk_wins: bool,
+) -> Result<Vec<(PathBuf, Action)>> {
+    if tid == MASTER_THEME_TID || !config.sync_root.is_dir() {
+        return Ok(Vec::new());
+    }
+    let lock = SyncLock::new(&config.sync_root)?;
+    let _held = lock.shared()?;
+    let syncer = Syncer::new(db, config, disk_wins.then_some(Prefer::Disk))?;
+    let scope = Scope {
+        sets: set.into_iter().collect(),
+        themes: vec![(tid, name.to_owned())],
+        every_file: false,
+    };
+    let state = State::load(&config.sync_root)?;
+    let plan = syncer.plan_scope(board, &scope, &state, false)?;
+    Ok(plan
+        .into_iter()
+        .filter(|p| matches!(p.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_)))
+        .map(|p| (p.path, p.action))
+        .collect())
+}
+
+/// Runs `theme import`: creates a theme from the theme file `args.file`, as the Admin CP does.
+///
+/// # Errors
+///
+/// A usage error (exit 2) without a MyBB root or with an unknown `--parent`;
+/// [`Error::Incomplete`] (exit 3) when the file is refused (the Admin CP's message is logged,
+/// nothing is written) or some cache files could not be written.
+pub fn import(db: &Db, config: &Config, args: &ThemeImportArgs) -> Result<()> {
+    let root = config.mybb_root.as_deref().ok_or_else(|| {
+        Error::usage(
+            "`theme import` writes MyBB's stylesheet cache files, so it needs MyBB's root \
+             directory: use --mybb DIR or MYBB_ROOT",
+        )
+    })?;
+    if !cache::is_mybb_root(root) {
+        return Err(Error::usage(format!(
+            "{} has no cache/themes directory, so it is not MyBB's root (see --mybb)",
+            root.display()
+        )));
+    }
+    let parent = match &args.parent {
+        None => MASTER_THEME_TID,
+        Some(name) => {
+            let themes = db.themes()?;
+            themes.iter().find(|t| &t.name == name).map(|t| t.tid).ok_or_else(|| {
+                Error::UnknownItem {
+                    kind: "theme",
+                    name: name.clone(),
+                    known: themes.iter().map(|t| t.name.clone()).collect(),
+                }
+            })?
+        }
+    };
+    let refuse = |refusal: ImportRefusal| {
+        match refusal.code() {
+            0 => log::warn!("{}: refused: {refusal}", args.file.display()),
+            code => log::warn!(
+                "{}: refused (import_theme_xml returns {code}): {refusal}",
+                args.file.display()
+            ),
+        }
+        Err(Error::Incomplete { refused: 1 })
+    };
+    let theme = match read_theme_file(&args.file)? {
+        Ok(theme) => theme,
+        Err(refusal) => return refuse(refusal),
+    };
+    let options = ImportOptions {
+        name: args.name.clone(),
+        parent,
+        no_templates: args.no_templates,
+        no_stylesheets: args.no_stylesheets,
+        version_compat: args.version_compat,
+    };
+    let version_code = db.version_code()?;
+    let imported = match theme_import::import_theme(
+        db,
+        &theme,
+        &options,
+        &version_code,
+        root,
+        config.durable,
+    )? {
+        Ok(imported) => imported,
+        Err(refusal) => return refuse(refusal),
+    };
+    for skipped in &imported.skipped_stylesheets {
+        log::warn!(
+            "{}: stylesheet {skipped:?} skipped: its name does not end in .css",
+            args.file.display()
+        );
+    }
+    let set = match &imported.template_set {
+        Some((sid, title)) => {
+            format!("template set {title:?} (sid {sid}) with {} templates", imported.templates)
+        }
+        None => "no template set".to_owned(),
+    };
+    log::info!(
+        "imported theme {:?} (tid {}): {set}, {} stylesheets",
+        imported.name,
+        imported.tid,
+        imported.stylesheets.len()
+    );
+    println!("{}\t{}", imported.tid, imported.name);
+    if imported.cache_failures > 0 {
+        return Err(Error::Incomplete { refused: imported.cache_failures });
+    }
+    Ok(())
+}
+
+/// Runs `theme unpack`: writes the templates and stylesheets of the theme file `file` under the
+/// sync root `root` (the lock held exclusively), without a database. Files that already hold
+/// the same content are left alone; if any other file is in the way, nothing is written.
+///
+/// # Errors
+///
+/// [`Error::Incomplete`] (exit 3) when the file is not a theme or files are in the way.
+pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
+    let theme = match read_theme_file(file)? {
+        Ok(theme) => theme,
+        Err(refusal) => {
+            log::warn!("{}: refused: {refusal}", file.display());
+            return Err(Error::Incomplete { refused: 1 });
+        }
+    };
+    let unpacked = theme_unpack::unpack(&theme, None);
+    for skipped in &unpacked.skipped {
+        log::warn!(
+            "{}: stylesheet {skipped:?} skipped: its name does not end in .css",
+            file.display()
+        );
+    }
+    let lock = SyncLock::new(root)?;
+    let _held = lock.exclusive()?;
+    let mut in_the_way = 0;
+    let mut batch = AtomicBatch::new(durable);
+    let mut unchanged = 0;
+    for (relative, content) in &unpacked.files {
+        let path = root.join(relative);
+        match std::fs::read(&path) {
+            Ok(old) if old == content.as_bytes() => unchanged += 1,
+            Ok(_) => {
+                log::warn!("{}: a different file is in the way; not overwritten", path.display());
+                in_the_way += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                batch.stage(&path, content.as_bytes())?
+            }
+            Err(e) => return Err(Error::IoAt { path, action: "read", source: e }),
+        }
+    }
+    if in_the_way > 0 {
+        // Dropping the batch removes its temp files: nothing is written.
+        return Err(Error::Incomplete { refused: in_the_way });
+    }
+    let written = batch.commit()?.written.len();
+    log::info!(
+        "unpacked theme {:?} into {}: {written} files written, {unchanged} unchanged",
+        theme.name,
+        root.display()
+    );
+    Ok(())
+}
+
+/// Returns the sync root for `theme unpack`, which needs no database: `--root`, else
+/// `MYBB_SYNC_ROOT`, else `./mybb_sync`.
+pub fn unpack_root(flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SYNC_ROOT))
+}
