@@ -247,13 +247,36 @@ impl AtomicBatch {
                 ))
                 .into());
             }
-            // The compare of compare-and-swap, as close to the rename as it can be.
-            if let Err(why) = still_as_seen(&target, seen) {
-                let _ = std::fs::remove_file(&temp);
-                done.skipped.push((target, why));
-                continue;
-            }
-            if let Err(e) = fs::rename(&temp, &target) {
+            // A target seen absent: the kernel's no-replace rename is compare and swap in
+            // one syscall (issue 16), no lstat needed; elsewhere, or where the filesystem
+            // lacks it, lstat then rename.
+            let renamed = match seen {
+                Seen::Absent => rename_noreplace(&temp, &target),
+                _ => None,
+            };
+            let renamed = match renamed {
+                Some(Ok(())) => Ok(()),
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let _ = std::fs::remove_file(&temp);
+                    let why = match std::fs::symlink_metadata(&target) {
+                        Ok(meta) if !meta.file_type().is_file() => NotReplaced::NotAFile,
+                        _ => NotReplaced::Changed,
+                    };
+                    done.skipped.push((target, why));
+                    continue;
+                }
+                Some(Err(e)) => Err(e),
+                None => {
+                    // The compare of compare-and-swap, as close to the rename as it can be.
+                    if let Err(why) = still_as_seen(&target, seen) {
+                        let _ = std::fs::remove_file(&temp);
+                        done.skipped.push((target, why));
+                        continue;
+                    }
+                    fs::rename(&temp, &target)
+                }
+            };
+            if let Err(e) = renamed {
                 let _ = std::fs::remove_file(&temp);
                 self.staged = pending.collect();
                 return Err(e.into());
@@ -332,6 +355,41 @@ fn create_temp(target: &Path) -> Result<(PathBuf, fs::File)> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Renames `temp` to `target` unless something is at `target` (`renameat2` with
+/// `RENAME_NOREPLACE`: an `AlreadyExists` error then). None where the system or the filesystem
+/// cannot, for the caller's lstat-then-rename.
+fn rename_noreplace(temp: &Path, target: &Path) -> Option<std::io::Result<()>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let from = std::ffi::CString::new(temp.as_os_str().as_bytes()).ok()?;
+        let to = std::ffi::CString::new(target.as_os_str().as_bytes()).ok()?;
+        // SAFETY: both are NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Some(Ok(()));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) => None,
+            _ => Some(Err(e)),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (temp, target);
+        None
     }
 }
 

@@ -226,6 +226,10 @@ impl<'a> Syncer<'a> {
 
     /// Returns the path of `path` relative to the sync root, if it lies under it.
     fn relative(&self, path: &Path) -> Option<PathBuf> {
+        // Most paths were made from the root as given: no getcwd for them (issue 16).
+        if let Ok(relative) = path.strip_prefix(&self.config.sync_root) {
+            return Some(relative.to_path_buf());
+        }
         let root = std::path::absolute(&self.config.sync_root).ok()?;
         let path = std::path::absolute(path).ok()?;
         path.strip_prefix(&root).ok().map(Path::to_path_buf)
@@ -700,9 +704,9 @@ fn read_stable(path: &Path) -> std::result::Result<(Option<Vec<u8>>, Seen), Read
         .open(path);
     let mut file = match file {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((None, atomic::seen_at(path)));
-        }
+        // Absent (the whole of an export into an empty root): the writer places such a file
+        // with RENAME_NOREPLACE, so one created meanwhile is caught there, not looked for here.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Seen::Absent)),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Err(ReadProblem::Failed(crate::sync::inspect::LINK.to_owned()));
         }
