@@ -25,6 +25,10 @@ const MAX_NAME_BYTES: usize = 255;
 pub struct Inspector {
     /// Per folder looked at: None if it is a real, readable folder, else why not.
     folders: RefCell<HashMap<PathBuf, Option<String>>>,
+    /// Folders found missing during this plan (an export into an empty root asks about the
+    /// same missing folders for every file). The writer creates them later and places each
+    /// file with a rename that never replaces what appeared meanwhile.
+    missing: RefCell<std::collections::HashSet<PathBuf>>,
 }
 
 /// What one look at a path found.
@@ -56,12 +60,18 @@ impl Inspector {
                 return Some((current, why));
             }
             let last = i + 1 == count;
+            if !last && self.missing.borrow().contains(&current) {
+                return None;
+            }
             let cached = if last { None } else { self.folders.borrow().get(&current).cloned() };
             let look = match cached {
                 Some(None) => Look::Fine,
                 Some(Some(why)) => Look::Refused(why),
                 None => {
                     let look = look_at(&current, last);
+                    if !last && matches!(look, Look::Gone) {
+                        self.missing.borrow_mut().insert(current.clone());
+                    }
                     if !last && !matches!(look, Look::Gone) {
                         let why = match &look {
                             Look::Refused(why) => Some(why.clone()),
