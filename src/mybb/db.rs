@@ -270,6 +270,21 @@ impl Db {
         Error::Query { what, source }
     }
 
+    /// Decodes `rows` of table `table` (unprefixed) one by one with `decode`: the one place a
+    /// query's rows become values, each bad value an error naming table, row and column.
+    fn decode_rows<T>(
+        &self,
+        table: &str,
+        rows: Vec<Row>,
+        mut decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let table = self.name(table);
+        rows.into_iter()
+            .enumerate()
+            .map(|(n, row)| decode(&mut RowReader::new(row, &table, n)))
+            .collect()
+    }
+
     /// Returns the template sets as `(sid, title)`, by sid.
     pub fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
@@ -277,14 +292,7 @@ impl Db {
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the template sets".into(), e))?;
-        let table = self.name("templatesets");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                Ok((row.id(0, "sid")?, row.text(1, "title")?))
-            })
-            .collect()
+        self.decode_rows("templatesets", rows, |row| Ok((row.id(0, "sid")?, row.text(1, "title")?)))
     }
 
     /// Returns the template groups as `(prefix, title)`.
@@ -295,15 +303,10 @@ impl Db {
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the template groups".into(), e))?;
-        let table = self.name("templategroups");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                let _: u64 = row.id(2, "gid")?;
-                Ok((row.text(0, "prefix")?, row.text(1, "title")?))
-            })
-            .collect()
+        self.decode_rows("templategroups", rows, |row| {
+            let _: u64 = row.id(2, "gid")?;
+            Ok((row.text(0, "prefix")?, row.text(1, "title")?))
+        })
     }
 
     /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
@@ -327,20 +330,15 @@ impl Db {
             .conn()?
             .exec(sql, Params::Positional(params))
             .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
-        let table = self.name("templates");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                Ok(TemplateRow {
-                    tid: row.id(0, "tid")?,
-                    sid: row.take(1, "sid")?,
-                    title: row.text(2, "title")?,
-                    template: row.take(3, "template")?,
-                    dateline: row.take(4, "dateline")?,
-                })
+        self.decode_rows("templates", rows, |row| {
+            Ok(TemplateRow {
+                tid: row.id(0, "tid")?,
+                sid: row.take(1, "sid")?,
+                title: row.text(2, "title")?,
+                template: row.take(3, "template")?,
+                dateline: row.take(4, "dateline")?,
             })
-            .collect()
+        })
     }
 
     /// Returns every theme, by tid.
@@ -351,21 +349,16 @@ impl Db {
         );
         let rows: Vec<Row> =
             self.conn()?.query(sql).map_err(|e| self.query_error("read the themes".into(), e))?;
-        let table = self.name("themes");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                Ok(ThemeRow {
-                    tid: row.id(0, "tid")?,
-                    name: row.text(1, "name")?,
-                    pid: row.take(2, "pid")?,
-                    def: row.take::<i64>(3, "def")? == 1,
-                    properties: row.text(4, "properties")?,
-                    stylesheets: row.text(5, "stylesheets")?,
-                })
+        self.decode_rows("themes", rows, |row| {
+            Ok(ThemeRow {
+                tid: row.id(0, "tid")?,
+                name: row.text(1, "name")?,
+                pid: row.take(2, "pid")?,
+                def: row.take::<i64>(3, "def")? == 1,
+                properties: row.text(4, "properties")?,
+                stylesheets: row.text(5, "stylesheets")?,
             })
-            .collect()
+        })
     }
 
     /// Returns every stylesheet row, by sid.
@@ -378,22 +371,17 @@ impl Db {
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the stylesheets".into(), e))?;
-        let table = self.name("themestylesheets");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                Ok(StylesheetRow {
-                    sid: row.id(0, "sid")?,
-                    name: row.text(1, "name")?,
-                    tid: row.take(2, "tid")?,
-                    attachedto: row.text(3, "attachedto")?,
-                    stylesheet: row.take(4, "stylesheet")?,
-                    cachefile: row.text(5, "cachefile")?,
-                    lastmodified: row.take(6, "lastmodified")?,
-                })
+        self.decode_rows("themestylesheets", rows, |row| {
+            Ok(StylesheetRow {
+                sid: row.id(0, "sid")?,
+                name: row.text(1, "name")?,
+                tid: row.take(2, "tid")?,
+                attachedto: row.text(3, "attachedto")?,
+                stylesheet: row.take(4, "stylesheet")?,
+                cachefile: row.text(5, "cachefile")?,
+                lastmodified: row.take(6, "lastmodified")?,
             })
-            .collect()
+        })
     }
 
     /// Returns a `datacache` row's serialized value, if the row exists.
@@ -865,21 +853,16 @@ impl Db {
             .conn()?
             .query(sql)
             .map_err(|e| self.query_error("read the templates and their versions".into(), e))?;
-        let table = self.name("templates");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| {
-                let mut row = RowReader::new(row, &table, n);
-                Ok(VersionedTemplate {
-                    tid: row.id(0, "tid")?,
-                    sid: row.take(1, "sid")?,
-                    title: row.text(2, "title")?,
-                    version: row.text(3, "version")?,
-                    template: row.take(4, "template")?,
-                    dateline: row.take(5, "dateline")?,
-                })
+        self.decode_rows("templates", rows, |row| {
+            Ok(VersionedTemplate {
+                tid: row.id(0, "tid")?,
+                sid: row.take(1, "sid")?,
+                title: row.text(2, "title")?,
+                version: row.text(3, "version")?,
+                template: row.take(4, "template")?,
+                dateline: row.take(5, "dateline")?,
             })
-            .collect()
+        })
     }
 
     /// Returns the tids of the custom rows (set rows, and global rows) that MyBB's "Find Updated
@@ -894,11 +877,7 @@ impl Db {
         let rows: Vec<Row> = self.conn()?.query(sql).map_err(|e| {
             self.query_error("find the templates an upgrade made outdated".into(), e)
         })?;
-        let table = self.name("templates");
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| RowReader::new(row, &table, n).take(0, "tid"))
-            .collect()
+        self.decode_rows("templates", rows, |row| row.take(0, "tid"))
     }
 
     /// Returns a cheap digest of the master templates and of which custom rows exist: it
