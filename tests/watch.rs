@@ -278,8 +278,9 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
     gate.pause();
     gate.pause();
     std::fs::write(header(&root), "written while paused").unwrap();
-    // Many debounce windows pass: a paused watcher applies nothing.
-    std::thread::sleep(Duration::from_millis(300));
+    // The worker takes the save, waits out its debounce, and is held at the shut gate: it
+    // applies nothing while it waits there.
+    wait_until("the worker to be held at the gate", DEADLINE, || gate.waiting() == 1);
     assert!(db.template(1, "header").is_none());
     gate.resume();
     wait_for_template(&db, "header", b"written while paused");

@@ -23,6 +23,8 @@ pub const LOCK_FILE: &str = "lock";
 pub struct Gate {
     paused: Mutex<bool>,
     changed: Condvar,
+    /// How many threads are blocked in [`Gate::wait_while_paused`] right now.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Gate {
@@ -70,12 +72,21 @@ impl Gate {
     /// it or `stopping()` turns true (checked whenever [`Gate::wake`] is called). No polling:
     /// the waiting thread sleeps until one of them. Returns true if and only if it is open.
     pub fn wait_while_paused(&self, stopping: impl Fn() -> bool) -> bool {
+        use std::sync::atomic::Ordering;
         let paused = self.state();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         let paused = self
             .changed
             .wait_while(paused, |paused| *paused && !stopping())
             .unwrap_or_else(PoisonError::into_inner);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
         !*paused
+    }
+
+    /// Returns how many threads are blocked on the gate right now: a condition tests wait for
+    /// instead of sleeping ("the worker has a batch due and is held at the gate").
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Wakes every thread in [`Gate::wait_while_paused`] to look at its stop condition again.
