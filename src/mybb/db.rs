@@ -270,6 +270,20 @@ impl Db {
         Error::Query { what, source }
     }
 
+    /// Runs `sql` (which reads table `table`, unprefixed; `what` names it for errors) and decodes
+    /// its rows with `decode`, as [`Db::decode_rows`].
+    fn query_rows<T>(
+        &self,
+        sql: String,
+        what: &str,
+        table: &str,
+        decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows: Vec<Row> =
+            self.conn()?.query(sql).map_err(|e| self.query_error(what.to_owned(), e))?;
+        self.decode_rows(table, rows, decode)
+    }
+
     /// Decodes `rows` of table `table` (unprefixed) one by one with `decode`: the one place a
     /// query's rows become values, each bad value an error naming table, row and column.
     fn decode_rows<T>(
@@ -288,22 +302,16 @@ impl Db {
     /// Returns the template sets as `(sid, title)`, by sid.
     pub fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
-        let rows: Vec<Row> = self
-            .conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("read the template sets".into(), e))?;
-        self.decode_rows("templatesets", rows, |row| Ok((row.id(0, "sid")?, row.text(1, "title")?)))
+        self.query_rows(sql, "read the template sets", "templatesets", |row| {
+            Ok((row.id(0, "sid")?, row.text(1, "title")?))
+        })
     }
 
     /// Returns the template groups as `(prefix, title)`.
     pub fn template_groups(&self) -> Result<Vec<(String, String)>> {
         let sql =
             format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
-        let rows: Vec<Row> = self
-            .conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("read the template groups".into(), e))?;
-        self.decode_rows("templategroups", rows, |row| {
+        self.query_rows(sql, "read the template groups", "templategroups", |row| {
             let _: u64 = row.id(2, "gid")?;
             Ok((row.text(0, "prefix")?, row.text(1, "title")?))
         })
@@ -347,9 +355,7 @@ impl Db {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        let rows: Vec<Row> =
-            self.conn()?.query(sql).map_err(|e| self.query_error("read the themes".into(), e))?;
-        self.decode_rows("themes", rows, |row| {
+        self.query_rows(sql, "read the themes", "themes", |row| {
             Ok(ThemeRow {
                 tid: row.id(0, "tid")?,
                 name: row.text(1, "name")?,
@@ -367,11 +373,7 @@ impl Db {
             "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
             self.table("themestylesheets")
         );
-        let rows: Vec<Row> = self
-            .conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("read the stylesheets".into(), e))?;
-        self.decode_rows("themestylesheets", rows, |row| {
+        self.query_rows(sql, "read the stylesheets", "themestylesheets", |row| {
             Ok(StylesheetRow {
                 sid: row.id(0, "sid")?,
                 name: row.text(1, "name")?,
@@ -849,11 +851,7 @@ impl Db {
              WHERE sid >= -2 AND sid <> 0 ORDER BY tid",
             self.table("templates")
         );
-        let rows: Vec<Row> = self
-            .conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("read the templates and their versions".into(), e))?;
-        self.decode_rows("templates", rows, |row| {
+        self.query_rows(sql, "read the templates and their versions", "templates", |row| {
             Ok(VersionedTemplate {
                 tid: row.id(0, "tid")?,
                 sid: row.take(1, "sid")?,
@@ -874,10 +872,9 @@ impl Db {
             "SELECT DISTINCT t.tid FROM {t} t {} ORDER BY t.tid",
             FIND_UPDATED_JOIN.replace("{t}", &t)
         );
-        let rows: Vec<Row> = self.conn()?.query(sql).map_err(|e| {
-            self.query_error("find the templates an upgrade made outdated".into(), e)
-        })?;
-        self.decode_rows("templates", rows, |row| row.take(0, "tid"))
+        self.query_rows(sql, "find the templates an upgrade made outdated", "templates", |row| {
+            row.take(0, "tid")
+        })
     }
 
     /// Returns a cheap digest of the master templates and of which custom rows exist: it
