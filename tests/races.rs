@@ -7,7 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mybb_sync::config::{Config, DbTarget};
 use mybb_sync::disk::gate::Gate;
 use mybb_sync::mybb::db::Db;
 use mybb_sync::sync::plan::{Flow, Syncer};
@@ -15,7 +14,9 @@ use mybb_sync::sync::state::State;
 use mybb_sync::sync::watcher::{self, WatchOptions};
 
 use crate::export::{exported, sync_cmd};
-use crate::util::{FIXTURE_SQL, Running, TestCommand, TestDb, TestDir, wait_until};
+use crate::util::library_config as config;
+use crate::util::start_watching as start_watch;
+use crate::util::{FIXTURE_SQL, TestCommand, TestDb, TestDir, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const SET: &str = "template_sets/Default Templates";
@@ -49,26 +50,6 @@ fn is_copy(path: &Path) -> bool {
 
 fn title_of(path: &Path) -> String {
     path.file_stem().unwrap().to_string_lossy().into_owned()
-}
-
-/// The configuration the binary would build from `--db`, `--root`, `--no-fsync`.
-fn config(db: &TestDb, root: &Path) -> Config {
-    Config {
-        db: DbTarget::parse_url(&db.url()).unwrap(),
-        prefix: "mybb_".to_owned(),
-        sync_root: root.to_path_buf(),
-        mybb_root: None,
-        durable: false,
-        rebind: false,
-    }
-}
-
-fn start_watch(cmd: TestCommand, extra: &[&str]) -> Running {
-    let run = cmd.arg("watch").args(extra.iter().copied()).spawn();
-    wait_until("the watcher to start watching", DEADLINE, || {
-        run.stderr_so_far().contains("watching ")
-    });
-    run
 }
 
 fn signal(pid: u32, name: &str) {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::export::{exported, sync_cmd};
+use crate::util::stop_watching as stop;
 use crate::util::{Running, TestCommand, TestDb, TestDir, wait_until};
 
 const SET: &str = "template_sets/Default Templates";
@@ -29,19 +30,7 @@ fn sheet_count(db: &TestDb) -> u64 {
 
 /// Starts `watch` on `root`; returns once it is watching.
 fn start_watch(cmd: TestCommand) -> Running {
-    let run = cmd.args(["watch", "--debounce", "30"]).spawn();
-    wait_until("the watcher to start watching", DEADLINE, || {
-        run.stderr_so_far().contains("watching ")
-    });
-    run
-}
-
-/// Stops a watcher with SIGINT, asserts it exited 0, and returns what it logged.
-fn stop(run: Running) -> String {
-    run.interrupt();
-    let out = run.wait(DEADLINE);
-    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
-    out.stderr
+    crate::util::start_watching(cmd, &["--debounce", "30"])
 }
 
 // --- 1. Symlinks -------------------------------------------------------------------------

@@ -888,3 +888,36 @@ pub fn wait_until(what: &str, deadline: Duration, mut cond: impl FnMut() -> bool
         thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// How long the watcher helpers below wait for a watcher to start or stop.
+const WATCH_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Spawns `cmd watch ARGS...` and returns once it is watching.
+pub fn start_watching(cmd: TestCommand, args: &[&str]) -> Running {
+    let run = cmd.arg("watch").args(args.iter().copied()).spawn();
+    wait_until("the watcher to start watching", WATCH_DEADLINE, || {
+        run.stderr_so_far().contains("watching ")
+    });
+    run
+}
+
+/// Stops a watcher with SIGINT, asserts it exited 0, and returns what it logged.
+pub fn stop_watching(run: Running) -> String {
+    run.interrupt();
+    let out = run.wait(WATCH_DEADLINE);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    out.stderr
+}
+
+/// Returns the configuration the binary would build from `--db`, `--root`, `--no-fsync`, for
+/// tests that drive the library in-process.
+pub fn library_config(db: &TestDb, root: &Path) -> mybb_sync::config::Config {
+    mybb_sync::config::Config {
+        db: mybb_sync::config::DbTarget::parse_url(&db.url()).unwrap(),
+        prefix: "mybb_".to_owned(),
+        sync_root: root.to_path_buf(),
+        mybb_root: None,
+        durable: false,
+        rebind: false,
+    }
+}

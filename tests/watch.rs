@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mybb_sync::commands::export::{self, ExportOptions};
-use mybb_sync::config::{Config, DbTarget};
+use mybb_sync::config::Config;
 use mybb_sync::disk::gate::Gate;
 use mybb_sync::mybb::db::Db;
 use mybb_sync::sync::watcher::{self as watch, WatchOptions};
 
 use crate::export::sync_cmd;
-use crate::util::{Running, TestDb, TestDir, wait_until};
+use crate::util::library_config as config;
+use crate::util::stop_watching as stop;
+use crate::util::{Running, TestDb, TestDir, start_watching, wait_until};
 
 const SET: &str = "template_sets/Default Templates";
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -31,20 +33,8 @@ fn watching(name: &str, extra: &[&str]) -> (TestDb, TestDir, PathBuf, Running) {
 }
 
 fn start(db: &TestDb, root: &Path, extra: &[&str]) -> Running {
-    let run =
-        sync_cmd(db, root).args(["watch", "--debounce", "30"]).args(extra.iter().copied()).spawn();
-    wait_until("the watcher to start watching", DEADLINE, || {
-        run.stderr_so_far().contains("watching ")
-    });
-    run
-}
-
-/// Stops the watcher with SIGINT, asserts it exited 0, and returns what it logged.
-fn stop(run: Running) -> String {
-    run.interrupt();
-    let out = run.wait(DEADLINE);
-    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
-    out.stderr
+    let args: Vec<&str> = ["--debounce", "30"].into_iter().chain(extra.iter().copied()).collect();
+    start_watching(sync_cmd(db, root), &args)
 }
 
 fn wait_for_template(db: &TestDb, title: &str, want: &[u8]) {
@@ -198,18 +188,6 @@ fn exports_in_another_process_while_watching_change_no_row() {
     assert_eq!(templates, want_templates);
     assert!(templates.iter().all(|r| !r.3.is_empty()));
     assert!(!log.contains("skipping empty file"), "{log}");
-}
-
-/// Returns the configuration the binary would build from `--db`, `--root`, `--no-fsync`.
-fn config(db: &TestDb, root: &Path) -> Config {
-    Config {
-        db: DbTarget::parse_url(&db.url()).unwrap(),
-        prefix: "mybb_".to_owned(),
-        sync_root: root.to_path_buf(),
-        mybb_root: None,
-        durable: false,
-        rebind: false,
-    }
 }
 
 /// Starts the library's watcher on a thread, behind `gate`, with a short debounce and no pull.
