@@ -667,8 +667,7 @@ enum Emptied {
 /// Returns what an empty or blank file (`bytes`; validation refuses both) means instead, if
 /// the database side says more (see [`Emptied`]); None for any other file.
 fn emptied(bytes: &[u8], db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
-    // Blank as validation means it: PHP's rtrim set, NUL aside (a file of NULs is refused as NUL).
-    if !bytes.iter().all(|&b| b != 0 && text::is_php_trim_byte(b)) {
+    if !validate::is_blank(bytes) {
         return None;
     }
     let (row, _) = db.rendered.as_ref()?;

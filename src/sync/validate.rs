@@ -159,6 +159,13 @@ impl std::error::Error for Refusal {
     }
 }
 
+/// Returns true if and only if `bytes` is empty or nothing but whitespace as the Admin CP sees
+/// it: PHP's `rtrim()` set, less NUL (a file of NULs is refused as NUL, not as blank). Form feed
+/// and non-ASCII spaces are not in it, so MyBB keeps them, and so does this check.
+pub fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&byte| byte != 0 && crate::php::text::is_php_trim_byte(byte))
+}
+
 /// Checks a file's bytes before they may be written as an item of `kind`, and returns them as
 /// text when they pass.
 ///
@@ -179,9 +186,7 @@ pub fn validate(kind: ItemKind, bytes: &[u8]) -> Result<&str, Refusal> {
     if let Some(offset) = bytes.iter().position(|&byte| byte == 0) {
         return Err(Refusal::Nul { offset });
     }
-    // PHP's `rtrim()` set: the Admin CP's idea of "nothing but whitespace" (NUL was refused
-    // above). Form feed and non-ASCII spaces are not in it, so MyBB keeps them, and so do we.
-    if bytes.iter().all(|&byte| crate::php::text::is_php_trim_byte(byte)) {
+    if is_blank(bytes) {
         return Err(Refusal::Blank);
     }
     if let Some(line) = conflict_marker_line(text) {
