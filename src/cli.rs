@@ -417,8 +417,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         summary: "Print a shell completion script: bash, zsh or fish",
         about: "Prints a completion script for the shell named. Load it with, for bash, \
                 `source <(mybb-sync completions bash)` (or save it in \
-                ~/.local/share/bash-completion/completions/mybb-sync); zsh: save it as _mybb-sync \
-                in a directory of your $fpath; fish: save it in \
+                ~/.local/share/bash-completion/completions/mybb-sync); zsh: \
+                `source <(mybb-sync completions zsh)` after compinit in ~/.zshrc, or save it as \
+                _mybb-sync in a directory of your $fpath; fish: save it in \
                 ~/.config/fish/completions/mybb-sync.fish.",
         flags: &[],
     },

@@ -111,14 +111,91 @@ fn zsh_and_fish_completions_name_every_command_and_flag() {
             };
             assert!(present, "{shell}: {flag}");
         }
-        // Checked by the shell itself where it is installed.
-        let installed = std::process::Command::new(shell).arg("--version").output().is_ok();
-        if installed {
-            let dir = TestDir::new(&format!("completions_{shell}"));
-            dir.write("script", &script);
-            TestCommand::program(shell).arg("-n").arg(dir.join("script")).expect_success();
-        }
     }
+}
+
+/// Returns true if `shell` can be run here; prints SKIPPED otherwise, for tests that need it.
+fn shell_installed(shell: &str, test: &str) -> bool {
+    let installed = std::process::Command::new(shell).arg("--version").output().is_ok();
+    if !installed {
+        println!("SKIPPED {test}: {shell} is not installed");
+    }
+    installed
+}
+
+#[test]
+fn zsh_loads_the_completion_script_from_fpath_and_when_sourced() {
+    if !shell_installed("zsh", "zsh_loads_the_completion_script_from_fpath_and_when_sourced") {
+        return;
+    }
+    let script = TestCommand::new().args(["completions", "zsh"]).expect_success().stdout;
+    let dir = TestDir::new("completions_zsh");
+    // The README's way: saved as _mybb-sync in a folder of $fpath, found by compinit.
+    dir.write("functions/_mybb-sync", &script);
+    let file = dir.join("functions/_mybb-sync");
+    TestCommand::program("zsh").arg("-n").arg(&file).expect_success();
+    let zsh = |setup: &str| {
+        let line = format!(
+            "{setup}; autoload -U compinit; compinit -u -D; {}; print -r -- \"$_comps[mybb-sync]\"",
+            if setup.starts_with("fpath") { ":" } else { "source \"$1\"" }
+        );
+        TestCommand::program("zsh")
+            .args(["-f", "-c", &line, "zsh"])
+            .arg(&file)
+            .env("HOME", dir.path())
+            .expect_success()
+    };
+    let found = zsh(&format!("fpath=('{}' $fpath)", dir.join("functions").display()));
+    assert_eq!((found.stdout.as_str(), found.stderr.as_str()), ("_mybb-sync\n", ""), "{found}");
+    // `source <(mybb-sync completions zsh)` in ~/.zshrc, after compinit: registers, runs nothing.
+    let sourced = zsh(":");
+    assert_eq!(
+        (sourced.stdout.as_str(), sourced.stderr.as_str()),
+        ("_mybb_sync\n", ""),
+        "{sourced}"
+    );
+}
+
+#[test]
+fn fish_loads_the_completion_script_and_completes_commands_flags_and_values() {
+    let test = "fish_loads_the_completion_script_and_completes_commands_flags_and_values";
+    if !shell_installed("fish", test) {
+        return;
+    }
+    let script = TestCommand::new().args(["completions", "fish"]).expect_success().stdout;
+    let dir = TestDir::new("completions_fish");
+    dir.write("mybb-sync.fish", &script);
+    let file = dir.join("mybb-sync.fish");
+    TestCommand::program("fish").arg("-n").arg(&file).expect_success();
+    let probe = r#"source $argv[1]
+        complete -C"mybb-sync ex"
+        echo ==
+        complete -C"mybb-sync export --"
+        echo ==
+        complete -C"mybb-sync --root /tmp import --prefer "
+        echo ==
+        complete -C"mybb-sync completions "
+    "#;
+    let out = TestCommand::program("fish")
+        .args(["-N", "-c", probe])
+        .arg(&file)
+        .env("HOME", dir.path())
+        .expect_success();
+    assert_eq!(out.stderr, "", "{out}");
+    let parts: Vec<Vec<&str>> = out
+        .stdout
+        .split("==\n")
+        .map(|part| part.lines().map(|l| l.split('\t').next().unwrap_or("")).collect())
+        .collect();
+    assert_eq!(parts[0], ["export"], "{out}");
+    for flag in ["--set", "--theme", "--dry-run", "--prefer", "--json", "--db", "--quiet"] {
+        assert!(parts[1].contains(&flag), "{flag}: {out}");
+    }
+    assert!(!parts[1].contains(&"--porcelain"), "{out}");
+    assert_eq!(parts[2], ["db", "disk"], "{out}");
+    assert_eq!(parts[3], ["bash", "fish", "zsh"], "{out}");
+    // Descriptions keep their words (no apostrophe or colon dropped for quoting's sake).
+    assert!(out.stdout.contains("MyBB's root directory"), "{out}");
 }
 
 // --- errors a person can read ---------------------------------------------------------------

@@ -86,17 +86,25 @@ fn all_flags() -> impl Iterator<Item = &'static Flag> {
     GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter()))
 }
 
-/// Returns the first line of a help text, with what a shell would take for syntax removed.
+/// Returns the first line of a help text, its whitespace collapsed.
 fn plain(help: &str) -> String {
-    help.lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(|c| if "'\"[]:`$\\".contains(c) { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    help.lines().next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Returns `word` as one single-quoted zsh word (`'` as `'\''`).
+fn zsh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Returns a help text for the brackets of a zsh `_arguments` spec, whose `[`, `]` and `\`
+/// would end or change it.
+fn zsh_bracketed(help: &str) -> String {
+    plain(help).replace('\\', r"\\").replace('[', r"\[").replace(']', r"\]")
+}
+
+/// Returns `text` as one single-quoted fish word (`\` and `'` escaped).
+fn fish_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
 fn bash() -> String {
@@ -218,7 +226,7 @@ fn bash_operands(group: &Group) -> String {
 
 /// Returns one `_arguments` spec per spelling of `flag`, for zsh.
 fn zsh_flag(flag: &Flag) -> Vec<String> {
-    let help = plain(flag.help);
+    let help = zsh_bracketed(flag.help);
     let colon = if flag.optional { "::" } else { ":" };
     let action = match (flag.value, flag.kind) {
         (None, _) => String::new(),
@@ -228,9 +236,9 @@ fn zsh_flag(flag: &Flag) -> Vec<String> {
         (Some(value), ValueKind::Text) => format!("{colon}{value}: "),
     };
     let repeat = if flag.repeatable { "*" } else { "" };
-    let mut specs = vec![format!("'{repeat}--{}[{help}]{action}'", flag.long)];
+    let mut specs = vec![zsh_quote(&format!("{repeat}--{}[{help}]{action}", flag.long))];
     if let Some(short) = flag.short {
-        specs.push(format!("'{repeat}-{short}[{help}]{action}'"));
+        specs.push(zsh_quote(&format!("{repeat}-{short}[{help}]{action}")));
     }
     specs
 }
@@ -244,8 +252,10 @@ fn zsh() -> String {
     );
     let global: Vec<String> = GLOBAL_FLAGS.iter().flat_map(zsh_flag).collect();
     let _ = writeln!(out, "    global=(\n        {}\n    )", global.join("\n        "));
-    let commands: Vec<String> =
-        groups().iter().map(|g| format!("'{}:{}'", g.word, plain(&g.summary()))).collect();
+    let commands: Vec<String> = groups()
+        .iter()
+        .map(|g| zsh_quote(&format!("{}:{}", g.word, plain(&g.summary()))))
+        .collect();
     let _ = writeln!(out, "    commands=(\n        {}\n    )", commands.join("\n        "));
     out.push_str(
         "    local curcontext=$curcontext state line\n\
@@ -283,7 +293,12 @@ fn zsh() -> String {
         "            esac ;;\n\
          \x20   esac\n\
          }\n\
-         _mybb_sync \"$@\"\n",
+         # Autoloaded from $fpath as _mybb-sync: complete now; sourced: register for later.\n\
+         if [[ $funcstack[1] == _mybb-sync ]]; then\n\
+         \x20   _mybb_sync \"$@\"\n\
+         else\n\
+         \x20   compdef _mybb_sync mybb-sync\n\
+         fi\n",
     );
     out
 }
@@ -303,7 +318,7 @@ fn fish_flag(flag: &Flag, condition: &str) -> String {
         }
         (Some(_), ValueKind::Text) => line.push_str(" -x"),
     }
-    let _ = write!(line, " -d '{}'", plain(flag.help));
+    let _ = write!(line, " -d {}", fish_quote(&plain(flag.help)));
     line
 }
 
@@ -320,9 +335,9 @@ fn fish() -> String {
     for group in groups() {
         let _ = writeln!(
             out,
-            "complete -c mybb-sync -n 'not __fish_seen_subcommand_from {words}' -a {} -d '{}'",
+            "complete -c mybb-sync -n 'not __fish_seen_subcommand_from {words}' -a {} -d {}",
             group.word,
-            plain(&group.summary())
+            fish_quote(&plain(&group.summary()))
         );
         let condition = format!("__fish_seen_subcommand_from {}", group.word);
         for flag in group.flags() {
