@@ -43,13 +43,14 @@ pub enum Error {
 
 impl Error {
     /// Returns the process exit code for this error: 2 for usage and configuration errors caught
-    /// before anything was touched, 3 when a batch finished with refused items, 1 otherwise.
+    /// before anything was touched (a refused login or an unknown database among them), 3 when a batch finished with refused items, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. }
             | Error::BoardConfig(_)
             | Error::UnknownItem { .. }
             | Error::IgnoreFile { .. } => 2,
+            Error::Connect { source, .. } if is_wrong_setting(source) => 2,
             Error::Incomplete { .. } | Error::Pending { .. } | Error::Outdated { .. } => 3,
             _ => 1,
         }
@@ -187,6 +188,17 @@ pub fn mysql_sentence(error: &mysql::Error) -> String {
         }
         #[allow(unreachable_patterns)] // TLS errors, with a TLS feature only
         _ => "the connection failed (TLS)".to_owned(),
+    }
+}
+
+/// Returns true if the server refused a connection for its settings (user, password, database
+/// name, grants, URL): a configuration error, unlike a server that does not answer, which may be
+/// back later.
+fn is_wrong_setting(error: &mysql::Error) -> bool {
+    match error {
+        mysql::Error::MySqlError(e) => matches!(e.code, 1044 | 1045 | 1049 | 1698),
+        mysql::Error::UrlError(_) => true,
+        _ => false,
     }
 }
 

@@ -121,13 +121,13 @@ fn a_password_with_at_colon_and_slash_works_from_config_php_and_from_a_url() {
     assert!(!out.stderr.contains(password) && !by_url.stderr.contains(password));
     assert_eq!(exported_templates(&dir.join("sync")), 974);
 
-    // A wrong password: a runtime failure that shows the user, never the password.
+    // A wrong password: a configuration error that shows the user, never the password.
     let wrong = url.replace("p%40ss", "wrong");
     let out = TestCommand::new()
         .args(["--db", &wrong, "--root"])
         .arg(dir.join("sync3"))
         .arg("export")
-        .expect_code(1);
+        .expect_code(2);
     assert!(out.stderr.contains(&format!("mysql://{user}:***@")), "{}", out.stderr);
     assert!(!out.stderr.contains("wrong"), "{}", out.stderr);
 }
@@ -139,7 +139,8 @@ fn flags_and_environment_beat_config_php() {
     let target = DbTarget::parse_url(&db.url()).unwrap();
     let broken = DbTarget { database: "no_such_database_here".into(), ..target };
     write_config(&dir.join("forum"), &installer_config(&broken, "mybb_"));
-    export_with_mybb(&dir.join("forum"), &dir.join("a")).expect_code(1);
+    // config.php's database does not exist: a configuration error.
+    export_with_mybb(&dir.join("forum"), &dir.join("a")).expect_code(2);
     export_with_mybb(&dir.join("forum"), &dir.join("b")).args(["--db", &db.url()]).expect_success();
     export_with_mybb(&dir.join("forum"), &dir.join("c"))
         .env("MYBB_DATABASE_URL", db.url())
