@@ -300,6 +300,32 @@ fn watch_names_paths_relative_to_the_sync_root() {
     assert!(footer_lines.iter().all(|l| !l.contains(&absolute)), "{out}");
 }
 
+#[test]
+fn theme_export_and_unpack_name_paths_relative_to_the_sync_root() {
+    let (db, dir, root) = exported("theme_relative");
+    let absolute = dir.path().display().to_string();
+    std::fs::write(root.join(HEADER), "<p>edited header</p>").unwrap();
+    std::fs::write(root.join(FOOTER), "").unwrap();
+    let out = sync_cmd(&db, &root).args(["theme", "export", "Default"]).expect_code(3);
+    assert!(out.stderr.contains(&format!("warning: {HEADER}: edited, not yet")), "{out}");
+    assert!(!out.stderr.contains(&absolute), "an absolute path: {out}");
+    let out =
+        sync_cmd(&db, &root).args(["theme", "export", "Default", "--from-files"]).expect_code(3);
+    assert!(out.stderr.contains(&format!("warning: {FOOTER}: refused: empty file")), "{out}");
+    assert!(!out.stderr.contains(&absolute), "an absolute path: {out}");
+
+    std::fs::write(root.join(FOOTER), "<p>footer</p>").unwrap();
+    std::fs::write(root.join(GLOBAL_CSS), "body { color: red; }").unwrap();
+    let theme = sync_cmd(&db, &root).args(["theme", "export", "Default"]).expect_code(3).stdout;
+    dir.write("default.xml", &theme);
+    let out =
+        sync_cmd(&db, &root).args(["theme", "unpack"]).arg(dir.join("default.xml")).expect_code(3);
+    let in_the_way = format!("warning: {GLOBAL_CSS}: a different file is in the way");
+    assert!(out.stderr.contains(&in_the_way), "{out}");
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains("in the way")).collect();
+    assert!(lines.iter().all(|l| !l.contains(&absolute)), "an absolute path: {out}");
+}
+
 // --- selection means selection --------------------------------------------------------------
 
 /// Returns the top folders (`template_sets/X`, `styles/Y`) that hold files under `root`.

@@ -126,7 +126,7 @@ pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
         if !refused.is_empty() {
             for (path, action) in &refused {
                 if let Action::Refused(why) = action {
-                    log::warn!("{}: refused: {why}", path.display());
+                    log::warn!("{}: refused: {why}", config.shown(path));
                 }
             }
             return Err(Error::Incomplete { refused: refused.len() });
@@ -152,7 +152,7 @@ pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
                         version: version_code.as_bytes().to_vec(),
                     }),
                 }
-                log::debug!("{}: exported from the file", path.display());
+                log::debug!("{}: exported from the file", config.shown(path));
             } else if let Some(name) = write.stylesheet_name() {
                 // The row the theme's list links under this name gets the file's content; as
                 // import would copy an inherited one into the theme, it becomes the theme's own.
@@ -160,12 +160,12 @@ pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
                     Some(row) => {
                         row.stylesheet = write.content().as_bytes().to_vec();
                         row.tid = theme.tid;
-                        log::debug!("{}: exported from the file", path.display());
+                        log::debug!("{}: exported from the file", config.shown(path));
                     }
                     None => log::warn!(
                         "{}: left out: the theme's stylesheet list does not link {name:?} until \
                          it is imported",
-                        path.display()
+                        config.shown(path)
                     ),
                 }
             }
@@ -195,7 +195,7 @@ pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
             log::warn!(
                 "{}: {why}: the export has the database's content; import it first, or use \
                  --from-files",
-                path.display()
+                config.shown(path)
             );
         }
         return Err(Error::Incomplete { refused: differing.len() });
@@ -359,7 +359,10 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
         match std::fs::read(&path) {
             Ok(old) if old == content.as_bytes() => unchanged += 1,
             Ok(_) => {
-                log::warn!("{}: a different file is in the way; not overwritten", path.display());
+                log::warn!(
+                    "{}: a different file is in the way; not overwritten",
+                    relative.display()
+                );
                 in_the_way += 1;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
