@@ -24,7 +24,9 @@
 #   so: --reset drops it and loads the sample afresh.
 #
 # Environment: MYBB_SYNC_DEMO_DB (the database name), MYBB_SYNC_DEMO_ROOT (the sync root,
-# default ./mybb_sync), MYBB_SYNC_DEMO_BIN (use this mybb-sync binary instead of building one).
+# default mybb_sync in the clone; a relative path is taken from the current directory),
+# MYBB_SYNC_DEMO_BIN (use this mybb-sync binary instead of building one), MYBB_SYNC_FORCE_THROWAWAY=1
+# (use a throwaway server even when one answers at 127.0.0.1:3306).
 set -euo pipefail
 
 me=demo.sh
@@ -47,12 +49,27 @@ for arg in "$@"; do
     esac
 done
 
+# Returns $1 as an absolute path, a relative one taken from the caller's directory $2: the
+# commands the tour prints then work when pasted anywhere.
+absolute() {
+    case $1 in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s/%s\n' "$2" "${1#./}" ;;
+    esac
+}
+
+caller_dir=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/mariadb.sh
 source scripts/mariadb.sh
 
 fixture=tests/fixtures/mybb-1.8.37-sync-tables.sql
-root=${MYBB_SYNC_DEMO_ROOT:-./mybb_sync}
+# The default is in the clone; a path the caller gives is the caller's.
+if [[ -n ${MYBB_SYNC_DEMO_ROOT:-} ]]; then
+    root=$(absolute "$MYBB_SYNC_DEMO_ROOT" "$caller_dir")
+else
+    root=$PWD/mybb_sync
+fi
 demo_db=${MYBB_SYNC_DEMO_DB:-mybb_sync_demo}
 if [[ ! $demo_db =~ ^[A-Za-z0-9_]{1,64}$ ]]; then
     say "MYBB_SYNC_DEMO_DB must be a plain database name (letters, digits, _), not: $demo_db"
@@ -60,10 +77,10 @@ if [[ ! $demo_db =~ ^[A-Za-z0-9_]{1,64}$ ]]; then
 fi
 
 if [[ -n ${MYBB_SYNC_DEMO_BIN:-} ]]; then
-    bin=$MYBB_SYNC_DEMO_BIN
+    bin=$(absolute "$MYBB_SYNC_DEMO_BIN" "$caller_dir")
     say "using the binary $bin (MYBB_SYNC_DEMO_BIN)"
 else
-    bin=target/release/mybb-sync
+    bin=$PWD/target/release/mybb-sync
     say "building the release binary (the first build takes a minute or two)"
     cargo build --release
 fi
@@ -103,6 +120,7 @@ if [[ -n ${MYBB_DATABASE_URL:-} ]]; then
         exit 1
     fi
     say "loading the sample into $(mariadb_redact "$db_url")"
+    # shellcheck disable=SC2016 # printed for the reader's shell to expand
     shown_url='$MYBB_DATABASE_URL'
 else
     mariadb_ensure
@@ -149,10 +167,13 @@ header_rows() {
         "SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = 'header' ORDER BY sid"
 }
 
+# The command line the tour's "mybb-sync" stands for, quoted to be pasted into a shell.
+shown_cmd="$(printf '%q' "$bin") --db \"$shown_url\" --root $(printf '%q' "$root")"
+
 cat <<EOT
 
 In this tour, "mybb-sync" stands for:
-    $bin --db '$shown_url' --root $root
+    $shown_cmd
 EOT
 
 step "1. Export the database to files"
@@ -197,11 +218,11 @@ sync status
 cat <<EOT
 
 Try next (the same database and tree):
-    $bin --db '$shown_url' --root $root watch
+    $shown_cmd watch
         then edit a file under $root and watch it reach the database; Ctrl-C stops
-    $bin --db '$shown_url' --root $root status --json
-    $bin --db '$shown_url' --root $root export --theme Default --dry-run
-    $bin help
+    $shown_cmd status --json
+    $shown_cmd export --theme Default --dry-run
+    $(printf '%q' "$bin") help
 EOT
 
 if [[ ${MARIADB_KIND:-} == throwaway ]]; then

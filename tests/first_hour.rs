@@ -591,8 +591,10 @@ fn demo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> TestCommand {
 fn the_demo_tours_a_throwaway_server_and_keep_leaves_it_running_with_a_way_to_stop_it() {
     let dir = TestDir::new("demo_throwaway");
     let root = dir.join("sync");
-    let out = demo(&root, &["--keep"], &[("MYBB_SYNC_FORCE_THROWAWAY", "1")])
+    // A relative sync root is the caller's, as any path on a command line.
+    let out = demo(Path::new("sync"), &["--keep"], &[("MYBB_SYNC_FORCE_THROWAWAY", "1")])
         .env_remove("MYBB_SYNC_TEST_URL")
+        .current_dir(dir.path())
         .expect_success();
     let tour = &out.stdout;
     // Stopped however this test ends.
@@ -626,11 +628,44 @@ fn the_demo_tours_a_throwaway_server_and_keep_leaves_it_running_with_a_way_to_st
         .unwrap_or_else(|| panic!("no server URL:\n{out}"))
         .to_owned();
     sync_at(&url, &root).arg("status").expect_success();
+    // The commands to try next work as pasted, from anywhere (watch aside: it runs until ^C).
+    let next: Vec<&str> = tour
+        .lines()
+        .skip_while(|l| !l.starts_with("Try next"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("    ") && !l.starts_with("     ") && !l.ends_with(" watch"))
+        .collect();
+    assert_eq!(next.len(), 3, "{out}");
+    for line in next {
+        let ran = TestCommand::program("bash").args(["-c", line]).current_dir("/").run();
+        assert_eq!(ran.code(), Some(0), "{line}: {ran}");
+    }
     TestCommand::program("bash").arg(stop).expect_success();
     assert!(!Path::new(stop).exists(), "{stop} is still there");
     drop(guard);
     let out = sync_at(&url, &root).arg("status").expect_code(1);
     assert!(out.stderr.contains("is the database server running"), "{out}");
+}
+
+#[test]
+fn the_demo_without_keep_says_its_throwaway_server_is_gone_and_removes_it() {
+    let dir = TestDir::new("demo_gone");
+    let root = dir.join("sync");
+    let out = demo(&root, &[], &[("MYBB_SYNC_FORCE_THROWAWAY", "1")])
+        .env_remove("MYBB_SYNC_TEST_URL")
+        .expect_success();
+    assert!(out.stdout.contains("in sync: nothing to do"), "{out}");
+    assert!(out.stdout.contains("The throwaway MariaDB and its demo database are gone"), "{out}");
+    assert!(out.stdout.contains("scripts/demo.sh --keep"), "{out}");
+    let data = out
+        .stderr
+        .split("(data in ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no data directory:\n{out}"));
+    assert!(!Path::new(data).exists(), "{data} is still there");
+    assert!(root.join(HEADER).exists(), "the files stay");
 }
 
 /// Runs the demo's stop script when dropped, if it is still there, so that a failing test
