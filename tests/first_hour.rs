@@ -548,6 +548,11 @@ fn on_a_terminal(db: &TestDb, root: &Path, args: &str) -> String {
 
 #[test]
 fn progress_shows_on_a_terminal_only_and_not_with_quiet() {
+    // `script` (util-linux) gives the command a terminal; without it there is none to test on.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        println!("SKIPPED progress_shows_on_a_terminal_only_and_not_with_quiet: no `script`");
+        return;
+    }
     let (db, dir, root) = exported("progress");
     let piped = sync_cmd(&db, &root)
         .arg("status")
