@@ -36,13 +36,36 @@ fn items_and_summary(stdout: &str) -> (Vec<Value>, Value) {
 fn help_command_and_command_help_print_the_same_text() {
     let general = TestCommand::new().arg("--help").expect_success().stdout;
     assert_eq!(TestCommand::new().arg("help").expect_success().stdout, general);
-    for command in ["export", "import", "watch", "status", "cache", "completions", "help"] {
+    let commands = [
+        "export",
+        "import",
+        "watch",
+        "status",
+        "cache",
+        "theme",
+        "outdated",
+        "diff",
+        "merge",
+        "revert",
+        "completions",
+        "help",
+    ];
+    for command in commands {
         let a = TestCommand::new().args(["help", command]).expect_success().stdout;
         let b = TestCommand::new().args([command, "--help"]).expect_success().stdout;
         assert_eq!(a, b, "{command}");
         assert!(a.starts_with(&format!("mybb-sync {command}")), "{a}");
-        assert!(a.contains("GLOBAL OPTIONS:") && a.contains("EXIT CODES:"), "{a}");
+        if command == "theme" {
+            // A group of actions: their index, and how to ask for one.
+            assert!(a.contains("theme unpack FILE") && a.contains("help theme ACTION"), "{a}");
+        } else {
+            assert!(a.contains("GLOBAL OPTIONS:") && a.contains("EXIT CODES:"), "{a}");
+        }
     }
+    let a = TestCommand::new().args(["help", "theme", "export"]).expect_success().stdout;
+    let b = TestCommand::new().args(["theme", "export", "--help"]).expect_success().stdout;
+    assert_eq!(a, b);
+    assert!(a.starts_with("mybb-sync theme export: "), "{a}");
     let export = TestCommand::new().args(["help", "export"]).expect_success().stdout;
     for flag in ["--set NAME", "--theme NAME", "--dry-run", "--prefer db", "--json", "--db URL"] {
         assert!(export.contains(flag), "{flag}:\n{export}");
