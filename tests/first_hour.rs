@@ -324,6 +324,31 @@ fn watch_names_paths_relative_to_the_sync_root() {
 }
 
 #[test]
+fn status_export_diff_and_outdated_name_paths_relative_to_the_sync_root() {
+    let (db, dir, root) = exported("paths_relative");
+    let absolute = dir.path().display().to_string();
+    std::fs::write(root.join(HEADER), "<p>edited header</p>").unwrap();
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('footer', '<p>old custom</p>', 1, '1800', '', 1)",
+    );
+    let runs = [
+        (sync_cmd(&db, &root).arg("status").expect_code(3), format!("to-db     {HEADER}")),
+        (sync_cmd(&db, &root).arg("export").expect_success(), format!("{HEADER}: edited since")),
+        (
+            sync_cmd(&db, &root).arg("diff").arg(root.join(HEADER)).expect_success(),
+            format!("--- {HEADER} (database)"),
+        ),
+        (sync_cmd(&db, &root).arg("outdated").expect_code(3), FOOTER.to_owned()),
+    ];
+    for (out, relative) in runs {
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains(&relative), "{relative}: {out}");
+        assert!(!all.contains(&absolute), "an absolute path: {out}");
+    }
+}
+
+#[test]
 fn theme_export_and_unpack_name_paths_relative_to_the_sync_root() {
     let (db, dir, root) = exported("theme_relative");
     let absolute = dir.path().display().to_string();
