@@ -15,7 +15,10 @@
 #     temp files and renames without syncing: what atomicity alone costs. All three come from
 #     scripts/bench-helper.rs, a std-only Rust file compiled here with rustc and not part of the
 #     crate; its header says exactly what each floor does. Each round runs the five in turn, each
-#     after `sync -f` so that no run pays for another's dirty pages.
+#     after `sync -f` so that no run pays for another's dirty pages. Then, untimed, one `strace -c -f`
+#     run of each export (if strace is installed, else n/a): the syscalls per file beside the
+#     floors' (counted from bench-helper.rs's code). The Python original that issue 16 compares
+#     with is in no registry: the floors are the baselines.
 #  2. export scaling: the fixture (1 set) against a scale database built here with SQL (sets 2..10
 #     added, each with half the master templates customised: 9,740 template files), median of 5.
 #  3. `import` of 974 changed files (every template file rewritten first, untimed), median of 5,
@@ -410,6 +413,46 @@ max_exp_rss=$(maxof "${exp_rss[@]}")
 ratio_d=$(fmedian "${r_d[@]}")
 ratio_n=$(fmedian "${r_n[@]}")
 
+# Syscalls per file (issue 16), untimed: one `strace -c -f` run of each export into a new root.
+# "files" counts the calls that place files (openat, write, close, rename, renameat2, mkdir,
+# fsync, syncfs), "all" everything the process made (loader, database, lock, state: a constant
+# per run). The floors' calls are counted from bench-helper.rs's code, not traced (its reading of
+# the reference tree would count too): plain 3 per file (open, write, close), atomic 4 (+ rename),
+# durable 4 + one syncfs (open, syncfs, close) + one fsync per directory and DST's parent (open,
+# fsync, close); each + one mkdir per directory.
+strace_calls() {
+    local trace=$work/strace.$fresh_n
+    if ! command -v strace >/dev/null || ! strace -c -f -o "$trace" "$@" >/dev/null 2>&1; then
+        echo 'n/a n/a'
+        return
+    fi
+    awk '$NF == "total" { all = $4 }
+        $NF ~ /^(openat|write|close|rename|renameat2|mkdir|fsync|syncfs)$/ { files += $4 }
+        END { print files, all }' "$trace"
+}
+per_file() {
+    if [[ $1 == n/a ]]; then echo n/a; else awk -v n="$1" -v f="$ref_files" 'BEGIN { printf "%.2f\n", n / f }'; fi
+}
+# The floors' directories: the tree's, DST included (the hidden .mybb-sync is not copied).
+ref_dirs=$(find "$work/ref" -type d ! -path '*/.mybb-sync*' | wc -l)
+floor_calls_t=$((4 * ref_files + ref_dirs))
+floor_calls_b=$((floor_calls_t + 3 + 3 * (ref_dirs + 1)))
+fresh
+read -r sc_n_files sc_n_all < <(strace_calls "$bin" -q --db "$(db_url base)" --root "$out" --no-fsync export)
+fresh
+read -r sc_d_files sc_d_all < <(strace_calls "$bin" -q --db "$(db_url base)" --root "$out" export)
+pf_n=$(per_file "$sc_n_files") pf_n_all=$(per_file "$sc_n_all")
+pf_d=$(per_file "$sc_d_files") pf_d_all=$(per_file "$sc_d_all")
+pf_floor_t=$(per_file "$floor_calls_t") pf_floor_b=$(per_file "$floor_calls_b")
+sc_ratio() {
+    if [[ $1 == n/a ]]; then echo n/a; else div "$1" "$2" | awk '{ printf "%.2f\n", $1 }'; fi
+}
+sc_ratio_n=$(sc_ratio "$pf_n" "$pf_floor_t")
+sc_ratio_d=$(sc_ratio "$pf_d" "$pf_floor_b")
+sc_verdict() {
+    if [[ $1 == n/a ]]; then echo 'n/a (no strace)'; else verdict "$1" 'x <= 1.05'; fi
+}
+
 # ---- 2. Scaling. ----
 say "2/7 export scaling, $scale_rounds rounds"
 one=() ten=() r_ten=()
@@ -729,6 +772,10 @@ row "export 991 files, durable (default)" "$(ms "$m_exp_d")" "floor b, batched d
     "${ratio_d}x" "<= 1.5x floor b" "$(verdict "$ratio_d" 'x <= 1.5')"
 row "export 991 files, --no-fsync" "$(ms "$m_exp_n")" "floor a, plain writes: $(ms "$m_floor_a")" \
     "${ratio_n}x" "<= 2x floor a" "$(verdict "$ratio_n" 'x <= 2')"
+row "syscalls/file, export --no-fsync" "$pf_n" "atomic floor (open, write, close, rename): $pf_floor_t" \
+    "${sc_ratio_n}x" "<= floor (+5%)" "$(sc_verdict "$sc_ratio_n")"
+row "syscalls/file, export durable" "$pf_d" "floor b (+ syncfs, fsync per dir): $pf_floor_b" \
+    "${sc_ratio_d}x" "<= floor (+5%)" "$(sc_verdict "$sc_ratio_d")"
 row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files files): $(ms "$m_one")" \
     "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
 row "import 974 changed files" "$(ms "$m_imp")" "export of the same: $(ms "$m_imp_exp")" \
@@ -776,6 +823,10 @@ echo "  export runs (ms): durable $(for v in "${exp_d[@]}"; do ms "$v" | cut -d'
     "--no-fsync $(for v in "${exp_n[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
 echo "  floors (ms): a $(for v in "${floor_a[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')," \
     "b $(for v in "${floor_b[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
+echo "  baselines: the Python original that issue 16 compares with is in no registry and cannot be installed"
+echo "  here, so the floors above (bench-helper.rs, same run) are the export's baselines"
+echo "  syscalls (strace -c -f, one run each): --no-fsync $sc_n_files placing files, $sc_n_all in all ($pf_n_all per file);" \
+    "durable $sc_d_files and $sc_d_all ($pf_d_all per file); floors counted from their code: atomic $floor_calls_t, b $floor_calls_b"
 echo "  atomic floor (temp files + renames, no sync; what --no-fsync cannot skip): $(ms "$(median "${floor_t[@]}")")," \
     "$(fmedian "${r_t[@]}")x floor a; --no-fsync export: $(fmedian "${r_nt[@]}")x this floor"
 if [[ $fs_type == *'no journal'* ]]; then

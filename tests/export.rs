@@ -314,3 +314,41 @@ fn a_durable_export_writes_what_a_fast_one_does_and_syncs_it() {
     let group = durable.join("template_sets/Default Templates/Header Templates");
     assert_eq!(std::fs::read(group.join("header.html")).unwrap(), b"changed");
 }
+
+/// Issue 16: an export into an empty root makes, per file, the atomic floor's calls (open the
+/// temp file, write, close, rename) and no more: the plan knows every target is absent, so it
+/// neither opens nor stats them. The rest of the run (database, lock, state, one `mkdir` per
+/// folder) is a constant: 128 covers the fixture's 51 folders, the database and the state files.
+#[test]
+fn an_export_into_an_empty_root_makes_the_floor_s_calls_per_file() {
+    let db = TestDb::new("export_syscalls");
+    let dir = TestDir::new("export_syscalls");
+    let (root, trace) = (dir.join("sync"), dir.join("export.trace"));
+    TestCommand::program("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg(crate::util::BIN)
+        .arg("--db")
+        .arg(db.url())
+        .arg("--root")
+        .arg(&root)
+        .args(["--no-fsync", "export"])
+        .expect_success();
+    let files = tree(&root).keys().filter(|p| !p.starts_with(".mybb-sync")).count();
+    assert_eq!(files, 991);
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let count = |names: &[&str]| {
+        let call = |l: &&str| names.iter().any(|n| l.contains(&format!(" {n}(")));
+        calls.lines().filter(call).count()
+    };
+    const RUN: usize = 128;
+    for names in [&["openat"][..], &["write"], &["close"], &["rename", "renameat2"]] {
+        let n = count(names);
+        assert!(n <= files + RUN, "{n} {names:?} calls for {files} files (floor: 1 each)");
+    }
+    // Under the root only: the loader's search of the test's library path fails too.
+    let under_root = root.to_string_lossy().into_owned();
+    let failed = calls.lines().filter(|l| l.contains(" = -1 ") && l.contains(&under_root));
+    let failed = failed.count();
+    assert!(failed <= RUN, "{failed} failed calls under the root for {files} files");
+}

@@ -35,10 +35,24 @@ pub struct Inspector {
 enum Look {
     /// Fine so far: a real readable folder, or a regular file.
     Fine,
-    /// Not there: nothing below it to look at.
+    /// Not there (ENOENT): nothing below it to look at.
     Gone,
+    /// A file stands where a folder is expected: the read of the item reports it.
+    NotAFolder,
     /// Refused, for this reason.
     Refused(String),
+}
+
+/// What the inspector found at a path, for the planner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// May not be read or written: at this path (the link or unreadable folder), for this reason.
+    Refused(PathBuf, String),
+    /// Absent when looked at: the path, or a folder on the way, does not exist. Nothing to read;
+    /// the writer places such a file with a rename that never replaces one created meanwhile.
+    Absent,
+    /// There (or not known to be absent): read it, which reports what else it is.
+    Read,
 }
 
 impl Inspector {
@@ -47,6 +61,18 @@ impl Inspector {
     /// end, an unreadable folder or something that is neither a file nor a folder. None when the
     /// path is a regular file, a readable folder, or (from some point on) does not exist.
     pub fn refusal(&self, root: &Path, relative: &Path) -> Option<(PathBuf, String)> {
+        match self.look(root, relative) {
+            Found::Refused(at, why) => Some((at, why)),
+            Found::Absent | Found::Read => None,
+        }
+    }
+
+    /// Looks at `relative` (relative to `root`) and every folder on the way: refused as
+    /// [`Inspector::refusal`] says, absent, or there to be read. Absent means a look at the path
+    /// or at a folder on the way found nothing (ENOENT), so an export into an empty root neither
+    /// opens nor stats its targets (issue 16). Only a look says absent, never a walk's silence:
+    /// a folder the walk could not list is not empty.
+    pub fn look(&self, root: &Path, relative: &Path) -> Found {
         let mut current = root.to_path_buf();
         let count = relative.components().count();
         for (i, component) in relative.components().enumerate() {
@@ -57,11 +83,11 @@ impl Inspector {
                     "name too long: {bytes} bytes once encoded, more than the {MAX_NAME_BYTES} a \
                      file name may have; rename the item in the Admin CP to sync it"
                 );
-                return Some((current, why));
+                return Found::Refused(current, why);
             }
             let last = i + 1 == count;
             if !last && self.missing.borrow().contains(&current) {
-                return None;
+                return Found::Absent;
             }
             let cached = if last { None } else { self.folders.borrow().get(&current).cloned() };
             let look = match cached {
@@ -69,26 +95,32 @@ impl Inspector {
                 Some(Some(why)) => Look::Refused(why),
                 None => {
                     let look = look_at(&current, last);
-                    if !last && matches!(look, Look::Gone) {
-                        self.missing.borrow_mut().insert(current.clone());
-                    }
-                    if !last && !matches!(look, Look::Gone) {
-                        let why = match &look {
-                            Look::Refused(why) => Some(why.clone()),
-                            _ => None,
-                        };
-                        self.folders.borrow_mut().insert(current.clone(), why);
+                    if !last {
+                        match &look {
+                            Look::Gone => {
+                                self.missing.borrow_mut().insert(current.clone());
+                            }
+                            Look::NotAFolder => {}
+                            Look::Fine => {
+                                self.folders.borrow_mut().insert(current.clone(), None);
+                            }
+                            Look::Refused(why) => {
+                                let why = Some(why.clone());
+                                self.folders.borrow_mut().insert(current.clone(), why);
+                            }
+                        }
                     }
                     look
                 }
             };
             match look {
                 Look::Fine => {}
-                Look::Gone => return None,
-                Look::Refused(why) => return Some((current, why)),
+                Look::Gone => return Found::Absent,
+                Look::NotAFolder => return Found::Read,
+                Look::Refused(why) => return Found::Refused(current, why),
             }
         }
-        None
+        Found::Read
     }
 }
 
@@ -98,8 +130,7 @@ fn look_at(path: &Path, last: bool) -> Look {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == ErrorKind::NotFound => return Look::Gone,
-        // A file standing where a folder is expected: the read of the item reports it.
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::Gone,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::NotAFolder,
         Err(e) => return Look::Refused(format!("cannot look at it: {e}")),
     };
     let kind = meta.file_type();

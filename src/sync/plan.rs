@@ -21,7 +21,7 @@ use crate::mybb::db::{Db, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
 use crate::sync::ignore::IgnoreFile;
-use crate::sync::inspect::Inspector;
+use crate::sync::inspect::{Found, Inspector};
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
@@ -405,9 +405,11 @@ impl<'a> Syncer<'a> {
     /// Plans one item: reads its file, validates it, and decides against the database.
     fn plan_one(&self, ctx: &mut Context<'_>, path: PathBuf, item: ParsedPath) -> Planned {
         // Links and unreadable folders first: refused at their own path, whatever lies below.
-        if let Some(relative) = self.relative(&path)
-            && let Some((at, why)) = self.inspector.refusal(&self.config.sync_root, &relative)
-        {
+        let found = match self.relative(&path) {
+            Some(relative) => self.inspector.look(&self.config.sync_root, &relative),
+            None => Found::Read,
+        };
+        if let Found::Refused(at, why) = found {
             return Planned {
                 path: at,
                 action: Action::Refused(why),
@@ -431,7 +433,12 @@ impl<'a> Syncer<'a> {
             )));
         }
         let db = self.db_side(&item, ctx);
-        let (file, seen) = match read_stable(&path) {
+        // Found absent: not opened again only to fail (an export into an empty root, issue 16).
+        let read = match found {
+            Found::Absent => Ok((None, Seen::Absent)),
+            _ => read_stable(&path),
+        };
+        let (file, seen) = match read {
             Ok(file) => file,
             Err(ReadProblem::Unstable) => return plain(Action::Unstable),
             Err(ReadProblem::Failed(why)) => return plain(Action::Refused(why)),
