@@ -172,9 +172,10 @@ pub fn mysql_sentence(error: &mysql::Error) -> String {
                  and port?"
                     .to_owned()
             }
-            _ => format!("the connection failed: {e}"),
+            _ => format!("the connection failed: {}", without_os_error_code(&e.to_string())),
         },
         E::DriverError(DriverError::CouldNotConnect(Some((address, why, _)))) => {
+            let why = without_os_error_code(why);
             format!("could not reach {address}: {why}: is the database server running there?")
         }
         E::DriverError(DriverError::ConnectTimeout) => {
@@ -208,6 +209,15 @@ fn quoted_pair(message: &str) -> Option<(String, String)> {
     let (user, rest) = message[start..].split_once("'@'")?;
     let host = rest.split('\'').next()?;
     Some((user.to_owned(), host.to_owned()))
+}
+
+/// Drops the " (os error 111)" that Rust appends to an I/O error's text: the words before it
+/// already say what happened, and the number means nothing to a reader.
+fn without_os_error_code(text: &str) -> &str {
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text,
+    }
 }
 
 fn lowercase_first(text: &str) -> String {
