@@ -471,3 +471,23 @@ fn a_theme_imported_while_watching_appears_in_the_sync_tree() {
     let out = run.wait(DEADLINE);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
 }
+
+#[test]
+fn theme_unpack_never_writes_through_a_link_in_an_existing_root() {
+    let dir = TestDir::new("theme_unpack_link");
+    let root = dir.join("tree");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("styles")).unwrap();
+    let out = TestCommand::new()
+        .args(["theme", "unpack"])
+        .arg(master_xml())
+        .arg("--root")
+        .arg(&root)
+        .arg("--no-fsync")
+        .expect_code(3);
+    assert!(out.stderr.contains("link"), "{out}");
+    let escaped: Vec<String> = tree(&outside).into_keys().collect();
+    assert!(escaped.is_empty(), "written through the link: {escaped:?}");
+}

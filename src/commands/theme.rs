@@ -19,7 +19,7 @@ use fs_err as fs;
 
 use crate::cli::ThemeCommand;
 use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
-use crate::disk::atomic::AtomicBatch;
+use crate::disk::atomic::{AtomicBatch, Seen};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, MASTER_THEME_TID};
 use crate::mybb::cache;
@@ -354,16 +354,25 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
     let mut in_the_way = 0;
     let mut batch = AtomicBatch::new(durable);
     let mut unchanged = 0;
+    let inspector = crate::sync::inspect::Inspector::default();
     for (relative, content) in &unpacked.files {
         let path = root.join(relative);
+        // A link on the way (a folder of an existing root linked elsewhere): never read,
+        // followed or written through, as everywhere in the sync root.
+        if let Some((at, why)) = inspector.refusal(root, relative) {
+            log::warn!("{}: {why}; not written", at.display());
+            in_the_way += 1;
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(old) if old == content.as_bytes() => unchanged += 1,
             Ok(_) => {
                 log::warn!("{}: a different file is in the way; not overwritten", path.display());
                 in_the_way += 1;
             }
+            // Only where still nothing is: a file created meanwhile is kept.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                batch.stage(&path, content.as_bytes())?
+                batch.stage_if(&path, content.as_bytes(), Seen::Absent)?
             }
             Err(e) => return Err(Error::IoAt { path, action: "read", source: e }),
         }
@@ -372,12 +381,19 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
         // Dropping the batch removes its temp files: nothing is written.
         return Err(Error::Incomplete { refused: in_the_way });
     }
-    let written = batch.commit()?.written.len();
+    let committed = batch.commit()?;
+    for (path, _) in &committed.skipped {
+        log::warn!("{}: a file appeared there meanwhile; not overwritten", path.display());
+    }
+    let written = committed.written.len();
     log::info!(
         "unpacked theme {:?} into {}: {written} files written, {unchanged} unchanged",
         theme.name,
         root.display()
     );
+    if !committed.skipped.is_empty() {
+        return Err(Error::Incomplete { refused: committed.skipped.len() });
+    }
     Ok(())
 }
 
