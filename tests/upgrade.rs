@@ -655,3 +655,70 @@ fn revert_keeps_an_admin_cp_edit_or_a_save_made_while_it_runs() {
     assert_eq!(std::fs::read_to_string(&footer).unwrap(), "<p>saved during revert</p>");
     assert_eq!(db.template(1, "footer").unwrap(), b"my copy");
 }
+
+/// Parses `--json` output: the item objects, then the summary.
+fn json_lines(stdout: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary)
+}
+
+#[test]
+fn merge_and_revert_json_is_one_object_per_template_then_a_summary() {
+    let (db, _dir, root) = customised_1826_board("upgrade_json");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    upgrade_to_1837(&db);
+
+    let dry = sync_cmd(&db, &root).args(["merge", "--dry-run", "--json"]).expect_code(3);
+    let (_, summary) = json_lines(&dry.stdout);
+    assert_eq!(summary["dry_run"], true, "{dry}");
+    assert_eq!(summary["merged"], 10, "{dry}");
+
+    let out = sync_cmd(&db, &root).args(["merge", "--json"]).expect_code(3);
+    let (items, summary) = json_lines(&out.stdout);
+    let by_action = |action: &str| -> BTreeSet<String> {
+        items
+            .iter()
+            .filter(|i| i["action"] == action)
+            .map(|i| i["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let clean: BTreeSet<String> = CLEAN.iter().map(|t| rel(&root, &file_of(&root, t))).collect();
+    let colliding: BTreeSet<String> =
+        COLLIDING.iter().map(|t| rel(&root, &file_of(&root, t))).collect();
+    assert_eq!(by_action("merged"), clean, "{out}");
+    assert_eq!(by_action("conflict"), colliding, "{out}");
+    assert!(items.iter().all(|i| i["kind"] == "template"), "{out}");
+    assert!(items.iter().filter(|i| i["action"] == "conflict").all(|i| i["reason"].is_string()));
+    assert_eq!(
+        (&summary["summary"], &summary["outdated"], &summary["merged"], &summary["conflicts"]),
+        (
+            &serde_json::json!("merge"),
+            &serde_json::json!(12),
+            &serde_json::json!(10),
+            &serde_json::json!(2)
+        ),
+        "{out}"
+    );
+
+    // Revert: one reverted, one refused (it shows the master already).
+    let modal = file_of(&root, "modal");
+    let header = file_of(&root, "header");
+    let out = sync_cmd(&db, &root)
+        .args(["revert", "--prefer", "db", "--json"])
+        .arg(&modal)
+        .arg(&header)
+        .expect_code(3);
+    let (items, summary) = json_lines(&out.stdout);
+    assert_eq!(items.len(), 2, "{out}");
+    assert_eq!(items[0]["action"], "reverted", "{out}");
+    assert_eq!(items[0]["path"], rel(&root, &modal), "{out}");
+    assert!(items[0]["tid"].is_u64(), "{out}");
+    assert_eq!(items[1]["action"], "refused", "{out}");
+    assert!(items[1]["reason"].as_str().unwrap().contains("not customised"), "{out}");
+    assert_eq!(
+        summary,
+        serde_json::json!({"summary": "revert", "reverted": 1, "conflicts": 0, "refused": 1})
+    );
+}
