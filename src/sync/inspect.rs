@@ -47,9 +47,9 @@ impl Inspector {
     /// end, an unreadable folder or something that is neither a file nor a folder. None when the
     /// path is a regular file, a readable folder, or (from some point on) does not exist.
     pub fn refusal(&self, root: &Path, relative: &Path) -> Option<(PathBuf, String)> {
+        // Every name, also below a folder that does not exist yet (it would be created).
         let mut current = root.to_path_buf();
-        let count = relative.components().count();
-        for (i, component) in relative.components().enumerate() {
+        for component in relative.components() {
             current.push(component);
             let bytes = component.as_os_str().len();
             if bytes > MAX_NAME_BYTES {
@@ -59,6 +59,11 @@ impl Inspector {
                 );
                 return Some((current, why));
             }
+        }
+        let mut current = root.to_path_buf();
+        let count = relative.components().count();
+        for (i, component) in relative.components().enumerate() {
+            current.push(component);
             let last = i + 1 == count;
             if !last && self.missing.borrow().contains(&current) {
                 return None;
