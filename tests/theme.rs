@@ -539,3 +539,13 @@ fn theme_unpack_writes_a_name_just_short_of_the_limit() {
     let path = root.join(format!("template_sets/T Templates/Ungrouped Templates/{name}.html"));
     assert_eq!(std::fs::read(path).unwrap(), b"x");
 }
+
+#[test]
+fn a_theme_file_that_never_ends_is_refused_after_the_size_cap() {
+    let dir = TestDir::new("theme_endless_file");
+    let out = TestCommand::new()
+        .args(["theme", "unpack", "/dev/zero", "--root"])
+        .arg(dir.join("tree"))
+        .expect_code(3);
+    assert!(out.stderr.contains("more than the 32 MiB a theme file may have"), "{out}");
+}

@@ -366,6 +366,9 @@ fn a_bad_base_file_is_a_usage_error() {
         .arg(dir.join("not-a-theme.xml"))
         .expect_code(2);
     assert!(out.stderr.contains("not a MyBB theme file"), "{out}");
+    // A file that never ends is read up to the cap only.
+    let out = sync_cmd(&db, &root).args(["outdated", "--base", "/dev/zero"]).expect_code(2);
+    assert!(out.stderr.contains("more than the 32 MiB"), "{out}");
 }
 
 #[test]

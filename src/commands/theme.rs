@@ -15,8 +15,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use fs_err as fs;
-
 use crate::cli::ThemeCommand;
 use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
 use crate::disk::atomic::{AtomicBatch, Seen};
@@ -76,14 +74,8 @@ pub struct ThemeImportArgs {
 /// Reads a theme file: its size is checked before it is read, then it is parsed safely.
 /// A file that cannot be read is an I/O error; one that is not a theme, a refusal (-1).
 fn read_theme_file(path: &Path) -> Result<std::result::Result<ThemeXml, ImportRefusal>> {
-    let size = fs::metadata(path)?.len();
-    if size > theme_xml::MAX_BYTES as u64 {
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        let error = theme_xml::ThemeXmlError::TooLarge { size, limit: theme_xml::MAX_BYTES };
-        return Ok(Err(ImportRefusal::NotATheme { reason: error.to_string() }));
-    }
-    let bytes = fs::read(path)?;
-    Ok(theme_xml::parse(&bytes).map_err(|e| ImportRefusal::NotATheme { reason: e.to_string() }))
+    let parsed = theme_xml::read_file(path)?.and_then(|bytes| theme_xml::parse(&bytes));
+    Ok(parsed.map_err(|e| ImportRefusal::NotATheme { reason: e.to_string() }))
 }
 
 /// Runs `theme export`: writes the theme file of theme `args.name` to stdout.

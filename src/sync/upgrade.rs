@@ -42,8 +42,8 @@ impl OldMasters {
     /// (`install/resources/mybb_theme.xml`, or an Admin CP export), with the shared theme XML
     /// reader (`mybb/theme_xml.rs`), which expands no entities and reads no DTD.
     pub fn read(path: &Path) -> Result<OldMasters> {
-        let bytes = fs::read(path)?;
-        let theme = crate::mybb::theme_xml::parse(&bytes).map_err(|e| {
+        let read = crate::mybb::theme_xml::read_file(path)?;
+        let theme = read.and_then(|bytes| crate::mybb::theme_xml::parse(&bytes)).map_err(|e| {
             Error::usage(format!("--base {}: not a MyBB theme file: {e}", path.display()))
         })?;
         if theme.templates.is_empty() {
