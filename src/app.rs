@@ -85,11 +85,12 @@ pub fn run(args: Args) -> Result<()> {
                 ),
                 UpgradeCommand::Diff => commands::diff::diff(&db, &config, &a.paths, a.master),
                 UpgradeCommand::Merge => {
-                    commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), a.dry_run)
+                    let options = commands::merge::Options { dry_run: a.dry_run, json: a.json };
+                    commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), options)
                 }
                 UpgradeCommand::Revert => {
                     let discard = a.prefer == Some(crate::cli::Prefer::Db);
-                    commands::revert::revert(&db, &config, &a.paths, discard)
+                    commands::revert::revert(&db, &config, &a.paths, discard, a.json)
                 }
             }
         }

@@ -344,7 +344,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                 into its file, three-way, with conflict markers where both changed the same lines. \
                 Never writes the database: import (or watch) sends the result. Exit 3 when \
                 conflicts remain.",
-        flags: &[BASE, Flag::switch("dry-run", "Print what would be merged; write nothing")],
+        flags: &[BASE, Flag::switch("dry-run", "Print what would be merged; write nothing"), JSON],
     },
     CommandSpec {
         words: &["revert"],
@@ -353,8 +353,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         summary: "Delete the custom copy, as the Admin CP's Revert; the file gets what MyBB renders",
         about: "Deletes the set's custom copy of each template named, as the Admin CP's Revert \
                 does, and writes what MyBB then renders to its file.",
-        flags: &[Flag::value("prefer", "db", "Discard edits of the file not yet in the database")
-            .kind(ValueKind::Choice(&["db"]))],
+        flags: &[
+            Flag::value("prefer", "db", "Discard edits of the file not yet in the database")
+                .kind(ValueKind::Choice(&["db"])),
+            JSON,
+        ],
     },
     CommandSpec {
         words: &["theme", "export"],
@@ -662,7 +665,7 @@ pub struct UpgradeArgs {
     pub base: Option<PathBuf>,
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
-    /// `outdated --json`.
+    /// `outdated --json`, `merge --json`, `revert --json`.
     pub json: bool,
 }
 

@@ -21,3 +21,32 @@ pub fn number(name: &str) -> Option<usize> {
         .find(|(key, _)| key.trim() == name)
         .and_then(|(_, value)| value.trim().parse().ok())
 }
+
+/// Hold a `merge` or `revert` right before it writes (after it read and planned everything),
+/// so a test can save a file or edit a row in that window: the value is a directory, where the
+/// command creates `held` and then waits until the test creates `go`.
+pub const HOLD_BEFORE_WRITE: &str = "hold-before-write";
+
+/// Returns the text set for hook `name`, or None when the hook is not set.
+pub fn text(name: &str) -> Option<String> {
+    let hooks = std::env::var(ENV_TEST_HOOKS).ok()?;
+    hooks
+        .split(',')
+        .filter_map(|hook| hook.split_once('='))
+        .find(|(key, _)| key.trim() == name)
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// Waits at hook point `name` when a test set it (see [`HOLD_BEFORE_WRITE`]): signals that it
+/// is held, then polls for the test's go-ahead, for at most a minute so a broken test cannot
+/// hang the command.
+pub fn hold(name: &str) {
+    let Some(dir) = text(name).map(std::path::PathBuf::from) else { return };
+    if std::fs::write(dir.join("held"), b"").is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.join("go").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -471,3 +471,81 @@ fn a_theme_imported_while_watching_appears_in_the_sync_tree() {
     let out = run.wait(DEADLINE);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
 }
+
+#[test]
+fn theme_unpack_never_writes_through_a_link_in_an_existing_root() {
+    let dir = TestDir::new("theme_unpack_link");
+    let root = dir.join("tree");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("styles")).unwrap();
+    let out = TestCommand::new()
+        .args(["theme", "unpack"])
+        .arg(master_xml())
+        .arg("--root")
+        .arg(&root)
+        .arg("--no-fsync")
+        .expect_code(3);
+    assert!(out.stderr.contains("link"), "{out}");
+    let escaped: Vec<String> = tree(&outside).into_keys().collect();
+    assert!(escaped.is_empty(), "written through the link: {escaped:?}");
+}
+
+#[test]
+fn theme_unpack_refuses_a_name_too_long_for_a_file_with_the_reason() {
+    let dir = TestDir::new("theme_unpack_long_name");
+    let long = "a".repeat(300);
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<theme name=\"T\" version=\"1837\">\
+         <templates><template name=\"{long}\" version=\"1837\"><![CDATA[x]]></template>\
+         <template name=\"header\" version=\"1837\"><![CDATA[h]]></template></templates></theme>"
+    );
+    let file = dir.join("long.xml");
+    std::fs::write(&file, xml).unwrap();
+    let root = dir.join("tree");
+    let out = TestCommand::new()
+        .args(["theme", "unpack"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&root)
+        .arg("--no-fsync")
+        .expect_code(3);
+    assert!(out.stderr.contains("name too long: 305 bytes"), "{out}");
+    let written: Vec<String> = tree(&root).into_keys().filter(|f| !f.starts_with('.')).collect();
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn theme_unpack_writes_a_name_just_short_of_the_limit() {
+    let dir = TestDir::new("theme_unpack_near_limit");
+    // 245 + ".html": 250 bytes, a valid file name; its temp file's name must fit too.
+    let name = "b".repeat(245);
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<theme name=\"T\" version=\"1837\">\
+         <templates><template name=\"{name}\" version=\"1837\"><![CDATA[x]]></template>\
+         </templates></theme>"
+    );
+    let file = dir.join("near.xml");
+    std::fs::write(&file, xml).unwrap();
+    let root = dir.join("tree");
+    TestCommand::new()
+        .args(["theme", "unpack"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&root)
+        .arg("--no-fsync")
+        .expect_success();
+    let path = root.join(format!("template_sets/T Templates/Ungrouped Templates/{name}.html"));
+    assert_eq!(std::fs::read(path).unwrap(), b"x");
+}
+
+#[test]
+fn a_theme_file_that_never_ends_is_refused_after_the_size_cap() {
+    let dir = TestDir::new("theme_endless_file");
+    let out = TestCommand::new()
+        .args(["theme", "unpack", "/dev/zero", "--root"])
+        .arg(dir.join("tree"))
+        .expect_code(3);
+    assert!(out.stderr.contains("more than the 32 MiB a theme file may have"), "{out}");
+}

@@ -366,6 +366,9 @@ fn a_bad_base_file_is_a_usage_error() {
         .arg(dir.join("not-a-theme.xml"))
         .expect_code(2);
     assert!(out.stderr.contains("not a MyBB theme file"), "{out}");
+    // A file that never ends is read up to the cap only.
+    let out = sync_cmd(&db, &root).args(["outdated", "--base", "/dev/zero"]).expect_code(2);
+    assert!(out.stderr.contains("more than the 32 MiB"), "{out}");
 }
 
 #[test]
@@ -576,4 +579,149 @@ fn a_watcher_pull_records_the_upgrade_in_the_baseline_and_keeps_the_merge_bases(
     let found = outdated(&db, &root, &[]);
     assert_eq!(found.len(), 12, "{found:?}");
     assert!(found.values().all(|(_, _, base)| base == "baseline"), "{found:?}");
+}
+
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `command` held at its hook point right before it writes, runs `meanwhile` there, lets
+/// it go on and returns how it ended.
+fn held_before_write(
+    dir: &TestDir,
+    command: TestCommand,
+    meanwhile: impl FnOnce(),
+) -> crate::util::Output {
+    let hold = dir.join("hold");
+    std::fs::create_dir_all(&hold).unwrap();
+    let _ = std::fs::remove_file(hold.join("held"));
+    let _ = std::fs::remove_file(hold.join("go"));
+    let hook = format!("hold-before-write={}", hold.display());
+    let run = command.env("MYBB_SYNC_TEST_HOOKS", hook).spawn();
+    crate::util::wait_until("the command to hold before writing", DEADLINE, || {
+        hold.join("held").exists()
+    });
+    meanwhile();
+    std::fs::write(hold.join("go"), b"").unwrap();
+    run.wait(DEADLINE)
+}
+
+#[test]
+fn a_file_saved_while_merge_runs_is_kept_and_the_others_are_merged() {
+    let (db, dir, root) = customised_1826_board("upgrade_merge_race");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    upgrade_to_1837(&db);
+    let saved = file_of(&root, "contact");
+    let out = held_before_write(&dir, sync_cmd(&db, &root).arg("merge"), || {
+        std::fs::write(&saved, "<p>saved during the merge</p>").unwrap();
+    });
+    assert_eq!(out.code(), Some(3), "{out}");
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), "<p>saved during the merge</p>");
+    assert!(out.stderr.contains("the file was saved while merging"), "{out}");
+    let new = masters("mybb-1.8.37-theme.xml");
+    let merged = std::fs::read_to_string(file_of(&root, "showthread")).unwrap();
+    assert_eq!(merged, format!("<!-- custom: showthread -->\n{}", new["showthread"].1.trim_end()));
+    // The save is an ordinary local edit, and a second merge merges it.
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(status.stdout.contains(&rel(&root, &saved)), "{status}");
+}
+
+#[test]
+fn revert_keeps_an_admin_cp_edit_or_a_save_made_while_it_runs() {
+    let db = TestDb::new("upgrade_revert_race");
+    let dir = TestDir::new("upgrade_revert_race");
+    let root = dir.join("sync");
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         SELECT title, 'my copy', 1, '1826', '', UNIX_TIMESTAMP() FROM mybb_templates \
+         WHERE sid = -2 AND title IN ('header', 'footer')",
+    );
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let header = file_of(&root, "header");
+    let footer = file_of(&root, "footer");
+
+    // The Admin CP saves the copy after revert read it: the edit is not deleted unseen.
+    let out = held_before_write(&dir, sync_cmd(&db, &root).arg("revert").arg(&header), || {
+        db.exec(
+            "UPDATE mybb_templates SET template = 'admin edit', dateline = dateline + 1 \
+             WHERE sid = 1 AND title = 'header'",
+        );
+    });
+    assert_eq!(out.code(), Some(3), "{out}");
+    assert_eq!(db.template(1, "header").unwrap(), b"admin edit");
+    assert!(out.stderr.contains("changed or deleted in the database"), "{out}");
+
+    // The file is saved after revert planned it (even with --prefer db): kept, row kept.
+    let revert = sync_cmd(&db, &root).args(["revert", "--prefer", "db"]).arg(&footer);
+    let out = held_before_write(&dir, revert, || {
+        std::fs::write(&footer, "<p>saved during revert</p>").unwrap();
+    });
+    assert_eq!(out.code(), Some(3), "{out}");
+    assert_eq!(std::fs::read_to_string(&footer).unwrap(), "<p>saved during revert</p>");
+    assert_eq!(db.template(1, "footer").unwrap(), b"my copy");
+}
+
+/// Parses `--json` output: the item objects, then the summary.
+fn json_lines(stdout: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.pop().unwrap();
+    (lines, summary)
+}
+
+#[test]
+fn merge_and_revert_json_is_one_object_per_template_then_a_summary() {
+    let (db, _dir, root) = customised_1826_board("upgrade_json");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    upgrade_to_1837(&db);
+
+    let dry = sync_cmd(&db, &root).args(["merge", "--dry-run", "--json"]).expect_code(3);
+    let (_, summary) = json_lines(&dry.stdout);
+    assert_eq!(summary["dry_run"], true, "{dry}");
+    assert_eq!(summary["merged"], 10, "{dry}");
+
+    let out = sync_cmd(&db, &root).args(["merge", "--json"]).expect_code(3);
+    let (items, summary) = json_lines(&out.stdout);
+    let by_action = |action: &str| -> BTreeSet<String> {
+        items
+            .iter()
+            .filter(|i| i["action"] == action)
+            .map(|i| i["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let clean: BTreeSet<String> = CLEAN.iter().map(|t| rel(&root, &file_of(&root, t))).collect();
+    let colliding: BTreeSet<String> =
+        COLLIDING.iter().map(|t| rel(&root, &file_of(&root, t))).collect();
+    assert_eq!(by_action("merged"), clean, "{out}");
+    assert_eq!(by_action("conflict"), colliding, "{out}");
+    assert!(items.iter().all(|i| i["kind"] == "template"), "{out}");
+    assert!(items.iter().filter(|i| i["action"] == "conflict").all(|i| i["reason"].is_string()));
+    assert_eq!(
+        (&summary["summary"], &summary["outdated"], &summary["merged"], &summary["conflicts"]),
+        (
+            &serde_json::json!("merge"),
+            &serde_json::json!(12),
+            &serde_json::json!(10),
+            &serde_json::json!(2)
+        ),
+        "{out}"
+    );
+
+    // Revert: one reverted, one refused (it shows the master already).
+    let modal = file_of(&root, "modal");
+    let header = file_of(&root, "header");
+    let out = sync_cmd(&db, &root)
+        .args(["revert", "--prefer", "db", "--json"])
+        .arg(&modal)
+        .arg(&header)
+        .expect_code(3);
+    let (items, summary) = json_lines(&out.stdout);
+    assert_eq!(items.len(), 2, "{out}");
+    assert_eq!(items[0]["action"], "reverted", "{out}");
+    assert_eq!(items[0]["path"], rel(&root, &modal), "{out}");
+    assert!(items[0]["tid"].is_u64(), "{out}");
+    assert_eq!(items[1]["action"], "refused", "{out}");
+    assert!(items[1]["reason"].as_str().unwrap().contains("not customised"), "{out}");
+    assert_eq!(
+        summary,
+        serde_json::json!({"summary": "revert", "reverted": 1, "conflicts": 0, "refused": 1})
+    );
 }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::commands::output;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
@@ -57,6 +58,51 @@ pub fn summary(upgrade: &Upgrade<'_>, report: &MergeReport, dry_run: bool) -> St
     text
 }
 
+/// How `merge` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Print what would be merged; write nothing.
+    pub dry_run: bool,
+    /// Print one JSON object per outdated template on stdout, then a summary.
+    pub json: bool,
+}
+
+/// Why a conflicted file is one, for `--json`.
+const CONFLICT_REASON: &str = "both changed the same lines: resolve the marked lines";
+/// Why a template without a merge base is not merged, for `--json`.
+const NO_BASE_REASON: &str = "no merge base known: give merge --base FILE.xml of the old release";
+
+/// Returns the `--json` lines of `report`: one object per outdated template (`action` one of
+/// `merged`, `conflict`, `unchanged`, `skipped`), then the summary.
+pub fn json_lines(config: &Config, report: &MergeReport, dry_run: bool) -> Vec<serde_json::Value> {
+    let mut lines = Vec::new();
+    for path in &report.clean {
+        lines.push(output::item(config, "merged", path, None));
+    }
+    for path in &report.conflicted {
+        lines.push(output::item(config, "conflict", path, Some(CONFLICT_REASON)));
+    }
+    for path in &report.up_to_date {
+        lines.push(output::item(config, "unchanged", path, Some("already merged")));
+    }
+    for path in &report.no_base {
+        lines.push(output::item(config, "skipped", path, Some(NO_BASE_REASON)));
+    }
+    for (path, why) in &report.skipped {
+        lines.push(output::item(config, "skipped", path, Some(why)));
+    }
+    lines.push(serde_json::json!({
+        "summary": "merge",
+        "dry_run": dry_run,
+        "outdated": report.total(),
+        "merged": report.clean.len(),
+        "conflicts": report.conflicted.len(),
+        "unchanged": report.up_to_date.len(),
+        "skipped": report.no_base.len() + report.skipped.len(),
+    }));
+    lines
+}
+
 /// Runs `merge`. Returns [`Error::Incomplete`] (exit 3) when a file holds conflicts, or a
 /// template could not be merged.
 pub fn merge(
@@ -64,8 +110,9 @@ pub fn merge(
     config: &Config,
     paths: &[PathBuf],
     base: Option<&Path>,
-    dry_run: bool,
+    options: Options,
 ) -> Result<()> {
+    let Options { dry_run, json } = options;
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;
@@ -98,6 +145,9 @@ pub fn merge(
     }
     for (path, why) in &report.skipped {
         log::warn!("{}: not merged: {why}", upgrade.relative(path).display());
+    }
+    if json {
+        output::print_lines(&json_lines(config, &report, dry_run));
     }
     if items.is_empty() {
         log::info!("nothing outdated: nothing to merge");

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::commands::output;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
@@ -13,14 +14,23 @@ use crate::sync::upgrade::{Reverted, Upgrade};
 
 /// Runs `revert`. Returns [`Error::Incomplete`] (exit 3) when a path was refused or in
 /// conflict.
-pub fn revert(db: &Db, config: &Config, paths: &[PathBuf], discard_local: bool) -> Result<()> {
+/// With `json`, prints one object per path on stdout (`action` one of `reverted`, `conflict`,
+/// `refused`), then a summary.
+pub fn revert(
+    db: &Db,
+    config: &Config,
+    paths: &[PathBuf],
+    discard_local: bool,
+    json: bool,
+) -> Result<()> {
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let mut upgrade = Upgrade::load(db, config)?;
     let mut state = State::load(&config.sync_root)?;
-    let (mut done, mut problems) = (0, 0);
+    let (mut done, mut conflicts, mut refused) = (0, 0, 0);
+    let mut lines = Vec::new();
     for path in paths {
         let shown = upgrade.relative(path).display().to_string();
         match upgrade.revert(path, discard_local, &mut state) {
@@ -28,25 +38,42 @@ pub fn revert(db: &Db, config: &Config, paths: &[PathBuf], discard_local: bool) 
                 log::info!(
                     "{shown}: reverted: the custom copy (tid {tid}) was deleted; the file now holds {now_from}"
                 );
+                let mut object = output::item(config, "reverted", path, None);
+                object["tid"] = serde_json::json!(tid);
+                object["now_from"] = serde_json::json!(now_from);
+                lines.push(object);
                 done += 1;
             }
             Ok(Reverted::Conflict) => {
-                log::warn!(
-                    "{shown}: not reverted: the file has edits that are not in the database \
-                     (revert --prefer db discards them)"
-                );
-                problems += 1;
+                let why = "the file has edits that are not in the database (revert --prefer db \
+                           discards them)";
+                log::warn!("{shown}: not reverted: {why}");
+                lines.push(output::item(config, "conflict", path, Some(why)));
+                conflicts += 1;
             }
             Ok(Reverted::Refused(why)) => {
                 log::warn!("{shown}: not reverted: {why}");
-                problems += 1;
+                lines.push(output::item(config, "refused", path, Some(&why)));
+                refused += 1;
             }
             Err(e @ Error::Connect { .. }) => return Err(e),
             Err(e) => {
-                log::warn!("{shown}: not reverted: {}", crate::error::chain(&e));
-                problems += 1;
+                let why = crate::error::chain(&e);
+                log::warn!("{shown}: not reverted: {why}");
+                lines.push(output::item(config, "refused", path, Some(&why)));
+                refused += 1;
             }
         }
+    }
+    let problems = conflicts + refused;
+    if json {
+        lines.push(serde_json::json!({
+            "summary": "revert",
+            "reverted": done,
+            "conflicts": conflicts,
+            "refused": refused,
+        }));
+        output::print_lines(&lines);
     }
     state.save(config.durable)?;
     upgrade.baseline.save(config.durable)?;

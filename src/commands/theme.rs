@@ -15,11 +15,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use fs_err as fs;
-
 use crate::cli::ThemeCommand;
 use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
-use crate::disk::atomic::AtomicBatch;
+use crate::disk::atomic::{AtomicBatch, Seen};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, MASTER_THEME_TID};
 use crate::mybb::cache;
@@ -76,14 +74,8 @@ pub struct ThemeImportArgs {
 /// Reads a theme file: its size is checked before it is read, then it is parsed safely.
 /// A file that cannot be read is an I/O error; one that is not a theme, a refusal (-1).
 fn read_theme_file(path: &Path) -> Result<std::result::Result<ThemeXml, ImportRefusal>> {
-    let size = fs::metadata(path)?.len();
-    if size > theme_xml::MAX_BYTES as u64 {
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        let error = theme_xml::ThemeXmlError::TooLarge { size, limit: theme_xml::MAX_BYTES };
-        return Ok(Err(ImportRefusal::NotATheme { reason: error.to_string() }));
-    }
-    let bytes = fs::read(path)?;
-    Ok(theme_xml::parse(&bytes).map_err(|e| ImportRefusal::NotATheme { reason: e.to_string() }))
+    let parsed = theme_xml::read_file(path)?.and_then(|bytes| theme_xml::parse(&bytes));
+    Ok(parsed.map_err(|e| ImportRefusal::NotATheme { reason: e.to_string() }))
 }
 
 /// Runs `theme export`: writes the theme file of theme `args.name` to stdout.
@@ -354,8 +346,16 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
     let mut in_the_way = 0;
     let mut batch = AtomicBatch::new(durable);
     let mut unchanged = 0;
+    let inspector = crate::sync::inspect::Inspector::default();
     for (relative, content) in &unpacked.files {
         let path = root.join(relative);
+        // A link on the way (a folder of an existing root linked elsewhere): never read,
+        // followed or written through, as everywhere in the sync root.
+        if let Some((at, why)) = inspector.refusal(root, relative) {
+            log::warn!("{}: {why}; not written", at.display());
+            in_the_way += 1;
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(old) if old == content.as_bytes() => unchanged += 1,
             Ok(_) => {
@@ -365,8 +365,9 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
                 );
                 in_the_way += 1;
             }
+            // Only where still nothing is: a file created meanwhile is kept.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                batch.stage(&path, content.as_bytes())?
+                batch.stage_if(&path, content.as_bytes(), Seen::Absent)?
             }
             Err(e) => return Err(Error::IoAt { path, action: "read", source: e }),
         }
@@ -375,12 +376,19 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
         // Dropping the batch removes its temp files: nothing is written.
         return Err(Error::Incomplete { refused: in_the_way });
     }
-    let written = batch.commit()?.written.len();
+    let committed = batch.commit()?;
+    for (path, _) in &committed.skipped {
+        log::warn!("{}: a file appeared there meanwhile; not overwritten", path.display());
+    }
+    let written = committed.written.len();
     log::info!(
         "unpacked theme {:?} into {}: {written} files written, {unchanged} unchanged",
         theme.name,
         root.display()
     );
+    if !committed.skipped.is_empty() {
+        return Err(Error::Incomplete { refused: committed.skipped.len() });
+    }
     Ok(())
 }
 

@@ -96,8 +96,17 @@ pub fn temp_path(target: &Path) -> PathBuf {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_usize(n);
     let random = hasher.finish();
-    target.with_file_name(format!(".{name}{TEMP_MARK}{}-{n}-{random:016x}.tmp", *PID))
+    let tail = format!("{TEMP_MARK}{}-{n}-{random:016x}.tmp", *PID);
+    // A name near the 255-byte limit must still leave room for the temp file's own name.
+    let mut room = MAX_TEMP_NAME_BYTES.saturating_sub(1 + tail.len()).min(name.len());
+    while !name.is_char_boundary(room) {
+        room -= 1;
+    }
+    target.with_file_name(format!(".{}{tail}", &name[..room]))
 }
+
+/// The longest file name Linux filesystems take, in bytes.
+const MAX_TEMP_NAME_BYTES: usize = 255;
 
 /// Up to this many files, a batch is made durable file by file; beyond, with one `syncfs`,
 /// which flushes the whole filesystem (other programs' writes too) but costs about one fsync.

@@ -901,14 +901,21 @@ impl Db {
 
     /// Deletes custom template row `tid` (a set's or a global row), as the Admin CP's "Revert
     /// to Original" does (`delete_query("templates", "tid=...")`). A master row is never
-    /// deleted: the statement itself excludes sid -2. Returns true if and only if a row went.
-    pub(crate) fn delete_custom_template(&self, tid: u32, title: &str) -> Result<bool> {
+    /// deleted: the statement itself excludes sid -2. Only if the row still holds `seen` byte
+    /// for byte: an Admin CP edit since it was read is not thrown away unseen. Returns true if
+    /// and only if a row went.
+    pub(crate) fn delete_custom_template(
+        &self,
+        tid: u32,
+        title: &str,
+        seen: &[u8],
+    ) -> Result<bool> {
         let sql = format!(
-            "DELETE FROM {} WHERE tid = ? AND (sid > 0 OR sid = -1)",
+            "DELETE FROM {} WHERE tid = ? AND (sid > 0 OR sid = -1) AND template = BINARY ?",
             self.table("templates")
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (tid,))
+        conn.exec_drop(sql, (tid, seen))
             .map_err(|e| self.query_error(format!("revert template {title:?} (tid {tid})"), e))?;
         Ok(conn.affected_rows() > 0)
     }

@@ -227,6 +227,24 @@ fn interpret(root: Element) -> ThemeXml {
     theme
 }
 
+/// Reads theme file `path`, or refuses it once it is larger than [`MAX_BYTES`]: never more than
+/// that is read, whatever the file is (`/dev/zero`, a pipe, a file growing meanwhile).
+pub fn read_file(path: &std::path::Path) -> crate::error::Result<Result<Vec<u8>, ThemeXmlError>> {
+    use std::io::Read as _;
+    let file = fs_err::File::open(path)?;
+    let known = file.metadata()?.len();
+    if known > MAX_BYTES as u64 {
+        let size = usize::try_from(known).unwrap_or(usize::MAX);
+        return Ok(Err(ThemeXmlError::TooLarge { size, limit: MAX_BYTES }));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_BYTES {
+        return Ok(Err(ThemeXmlError::TooLarge { size: bytes.len(), limit: MAX_BYTES }));
+    }
+    Ok(Ok(bytes))
+}
+
 /// Checks size, encoding and UTF-8, then reads the document's root element and everything in it.
 fn parse_tree(bytes: &[u8]) -> Result<Element, ThemeXmlError> {
     if bytes.len() > MAX_BYTES {

@@ -73,6 +73,7 @@ impl Baseline {
     /// file is an error naming it: guessing merge bases from half a file could merge wrongly.
     pub fn load(root: &Path) -> Result<Baseline> {
         let path = root.join(BASELINE_FILE);
+        refuse_link(&path)?;
         let mut baseline = Baseline { path: path.clone(), ..Baseline::default() };
         match fs::read(&path) {
             Ok(bytes) => {
@@ -223,6 +224,7 @@ impl Baseline {
         if let Some(root) = dir.parent().and_then(Path::parent) {
             crate::sync::own_dir::ensure(root)?;
         }
+        refuse_link(&self.path)?;
         fs::create_dir_all(dir)?;
         atomic::write_file(&self.path, &self.to_bytes(), durable)
     }
@@ -275,6 +277,21 @@ pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<()> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// Refuses a baseline file, or its folder, that is a symbolic link: mybb-sync's own files are
+/// never read or written through one (`.mybb-sync` itself is checked by `own_dir`).
+fn refuse_link(path: &Path) -> Result<()> {
+    for at in [path.parent(), Some(path)].into_iter().flatten() {
+        if std::fs::symlink_metadata(at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::usage(format!(
+                "{} is a symbolic link; mybb-sync keeps its own files there and never reads or \
+                 writes through a link: remove it",
+                at.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a baseline file into `baseline`, or says what is wrong with it.
@@ -459,6 +476,22 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
         let err = Baseline::load(&root).unwrap_err().to_string();
         assert!(err.contains("is damaged"), "{err}");
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_linked_baseline_folder_is_never_read_nor_written_through() {
+        let root = crate::test_support::scratch_dir("baseline", "linked");
+        let elsewhere = root.join("elsewhere");
+        std::fs::create_dir_all(root.join(".mybb-sync")).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, root.join(".mybb-sync/baseline")).unwrap();
+        let err = Baseline::load(&root).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        let b = Baseline { path: root.join(BASELINE_FILE), ..Baseline::default() };
+        let err = b.save(false).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
         let _ = std::fs::remove_dir_all(root);
     }
 }

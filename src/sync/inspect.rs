@@ -73,9 +73,9 @@ impl Inspector {
     /// opens nor stats its targets (issue 16). Only a look says absent, never a walk's silence:
     /// a folder the walk could not list is not empty.
     pub fn look(&self, root: &Path, relative: &Path) -> Found {
+        // Every name, also below a folder that does not exist yet (it would be created).
         let mut current = root.to_path_buf();
-        let count = relative.components().count();
-        for (i, component) in relative.components().enumerate() {
+        for component in relative.components() {
             current.push(component);
             let bytes = component.as_os_str().len();
             if bytes > MAX_NAME_BYTES {
@@ -85,6 +85,11 @@ impl Inspector {
                 );
                 return Found::Refused(current, why);
             }
+        }
+        let mut current = root.to_path_buf();
+        let count = relative.components().count();
+        for (i, component) in relative.components().enumerate() {
+            current.push(component);
             let last = i + 1 == count;
             if !last && self.missing.borrow().contains(&current) {
                 return Found::Absent;

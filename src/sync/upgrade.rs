@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use fs_err as fs;
 
 use crate::config::Config;
-use crate::disk::atomic::AtomicBatch;
+use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_SID};
 use crate::mybb::db::{Db, VersionedTemplate};
@@ -42,8 +42,8 @@ impl OldMasters {
     /// (`install/resources/mybb_theme.xml`, or an Admin CP export), with the shared theme XML
     /// reader (`mybb/theme_xml.rs`), which expands no entities and reads no DTD.
     pub fn read(path: &Path) -> Result<OldMasters> {
-        let bytes = fs::read(path)?;
-        let theme = crate::mybb::theme_xml::parse(&bytes).map_err(|e| {
+        let read = crate::mybb::theme_xml::read_file(path)?;
+        let theme = read.and_then(|bytes| crate::mybb::theme_xml::parse(&bytes)).map_err(|e| {
             Error::usage(format!("--base {}: not a MyBB theme file: {e}", path.display()))
         })?;
         if theme.templates.is_empty() {
@@ -273,7 +273,7 @@ impl Upgrade<'_> {
         let paths: Vec<PathBuf> = items.iter().map(|o| o.path.clone()).collect();
         let plans = syncer.plan_paths(&paths, &state)?;
         let mut batch = AtomicBatch::new(self.config.durable);
-        let mut written: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut written: Vec<usize> = Vec::new();
         for (index, (item, plan)) in items.iter().zip(plans).enumerate() {
             let path = item.path.clone();
             let Some(base) = &item.base else {
@@ -361,15 +361,30 @@ impl Upgrade<'_> {
                 report.clean.push(path.clone());
             }
             if !dry_run {
-                batch.stage(&path, merged.text.as_bytes())?;
-                written.push((index, merged.text.into_bytes()));
+                // Only over the file the plan saw: a save in the editor since is never lost.
+                batch.stage_if(&path, merged.text.as_bytes(), plan.seen)?;
+                written.push(index);
             }
         }
         if dry_run {
             return Ok(report);
         }
-        batch.commit()?;
-        for (index, _) in written {
+        crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
+        let committed = batch.commit()?;
+        for (path, why) in committed.skipped {
+            report.clean.retain(|p| *p != path);
+            report.conflicted.retain(|p| *p != path);
+            written.retain(|i| items[*i].path != path);
+            let why = match why {
+                NotReplaced::Changed => {
+                    "the file was saved while merging: kept as saved; run merge again"
+                }
+                NotReplaced::NotAFile => "not a regular file any more: never written through",
+            };
+            log::debug!("{}: merge not written: {why}", path.display());
+            report.skipped.push((path, why.to_owned()));
+        }
+        for index in written {
             let item = &items[index];
             // The file is now a local edit of the database's copy: record the copy as synced.
             if let Ok(rel) = item.path.strip_prefix(&self.config.sync_root)
@@ -455,14 +470,25 @@ impl Upgrade<'_> {
         }
         let syncer = Syncer::new(self.db, self.config, None)?;
         let plan = syncer.plan_paths(&[path.to_path_buf()], state)?;
-        let local_edit = plan.first().is_some_and(|p| {
-            matches!(p.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_))
-        });
+        let Some(planned) = plan.into_iter().next() else {
+            return refused("not a template file of the layout");
+        };
+        let local_edit =
+            matches!(planned.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_));
         if local_edit && !discard_local {
             return Ok(Reverted::Conflict);
         }
-        if !self.db.delete_custom_template(copy.tid, title)? {
-            return refused("its row was already gone from the database");
+        crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
+        // A save since the plan holds an edit nobody asked to discard (not even --prefer db,
+        // which discards what was there when it was asked).
+        if atomic::seen_at(path) != planned.seen {
+            return refused("the file was saved while reverting: kept as saved, nothing reverted");
+        }
+        if !self.db.delete_custom_template(copy.tid, title, &copy.template)? {
+            return refused(
+                "its row was changed or deleted in the database since it was read (an Admin CP \
+                 edit?): kept, nothing reverted",
+            );
         }
         self.copies.remove(&(sid, title.clone()));
         self.baseline.forget(sid, title);
@@ -480,7 +506,20 @@ impl Upgrade<'_> {
             GLOBAL_SID => "the global template",
             _ => "the master template",
         };
-        crate::disk::atomic::write_file(path, &rendered.template, self.config.durable)?;
+        let mut batch = AtomicBatch::new(self.config.durable);
+        batch.stage_if(path, &rendered.template, planned.seen)?;
+        if let Some((_, why)) = batch.commit()?.skipped.into_iter().next() {
+            // The row is gone, the file holds a save from the last instant: a local edit now
+            // (`status` says to-db), which import takes to the database as a new copy.
+            let why = match why {
+                NotReplaced::Changed => "the file was saved meanwhile and is kept as saved",
+                NotReplaced::NotAFile => "the file is not a regular file any more",
+            };
+            return Ok(Reverted::Refused(format!(
+                "the custom copy (tid {}) was deleted, but {why} (mybb-sync status shows it)",
+                copy.tid
+            )));
+        }
         let hash = content_hash(text::rtrim_bytes(&rendered.template));
         state.set(&item.key(), Record { hash, stamp: rendered.dateline, pending: None });
         Ok(Reverted::Done { tid: copy.tid, now_from })
