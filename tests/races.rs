@@ -210,6 +210,52 @@ fn a_row_changed_between_plan_and_write_is_not_overwritten_but_a_conflict() {
     assert_eq!(rows, 2, "one row per title");
 }
 
+/// Appends `marker` to every template file of the set, as an editor would; returns their paths.
+fn edit_every_template(root: &Path, marker: &str) -> Vec<PathBuf> {
+    let paths: Vec<PathBuf> = crate::export::tree(&root.join(SET))
+        .into_keys()
+        .filter(|p| p.ends_with(".html"))
+        .map(|p| root.join(SET).join(p))
+        .collect();
+    for path in &paths {
+        let mut content = std::fs::read(path).unwrap();
+        content.extend_from_slice(format!("\n{marker}").as_bytes());
+        std::fs::write(path, content).unwrap();
+    }
+    paths
+}
+
+#[test]
+fn a_row_changed_in_the_middle_of_a_grouped_update_is_the_only_conflict() {
+    let (db, _dir, root) = exported("race_grouped_update");
+    let config = config(&db, &root);
+    let conn = Db::connect(&config.db, &config.prefix).unwrap();
+    // Every template gets an own row in set 1, so the next import updates 974 rows (more than
+    // one statement's worth).
+    edit_every_template(&root, "<!-- first -->");
+    sync_cmd(&db, &root).arg("import").expect_success();
+
+    let paths = edit_every_template(&root, "<!-- second -->");
+    assert_eq!(paths.len(), 974);
+    let syncer = Syncer::new(&conn, &config, None).unwrap();
+    let mut state = State::load(&root).unwrap();
+    let plan = syncer.plan_paths(&paths, &state).unwrap();
+    // The Admin CP saves one of them between the plan and the write.
+    db.exec(
+        "UPDATE mybb_templates SET template = '<p>admin header</p>', dateline = dateline + 1 \
+         WHERE sid = 1 AND title = 'header'",
+    );
+    let report = syncer.apply(plan, Flow::IMPORT, &mut state, &Default::default()).unwrap();
+    assert_eq!(report.written.len(), 973, "{:?}", report.conflicts);
+    let conflicts: Vec<&PathBuf> = report.conflicts.iter().map(|(path, _)| path).collect();
+    assert_eq!(conflicts, [&header(&root)]);
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>");
+    let second: u64 = db.query_one(
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND template LIKE '%<!-- second -->'",
+    );
+    assert_eq!(second, 973);
+}
+
 #[test]
 fn import_takes_the_sync_lock_exclusively() {
     let (db, _dir, root) = exported("race_import_lock");

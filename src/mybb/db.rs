@@ -11,6 +11,7 @@
 //! conversions (its `from_row` panics on a NULL or a wrong-typed value), text is read as bytes
 //! and checked, and a value that does not convert is an error naming table, row and column.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mysql::consts::CapabilityFlags;
@@ -174,7 +175,13 @@ impl Db {
             // Affected rows count matched rows: a compare-and-swap UPDATE that matched but
             // changed nothing (same content, same second) is a success, not a lost race.
             .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
-            .pool_opts(PoolOpts::default().with_constraints(constraints));
+            // The pool's defaults cost an import two extra round trips per row, doubling it: a
+            // COM_RESET_CONNECTION each time a connection goes back (which also drops the
+            // prepared-statement cache, so every statement is prepared again). No query here
+            // relies on session state being cleared (no locks, variables or temporary tables).
+            .pool_opts(
+                PoolOpts::default().with_constraints(constraints).with_reset_connection(false),
+            );
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
         }
@@ -551,6 +558,97 @@ impl Db {
         Ok(conn.affected_rows() == 1)
     }
 
+    /// Updates template rows as [`Db::update_template`] does, many per statement: each row
+    /// `(tid, content, seen)` gets `content` if it still holds `seen` byte for byte. Returns,
+    /// for each row written here, whether it was written (false: someone else wrote it since it
+    /// was read, or it is gone). Rows too large to share a statement under the server's
+    /// `max_allowed_packet` are left out, for [`Db::update_template`]. One statement is atomic
+    /// on MyISAM (it holds the table lock), so each row's compare-and-swap holds as alone; when
+    /// fewer rows matched than were sent, one SELECT finds which hold our content.
+    pub(crate) fn update_templates(
+        &self,
+        rows: &[(u32, &str, &[u8])],
+        version: &str,
+    ) -> Result<HashMap<u32, bool>> {
+        let t = self.table("templates");
+        let mut conn = self.conn()?;
+        let what = || format!("update {} templates", rows.len());
+        let packet: Option<u64> = conn
+            .query_first("SELECT @@max_allowed_packet")
+            .map_err(|e| self.query_error(what(), e))?;
+        // Half the packet, for the protocol's own bytes and the statement text.
+        let budget = usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX);
+        let mut done = HashMap::new();
+        let mut chunk: Vec<&(u32, &str, &[u8])> = Vec::new();
+        let mut size = 0;
+        for row in rows {
+            let bytes = row.1.len() + row.2.len() + ROW_OVERHEAD;
+            if bytes > budget {
+                continue;
+            }
+            if size + bytes > budget || chunk.len() == MAX_CHUNK_ROWS {
+                self.update_chunk(&mut conn, &t, &chunk, version, &mut done)?;
+                chunk.clear();
+                size = 0;
+            }
+            chunk.push(row);
+            size += bytes;
+        }
+        if !chunk.is_empty() {
+            self.update_chunk(&mut conn, &t, &chunk, version, &mut done)?;
+        }
+        Ok(done)
+    }
+
+    /// One statement of [`Db::update_templates`].
+    fn update_chunk(
+        &self,
+        conn: &mut PooledConn,
+        t: &str,
+        chunk: &[&(u32, &str, &[u8])],
+        version: &str,
+        done: &mut HashMap<u32, bool>,
+    ) -> Result<()> {
+        let what = || format!("update {} templates", chunk.len());
+        let cases = " WHEN ? THEN ?".repeat(chunk.len());
+        let matches = vec!["(tid = ? AND template = BINARY ?)"; chunk.len()].join(" OR ");
+        let sql = format!(
+            "UPDATE {t} SET template = CASE tid{cases} ELSE template END, version = ?, \
+             status = '', dateline = ? WHERE {matches}"
+        );
+        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 4 + 2);
+        for (tid, content, _) in chunk {
+            params.push((*tid).into());
+            params.push((*content).into());
+        }
+        params.push(version.into());
+        params.push(now().into());
+        for (tid, _, seen) in chunk {
+            params.push((*tid).into());
+            params.push((*seen).into());
+        }
+        conn.exec_drop(sql, params).map_err(|e| self.query_error(what(), e))?;
+        if conn.affected_rows() == chunk.len() as u64 {
+            done.extend(chunk.iter().map(|(tid, _, _)| (*tid, true)));
+            return Ok(());
+        }
+        // Some rows changed since they were read: ours are those holding our content now (a
+        // row someone else set to the same content counts as ours, which it is).
+        let sql = format!(
+            "SELECT tid FROM {t} WHERE tid IN ({}) AND template = BINARY CASE tid{cases} END",
+            placeholders(chunk.len())
+        );
+        let mut params: Vec<Value> = chunk.iter().map(|(tid, _, _)| (*tid).into()).collect();
+        for (tid, content, _) in chunk {
+            params.push((*tid).into());
+            params.push((*content).into());
+        }
+        let ours: Vec<u32> = conn.exec(sql, params).map_err(|e| self.query_error(what(), e))?;
+        let ours: HashSet<u32> = ours.into_iter().collect();
+        done.extend(chunk.iter().map(|(tid, _, _)| (*tid, ours.contains(tid))));
+        Ok(())
+    }
+
     /// Inserts a stylesheet row into theme `tid` as it is, for a theme just created (by
     /// `theme import`, as MyBB's `import_theme_xml()` does, duplicates of a name included).
     /// Returns the new sid.
@@ -668,6 +766,13 @@ impl Db {
             .map_err(|e| self.query_error(format!("update datacache row {title:?}"), e))
     }
 }
+
+/// The bytes a row of [`Db::update_templates`] adds to a statement besides its content.
+const ROW_OVERHEAD: usize = 96;
+
+/// The most rows one statement of [`Db::update_templates`] carries: a prepared statement has at
+/// most 65,535 parameters, and the server caches each size it saw.
+const MAX_CHUNK_ROWS: usize = 256;
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")

@@ -95,6 +95,9 @@ struct Round<'r> {
     /// system call per file).
     copies: HashSet<PathBuf>,
     raced: Vec<PathBuf>,
+    /// How the round's template updates went, by tid, where they were written together
+    /// before the items are gone through; the others are written one by one.
+    grouped: HashMap<u32, bool>,
     /// Paths already refused this round: a link above several files refuses each of them at
     /// its own path, reported once.
     refused_paths: HashSet<PathBuf>,
@@ -270,6 +273,8 @@ impl Syncer<'_> {
                 prestaged.insert(path.to_path_buf(), result);
             }
         }
+        let grouped =
+            if flow.to_db { self.write_templates_together(&plan)? } else { HashMap::new() };
         let mut round = Round {
             config: self.config,
             flow,
@@ -280,6 +285,7 @@ impl Syncer<'_> {
             staged: Vec::new(),
             copies,
             raced: Vec::new(),
+            grouped,
             refused_paths: HashSet::new(),
             prestaged,
         };
@@ -289,6 +295,44 @@ impl Syncer<'_> {
             self.apply_item(&mut round, planned)?;
         }
         self.commit_files(round)
+    }
+
+    /// Writes the plan's template updates many rows per statement (one round trip each, where
+    /// one per row made an import several times slower than an export), each still a
+    /// compare-and-swap of its own. Returns how each went, by tid. A tid planned twice, a lone
+    /// update, or a statement that fails for another reason than the connection is left to
+    /// [`Syncer::write_row`], which reports it as its own.
+    fn write_templates_together(&self, plan: &[Planned]) -> Result<HashMap<u32, bool>> {
+        let mut tids = HashSet::new();
+        let mut twice = HashSet::new();
+        let mut rows = Vec::new();
+        for planned in plan {
+            if let Action::ToDb(Write {
+                target: Target::UpdateTemplate { tid, seen, .. },
+                content,
+            }) = &planned.action
+            {
+                if !tids.insert(*tid) {
+                    twice.insert(*tid);
+                }
+                rows.push((*tid, content.as_str(), seen.as_slice()));
+            }
+        }
+        rows.retain(|(tid, _, _)| !twice.contains(tid));
+        if rows.len() < 2 {
+            return Ok(HashMap::new());
+        }
+        match self.db.update_templates(&rows, &self.version_code) {
+            Ok(done) => Ok(done),
+            Err(e @ Error::Connect { .. }) => Err(e),
+            Err(e) => {
+                log::debug!(
+                    "writing the templates together failed, one by one instead: {}",
+                    crate::error::chain(&e)
+                );
+                Ok(HashMap::new())
+            }
+        }
     }
 
     /// Applies one item's action, or stages its file for the round's batch.
@@ -376,7 +420,16 @@ impl Syncer<'_> {
         write: &Write,
         sync: Option<(String, Record)>,
     ) -> Result<()> {
-        match self.write_row(write) {
+        let grouped = match &write.target {
+            Target::UpdateTemplate { tid, .. } => round.grouped.remove(tid),
+            _ => None,
+        };
+        let written = match grouped {
+            Some(true) => Ok(RowWrite::Written(None)),
+            Some(false) => Ok(RowWrite::Raced),
+            None => self.write_row(write),
+        };
+        match written {
             Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", self.config.shown(&path), write.describe());
                 round.report.live.extend(self.made_live(&path, write, served));
