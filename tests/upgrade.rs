@@ -371,16 +371,21 @@ fn a_bad_base_file_is_a_usage_error() {
     assert!(out.stderr.contains("more than the 32 MiB"), "{out}");
 }
 
+/// Gives set 1 custom copies of `header` and `footer` holding `content`, as of MyBB 1.8.26.
+fn copy_header_and_footer_into_set_1(db: &TestDb, content: &str) {
+    db.exec(&format!(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         SELECT title, '{content}', 1, '1826', '', UNIX_TIMESTAMP() FROM mybb_templates \
+         WHERE sid = -2 AND title IN ('header', 'footer')"
+    ));
+}
+
 #[test]
 fn revert_deletes_the_custom_row_and_the_file_becomes_the_master() {
     let db = TestDb::new("upgrade_revert");
     let dir = TestDir::new("upgrade_revert");
     let root = dir.join("sync");
-    db.exec(
-        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-         SELECT title, 'my header', 1, '1826', '', UNIX_TIMESTAMP() FROM mybb_templates \
-         WHERE sid = -2 AND title IN ('header', 'footer')",
-    );
+    copy_header_and_footer_into_set_1(&db, "my header");
     sync_cmd(&db, &root).arg("export").expect_success();
     let header = file_of(&root, "header");
     let footer = file_of(&root, "footer");
@@ -629,11 +634,7 @@ fn revert_keeps_an_admin_cp_edit_or_a_save_made_while_it_runs() {
     let db = TestDb::new("upgrade_revert_race");
     let dir = TestDir::new("upgrade_revert_race");
     let root = dir.join("sync");
-    db.exec(
-        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-         SELECT title, 'my copy', 1, '1826', '', UNIX_TIMESTAMP() FROM mybb_templates \
-         WHERE sid = -2 AND title IN ('header', 'footer')",
-    );
+    copy_header_and_footer_into_set_1(&db, "my copy");
     sync_cmd(&db, &root).arg("export").expect_success();
     let header = file_of(&root, "header");
     let footer = file_of(&root, "footer");
