@@ -257,6 +257,35 @@ fn a_row_changed_in_the_middle_of_a_grouped_update_is_the_only_conflict() {
 }
 
 #[test]
+fn a_copy_made_in_the_middle_of_a_grouped_copy_on_write_is_the_only_conflict() {
+    let (db, _dir, root) = exported("race_grouped_insert");
+    let config = config(&db, &root);
+    let conn = Db::connect(&config.db, &config.prefix).unwrap();
+    // No template has an own row in set 1 yet: the import makes 974 copy-on-writes (more than
+    // one statement's worth).
+    let paths = edit_every_template(&root, "<!-- first -->");
+    let syncer = Syncer::new(&conn, &config, None).unwrap();
+    let mut state = State::load(&root).unwrap();
+    let plan = syncer.plan_paths(&paths, &state).unwrap();
+    // The Admin CP copies one of them into the set between the plan and the write.
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>admin header</p>', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let report = syncer.apply(plan, Flow::IMPORT, &mut state, &Default::default()).unwrap();
+    assert_eq!(report.written.len(), 973, "{:?}", report.conflicts);
+    let conflicts: Vec<&PathBuf> = report.conflicts.iter().map(|(path, _)| path).collect();
+    assert_eq!(conflicts, [&header(&root)]);
+    let rows: u64 = db.query_one("SELECT COUNT(*) FROM mybb_templates WHERE sid = 1");
+    assert_eq!(rows, 974, "one row per title, the admin's header kept");
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>");
+    let first: u64 = db.query_one(
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND template LIKE '%<!-- first -->'",
+    );
+    assert_eq!(first, 973);
+}
+
+#[test]
 fn import_takes_the_sync_lock_exclusively() {
     let (db, _dir, root) = exported("race_import_lock");
     std::fs::write(header(&root), "<p>imported</p>").unwrap();

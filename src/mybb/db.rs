@@ -572,32 +572,114 @@ impl Db {
     ) -> Result<HashMap<u32, bool>> {
         let t = self.table("templates");
         let mut conn = self.conn()?;
-        let what = || format!("update {} templates", rows.len());
-        let packet: Option<u64> = conn
-            .query_first("SELECT @@max_allowed_packet")
-            .map_err(|e| self.query_error(what(), e))?;
-        // Half the packet, for the protocol's own bytes and the statement text.
-        let budget = usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX);
+        let budget = self.statement_budget(&mut conn, "update templates")?;
         let mut done = HashMap::new();
-        let mut chunk: Vec<&(u32, &str, &[u8])> = Vec::new();
-        let mut size = 0;
-        for row in rows {
-            let bytes = row.1.len() + row.2.len() + ROW_OVERHEAD;
-            if bytes > budget {
-                continue;
-            }
-            if size + bytes > budget || chunk.len() == MAX_CHUNK_ROWS {
-                self.update_chunk(&mut conn, &t, &chunk, version, &mut done)?;
-                chunk.clear();
-                size = 0;
-            }
-            chunk.push(row);
-            size += bytes;
-        }
-        if !chunk.is_empty() {
+        let sizes = rows.iter().map(|row| row.1.len() + row.2.len() + ROW_OVERHEAD);
+        for chunk in chunks(rows, sizes, budget) {
             self.update_chunk(&mut conn, &t, &chunk, version, &mut done)?;
         }
         Ok(done)
+    }
+
+    /// Inserts template rows as [`Db::insert_template`] does, many per statement: one row
+    /// `(sid, title, content)` each for copy-on-writes and new titles. Returns, for each
+    /// `(sid, title)` written here, whether our row is the one that stays (false: another row
+    /// of that item appeared meanwhile and ours was removed again, as [`Db::keep_first`] does).
+    /// Rows too large to share a statement are left out, for [`Db::insert_template`].
+    pub(crate) fn insert_templates_unless_taken(
+        &self,
+        rows: &[(i32, &str, &str)],
+        version: &str,
+    ) -> Result<HashMap<(i32, String), bool>> {
+        let t = self.table("templates");
+        let mut conn = self.conn()?;
+        let budget = self.statement_budget(&mut conn, "insert templates")?;
+        let mut done = HashMap::new();
+        let sizes = rows.iter().map(|row| row.1.len() + row.2.len() + ROW_OVERHEAD);
+        for chunk in chunks(rows, sizes, budget) {
+            self.insert_chunk(&mut conn, &t, &chunk, version, &mut done)?;
+        }
+        Ok(done)
+    }
+
+    /// One statement of [`Db::insert_templates_unless_taken`], then the check of [`Db::keep_first`] for all
+    /// its rows at once. The statement's first new id is known (`LAST_INSERT_ID()`); its other
+    /// ids are above it, consecutive on MyISAM but not on every InnoDB setting, so our row of an
+    /// item is told by being at or above that id and holding our content. An item whose lowest
+    /// row is not such a row was taken by another writer first: our rows of it are deleted.
+    /// Rows at or above that id with our content that are not ours hold what ours holds, so
+    /// removing one of them loses nothing.
+    fn insert_chunk(
+        &self,
+        conn: &mut PooledConn,
+        t: &str,
+        chunk: &[&(i32, &str, &str)],
+        version: &str,
+        done: &mut HashMap<(i32, String), bool>,
+    ) -> Result<()> {
+        let what = || format!("insert {} templates", chunk.len());
+        let values = vec!["(?, ?, ?, ?, '', ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {t} (title, template, sid, version, status, dateline) VALUES {values}"
+        );
+        let dateline = now();
+        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for (sid, title, content) in chunk {
+            params.extend([(*title).into(), (*content).into(), (*sid).into()]);
+            params.extend([version.into(), dateline.into()]);
+        }
+        conn.exec_drop(sql, params).map_err(|e| self.query_error(what(), e))?;
+        let first = conn.last_insert_id();
+
+        let sids: HashSet<i32> = chunk.iter().map(|(sid, _, _)| *sid).collect();
+        let titles: HashSet<&str> = chunk.iter().map(|(_, title, _)| *title).collect();
+        let sql = format!(
+            "SELECT tid, sid, title, template FROM {t} WHERE sid IN ({}) AND title IN ({}) \
+             ORDER BY tid",
+            placeholders(sids.len()),
+            placeholders(titles.len())
+        );
+        let mut params: Vec<Value> = sids.iter().map(|sid| (*sid).into()).collect();
+        params.extend(titles.iter().map(|title| (*title).into()));
+        let found: Vec<Row> = conn.exec(sql, params).map_err(|e| self.query_error(what(), e))?;
+        let found = self.decode_rows("templates", found, |row| {
+            let tid: u64 = row.take(0, "tid")?;
+            let sid: i32 = row.take(1, "sid")?;
+            let title: Vec<u8> = row.take(2, "title")?;
+            let template: Vec<u8> = row.take(3, "template")?;
+            Ok((tid, sid, title, template))
+        })?;
+        let mut remove = Vec::new();
+        for (sid, title, content) in chunk {
+            let item: Vec<&(u64, i32, Vec<u8>, Vec<u8>)> = found
+                .iter()
+                .filter(|(_, s, t, _)| s == sid && t.as_slice() == title.as_bytes())
+                .collect();
+            let is_ours = |(tid, _, _, template): &(u64, i32, Vec<u8>, Vec<u8>)| {
+                *tid >= first && template.as_slice() == content.as_bytes()
+            };
+            // `found` is ordered by tid: the first row of the item is the one that stays.
+            let kept = item.first().is_some_and(|row| is_ours(row));
+            let duplicates = item.iter().skip(usize::from(kept)).filter(|row| is_ours(row));
+            remove.extend(duplicates.map(|row| row.0));
+            done.insert((*sid, (*title).to_owned()), kept);
+        }
+        if !remove.is_empty() {
+            let sql = format!("DELETE FROM {t} WHERE tid IN ({})", placeholders(remove.len()));
+            let params: Vec<Value> = remove.iter().map(|tid| (*tid).into()).collect();
+            conn.exec_drop(sql, params)
+                .map_err(|e| self.query_error("remove duplicate template rows".to_owned(), e))?;
+        }
+        Ok(())
+    }
+
+    /// The bytes one statement's values may take: half the server's `max_allowed_packet`,
+    /// leaving room for the protocol's own bytes and the statement text.
+    fn statement_budget(&self, conn: &mut PooledConn, what: &str) -> Result<usize> {
+        let packet: Option<u64> = conn
+            .query_first("SELECT @@max_allowed_packet")
+            .map_err(|e| self.query_error(what.to_owned(), e))?;
+        Ok(usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX))
     }
 
     /// One statement of [`Db::update_templates`].
@@ -773,6 +855,30 @@ const ROW_OVERHEAD: usize = 96;
 /// The most rows one statement of [`Db::update_templates`] carries: a prepared statement has at
 /// most 65,535 parameters, and the server caches each size it saw.
 const MAX_CHUNK_ROWS: usize = 256;
+
+/// Splits `rows` into statements of at most [`MAX_CHUNK_ROWS`] rows whose `sizes` add up to at
+/// most `budget` bytes each; a row larger than `budget` alone is left out (for the one-row
+/// statement, which has the whole packet).
+fn chunks<T>(rows: &[T], sizes: impl Iterator<Item = usize>, budget: usize) -> Vec<Vec<&T>> {
+    let mut all = Vec::new();
+    let mut chunk = Vec::new();
+    let mut size = 0;
+    for (row, bytes) in rows.iter().zip(sizes) {
+        if bytes > budget {
+            continue;
+        }
+        if size + bytes > budget || chunk.len() == MAX_CHUNK_ROWS {
+            all.push(std::mem::take(&mut chunk));
+            size = 0;
+        }
+        chunk.push(row);
+        size += bytes;
+    }
+    if !chunk.is_empty() {
+        all.push(chunk);
+    }
+    all
+}
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")

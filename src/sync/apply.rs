@@ -95,14 +95,23 @@ struct Round<'r> {
     /// system call per file).
     copies: HashSet<PathBuf>,
     raced: Vec<PathBuf>,
-    /// How the round's template updates went, by tid, where they were written together
-    /// before the items are gone through; the others are written one by one.
-    grouped: HashMap<u32, bool>,
+    /// How the round's template writes went, where they were written together before the
+    /// items are gone through; the others are written one by one.
+    grouped: HashMap<Grouped, bool>,
     /// Paths already refused this round: a link above several files refuses each of them at
     /// its own path, reported once.
     refused_paths: HashSet<PathBuf>,
     /// Files of the plan already staged (`AtomicBatch::stage_all`), with how it went.
     prestaged: HashMap<PathBuf, Result<()>>,
+}
+
+/// A template row written together with others ([`Syncer::write_templates_together`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Grouped {
+    /// The update of row `tid`.
+    Update(u32),
+    /// The insert of a row titled `.1` into set `.0`.
+    Insert(i32, String),
 }
 
 impl Round<'_> {
@@ -297,40 +306,70 @@ impl Syncer<'_> {
         self.commit_files(round)
     }
 
-    /// Writes the plan's template updates many rows per statement (one round trip each, where
-    /// one per row made an import several times slower than an export), each still a
-    /// compare-and-swap of its own. Returns how each went, by tid. A tid planned twice, a lone
-    /// update, or a statement that fails for another reason than the connection is left to
-    /// [`Syncer::write_row`], which reports it as its own.
-    fn write_templates_together(&self, plan: &[Planned]) -> Result<HashMap<u32, bool>> {
-        let mut tids = HashSet::new();
+    /// Writes the plan's template updates and inserts many rows per statement (one round trip
+    /// or two each, where one per row made an import several times slower than an export),
+    /// each row still a compare-and-swap, or an insert that only the first writer keeps, of its
+    /// own. Returns how each went. A row planned twice, a lone write, or a statement that fails
+    /// for another reason than the connection is left to [`Syncer::write_row`], which reports
+    /// it as its own.
+    fn write_templates_together(&self, plan: &[Planned]) -> Result<HashMap<Grouped, bool>> {
+        let mut keys = HashSet::new();
         let mut twice = HashSet::new();
-        let mut rows = Vec::new();
+        let mut updates = Vec::new();
+        let mut inserts = Vec::new();
         for planned in plan {
-            if let Action::ToDb(Write {
-                target: Target::UpdateTemplate { tid, seen, .. },
-                content,
-            }) = &planned.action
-            {
-                if !tids.insert(*tid) {
-                    twice.insert(*tid);
+            let Action::ToDb(Write { target, content }) = &planned.action else { continue };
+            let key = match target {
+                Target::UpdateTemplate { tid, seen, .. } => {
+                    updates.push((*tid, content.as_str(), seen.as_slice()));
+                    Grouped::Update(*tid)
                 }
-                rows.push((*tid, content.as_str(), seen.as_slice()));
+                Target::InsertTemplate { sid, title, .. } => {
+                    inserts.push((*sid, title.as_str(), content.as_str()));
+                    Grouped::Insert(*sid, title.clone())
+                }
+                _ => continue,
+            };
+            if let Some(key) = keys.replace(key) {
+                twice.insert(key);
             }
         }
-        rows.retain(|(tid, _, _)| !twice.contains(tid));
-        if rows.len() < 2 {
-            return Ok(HashMap::new());
+        updates.retain(|(tid, _, _)| !twice.contains(&Grouped::Update(*tid)));
+        inserts
+            .retain(|(sid, title, _)| !twice.contains(&Grouped::Insert(*sid, title.to_string())));
+        let mut grouped = HashMap::new();
+        if updates.len() >= 2 {
+            let done = self.db.update_templates(&updates, &self.version_code);
+            if let Some(done) = self.or_one_by_one(done)? {
+                grouped.extend(done.into_iter().map(|(tid, ok)| (Grouped::Update(tid), ok)));
+            }
         }
-        match self.db.update_templates(&rows, &self.version_code) {
-            Ok(done) => Ok(done),
+        if inserts.len() >= 2 {
+            let done = self.db.insert_templates_unless_taken(&inserts, &self.version_code);
+            if let Some(done) = self.or_one_by_one(done)? {
+                grouped.extend(
+                    done.into_iter().map(|((sid, title), ok)| (Grouped::Insert(sid, title), ok)),
+                );
+            }
+        }
+        Ok(grouped)
+    }
+
+    /// Passes on a grouped write's result, or None where it failed for another reason than the
+    /// connection: then its rows are written one by one, each reporting its own error. A row
+    /// the failed statement wrote anyway (MyISAM keeps the rows before an error) is caught by
+    /// its own write, a compare-and-swap that no longer matches or a second insert that
+    /// keep-first removes, and planned again: found in sync, never left twice.
+    fn or_one_by_one<T>(&self, done: Result<T>) -> Result<Option<T>> {
+        match done {
+            Ok(done) => Ok(Some(done)),
             Err(e @ Error::Connect { .. }) => Err(e),
             Err(e) => {
                 log::debug!(
                     "writing the templates together failed, one by one instead: {}",
                     crate::error::chain(&e)
                 );
-                Ok(HashMap::new())
+                Ok(None)
             }
         }
     }
@@ -421,7 +460,10 @@ impl Syncer<'_> {
         sync: Option<(String, Record)>,
     ) -> Result<()> {
         let grouped = match &write.target {
-            Target::UpdateTemplate { tid, .. } => round.grouped.remove(tid),
+            Target::UpdateTemplate { tid, .. } => round.grouped.remove(&Grouped::Update(*tid)),
+            Target::InsertTemplate { sid, title, .. } => {
+                round.grouped.remove(&Grouped::Insert(*sid, title.clone()))
+            }
             _ => None,
         };
         let written = match grouped {
