@@ -160,20 +160,6 @@ pub struct AtomicBatch {
 /// How often staging tries another temp name when one is taken (by a planted file, say).
 const TEMP_ATTEMPTS: usize = 8;
 
-/// One file for [`AtomicBatch::stage_all`]: its target, its contents, what the target must be.
-pub type ToStage<'a> = (&'a Path, &'a [u8], Seen);
-
-/// Threads that write a large batch's temp files ([`AtomicBatch::stage_all`]). An export of the
-/// fixture (991 files) measured on 2 cores, median of 11 whole-process runs against 1 thread:
-/// 2 threads 0.95x with --no-fsync and 0.91x durable, 4 threads 0.95x and 0.88x, within noise of
-/// 2. Two overlap one thread's system calls with the other's, and more mostly contend for the
-/// same directory locks and cores (the database server needs one too).
-pub const STAGING_THREADS: usize = 2;
-
-/// Below this many files a batch is written from the calling thread: starting threads would
-/// cost more than they save (a watcher's save is one file).
-const PARALLEL_STAGING_MIN: usize = 64;
-
 impl AtomicBatch {
     /// Returns an empty batch. With `durable` false, files are still replaced atomically, but
     /// nothing is synced: a power loss may lose them (for scratch and CI exports).
@@ -201,100 +187,37 @@ impl AtomicBatch {
         if !self.dirs.contains(dir) {
             self.create_dirs(dir)?;
         }
-        let temp = write_temp(target, contents, seen, self.durable)?;
+        let mode = match seen {
+            Seen::File(id) => Some(id.mode),
+            Seen::Absent => None,
+            // Our own files: look now, as the planner did not.
+            Seen::Anything => std::fs::symlink_metadata(target)
+                .ok()
+                .filter(|m| m.file_type().is_file())
+                .map(|m| m.mode()),
+        };
+        let (temp, file) = create_temp(target)?;
+        let written = (|| -> Result<()> {
+            let mut file = file;
+            file.write_all(contents)?;
+            if let Some(mode) = mode {
+                file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+            }
+            if self.durable && !cfg!(target_os = "linux") {
+                // Without syncfs, each file is made durable as it is staged.
+                file.sync_all()?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
         self.dirs.insert(dir.to_path_buf());
         self.staged.push(Staged { temp, target: target.to_path_buf(), seen });
         Ok(())
     }
 
-    /// Stages every `(target, contents, seen)` of `items` as [`AtomicBatch::stage_if`] does
-    /// each, writing a large batch's temp files from [`STAGING_THREADS`] threads; returns each
-    /// item's result, in order. Folders are created first, here, so the threads only write.
-    pub fn stage_all(&mut self, items: &[ToStage<'_>]) -> Vec<Result<()>> {
-        let mut results: Vec<Option<Result<()>>> = Vec::with_capacity(items.len());
-        let mut todo = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let dir = item.0.parent().unwrap_or(Path::new("."));
-            match if self.dirs.contains(dir) { Ok(()) } else { self.create_dirs(dir) } {
-                Ok(()) => {
-                    self.dirs.insert(dir.to_path_buf());
-                    todo.push((i, *item));
-                    results.push(None);
-                }
-                Err(e) => results.push(Some(Err(e))),
-            }
-        }
-        let durable = self.durable;
-        let write_all = |chunk: &[(usize, ToStage<'_>)]| {
-            chunk
-                .iter()
-                .map(|&(i, (target, contents, seen))| {
-                    (i, write_temp(target, contents, seen, durable))
-                })
-                .collect::<Vec<_>>()
-        };
-        let written = if todo.len() < PARALLEL_STAGING_MIN {
-            write_all(&todo)
-        } else {
-            // Consecutive items share a folder (the plan is sorted): one chunk per thread keeps
-            // each folder's creates on one thread, away from the others' directory locks.
-            let chunk = todo.len().div_ceil(STAGING_THREADS);
-            std::thread::scope(|scope| {
-                let threads: Vec<_> =
-                    todo.chunks(chunk).map(|c| scope.spawn(move || write_all(c))).collect();
-                let mut written = Vec::with_capacity(todo.len());
-                for thread in threads {
-                    match thread.join() {
-                        Ok(part) => written.extend(part),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
-                }
-                written
-            })
-        };
-        for (i, temp) in written {
-            results[i] = Some(temp.map(|temp| {
-                let (target, _, seen) = items[i];
-                self.staged.push(Staged { temp, target: target.to_path_buf(), seen });
-            }));
-        }
-        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
-    }
-}
-
-/// Writes `contents` to a new temp file beside `target` and returns its path; with the
-/// permissions of the file `seen` there, if any. An error leaves no temp file behind.
-fn write_temp(target: &Path, contents: &[u8], seen: Seen, durable: bool) -> Result<PathBuf> {
-    let mode = match seen {
-        Seen::File(id) => Some(id.mode),
-        Seen::Absent => None,
-        // Our own files: look now, as the planner did not.
-        Seen::Anything => std::fs::symlink_metadata(target)
-            .ok()
-            .filter(|m| m.file_type().is_file())
-            .map(|m| m.mode()),
-    };
-    let (temp, file) = create_temp(target)?;
-    let written = (|| -> Result<()> {
-        let mut file = file;
-        file.write_all(contents)?;
-        if let Some(mode) = mode {
-            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
-        }
-        if durable && !cfg!(target_os = "linux") {
-            // Without syncfs, each file is made durable as it is staged.
-            file.sync_all()?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    Ok(temp)
-}
-
-impl AtomicBatch {
     /// Creates `dir` and its missing ancestors, remembering each new directory's parent, whose
     /// entry must be synced too for the new directory to survive a power loss.
     fn create_dirs(&mut self, dir: &Path) -> Result<()> {
@@ -571,40 +494,6 @@ mod tests {
         batch.stage(&dir.join("sub/dir/a.html"), b"a").unwrap();
         drop(batch);
         assert!(names(&dir.join("sub/dir")).is_empty());
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn a_large_batch_staged_from_threads_reports_each_file_in_order() {
-        let dir = scratch("stage_all");
-        std::fs::write(dir.join("blocked"), "a file where a folder would go").unwrap();
-        let targets: Vec<PathBuf> = (0..3 * PARALLEL_STAGING_MIN)
-            .map(|i| match i {
-                7 => dir.join("blocked/x.html"),
-                _ => dir.join(format!("g{}/{i}.html", i % 5)),
-            })
-            .collect();
-        let contents: Vec<Vec<u8>> = (0..targets.len()).map(|i| i.to_string().into()).collect();
-        let items: Vec<ToStage<'_>> = targets
-            .iter()
-            .zip(&contents)
-            .map(|(t, c)| (t.as_path(), c.as_slice(), Seen::Absent))
-            .collect();
-        let mut batch = AtomicBatch::new(false);
-        let results = batch.stage_all(&items);
-        assert_eq!(results.len(), targets.len());
-        for (i, result) in results.iter().enumerate() {
-            assert_eq!(result.is_err(), i == 7, "item {i}: {result:?}");
-        }
-        let done = batch.commit().unwrap();
-        assert_eq!(done.written.len(), targets.len() - 1);
-        for (i, target) in targets.iter().enumerate().filter(|(i, _)| *i != 7) {
-            assert_eq!(std::fs::read(target).unwrap(), contents[i]);
-            assert_eq!(
-                names(target.parent().unwrap()).iter().filter(|n| n.ends_with(".tmp")).count(),
-                0
-            );
-        }
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -101,8 +101,6 @@ struct Round<'r> {
     /// Paths already refused this round: a link above several files refuses each of them at
     /// its own path, reported once.
     refused_paths: HashSet<PathBuf>,
-    /// Files of the plan already staged (`AtomicBatch::stage_all`), with how it went.
-    prestaged: HashMap<PathBuf, Result<()>>,
 }
 
 /// A template row written together with others ([`Syncer::write_templates_together`]).
@@ -265,23 +263,6 @@ impl Syncer<'_> {
             .filter(|p| p.action == Action::Ignored && is_copy(&p.path))
             .map(|p| p.path.clone())
             .collect();
-        // An export's files are written in one go (from a few threads) before the plan is
-        // walked in order; each result is taken up there. Not where each file's mtime is
-        // checked first (`watch --export-first`).
-        let mut prestaged = HashMap::new();
-        if flow.to_disk && options.keep_files_changed_since.is_none() {
-            let items: Vec<atomic::ToStage<'_>> = plan
-                .iter()
-                .filter_map(|p| match &p.action {
-                    Action::ToDisk(bytes) => Some((p.path.as_path(), bytes.as_slice(), p.seen)),
-                    _ => None,
-                })
-                .collect();
-            let results = batch.stage_all(&items);
-            for ((path, _, _), result) in items.iter().zip(results) {
-                prestaged.insert(path.to_path_buf(), result);
-            }
-        }
         let grouped =
             if flow.to_db { self.write_templates_together(&plan)? } else { HashMap::new() };
         let mut round = Round {
@@ -296,7 +277,6 @@ impl Syncer<'_> {
             raced: Vec::new(),
             grouped,
             refused_paths: HashSet::new(),
-            prestaged,
         };
         let mut progress = crate::progress::Progress::new("applying", plan.len());
         for planned in plan {
@@ -432,11 +412,7 @@ impl Syncer<'_> {
                     round.report.held.push((path, "changed during the export"));
                     return Ok(());
                 }
-                let staged = match round.prestaged.remove(&path) {
-                    Some(result) => result,
-                    None => round.batch.stage_if(&path, &bytes, seen),
-                };
-                if let Err(e) = staged {
+                if let Err(e) = round.batch.stage_if(&path, &bytes, seen) {
                     // One file that cannot be written (a name too long for the file system,
                     // a folder without permission) does not stop the others.
                     refuse_unwritable(self.config, round.report, path, &e);
