@@ -602,8 +602,8 @@ impl Db {
         Ok(done)
     }
 
-    /// One statement of [`Db::insert_templates_unless_taken`], then the check of [`Db::keep_first`] for all
-    /// its rows at once. The statement's first new id is known (`LAST_INSERT_ID()`); its other
+    /// One statement of [`Db::insert_templates_unless_taken`], then the check of
+    /// [`Db::keep_first`] for all its rows at once. The statement's first new id is known (`LAST_INSERT_ID()`); its other
     /// ids are above it, consecutive on MyISAM but not on every InnoDB setting, so our row of an
     /// item is told by being at or above that id and holding our content. An item whose lowest
     /// row is not such a row was taken by another writer first: our rows of it are deleted.
