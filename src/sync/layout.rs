@@ -89,7 +89,11 @@ pub enum NotAnItem {
 /// (`(prefix, title)` rows of `templategroups`), or [`UNGROUPED`].
 pub fn group_folder(title: &str, groups: &[(String, String)]) -> String {
     let prefix = title.split('_').next().unwrap_or(title).to_lowercase();
-    match groups.iter().find(|(p, _)| p.to_lowercase() == prefix) {
+    // Without a lowercased copy of every group for every template where ASCII allows it.
+    let same = |p: &str| {
+        if p.is_ascii() { p.eq_ignore_ascii_case(&prefix) } else { p.to_lowercase() == prefix }
+    };
+    match groups.iter().find(|(p, _)| same(p)) {
         Some((_, group_title)) => format!("{} Templates", group_display_name(group_title)),
         None => UNGROUPED.to_owned(),
     }
@@ -181,28 +185,34 @@ fn encode_component(name: &str, suffix: &str) -> String {
     if name.is_empty() {
         return format!("%{suffix}");
     }
-    let mut pieces: Vec<String> = name
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            let unsafe_char =
-                matches!(c, '%' | '/' | '\\') || c.is_control() || (i == 0 && c == '.');
-            if unsafe_char { percent_encode(c) } else { c.to_string() }
-        })
-        .collect();
-    let out = format!("{}{suffix}", pieces.concat());
-    if !is_noise(&out) {
-        return out;
+    let unsafe_at =
+        |i: usize, c: char| matches!(c, '%' | '/' | '\\') || c.is_control() || (i == 0 && c == '.');
+    // One pass, one allocation: this runs for every item of every run (issue 16).
+    let mut out = String::with_capacity(name.len() + suffix.len());
+    let mut last_start = 0;
+    for (i, c) in name.char_indices() {
+        last_start = out.len();
+        if unsafe_at(i, c) { push_percent_encoded(&mut out, c) } else { out.push(c) }
     }
-    if let (Some(piece), Some(c)) = (pieces.last_mut(), name.chars().last()) {
-        *piece = percent_encode(c);
+    out.push_str(suffix);
+    if is_noise(&out) {
+        let last = name.chars().next_back();
+        out.truncate(last_start);
+        if let Some(c) = last {
+            push_percent_encoded(&mut out, c);
+        }
+        out.push_str(suffix);
     }
-    format!("{}{suffix}", pieces.concat())
+    out
 }
 
-fn percent_encode(c: char) -> String {
+fn push_percent_encoded(out: &mut String, c: char) {
+    use std::fmt::Write as _;
     let mut buf = [0u8; 4];
-    c.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
+    for b in c.encode_utf8(&mut buf).bytes() {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "%{b:02X}");
+    }
 }
 
 /// Returns the name that `component` encodes (see [`encode_component`]), if and only if

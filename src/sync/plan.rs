@@ -9,7 +9,7 @@
 //! Each plan keeps what it saw, the file's identity ([`Seen`]) and the row's content, so that
 //! `apply.rs` replaces either only while it is still that (compare-and-swap on both sides).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
@@ -312,16 +312,16 @@ impl<'a> Syncer<'a> {
         recreate_missing: bool,
     ) -> Result<Vec<Planned>> {
         let mut ctx = Context::new(board, state, recreate_missing);
-        let (candidates, same_name) = self.candidates(&mut ctx, scope)?;
-        let mut seen = BTreeSet::new();
+        let (mut candidates, same_name) = self.candidates(&mut ctx, scope)?;
+        // Each path once, in order: the rendered items' paths come first, and a file the walk
+        // found again is one of them.
+        let mut seen = HashSet::with_capacity(candidates.len());
+        candidates.retain(|path| seen.insert(path.clone()));
+        drop(seen);
         let mut refused = BTreeSet::new();
         let mut planned = same_name;
-        let unique = candidates.iter().collect::<std::collections::HashSet<_>>().len();
-        let mut progress = crate::progress::Progress::new("comparing", unique);
+        let mut progress = crate::progress::Progress::new("comparing", candidates.len());
         for path in candidates {
-            if !seen.insert(path.clone()) {
-                continue;
-            }
             progress.tick();
             let item = match self.relative(&path) {
                 Some(relative) => self.parse_relative(&relative),
@@ -446,7 +446,8 @@ impl<'a> Syncer<'a> {
         let plain = |action| Planned { path: path.clone(), action, sync: None, seen };
         let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
         let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
-        let synced = synced_hash(ctx.state.get(&item.key()), file_hash, db_hash);
+        let key = item.key();
+        let synced = synced_hash(ctx.state.get(&key), file_hash, db_hash);
         let emptied = file.as_deref().and_then(|bytes| emptied(bytes, &db, self.prefer));
         let content = match (emptied, file.as_deref()) {
             // A blank file over a blank row (the Admin CP saves empty templates): both sides
@@ -454,7 +455,7 @@ impl<'a> Syncer<'a> {
             (Some(Emptied::OverBlankRow), _) => {
                 let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
                 let record = Record { hash: file_hash.unwrap_or_default(), stamp, pending: None };
-                let sync = Some((item.key(), record));
+                let sync = Some((key, record));
                 return Planned { path, action: Action::InSync, sync, seen };
             }
             // `--prefer db` refills an emptied file from its row (it never goes the other way:
@@ -469,7 +470,7 @@ impl<'a> Syncer<'a> {
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
         let verdict = decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing);
-        let mut planned = outcome(verdict, db, content, item.key());
+        let mut planned = outcome(verdict, db, content, key);
         planned.path = path;
         planned.seen = seen;
         planned
