@@ -119,6 +119,9 @@ impl Round<'_> {
         if let Some((key, record)) = sync {
             self.state.set(&key, record);
         }
+        if self.copies.is_empty() {
+            return;
+        }
         let copy = conflict_copy_path(path);
         if self.copies.contains(&copy) {
             remove_conflict_copy(self.config, path, &copy);

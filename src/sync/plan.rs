@@ -573,7 +573,7 @@ fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> 
             plain(Action::Conflict(theirs))
         }
         Verdict::ToDisk => {
-            let (bytes, _) = db.rendered.clone().unwrap_or_default();
+            let (bytes, _) = db.rendered.unwrap_or_default();
             Planned { sync: record(normalized(db.kind, &bytes)), ..plain(Action::ToDisk(bytes)) }
         }
         Verdict::ToDb => match (db.target, content) {

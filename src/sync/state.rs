@@ -10,6 +10,7 @@
 //! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
 //! same time both keep their entries. A missing or unreadable state is never fatal.
 
+use std::fmt::Write as _;
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -203,11 +204,12 @@ impl State {
         text.push_str(HEADER);
         text.push('\n');
         for (key, record) in &records {
-            match record.pending {
-                None => text.push_str(&format!("{:016x}", record.hash)),
-                Some(p) => text.push_str(&format!("{:016x}+{p:016x}", record.hash)),
-            }
-            text.push_str(&format!("\t{}\t{key}\n", record.stamp));
+            // Straight into the text (writing to a String cannot fail): no String per line.
+            let _ = match record.pending {
+                None => write!(text, "{:016x}", record.hash),
+                Some(p) => write!(text, "{:016x}+{p:016x}", record.hash),
+            };
+            let _ = writeln!(text, "\t{}\t{key}", record.stamp);
         }
         atomic::write_file(&path, text.as_bytes(), durable)?;
         self.records = records;
