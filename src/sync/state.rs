@@ -10,8 +10,8 @@
 //! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
 //! same time both keep their entries. A missing or unreadable state is never fatal.
 
-use std::fmt::Write as _;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
