@@ -433,7 +433,7 @@ impl Upgrade<'_> {
         // A link or an unreadable folder on the way: never read, followed or written through.
         if let Some((at, why)) = crate::sync::inspect::Inspector::default().refusal(root, &relative)
         {
-            return refused(&format!("{}: {why}", at.display()));
+            return refused(&self.refusal_at(&at, &relative, &why));
         }
         let item = match layout::parse(&relative) {
             Ok(item @ ItemPath::Template { .. }) => item,
@@ -536,6 +536,18 @@ pub enum DiffSides {
 }
 
 impl Upgrade<'_> {
+    /// Says why the inspector refused `relative`: the reason alone when it refused the file
+    /// itself (the caller names the file), else the folder on the way, relative to the root.
+    fn refusal_at(&self, at: &Path, relative: &Path, why: &str) -> String {
+        if at == self.config.sync_root.join(relative) {
+            why.to_owned()
+        } else {
+            format!("{}: {why}", self.config.shown(at))
+        }
+    }
+}
+
+impl Upgrade<'_> {
     /// Returns the unified diff for `path` (see [`DiffSides`]), labelled with its path relative
     /// to the sync root; empty when both sides are equal.
     pub fn diff(&self, path: &Path, sides: DiffSides, color: bool) -> Result<String> {
@@ -549,7 +561,11 @@ impl Upgrade<'_> {
         if let Some((at, why)) =
             crate::sync::inspect::Inspector::default().refusal(&self.config.sync_root, &relative)
         {
-            return Err(Error::usage(format!("{}: {why}", at.display())));
+            return Err(Error::usage(format!(
+                "{}: {}",
+                path.display(),
+                self.refusal_at(&at, &relative, &why)
+            )));
         }
         let file = match fs::read(path) {
             Ok(bytes) => Some(bytes),
