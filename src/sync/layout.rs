@@ -425,12 +425,18 @@ mod tests {
             ("calendar".to_owned(), "<lang:group_calendar>".to_owned()),
             ("usercp".to_owned(), "<lang:group_usercp>".to_owned()),
             ("myplugin".to_owned(), "My Plugin".to_owned()),
+            ("Ärger".to_owned(), "Ärger".to_owned()),
         ];
         assert_eq!(group_folder("calendar_addevent", &groups), "Calendar Templates");
         assert_eq!(group_folder("Calendar", &groups), "Calendar Templates");
         assert_eq!(group_folder("usercp", &groups), "User Control Panel Templates");
         assert_eq!(group_folder("myplugin_box", &groups), "My Plugin Templates");
         assert_eq!(group_folder("headerinclude", &groups), UNGROUPED);
+        // A prefix in either case matches, ASCII or not; a group's prefix as stored too.
+        assert_eq!(group_folder("MyPlugin_box", &groups), "My Plugin Templates");
+        assert_eq!(group_folder("ärger_box", &groups), "Ärger Templates");
+        assert_eq!(group_folder("ÄRGER_box", &groups), "Ärger Templates");
+        assert_eq!(group_folder("arger_box", &groups), UNGROUPED);
     }
 
     #[test]
