@@ -569,10 +569,10 @@ impl Db {
         &self,
         rows: &[(u32, &str, &[u8])],
         version: &str,
+        budget: usize,
     ) -> Result<HashMap<u32, bool>> {
         let t = self.table("templates");
         let mut conn = self.conn()?;
-        let budget = self.statement_budget(&mut conn, "update templates")?;
         let mut done = HashMap::new();
         let sizes = rows.iter().map(|row| row.1.len() + row.2.len() + ROW_OVERHEAD);
         for chunk in chunks(rows, sizes, budget) {
@@ -590,10 +590,10 @@ impl Db {
         &self,
         rows: &[(i32, &str, &str)],
         version: &str,
+        budget: usize,
     ) -> Result<HashMap<(i32, String), bool>> {
         let t = self.table("templates");
         let mut conn = self.conn()?;
-        let budget = self.statement_budget(&mut conn, "insert templates")?;
         let mut done = HashMap::new();
         let sizes = rows.iter().map(|row| row.1.len() + row.2.len() + ROW_OVERHEAD);
         for chunk in chunks(rows, sizes, budget) {
@@ -603,9 +603,10 @@ impl Db {
     }
 
     /// One statement of [`Db::insert_templates_unless_taken`], then the check of
-    /// [`Db::keep_first`] for all its rows at once. The statement's first new id is known (`LAST_INSERT_ID()`); its other
-    /// ids are above it, consecutive on MyISAM but not on every InnoDB setting, so our row of an
-    /// item is told by being at or above that id and holding our content. An item whose lowest
+    /// [`Db::keep_first`] for all its rows at once. The statement's first new id is known
+    /// (`LAST_INSERT_ID()`); its other ids are above it, consecutive on MyISAM but not on every
+    /// InnoDB setting, so our row of an item is told by being at or above that id and holding
+    /// our content. An item whose lowest
     /// row is not such a row was taken by another writer first: our rows of it are deleted.
     /// Rows at or above that id with our content that are not ours hold what ours holds, so
     /// removing one of them loses nothing.
@@ -673,12 +674,15 @@ impl Db {
         Ok(())
     }
 
-    /// The bytes one statement's values may take: half the server's `max_allowed_packet`,
-    /// leaving room for the protocol's own bytes and the statement text.
-    fn statement_budget(&self, conn: &mut PooledConn, what: &str) -> Result<usize> {
-        let packet: Option<u64> = conn
+    /// The bytes one statement's values may take (`budget` of [`Db::update_templates`] and
+    /// [`Db::insert_templates_unless_taken`]): half the server's `max_allowed_packet`, leaving
+    /// room for the protocol's own bytes and the statement text. Asked anew by each caller's
+    /// round, not kept: an admin may lower it while a watcher runs.
+    pub(crate) fn statement_budget(&self) -> Result<usize> {
+        let packet: Option<u64> = self
+            .conn()?
             .query_first("SELECT @@max_allowed_packet")
-            .map_err(|e| self.query_error(what.to_owned(), e))?;
+            .map_err(|e| self.query_error("read max_allowed_packet".to_owned(), e))?;
         Ok(usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX))
     }
 

@@ -321,14 +321,21 @@ impl Syncer<'_> {
         inserts
             .retain(|(sid, title, _)| !twice.contains(&Grouped::Insert(*sid, title.to_string())));
         let mut grouped = HashMap::new();
+        if updates.len() < 2 && inserts.len() < 2 {
+            return Ok(grouped);
+        }
+        // One question for both kinds of statement.
+        let Some(budget) = self.or_one_by_one(self.db.statement_budget())? else {
+            return Ok(grouped);
+        };
         if updates.len() >= 2 {
-            let done = self.db.update_templates(&updates, &self.version_code);
+            let done = self.db.update_templates(&updates, &self.version_code, budget);
             if let Some(done) = self.or_one_by_one(done)? {
                 grouped.extend(done.into_iter().map(|(tid, ok)| (Grouped::Update(tid), ok)));
             }
         }
         if inserts.len() >= 2 {
-            let done = self.db.insert_templates_unless_taken(&inserts, &self.version_code);
+            let done = self.db.insert_templates_unless_taken(&inserts, &self.version_code, budget);
             if let Some(done) = self.or_one_by_one(done)? {
                 grouped.extend(
                     done.into_iter().map(|((sid, title), ok)| (Grouped::Insert(sid, title), ok)),
