@@ -650,13 +650,16 @@ impl Db {
             let template: Vec<u8> = row.take(3, "template")?;
             Ok((tid, sid, title, template))
         })?;
+        // Each item's rows, in tid order: one pass, not one scan of `found` per item.
+        type Found = (u64, i32, Vec<u8>, Vec<u8>);
+        let mut rows_of: HashMap<(i32, &[u8]), Vec<&Found>> = HashMap::new();
+        for row in &found {
+            rows_of.entry((row.1, row.2.as_slice())).or_default().push(row);
+        }
         let mut remove = Vec::new();
         for (sid, title, content) in chunk {
-            let item: Vec<&(u64, i32, Vec<u8>, Vec<u8>)> = found
-                .iter()
-                .filter(|(_, s, t, _)| s == sid && t.as_slice() == title.as_bytes())
-                .collect();
-            let is_ours = |(tid, _, _, template): &(u64, i32, Vec<u8>, Vec<u8>)| {
+            let item = rows_of.get(&(*sid, title.as_bytes())).map_or(&[][..], Vec::as_slice);
+            let is_ours = |(tid, _, _, template): &Found| {
                 *tid >= first && template.as_slice() == content.as_bytes()
             };
             // `found` is ordered by tid: the first row of the item is the one that stays.
