@@ -13,7 +13,9 @@
 //!   `syncfs`, each renamed over its target, then one `fsync` per directory (every directory of
 //!   the tree, and DST's parent, whose entry for DST is new). `atomic`: `durable` without the
 //!   syncing (temp files, renames), the least a `--no-fsync` export must do to stay atomic; it
-//!   tells how much of the distance to floor a is the price of atomicity. Same std calls as the
+//!   tells how much of the distance to floor a is the price of atomicity. `resynced`: `durable`
+//!   with a second `syncfs` after the renames in place of the fsync per directory (floor b2),
+//!   the pattern the export itself uses since issue 16. Same std calls as the
 //!   tool's src/atomic.rs, so a ratio measures the tool's overhead, not a language difference.
 //! - `run CMD [ARG...]`: runs CMD (stdin and stderr inherited, its stdout sent to stderr so that
 //!   stdout carries only the result), waits for it, and prints
@@ -62,13 +64,14 @@ fn main() -> ExitCode {
         ["floor", "plain", src, dst] => floor(Floor::Plain, Path::new(src), Path::new(dst)),
         ["floor", "atomic", src, dst] => floor(Floor::Atomic, Path::new(src), Path::new(dst)),
         ["floor", "durable", src, dst] => floor(Floor::Durable, Path::new(src), Path::new(dst)),
+        ["floor", "resynced", src, dst] => floor(Floor::Resynced, Path::new(src), Path::new(dst)),
         ["run", cmd, rest @ ..] => run(cmd, rest),
         ["live", addr, n, file @ ..] if file.len() <= 1 => n
             .parse()
             .map_err(|_| "live: N must be a number".into())
             .and_then(|n| live(addr, n, file.first().map(Path::new))),
         _ => Err(
-            "usage: bench-helper floor plain|atomic|durable SRC DST | run CMD [ARG...] | live ADDR N [FILE]"
+            "usage: bench-helper floor plain|atomic|durable|resynced SRC DST | run CMD [ARG...] | live ADDR N [FILE]"
                 .into(),
         ),
     };
@@ -92,6 +95,8 @@ enum Floor {
     Atomic,
     /// Temp files, one syncfs, renames, one fsync per directory (floor b).
     Durable,
+    /// Temp files, one syncfs, renames, one more syncfs (floor b2).
+    Resynced,
 }
 
 /// Writes the files under `src` to `dst` with the pattern `how` and prints the microseconds the
@@ -132,17 +137,16 @@ fn floor(how: Floor, src: &Path, dst: &Path) -> Result<()> {
             std::fs::File::create(&temp)?.write_all(contents)?;
             staged.push((temp, target));
         }
-        if how == Floor::Durable {
-            let any = std::fs::File::open(&staged[0].0)?;
-            // SAFETY: `any` is an open descriptor for the duration of the call.
-            if unsafe { syncfs(any.as_raw_fd()) } != 0 {
-                return Err(format!("syncfs: {}", std::io::Error::last_os_error()))?;
-            }
+        if how != Floor::Atomic {
+            sync_filesystem(dst)?;
         }
         for (temp, target) in &staged {
             std::fs::rename(temp, target)?;
         }
-        if how == Floor::Atomic {
+        if how == Floor::Resynced {
+            sync_filesystem(dst)?;
+        }
+        if how != Floor::Durable {
             println!("{}", started.elapsed().as_micros());
             return Ok(());
         }
@@ -152,6 +156,16 @@ fn floor(how: Floor, src: &Path, dst: &Path) -> Result<()> {
         }
     }
     println!("{}", started.elapsed().as_micros());
+    Ok(())
+}
+
+/// Calls `syncfs` on the filesystem that holds `dir`.
+fn sync_filesystem(dir: &Path) -> Result<()> {
+    let any = std::fs::File::open(dir)?;
+    // SAFETY: `any` is an open descriptor for the duration of the call.
+    if unsafe { syncfs(any.as_raw_fd()) } != 0 {
+        return Err(format!("syncfs: {}", std::io::Error::last_os_error()))?;
+    }
     Ok(())
 }
 

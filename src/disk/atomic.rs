@@ -7,8 +7,9 @@
 //! is first checked once more: a target that changed since it was planned (compare-and-swap on
 //! [`Seen`]) or that is a symbolic link is left alone and reported. A reader (a watcher, a
 //! browser, MyBB) sees the old file or the new one, never an empty or partial one. Durability
-//! is batched rather than paid per file: one `syncfs` for the whole batch costs about what a
-//! single `fsync` does, where an `fsync` per file costs a journal commit each.
+//! is batched rather than paid per file: one `syncfs` for the whole batch's data before the
+//! renames and one for the renames after cost about what two `fsync`s do, where an `fsync` per
+//! file (or per folder) costs a journal commit or a device flush each.
 //!
 //! The check and the rename are two system calls: POSIX has no "rename if unchanged", so a
 //! save landing between them (microseconds, the two calls are adjacent) still loses to the
@@ -236,10 +237,13 @@ impl AtomicBatch {
     }
 
     /// Makes every staged file durable (unless the batch is not durable), renames each over its
-    /// target if the target is still as seen (and not a symbolic link), then syncs every
-    /// touched directory. On an error, the files renamed so far are whole new files, the rest
+    /// target if the target is still as seen (and not a symbolic link), then makes the renames
+    /// durable: a big batch with a second `syncfs`, a small one with an fsync of every touched
+    /// directory. On an error, the files renamed so far are whole new files, the rest
     /// are untouched old files, and the remaining temp files are removed.
     pub fn commit(mut self) -> Result<Committed> {
+        let whole_filesystems =
+            self.durable && cfg!(target_os = "linux") && self.staged.len() > SYNCFS_THRESHOLD;
         if self.durable {
             self.sync_staged()?;
         }
@@ -292,7 +296,12 @@ impl AtomicBatch {
             }
             done.written.push(target);
         }
-        if self.durable {
+        if whole_filesystems {
+            // The renames and new folders are metadata: a second syncfs makes them all
+            // durable at once, where an fsync per folder cost a device flush each (issue 16:
+            // 0.2 ms against 5 ms for the fixture's 48 folders).
+            self.syncfs_each_filesystem()?;
+        } else if self.durable {
             for dir in &self.dirs {
                 fs::File::open(dir)?.sync_all()?;
             }
@@ -306,30 +315,44 @@ impl AtomicBatch {
     fn sync_staged(&self) -> Result<()> {
         #[cfg(target_os = "linux")]
         {
-            use std::os::fd::AsRawFd;
-            use std::os::unix::fs::MetadataExt;
             if self.staged.len() <= SYNCFS_THRESHOLD {
                 for staged in &self.staged {
                     fs::File::open(&staged.temp)?.sync_all()?;
                 }
                 return Ok(());
             }
-            let mut synced_devices = HashSet::new();
-            for dir in &self.dirs {
-                let handle = fs::File::open(dir)?;
-                if !synced_devices.insert(handle.metadata()?.dev()) {
-                    continue;
-                }
-                // SAFETY: `handle` is an open descriptor for the duration of the call.
-                if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
-                    return Err(crate::error::Error::IoAt {
-                        path: dir.clone(),
-                        action: "sync the filesystem holding",
-                        source: std::io::Error::last_os_error(),
-                    });
-                }
+            self.syncfs_each_filesystem()?;
+        }
+        Ok(())
+    }
+
+    /// Calls `syncfs` once on each filesystem that holds one of the batch's directories
+    /// (found from the directories, not from each file): all their data and metadata, other
+    /// programs' writes too, durable for about the cost of one `fsync`.
+    #[cfg(target_os = "linux")]
+    fn syncfs_each_filesystem(&self) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut synced_devices = HashSet::new();
+        for dir in &self.dirs {
+            // One stat per folder; a folder is opened only for a filesystem not synced yet.
+            if !synced_devices.insert(fs::metadata(dir)?.dev()) {
+                continue;
+            }
+            let handle = fs::File::open(dir)?;
+            // SAFETY: `handle` is an open descriptor for the duration of the call.
+            if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+                return Err(crate::error::Error::IoAt {
+                    path: dir.clone(),
+                    action: "sync the filesystem holding",
+                    source: std::io::Error::last_os_error(),
+                });
             }
         }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn syncfs_each_filesystem(&self) -> Result<()> {
         Ok(())
     }
 }
