@@ -82,13 +82,16 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         // We hold the lock exclusively: any temp file of ours in the tree is a killed run's.
         remove_stale_temps(config, &summary.parts)?;
     }
-    if !options.dry_run {
-        // The masters as they are now, before anything else: after an upgrade, each custom
-        // copy's old master is recorded as its merge base before the new one replaces it.
-        crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?;
-    }
+    // The masters as they are now, before anything else: after an upgrade, each custom copy's
+    // old master is recorded as its merge base before the new one replaces it. Where that read
+    // every template, the plan takes them from there.
+    let read = match options.dry_run {
+        true => None,
+        false => crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?,
+    };
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
-    let plan = syncer.plan_scope(&board, &scope, &state, true)?;
+    let plan = syncer.plan_scope(&board, &scope, &state, true, read.as_deref())?;
+    drop(read);
     if options.dry_run {
         crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
         return Ok(summary);

@@ -97,7 +97,7 @@ pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
     scope.every_file = true;
     let state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     // As export sees it: a deleted file whose row exists is `to-disk` (export writes it back).
-    let plan = syncer.plan_scope(&board, &scope, &state, true)?;
+    let plan = syncer.plan_scope(&board, &scope, &state, true, None)?;
     let pending: Vec<&Planned> = plan.iter().filter(|p| p.action.word().is_some()).collect();
     let mut lines: Vec<String> = pending.iter().filter_map(|p| line(config, p, form)).collect();
     // A link above several files refuses each at the link's path: one line.

@@ -220,7 +220,7 @@ fn files_differing(
         every_file: false,
     };
     let state = State::load(&config.sync_root)?;
-    let plan = syncer.plan_scope(board, &scope, &state, false)?;
+    let plan = syncer.plan_scope(board, &scope, &state, false, None)?;
     Ok(plan
         .into_iter()
         .filter(|p| matches!(p.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_)))

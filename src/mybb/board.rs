@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// The name under which the global templates (sid -1) appear as a set.
 pub const GLOBAL_SET_TITLE: &str = "Global Templates";
-use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow};
+use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate};
 use crate::mybb::stylecache;
 
 /// The sid of the master templates, which only MyBB's installer and upgrades write.
@@ -22,6 +22,12 @@ pub const MASTER_SID: i32 = -2;
 pub const GLOBAL_SID: i32 = -1;
 /// The tid of the master theme, which the Admin CP refuses to edit.
 pub const MASTER_THEME_TID: u32 = 1;
+
+/// Returns the sids whose rows set `sid` renders from: its own, the global and the master
+/// rows. The global set inherits nothing: its files hold its own rows only.
+fn rows_of(sid: i32) -> Vec<i32> {
+    if sid == GLOBAL_SID { vec![GLOBAL_SID] } else { vec![MASTER_SID, GLOBAL_SID, sid] }
+}
 
 /// Everything about a board except template bodies, which are loaded per set when needed.
 #[derive(Debug, Clone)]
@@ -94,9 +100,21 @@ impl SetTemplates {
     /// Loads set `sid`'s templates (all titles, or only `titles`). The global set inherits
     /// nothing: its files hold its own rows only.
     pub fn load(db: &Db, sid: i32, titles: Option<&[String]>) -> Result<SetTemplates> {
-        let sids: &[i32] =
-            if sid == GLOBAL_SID { &[GLOBAL_SID] } else { &[MASTER_SID, GLOBAL_SID, sid] };
-        Ok(SetTemplates::from_rows(sid, db.templates(sids, titles)?))
+        Ok(SetTemplates::from_rows(sid, db.templates(&rows_of(sid), titles)?))
+    }
+
+    /// Builds set `sid`'s templates, as [`SetTemplates::load`] reads them, from `rows`: every
+    /// template row by tid, as [`Db::versioned_templates`] returns them, already read.
+    pub fn from_versioned(sid: i32, rows: &[VersionedTemplate]) -> SetTemplates {
+        let sids = rows_of(sid);
+        let rows = rows.iter().filter(|row| sids.contains(&row.sid)).map(|row| TemplateRow {
+            tid: row.tid,
+            sid: row.sid,
+            title: row.title.clone(),
+            template: row.template.clone(),
+            dateline: row.dateline,
+        });
+        SetTemplates::from_rows(sid, rows.collect())
     }
 
     /// Builds the set from rows ordered by tid.

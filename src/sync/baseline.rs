@@ -124,18 +124,19 @@ impl Baseline {
     }
 
     /// Brings the baseline up to date with the database, and saves it if anything changed.
-    /// Cheap when nothing did: one digest query. Returns true if and only if it changed.
-    pub fn refresh(&mut self, db: &Db, durable: bool) -> Result<bool> {
+    /// Cheap when nothing did: one digest query. When it changed, returns every template row
+    /// it read ([`Db::versioned_templates`]), for a caller that needs them next to read none.
+    pub fn refresh(&mut self, db: &Db, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
         let digest = db.templates_digest()?;
         if self.exists && digest == self.digest {
-            return Ok(false);
+            return Ok(None);
         }
         let rows = db.versioned_templates()?;
         let outdated: HashSet<u32> = db.find_updated()?.into_iter().collect();
         self.update(&rows, &outdated);
         self.digest = digest;
         self.save(durable)?;
-        Ok(true)
+        Ok(Some(rows))
     }
 
     /// The pure part of [`Baseline::refresh`]: `rows` are every master and custom row by tid,
@@ -260,20 +261,22 @@ impl Baseline {
     }
 }
 
-/// Refreshes the baseline of sync root `root`, for `export` and the watcher's pulls. A damaged
+/// Refreshes the baseline of sync root `root`, for `export` and the watcher's pulls, and
+/// returns the template rows it read, if it read them (see [`Baseline::refresh`]). A damaged
 /// baseline is warned about and left as it is (rewriting it would lose the bases it holds);
 /// database and disk errors are the caller's.
-pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<()> {
+pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
     match Baseline::load(root) {
         Ok(mut baseline) => {
-            if baseline.refresh(db, durable)? {
+            let read = baseline.refresh(db, durable)?;
+            if read.is_some() {
                 log::debug!("baseline of the master templates updated in {}", root.display());
             }
-            Ok(())
+            Ok(read)
         }
         Err(Error::Data { what }) => {
             log::warn!("{what}");
-            Ok(())
+            Ok(None)
         }
         Err(e) => Err(e),
     }

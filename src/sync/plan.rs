@@ -17,7 +17,7 @@ use crate::disk::atomic::{self, FileId, Seen};
 use crate::disk::walk::walk_files;
 use crate::error::Result;
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
-use crate::mybb::db::{Db, now};
+use crate::mybb::db::{Db, VersionedTemplate, now};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
 use crate::sync::ignore::IgnoreFile;
@@ -303,15 +303,19 @@ impl<'a> Syncer<'a> {
     }
 
     /// Plans every item of `scope` on `board` (as just loaded): each rendered template and
-    /// stylesheet, with or without a file, and each file in the scope's folders.
+    /// stylesheet, with or without a file, and each file in the scope's folders. `read` is
+    /// every template row, where the caller has just read them (the baseline's refresh does):
+    /// the sets' templates are then taken from it rather than read again.
     pub fn plan_scope(
         &self,
         board: &Board,
         scope: &Scope,
         state: &State,
         recreate_missing: bool,
+        read: Option<&[VersionedTemplate]>,
     ) -> Result<Vec<Planned>> {
         let mut ctx = Context::new(board, state, recreate_missing);
+        ctx.read = read;
         let (mut candidates, same_name) = self.candidates(&mut ctx, scope)?;
         // Each path once, in order: the rendered items' paths come first, and a file the walk
         // found again is one of them.
@@ -331,7 +335,8 @@ impl<'a> Syncer<'a> {
                 && let Some(sid) = board.set_sid(set)
                 && !ctx.sets.contains_key(&sid)
             {
-                ctx.sets.insert(sid, SetTemplates::load(self.db, sid, None)?);
+                let set = ctx.set_templates(self.db, sid)?;
+                ctx.sets.insert(sid, set);
             }
             let one = self.plan_one(&mut ctx, path, item);
             if once_per_refused_path(&mut refused, &one) {
@@ -363,7 +368,7 @@ impl<'a> Syncer<'a> {
                 same_name.push(shared_name(dir, "template set", title, first, second));
                 continue;
             }
-            let set = SetTemplates::load(self.db, *sid, None)?;
+            let set = ctx.set_templates(self.db, *sid)?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
                 let path =
@@ -528,6 +533,8 @@ struct Context<'p> {
     state: &'p State,
     /// Export: write a file whose row exists even if the file was deleted.
     recreate_missing: bool,
+    /// Every template row, where the caller had just read them.
+    read: Option<&'p [VersionedTemplate]>,
 }
 
 impl<'p> Context<'p> {
@@ -538,6 +545,15 @@ impl<'p> Context<'p> {
             duplicates: DuplicateTitles::default(),
             state,
             recreate_missing,
+            read: None,
+        }
+    }
+
+    /// Returns set `sid`'s templates: from the rows the caller read, else from the database.
+    fn set_templates(&self, db: &Db, sid: i32) -> Result<SetTemplates> {
+        match self.read {
+            Some(rows) => Ok(SetTemplates::from_versioned(sid, rows)),
+            None => SetTemplates::load(db, sid, None),
         }
     }
 }

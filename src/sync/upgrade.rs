@@ -136,11 +136,15 @@ impl<'a> Upgrade<'a> {
     /// masters replace the old ones in it, what each copy was made from).
     pub fn load(db: &'a Db, config: &'a Config) -> Result<Upgrade<'a>> {
         let mut baseline = Baseline::load(&config.sync_root)?;
-        baseline.refresh(db, config.durable)?;
+        let read = baseline.refresh(db, config.durable)?;
         let board = Board::load(db)?;
         let mut masters = HashMap::new();
         let mut copies = BTreeMap::new();
-        for row in db.versioned_templates()? {
+        let rows = match read {
+            Some(rows) => rows,
+            None => db.versioned_templates()?,
+        };
+        for row in rows {
             if row.sid == MASTER_SID {
                 masters.insert(row.title.clone(), row);
             } else if row.sid == GLOBAL_SID || board.sets.iter().any(|(sid, _)| *sid == row.sid) {

@@ -417,16 +417,19 @@ impl Worker {
         log::debug!("the database changed; comparing every file with it");
         // The baseline of the masters first (one cheap query when they did not change), so an
         // upgrade's old masters are recorded before anything is pulled.
-        match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
-            Ok(()) => {}
+        let read = match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
+            Ok(read) => read,
             Err(e @ (Error::Connect { .. } | Error::Query { .. })) => {
                 return self.outage_or(e, Vec::new());
             }
-            Err(e) => log::warn!(
-                "the baseline of the master templates was not updated: {}",
-                crate::error::chain(&e)
-            ),
-        }
+            Err(e) => {
+                log::warn!(
+                    "the baseline of the master templates was not updated: {}",
+                    crate::error::chain(&e)
+                );
+                None
+            }
+        };
         let mut deferred = Vec::new();
         let pending = &self.pending;
         let reported = &mut self.reported;
@@ -434,7 +437,7 @@ impl Worker {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
-            let mut plan = syncer.plan_scope(&board, &scope, &state, false)?;
+            let mut plan = syncer.plan_scope(&board, &scope, &state, false, read.as_deref())?;
             plan.retain(|p| match &p.action {
                 _ if pending.contains(&p.path) => false,
                 Action::ToDb(_) | Action::Conflict(_) | Action::Unstable => {
