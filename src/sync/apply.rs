@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
+use crate::disk::atomic::{self, AtomicBatch, NotReplaced, Seen};
 use crate::error::{Error, Result};
 use crate::live::Change;
 use crate::mybb::cache::Served;
@@ -88,6 +88,8 @@ struct Round<'r> {
     state: &'r mut State,
     report: &'r mut Report,
     batch: AtomicBatch,
+    /// Files to write from the database, staged together once every item was gone through.
+    to_write: Vec<ToWrite>,
     /// Files staged from the database, with what to record once each is in place.
     staged: Vec<(PathBuf, Option<(String, Record)>)>,
     /// The database copies of earlier conflicts that the plan came across, to be removed
@@ -101,6 +103,14 @@ struct Round<'r> {
     /// Paths already refused this round: a link above several files refuses each of them at
     /// its own path, reported once.
     refused_paths: HashSet<PathBuf>,
+}
+
+/// A file to write from the database, and what to record once it is in place.
+struct ToWrite {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    seen: Seen,
+    sync: Option<(String, Record)>,
 }
 
 /// A template row written together with others ([`Syncer::write_templates_together`]).
@@ -275,6 +285,7 @@ impl Syncer<'_> {
             state,
             report,
             batch,
+            to_write: Vec::new(),
             staged: Vec::new(),
             copies,
             raced: Vec::new(),
@@ -286,7 +297,28 @@ impl Syncer<'_> {
             progress.tick();
             self.apply_item(&mut round, planned)?;
         }
+        self.stage_files(&mut round);
         self.commit_files(round)
+    }
+
+    /// Stages the round's files from the database, all together (from several threads when
+    /// they are many). A file that cannot be written is refused; the others go on.
+    fn stage_files(&self, round: &mut Round<'_>) {
+        let to_write = std::mem::take(&mut round.to_write);
+        let files: Vec<(&Path, &[u8], Seen)> = to_write
+            .iter()
+            .map(|file| (file.path.as_path(), file.bytes.as_slice(), file.seen))
+            .collect();
+        let outcomes = round.batch.stage_all(&files);
+        drop(files);
+        for (ToWrite { path, sync, .. }, outcome) in to_write.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => round.staged.push((path, sync)),
+                // One file that cannot be written (a name too long for the file system, a
+                // folder without permission) does not stop the others.
+                Err(e) => refuse_unwritable(self.config, round.report, path, &e),
+            }
+        }
     }
 
     /// Writes the plan's template updates and inserts many rows per statement (one round trip
@@ -422,13 +454,7 @@ impl Syncer<'_> {
                     round.report.held.push((path, "changed during the export"));
                     return Ok(());
                 }
-                if let Err(e) = round.batch.stage_if(&path, &bytes, seen) {
-                    // One file that cannot be written (a name too long for the file system,
-                    // a folder without permission) does not stop the others.
-                    refuse_unwritable(self.config, round.report, path, &e);
-                    return Ok(());
-                }
-                round.staged.push((path, sync));
+                round.to_write.push(ToWrite { path, bytes, seen, sync });
             }
             Action::ToDisk(_) => {
                 round.held(path, "changed in the database", "run export to fetch it");
