@@ -859,9 +859,9 @@ impl fmt::Display for Output {
 /// Templates and CSS quoted in a message (`{$var}`, `body {`) are not debug text.
 #[track_caller]
 pub fn assert_no_debug_text(output: &Output) {
-    static DEBUG: OnceLock<regex_lite::Regex> = OnceLock::new();
+    static DEBUG: OnceLock<regex::Regex> = OnceLock::new();
     let debug = DEBUG.get_or_init(|| {
-        regex_lite::Regex::new(
+        regex::Regex::new(
             r"\b[A-Z][A-Za-z]+ ?\{ |\b(Some|Ok|Err)\(|\bkind: [A-Z]|\bcode: [0-9]",
         )
         .expect("a valid pattern")

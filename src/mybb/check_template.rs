@@ -5,24 +5,30 @@
 //! refuses to save a template that could read the database credentials or run arbitrary PHP. A
 //! tool that writes templates straight into the database bypasses that guard unless it applies
 //! the same check, so this module reproduces it rule for rule: the three PHP regular expressions
-//! are ported one to one (each pattern below quotes its PHP original and notes the one place
-//! where regex-lite forces a different spelling of the same language). The goal is to refuse
+//! are ported one to one (each pattern below quotes its PHP original and notes where the
+//! `regex` crate needs a different spelling of the same language). The goal is to refuse
 //! exactly what the Admin CP refuses: no less, and no more (all 974 master templates pass; see
 //! the fixture test).
 //!
 //! Two things of PHP's are deliberately not reproduced:
 //! - PCRE resource limits. PHP treats a regex that hits `pcre.backtrack_limit` as a refusal
-//!   (`preg_match` returns false, which is `!== 0`). regex-lite has no such limit and always
-//!   answers; on templates of at most 64 KiB these patterns stay far from PHP's limits anyway.
+//!   (`preg_match` returns false, which is `!== 0`). `regex` has no such limit and always
+//!   answers (in linear time); on templates of at most 64 KiB these patterns stay far from PHP's limits anyway.
 //! - Byte semantics. PHP runs these patterns without the `u` modifier, on bytes. Every pattern
 //!   here is made of ASCII, and a non-ASCII byte can match only `.` or a negated class, which
 //!   match a whole UTF-8 sequence just as well; so on valid UTF-8 (which `validate` demands
-//!   first) bytes and characters give the same answers.
+//!   first) bytes and characters give the same answers. Two of `regex`'s Unicode defaults are
+//!   switched off where PHP has none: case folding is ASCII only (`(?i-u:...)`: Unicode folding
+//!   would take `ſ` for `s`), and `\s` is spelled out as its ASCII set.
+//!
+//! The patterns ran on regex-lite until issue 16: its backtracking-free but unoptimised matcher
+//! took two thirds of an import's time. `regex` (already in the tree through `mysql_common`)
+//! answers the same with literal prefilters and a lazy DFA.
 
 use std::fmt;
 use std::sync::LazyLock;
 
-use regex_lite::Regex;
+use regex::Regex;
 
 /// Rule 1: the template mentions `$config[...database...][...credential...]`.
 ///
@@ -30,12 +36,12 @@ use regex_lite::Regex;
 ///
 /// Inside PHP's single-quoted string `\'` is `'` and every other backslash stays, so the PCRE
 /// pattern is exactly the one below. Note that `[\'|"]` is a class of three characters: `|` is a
-/// literal there, so `$config[|database|]...` is caught too. `(?i)` is PHP's `i`; regex-lite folds
-/// ASCII only, as PCRE does without `u` under the C locale. `.` stops at `\n` only, in both (PHP's
+/// literal there, so `$config[|database|]...` is caught too. `(?i-u:...)` on the words is PHP's `i`
+/// (the classes hold no letters): ASCII folding only, as PCRE does without `u` under the C locale. `.` stops at `\n` only, in both (PHP's
 /// PCRE2 is built with LF as its newline).
 static DATABASE_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)\$config\[((['|"]database['|"])|([^'"].*?))\]\[((['|"](database|hostname|password|table_prefix|username)['|"])|([^'"].*?))\]"#,
+        r#"\$(?i-u:config)\[((['|"](?i-u:database)['|"])|([^'"].*?))\]\[((['|"](?i-u:database|hostname|password|table_prefix|username)['|"])|([^'"].*?))\]"#,
     )
     .expect("DATABASE_CONFIG is a valid regex")
 });
@@ -45,10 +51,11 @@ static DATABASE_CONFIG: LazyLock<Regex> = LazyLock::new(|| {
 ///
 /// PHP: `preg_match('#\$\s*\{#', $template)`
 ///
-/// regex-lite's `\s` is `[\t\n\v\f\r ]`, the same set as PCRE2's `\s` without `u`/UCP under the
-/// default (C locale) character tables.
-static COMPLEX_SYNTAX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$\s*\{").expect("COMPLEX_SYNTAX is a valid regex"));
+/// `\s` is spelled `[\t\n\x0B\x0C\r ]`, PCRE2's `\s` without `u`/UCP under the default (C locale)
+/// character tables (`regex`'s own `\s` is Unicode's).
+static COMPLEX_SYNTAX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$[\t\n\x0B\x0C\r ]*\{").expect("COMPLEX_SYNTAX is a valid regex")
+});
 
 /// Rule 3, first half: the brace expressions MyBB allows, which are deleted before looking for
 /// any `{$...}` left over.
@@ -59,18 +66,18 @@ static COMPLEX_SYNTAX: LazyLock<Regex> =
 /// that is, in PCRE: `\{\$+[a-zA-Z_][a-zA-Z_0-9]*((?:\->|\:\:)\$*[a-zA-Z_][a-zA-Z_0-9]*|\[\s*\$*(['"]?)[a-zA-Z_ 0-9 ]+\2\]\s*)*\}`
 ///
 /// Two spellings differ here, not the language:
-/// - `\->` is written `->`: in PCRE `\>` is a literal `>`, but in regex-lite `\>` is an
-///   end-of-word assertion.
-/// - The backreference `\2` (regex-lite has none) is unrolled: `(['"]?)X\2` becomes
+/// - `\->` is written `->`: in PCRE `\>` is a literal `>`, but in `regex` `\>` is an
+///   end-of-word assertion; `\:\:` is written `::`, and `\s` as its ASCII set (see rule 2).
+/// - The backreference `\2` (`regex` has none) is unrolled: `(['"]?)X\2` becomes
 ///   `(?:'X'|"X"|X)`, in the order PCRE's greedy `?` tries them (quote first). Since `X` (the key
-///   class) contains no quote, the three branches are exclusive, and regex-lite's leftmost-first
+///   class) contains no quote, the three branches are exclusive, and `regex`'s leftmost-first
 ///   semantics pick the same match as PCRE's backtracking: `find_iter` deletes exactly the spans
 ///   `preg_replace` deletes.
 ///
 /// So `[ 'k']` is allowed but `[ 'k' ]` is not: after the closing quote PHP wants `]` at once.
 static ALLOWED_BRACE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"\{\$+[a-zA-Z_][a-zA-Z_0-9]*(?:(?:->|\:\:)\$*[a-zA-Z_][a-zA-Z_0-9]*|\[\s*\$*(?:'[a-zA-Z_ 0-9 ]+'|"[a-zA-Z_ 0-9 ]+"|[a-zA-Z_ 0-9 ]+)\]\s*)*\}"#,
+        r#"\{\$+[a-zA-Z_][a-zA-Z_0-9]*(?:(?:->|::)\$*[a-zA-Z_][a-zA-Z_0-9]*|\[[\t\n\x0B\x0C\r ]*\$*(?:'[a-zA-Z_ 0-9 ]+'|"[a-zA-Z_ 0-9 ]+"|[a-zA-Z_ 0-9 ]+)\][\t\n\x0B\x0C\r ]*)*\}"#,
     )
     .expect("ALLOWED_BRACE is a valid regex")
 });

@@ -15,7 +15,7 @@
 //!   rows and a stand-in for MyBB's `file_exists()`/`filemtime()` checks, it returns the new
 //!   `stylesheets` and `properties` values of the theme and its descendants.
 //!
-//! The PHP regular expressions are ported one-to-one where regex-lite can express them, with
+//! The PHP regular expressions are ported one-to-one where the `regex` crate can express them, with
 //! PCRE's `\s` (no `/u` flag: space, `\t`, `\n`, `\v`, `\f`, `\r`) spelled out; the one pattern
 //! that needs backreferences (`#rrggbb` shortening) is matched by hand. The fixtures in
 //! `tests/fixtures/` (MyBB 1.8.37's own cache output) are the byte-for-byte reference.
@@ -26,7 +26,7 @@
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
-use regex_lite::{Captures, Regex};
+use regex::{Captures, Regex};
 
 use crate::php::serialize::{Key, Value};
 use crate::php::text;
@@ -124,7 +124,7 @@ pub fn minify(css: &str) -> String {
 }
 
 /// Returns `preg_replace('@#([a-f0-9])\1([a-f0-9])\2([a-f0-9])\3@i', '#\1\2\3', $css)`.
-/// regex-lite has no backreferences, so this scans for `#` by hand with the same semantics:
+/// `regex` has no backreferences, so this scans for `#` by hand with the same semantics:
 /// non-overlapping, left to right, each pair equal ignoring ASCII case.
 fn shorten_hex_colors(css: &str) -> String {
     let bytes = css.as_bytes();

@@ -203,9 +203,12 @@ pub fn validate(kind: ItemKind, bytes: &[u8]) -> Result<&str, Refusal> {
 
 /// `$mybb->config`, or `['mybb']->config` (through `$GLOBALS`), as PHP would read it inside a
 /// template: case-insensitive, spaces allowed around `->`.
-static MYBB_CONFIG: std::sync::LazyLock<regex_lite::Regex> = std::sync::LazyLock::new(|| {
-    regex_lite::Regex::new(
-        r#"(?i)(\$\s*mybb|\[\s*['"]?mybb['"]?\s*\])\s*->\s*config([^a-z0-9_]|$)"#,
+///
+/// Case-insensitive for ASCII letters only (`(?i-u)`), and `\s` spelled as the ASCII set it is
+/// in PHP: Unicode case folding would match `ſ` for `s`, Unicode `\s` non-breaking spaces.
+static MYBB_CONFIG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"(\$[\t\n\x0B\x0C\r ]*(?i-u:mybb)|\[[\t\n\x0B\x0C\r ]*['"]?(?i-u:mybb)['"]?[\t\n\x0B\x0C\r ]*\])[\t\n\x0B\x0C\r ]*->[\t\n\x0B\x0C\r ]*(?i-u:config)([^a-zA-Z0-9_]|$)"#,
     )
     .expect("MYBB_CONFIG is a valid regex")
 });

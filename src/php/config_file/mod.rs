@@ -30,7 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use regex_lite::Regex;
+use regex::Regex;
 
 mod eval;
 mod lexer;
@@ -191,7 +191,7 @@ pub fn parse(php_source: &str) -> Result<BoardConfig, ConfigPhpError> {
 /// `preg_match("#^[A-Za-z][A-Za-z0-9_]*$#", ...)` unless empty, and `strlen(...) > 40` refused.
 ///
 /// One difference, on purpose: PCRE's `$` also matches before a final newline, so the installer
-/// would let `"mybb_\n"` through; regex-lite's `$` is the end of the text, and a newline can never
+/// would let `"mybb_\n"` through; `regex`'s `$` is the end of the text, and a newline can never
 /// be part of a table name.
 static TABLE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z][A-Za-z0-9_]*$").expect("TABLE_PREFIX is a valid regex")
