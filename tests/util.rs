@@ -861,10 +861,8 @@ impl fmt::Display for Output {
 pub fn assert_no_debug_text(output: &Output) {
     static DEBUG: OnceLock<regex::Regex> = OnceLock::new();
     let debug = DEBUG.get_or_init(|| {
-        regex::Regex::new(
-            r"\b[A-Z][A-Za-z]+ ?\{ |\b(Some|Ok|Err)\(|\bkind: [A-Z]|\bcode: [0-9]",
-        )
-        .expect("a valid pattern")
+        regex::Regex::new(r"\b[A-Z][A-Za-z]+ ?\{ |\b(Some|Ok|Err)\(|\bkind: [A-Z]|\bcode: [0-9]")
+            .expect("a valid pattern")
     });
     for line in output.stderr.lines() {
         assert!(!debug.is_match(line), "Rust debug text in a message: {line}\n{output}");
