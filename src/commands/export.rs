@@ -90,8 +90,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         false => crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?,
     };
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
-    let plan = syncer.plan_scope(&board, &scope, &state, true, read.as_deref())?;
-    drop(read);
+    let plan = syncer.plan_scope(&board, &scope, &state, true, read)?;
     if options.dry_run {
         crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
         return Ok(summary);

@@ -105,13 +105,13 @@ impl SetTemplates {
 
     /// Builds set `sid`'s templates, as [`SetTemplates::load`] reads them, from `rows`: every
     /// template row by tid, as [`Db::versioned_templates`] returns them, already read.
-    pub fn from_versioned(sid: i32, rows: &[VersionedTemplate]) -> SetTemplates {
+    pub fn from_versioned(sid: i32, rows: Vec<VersionedTemplate>) -> SetTemplates {
         let sids = rows_of(sid);
-        let rows = rows.iter().filter(|row| sids.contains(&row.sid)).map(|row| TemplateRow {
+        let rows = rows.into_iter().filter(|row| sids.contains(&row.sid)).map(|row| TemplateRow {
             tid: row.tid,
             sid: row.sid,
-            title: row.title.clone(),
-            template: row.template.clone(),
+            title: row.title,
+            template: row.template,
             dateline: row.dateline,
         });
         SetTemplates::from_rows(sid, rows.collect())

@@ -312,7 +312,7 @@ impl<'a> Syncer<'a> {
         scope: &Scope,
         state: &State,
         recreate_missing: bool,
-        read: Option<&[VersionedTemplate]>,
+        read: Option<Vec<VersionedTemplate>>,
     ) -> Result<Vec<Planned>> {
         let mut ctx = Context::new(board, state, recreate_missing);
         ctx.read = read;
@@ -335,7 +335,7 @@ impl<'a> Syncer<'a> {
                 && let Some(sid) = board.set_sid(set)
                 && !ctx.sets.contains_key(&sid)
             {
-                let set = ctx.set_templates(self.db, sid)?;
+                let set = ctx.set_templates(self.db, sid, false)?;
                 ctx.sets.insert(sid, set);
             }
             let one = self.plan_one(&mut ctx, path, item);
@@ -360,7 +360,7 @@ impl<'a> Syncer<'a> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         let mut same_name = Vec::new();
         let mut set_titles = HashMap::new();
-        for (sid, title) in &scope.sets {
+        for (n, (sid, title)) in scope.sets.iter().enumerate() {
             if let Some(first) = set_titles.insert(title, *sid) {
                 set_titles.insert(title, first);
                 let dir = root.join(ItemPath::set_dir(title));
@@ -368,7 +368,7 @@ impl<'a> Syncer<'a> {
                 same_name.push(shared_name(dir, "template set", title, first, second));
                 continue;
             }
-            let set = ctx.set_templates(self.db, *sid)?;
+            let set = ctx.set_templates(self.db, *sid, n + 1 == scope.sets.len())?;
             for (template_title, _) in set.all() {
                 // A file already standing in another group folder is the item's file.
                 let path =
@@ -534,7 +534,7 @@ struct Context<'p> {
     /// Export: write a file whose row exists even if the file was deleted.
     recreate_missing: bool,
     /// Every template row, where the caller had just read them.
-    read: Option<&'p [VersionedTemplate]>,
+    read: Option<Vec<VersionedTemplate>>,
 }
 
 impl<'p> Context<'p> {
@@ -550,10 +550,12 @@ impl<'p> Context<'p> {
     }
 
     /// Returns set `sid`'s templates: from the rows the caller read, else from the database.
-    fn set_templates(&self, db: &Db, sid: i32) -> Result<SetTemplates> {
-        match self.read {
-            Some(rows) => Ok(SetTemplates::from_versioned(sid, rows)),
-            None => SetTemplates::load(db, sid, None),
+    /// The `last` set to need them takes the rows themselves rather than a copy.
+    fn set_templates(&mut self, db: &Db, sid: i32, last: bool) -> Result<SetTemplates> {
+        match (self.read.take_if(|_| last), &self.read) {
+            (Some(rows), _) => Ok(SetTemplates::from_versioned(sid, rows)),
+            (None, Some(rows)) => Ok(SetTemplates::from_versioned(sid, rows.clone())),
+            (None, None) => SetTemplates::load(db, sid, None),
         }
     }
 }

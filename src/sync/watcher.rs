@@ -437,7 +437,7 @@ impl Worker {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
-            let mut plan = syncer.plan_scope(&board, &scope, &state, false, read.as_deref())?;
+            let mut plan = syncer.plan_scope(&board, &scope, &state, false, read)?;
             plan.retain(|p| match &p.action {
                 _ if pending.contains(&p.path) => false,
                 Action::ToDb(_) | Action::Conflict(_) | Action::Unstable => {
