@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
+use crate::sync::baseline;
 use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::own_dir::{self, Binding};
@@ -84,13 +85,18 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
     }
     // The masters as they are now, before anything else: after an upgrade, each custom copy's
     // old master is recorded as its merge base before the new one replaces it. Where that read
-    // every template, the plan takes them from there.
-    let read = match options.dry_run {
-        true => None,
-        false => crate::sync::baseline::keep_up(db, &config.sync_root, config.durable)?,
+    // every template, the plan takes them from there, while the new baseline is saved.
+    let (read, unsaved) = match options.dry_run {
+        true => (None, None),
+        false => baseline::catch_up(db, &config.sync_root)?,
     };
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
-    let plan = syncer.plan_scope(&board, &scope, &state, true, read)?;
+    let (plan, saved) = baseline::save_meanwhile(unsaved.as_ref(), config.durable, || {
+        syncer.plan_scope(&board, &scope, &state, true, read)
+    });
+    saved?;
+    let plan = plan?;
+    drop(unsaved);
     if options.dry_run {
         crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
         return Ok(summary);

@@ -127,6 +127,15 @@ impl Baseline {
     /// Cheap when nothing did: one digest query. When it changed, returns every template row
     /// it read ([`Db::versioned_templates`]), for a caller that needs them next to read none.
     pub fn refresh(&mut self, db: &Db, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
+        let read = self.catch_up(db)?;
+        if read.is_some() {
+            self.save(durable)?;
+        }
+        Ok(read)
+    }
+
+    /// [`Baseline::refresh`] but for the save: returns the rows read, if it changed.
+    fn catch_up(&mut self, db: &Db) -> Result<Option<Vec<VersionedTemplate>>> {
         let digest = db.templates_digest()?;
         if self.exists && digest == self.digest {
             return Ok(None);
@@ -135,7 +144,6 @@ impl Baseline {
         let outdated: HashSet<u32> = db.find_updated()?.into_iter().collect();
         self.update(&rows, &outdated);
         self.digest = digest;
-        self.save(durable)?;
         Ok(Some(rows))
     }
 
@@ -266,20 +274,59 @@ impl Baseline {
 /// baseline is warned about and left as it is (rewriting it would lose the bases it holds);
 /// database and disk errors are the caller's.
 pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
-    match Baseline::load(root) {
-        Ok(mut baseline) => {
-            let read = baseline.refresh(db, durable)?;
-            if read.is_some() {
-                log::debug!("baseline of the master templates updated in {}", root.display());
-            }
-            Ok(read)
-        }
+    let (read, unsaved) = catch_up(db, root)?;
+    if let Some(baseline) = unsaved {
+        baseline.save(durable)?;
+    }
+    Ok(read)
+}
+
+/// [`keep_up`] without the save: returns the rows read and the baseline to save, if it changed
+/// (see [`save_meanwhile`]).
+pub fn catch_up(
+    db: &Db,
+    root: &Path,
+) -> Result<(Option<Vec<VersionedTemplate>>, Option<Baseline>)> {
+    let mut baseline = match Baseline::load(root) {
+        Ok(baseline) => baseline,
         Err(Error::Data { what }) => {
             log::warn!("{what}");
-            Ok(None)
+            return Ok((None, None));
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    let Some(read) = baseline.catch_up(db)? else { return Ok((None, None)) };
+    log::debug!("baseline of the master templates updated in {}", root.display());
+    // The own folder now, on this thread: its making moves an old root's files in, which must
+    // not happen while the caller reads them.
+    crate::sync::own_dir::ensure(root)?;
+    Ok((Some(read), Some(baseline)))
+}
+
+/// Saves `baseline` (if any) on a thread of its own while this one does `work` (issue 16: its
+/// 600 KB and their syncs cost a first export 2 ms, and planning needs no disk writes), and
+/// returns what `work` returned and how the save went, both done. Without a thread to be had,
+/// saves first, then works.
+pub fn save_meanwhile<T>(
+    baseline: Option<&Baseline>,
+    durable: bool,
+    work: impl FnOnce() -> T,
+) -> (T, Result<()>) {
+    let Some(baseline) = baseline else { return (work(), Ok(())) };
+    std::thread::scope(|scope| {
+        let saver = std::thread::Builder::new().name("baseline".into());
+        match saver.spawn_scoped(scope, || baseline.save(durable)) {
+            Ok(saving) => {
+                let done = work();
+                let saved = saving.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (done, saved)
+            }
+            Err(_) => {
+                let saved = baseline.save(durable);
+                (work(), saved)
+            }
+        }
+    })
 }
 
 /// Refuses a baseline file, or its folder, that is a symbolic link: mybb-sync's own files are
@@ -365,6 +412,22 @@ mod tests {
 
     fn base(b: &Baseline, copy: &VersionedTemplate) -> Option<String> {
         b.base_of(copy).map(|e| String::from_utf8(e.content.clone()).unwrap())
+    }
+
+    #[test]
+    fn a_baseline_saved_meanwhile_is_on_disk_when_the_work_is_done() {
+        let root = crate::test_support::scratch_dir("baseline", "meanwhile");
+        let mut b = Baseline::load(&root).unwrap();
+        b.update(&[row(1, -2, "header", "1837", "master")], &HashSet::new());
+        let (done, saved) = save_meanwhile(Some(&b), false, || 42);
+        assert_eq!(done, 42);
+        saved.unwrap();
+        let again = Baseline::load(&root).unwrap();
+        assert_eq!(again.latest("header").unwrap().content, b"master");
+        // Nothing to save: only the work.
+        let (done, saved) = save_meanwhile(None, false, || "worked");
+        assert_eq!((done, saved.is_ok()), ("worked", true));
+        let _ = std::fs::remove_dir_all(root);
     }
 
     #[test]
