@@ -214,6 +214,12 @@ impl Db {
     /// the prefix, naming the prefixes that have one: a wrong prefix is a setting to fix, not a
     /// failure halfway through a command.
     fn check_prefix(&self, database: &str) -> Result<()> {
+        // The table itself first: a quarter of the listing's time (issue 16), which is needed
+        // only to say which prefixes there are.
+        let probe = format!("SELECT 1 FROM {} LIMIT 0", self.table("templates"));
+        if self.conn()?.query_drop(probe).is_ok() {
+            return Ok(());
+        }
         let sql = "SELECT TABLE_NAME FROM information_schema.TABLES \
                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%templates' \
                    ORDER BY TABLE_NAME";
