@@ -452,19 +452,45 @@ impl Db {
             .ok_or_else(missing)
     }
 
-    /// Returns true if and only if column `column` of MyBB table `table` can store characters
-    /// outside the Basic Multilingual Plane (emoji) through this connection: false for MySQL's
-    /// 3-byte `utf8`, in the column or as the connection's character set (config.php's
-    /// `encoding`), where MySQL would silently turn them into `?`.
-    pub fn stores_four_byte_utf8(&self, table: &str, column: &str) -> Result<bool> {
-        let sql = "SELECT CHARACTER_SET_NAME FROM information_schema.COLUMNS \
-                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?";
-        let charset: Option<Option<String>> =
-            self.conn()?.exec_first(sql, (format!("{}{table}", self.prefix), column)).map_err(
-                |e| self.query_error(format!("read the character set of {table}.{column}"), e),
-            )?;
-        let charset = charset.flatten().unwrap_or_default();
-        Ok(!(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection))
+    /// Returns, for each `(table, column)` of `columns` (a MyBB table, unprefixed), whether it
+    /// can store characters outside the Basic Multilingual Plane (emoji) through this
+    /// connection: false for MySQL's 3-byte `utf8`, in the column or as the connection's
+    /// character set (config.php's `encoding`), where MySQL would silently turn them into `?`.
+    /// One query for all (issue 16: the two every command asks took 0.8 ms as two, 0.4 as one).
+    pub fn store_four_byte_utf8(&self, columns: &[(&str, &str)]) -> Result<Vec<bool>> {
+        let mut sql = "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME \
+                       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND ("
+            .to_owned();
+        let mut params = Vec::new();
+        for (n, (table, column)) in columns.iter().enumerate() {
+            sql.push_str(if n == 0 { "" } else { " OR " });
+            sql.push_str("(TABLE_NAME = ? AND COLUMN_NAME = ?)");
+            params.push(Value::from(self.name(table)));
+            params.push(Value::from(*column));
+        }
+        sql.push(')');
+        let described = || {
+            let names: Vec<String> = columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+            format!("read the character sets of {}", names.join(" and "))
+        };
+        let rows: Vec<(String, String, Option<String>)> = self
+            .conn()?
+            .exec(sql, Params::Positional(params))
+            .map_err(|e| self.query_error(described(), e))?;
+        Ok(columns
+            .iter()
+            .map(|(table, column)| {
+                let charset = rows
+                    .iter()
+                    // As the query's own comparison: names without regard to case.
+                    .find(|(t, c, _)| {
+                        t.eq_ignore_ascii_case(&self.name(table)) && c.eq_ignore_ascii_case(column)
+                    })
+                    .and_then(|(_, _, charset)| charset.as_deref())
+                    .unwrap_or_default();
+                !(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection)
+            })
+            .collect())
     }
 
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any

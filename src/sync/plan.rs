@@ -208,10 +208,14 @@ pub struct Syncer<'a> {
 impl<'a> Syncer<'a> {
     /// Returns a syncer for the database `db` and the sync root of `config`.
     pub fn new(db: &'a Db, config: &'a Config, prefer: Option<Prefer>) -> Result<Syncer<'a>> {
-        let four_byte = (
-            db.stores_four_byte_utf8("templates", "template")?,
-            db.stores_four_byte_utf8("themestylesheets", "stylesheet")?,
-        );
+        let four_byte = match db.store_four_byte_utf8(&[
+            ("templates", "template"),
+            ("themestylesheets", "stylesheet"),
+        ])?[..]
+        {
+            [templates, stylesheets] => (templates, stylesheets),
+            _ => (false, false),
+        };
         let ignore = IgnoreFile::load(&config.sync_root)?;
         Ok(Syncer {
             db,
