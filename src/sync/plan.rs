@@ -479,7 +479,7 @@ impl<'a> Syncer<'a> {
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
         let verdict = decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing);
-        let mut planned = outcome(verdict, db, content, key);
+        let mut planned = outcome(verdict, db, db_hash, content, key);
         planned.path = path;
         planned.seen = seen;
         planned
@@ -579,7 +579,14 @@ fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Op
 }
 
 /// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
-fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> Planned {
+/// `db_hash` is the hash of the database's side as [`Syncer::plan_one`] took it.
+fn outcome(
+    verdict: Verdict,
+    db: DbSide,
+    db_hash: Option<u64>,
+    content: Option<&str>,
+    key: String,
+) -> Planned {
     let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
     let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
     let record = |bytes: &[u8]| {
@@ -596,7 +603,12 @@ fn outcome(verdict: Verdict, db: DbSide, content: Option<&str>, key: String) -> 
         }
         Verdict::ToDisk => {
             let (bytes, _) = db.rendered.unwrap_or_default();
-            Planned { sync: record(normalized(db.kind, &bytes)), ..plain(Action::ToDisk(bytes)) }
+            // The very bytes `db_hash` hashed: not hashed twice (issue 16, a 600 KB pass).
+            let sync = match db_hash {
+                Some(hash) => Some((key, Record { hash, stamp, pending: None })),
+                None => record(normalized(db.kind, &bytes)),
+            };
+            Planned { sync, ..plain(Action::ToDisk(bytes)) }
         }
         Verdict::ToDb => match (db.target, content) {
             (Err(why), _) => plain(Action::Refused(why)),
