@@ -215,8 +215,12 @@ impl Baseline {
                 .collect();
             let current =
                 MasterEntry { version: master.version.clone(), content: master.template.clone() };
-            let hash = current.hash();
-            entries.retain(|e| e.hash() != hash);
+            // Hashed only to drop an older entry of the same content: a first export has none
+            // (issue 16: a pass over 600 KB).
+            if !entries.is_empty() {
+                let hash = current.hash();
+                entries.retain(|e| e.hash() != hash);
+            }
             entries.push(current);
             kept.insert((*title).to_owned(), entries);
         }
