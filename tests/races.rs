@@ -484,6 +484,27 @@ fn a_frozen_database_is_an_outage_survived_and_sigterm_still_stops_the_watcher()
 }
 
 #[test]
+fn a_query_that_timed_out_never_hands_its_late_answer_to_the_next_query() {
+    let server = PrivateServer::start("race_late_answer");
+    let target = mybb_sync::config::DbTarget::parse_url(&server.url()).unwrap();
+    let db = Db::connect(&target, "mybb_").unwrap();
+    let fingerprint = db.fingerprint().unwrap();
+
+    signal(server.child.id(), "STOP");
+    assert!(db.fingerprint().is_err(), "a frozen server answered");
+    signal(server.child.id(), "CONT");
+    // Thawed, the server sends the timed-out query's answer after all: once it has, the next
+    // query on that connection would read it as its own.
+    wait_until("the late answer to be sent", DEADLINE, || {
+        let busy = "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                    WHERE COMMAND = 'Query' AND ID <> CONNECTION_ID()";
+        server.query_one(busy).as_deref() == Some(b"0")
+    });
+    assert_eq!(db.store_four_byte_utf8(&[("templates", "template")]).unwrap(), [true]);
+    assert_eq!(db.fingerprint().unwrap(), fingerprint);
+}
+
+#[test]
 fn a_backlog_of_thousands_of_events_does_not_delay_sigterm() {
     let (db, _dir, root) = exported("race_backlog_sigterm");
     let run = start_watch(sync_cmd(&db, &root), &["--debounce", "0", "--no-pull"]);

@@ -12,14 +12,15 @@
 //! and checked, and a value that does not convert is an error naming table, row and column.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mysql::consts::CapabilityFlags;
 use mysql::prelude::FromValue;
 use mysql::prelude::Queryable;
-use mysql::{
-    FromValueError, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, PooledConn, Row, Value,
-};
+use mysql::{Conn, FromValueError, Opts, OptsBuilder, Params, Row, Value};
 
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
@@ -62,10 +63,19 @@ pub struct StylesheetRow {
     pub lastmodified: u64,
 }
 
-/// A connection to a MyBB database: a pool of exactly one connection, which reconnects by
-/// itself after the server's `wait_timeout` (a bare `Conn` would not).
+/// How long the connection may lie idle before its next use checks, with a ping, that it is
+/// still there (the server restarted, or closed it after its `wait_timeout`). A run of queries
+/// pings not at all: a pool's ping before every query cost an export 1.5 ms (issue 16).
+const IDLE_BEFORE_PING: Duration = Duration::from_millis(250);
+
+/// A connection to a MyBB database: one connection, made again when a ping after a pause or an
+/// error on it says that it is gone.
 pub struct Db {
-    pool: Pool,
+    opts: Opts,
+    link: Mutex<Link>,
+    /// Set when a query failed on the connection itself: the next use makes a new one.
+    /// Apart from `link`, which the failing query still holds when its error is mapped.
+    broken: AtomicBool,
     prefix: String,
     target: String,
     /// Whether the connection's character set is MySQL's 3-byte `utf8` (config.php's
@@ -157,6 +167,18 @@ fn text(bytes: Vec<u8>, what: &str) -> Result<String> {
     })
 }
 
+/// Decodes `rows`, named `shown` in errors, one by one with `decode`.
+fn decode_rows_of<T>(
+    shown: &str,
+    rows: Vec<Row>,
+    mut decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(n, row)| decode(&mut RowReader::new(row, shown, n)))
+        .collect()
+}
+
 /// Returns a database value in words, clipped, for an error message.
 fn describe(value: &Value) -> String {
     match value {
@@ -171,11 +193,38 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// The connection, once made, and when it was last handed back.
+struct Link {
+    conn: Option<Conn>,
+    used: Instant,
+}
+
+/// The connection, held by one caller at a time (as a pool of one would).
+struct Held<'a>(MutexGuard<'a, Link>);
+
+impl Deref for Held<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.0.conn.as_ref().expect("Db::conn makes the connection before it hands it out")
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.0.conn.as_mut().expect("Db::conn makes the connection before it hands it out")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.used = Instant::now();
+    }
+}
+
 impl Db {
     /// Connects to `target`; `prefix` is the validated table prefix. Honours the address the user
     /// gave: TCP stays TCP unless a socket was asked for.
     pub fn connect(target: &DbTarget, prefix: &str) -> Result<Db> {
-        let constraints = PoolConstraints::new(1, 1).expect("1 <= 1");
         let mut opts = OptsBuilder::new()
             .ip_or_hostname(Some(target.host.clone()))
             .tcp_port(target.port)
@@ -189,37 +238,29 @@ impl Db {
             .write_timeout(Some(TIMEOUT))
             // Affected rows count matched rows: a compare-and-swap UPDATE that matched but
             // changed nothing (same content, same second) is a success, not a lost race.
-            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
-            // The pool's defaults cost an import two extra round trips per row, doubling it: a
-            // COM_RESET_CONNECTION each time a connection goes back (which also drops the
-            // prepared-statement cache, so every statement is prepared again). No query here
-            // relies on session state being cleared (no locks, variables or temporary tables).
-            .pool_opts(
-                PoolOpts::default().with_constraints(constraints).with_reset_connection(false),
-            );
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS);
         if let Some(socket) = &target.socket {
             opts = opts.socket(Some(socket.clone()));
         }
         if let Some(encoding) = &target.encoding {
-            // As MyBB's mysqli_set_charset(), on every connection the pool opens. config.php
+            // As MyBB's mysqli_set_charset(), on every connection made. config.php
             // parsing allows only `[A-Za-z0-9_]` here, so it is safe inside SQL.
             opts = opts.init(vec![format!("SET NAMES {encoding}")]);
         }
-        let pool =
-            Pool::new(opts).map_err(|source| Error::Connect { url: target.to_string(), source })?;
         let three_byte_connection = target
             .encoding
             .as_deref()
             .is_some_and(|e| e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf8mb3"));
         let db = Db {
-            pool,
+            opts: opts.into(),
+            link: Mutex::new(Link { conn: None, used: Instant::now() }),
+            broken: AtomicBool::new(false),
             prefix: prefix.to_owned(),
             target: target.to_string(),
             three_byte_connection,
         };
-        // Pool::new connects lazily with min = 1 already; fetching the connection surfaces errors
-        // (refused, bad password) here, as a connection error.
-        db.pool.get_conn().map_err(|source| Error::Connect { url: db.target.clone(), source })?;
+        // Connecting now surfaces errors (refused, bad password) here, as a connection error.
+        drop(db.conn()?);
         log::debug!("connected to {}", db.target);
         db.check_prefix(&target.database)?;
         Ok(db)
@@ -266,8 +307,27 @@ impl Db {
         )))
     }
 
-    fn conn(&self) -> Result<PooledConn> {
-        self.pool.get_conn().map_err(|source| Error::Connect { url: self.target.clone(), source })
+    /// Returns the connection, made anew when there is none, when a query on it failed, or
+    /// when it lay idle and no longer answers a ping.
+    fn conn(&self) -> Result<Held<'_>> {
+        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.broken.swap(false, Ordering::Relaxed) {
+            link.conn = None;
+        }
+        let idle = link.used.elapsed() >= IDLE_BEFORE_PING;
+        if idle
+            && let Some(conn) = link.conn.as_mut()
+            && conn.ping().is_err()
+        {
+            log::debug!("the connection to {} was lost; connecting again", self.target);
+            link.conn = None;
+        }
+        if link.conn.is_none() {
+            let conn = Conn::new(self.opts.clone())
+                .map_err(|source| Error::Connect { url: self.target.clone(), source })?;
+            link.conn = Some(conn);
+        }
+        Ok(Held(link))
     }
 
     /// Returns the prefixed name of MyBB table `table`, unquoted, for messages.
@@ -291,6 +351,19 @@ impl Db {
                     e.message, self.prefix
                 ),
             };
+        }
+        // Only an answer the server gave in full leaves the connection usable. After anything
+        // else (a read timed out: a codec error; a dropped link) a late answer may still come,
+        // and would be read as the next query's: the connection is made anew.
+        let answered = matches!(
+            source,
+            mysql::Error::MySqlError(_)
+                | mysql::Error::FromRowError(_)
+                | mysql::Error::FromValueError(_)
+                | mysql::Error::UrlError(_)
+        );
+        if !answered {
+            self.broken.store(true, Ordering::Relaxed);
         }
         if matches!(source, mysql::Error::IoError(_) | mysql::Error::DriverError(_)) {
             return Error::Connect { url: self.target.clone(), source };
@@ -318,13 +391,22 @@ impl Db {
         &self,
         table: &str,
         rows: Vec<Row>,
-        mut decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+        decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let table = self.name(table);
-        rows.into_iter()
-            .enumerate()
-            .map(|(n, row)| decode(&mut RowReader::new(row, &table, n)))
-            .collect()
+        decode_rows_of(&self.name(table), rows, decode)
+    }
+
+    /// [`Db::query_rows`] for rows that are no MyBB table's, `shown` naming them for errors.
+    fn query_computed<T>(
+        &self,
+        sql: String,
+        what: &str,
+        shown: &str,
+        decode: impl FnMut(&mut RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows: Vec<Row> =
+            self.conn()?.query(sql).map_err(|e| self.query_error(what.to_owned(), e))?;
+        decode_rows_of(shown, rows, decode)
     }
 
     /// Returns the template sets as `(sid, title)`, by sid.
@@ -476,25 +558,33 @@ impl Db {
     /// character set (config.php's `encoding`), where MySQL would silently turn them into `?`.
     /// One query for all (issue 16: the two every command asks took 0.8 ms as two, 0.4 as one).
     pub fn store_four_byte_utf8(&self, columns: &[(&str, &str)]) -> Result<Vec<bool>> {
+        // A plain query, not a prepared statement: MariaDB 10.11 was seen to crash freeing the
+        // temporary table of an information_schema statement executed as a prepared one, with
+        // other databases being dropped meanwhile. The names are safe inside quotes: the prefix
+        // is validated (`[A-Za-z][A-Za-z0-9_]*`), tables and columns are this crate's own.
         let mut sql = "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME \
                        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND ("
             .to_owned();
-        let mut params = Vec::new();
         for (n, (table, column)) in columns.iter().enumerate() {
             sql.push_str(if n == 0 { "" } else { " OR " });
-            sql.push_str("(TABLE_NAME = ? AND COLUMN_NAME = ?)");
-            params.push(Value::from(self.name(table)));
-            params.push(Value::from(*column));
+            sql.push_str(&format!(
+                "(TABLE_NAME = '{}' AND COLUMN_NAME = '{column}')",
+                self.name(table)
+            ));
         }
         sql.push(')');
         let described = || {
             let names: Vec<String> = columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
             format!("read the character sets of {}", names.join(" and "))
         };
-        let rows: Vec<(String, String, Option<String>)> = self
-            .conn()?
-            .exec(sql, Params::Positional(params))
-            .map_err(|e| self.query_error(described(), e))?;
+        let rows = self.query_computed(sql, &described(), "information_schema.COLUMNS", |row| {
+            Ok((
+                row.text(0, "TABLE_NAME")?,
+                row.text(1, "COLUMN_NAME")?,
+                row.take(2, "CHARACTER_SET_NAME")?,
+            ))
+        });
+        let rows: Vec<(String, String, Option<String>)> = rows?;
         Ok(columns
             .iter()
             .map(|(table, column)| {
@@ -529,14 +619,12 @@ impl Db {
              UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
              ORDER BY 1, 2"
         );
-        let rows: Vec<(u8, i64, u64, u64)> = self
-            .conn()?
-            .query(sql)
-            .map_err(|e| self.query_error("fingerprint the tables".into(), e))?;
-        Ok(rows
-            .into_iter()
-            .flat_map(|(table, id, count, crc)| [u64::from(table), id as u64, count, crc])
-            .collect())
+        let rows =
+            self.query_computed(sql, "fingerprint the tables", "the tables' fingerprint", |row| {
+                let id: i64 = row.take(1, "id")?;
+                Ok([row.take(0, "part")?, id as u64, row.take(2, "count")?, row.take(3, "crc")?])
+            })?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title, unless
@@ -571,7 +659,7 @@ impl Db {
     /// removed again and None returned. Of two writers, exactly one keeps its row.
     fn keep_first(
         &self,
-        conn: &mut PooledConn,
+        conn: &mut Conn,
         table: &str,
         key: &str,
         id: u64,
@@ -662,7 +750,7 @@ impl Db {
     /// removing one of them loses nothing.
     fn insert_chunk(
         &self,
-        conn: &mut PooledConn,
+        conn: &mut Conn,
         t: &str,
         chunk: &[&(i32, &str, &str)],
         version: &str,
@@ -742,7 +830,7 @@ impl Db {
     /// One statement of [`Db::update_templates`].
     fn update_chunk(
         &self,
-        conn: &mut PooledConn,
+        conn: &mut Conn,
         t: &str,
         chunk: &[&(u32, &str, &[u8])],
         version: &str,
