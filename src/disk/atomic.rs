@@ -240,6 +240,20 @@ impl AtomicBatch {
         outcomes.into_iter().map(|outcome| outcome.unwrap_or(Ok(()))).collect()
     }
 
+    /// Whether [`AtomicBatch::commit`] will make the batch durable with `syncfs`: once before
+    /// its renames (every write made on those filesystems so far), once after. A durable big
+    /// batch on Linux.
+    pub fn syncs_whole_filesystems(&self) -> bool {
+        self.durable && cfg!(target_os = "linux") && self.staged.len() > SYNCFS_THRESHOLD
+    }
+
+    /// Makes the filesystem holding `dir` one the batch syncs (see
+    /// [`AtomicBatch::syncs_whole_filesystems`]), for a file written beside the batch that must
+    /// be durable before any of the batch's renames.
+    pub fn sync_with(&mut self, dir: &Path) {
+        self.dirs.insert(dir.to_path_buf());
+    }
+
     /// Whether each file is made durable as it is staged: where there is no `syncfs`.
     fn syncs_each_file(&self) -> bool {
         self.durable && !cfg!(target_os = "linux")
@@ -268,8 +282,7 @@ impl AtomicBatch {
     /// directory. On an error, the files renamed so far are whole new files, the rest
     /// are untouched old files, and the remaining temp files are removed.
     pub fn commit(mut self) -> Result<Committed> {
-        let whole_filesystems =
-            self.durable && cfg!(target_os = "linux") && self.staged.len() > SYNCFS_THRESHOLD;
+        let whole_filesystems = self.syncs_whole_filesystems();
         if self.durable {
             self.sync_staged()?;
         }
