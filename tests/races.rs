@@ -648,3 +648,49 @@ fn stop_wakes_a_worker_blocked_on_a_paused_gate() {
     assert_eq!(stats.written, 0);
     assert_eq!(db.template(1, "header"), None);
 }
+
+#[test]
+fn a_connection_the_server_killed_is_made_anew_for_the_next_query() {
+    let server = PrivateServer::start("race_killed_connection");
+    let target = mybb_sync::config::DbTarget::parse_url(&server.url()).unwrap();
+    let db = Db::connect(&target, "mybb_").unwrap();
+    let fingerprint = db.fingerprint().unwrap();
+    let kill = |state: &str| {
+        let ids = format!(
+            "SELECT GROUP_CONCAT(ID) FROM information_schema.PROCESSLIST \
+             WHERE ID <> CONNECTION_ID() AND USER = 'root' AND STATE LIKE '{state}'"
+        );
+        let ids = server.query_one(&ids).expect("the connection to kill is listed");
+        for id in String::from_utf8(ids).unwrap().split(',') {
+            server.query_one(&format!("KILL CONNECTION {id}"));
+        }
+    };
+
+    // Idle: an admin's KILL closes the connection; the query that meets it fails, the next
+    // must not.
+    kill("%");
+    let _ = db.fingerprint();
+    assert_eq!(db.fingerprint().unwrap(), fingerprint);
+
+    // Mid-query: MariaDB hangs up on the query waiting for the table (MySQL may first send an
+    // error); the query fails, the next is answered on a new connection.
+    let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&server.url()).unwrap())
+        .prefer_socket(false);
+    let mut locker = mysql::Conn::new(opts).unwrap();
+    use mysql::prelude::Queryable;
+    locker.query_drop("LOCK TABLES mybb_templates WRITE").unwrap();
+    let waiting = "Waiting for table%";
+    std::thread::scope(|scope| {
+        let blocked = scope.spawn(|| db.fingerprint());
+        let count = format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE '{waiting}'"
+        );
+        wait_until("the fingerprint to wait for the table", DEADLINE, || {
+            server.query_one(&count).as_deref() == Some(b"1")
+        });
+        kill(waiting);
+        assert!(blocked.join().unwrap().is_err(), "a killed query answered");
+    });
+    locker.query_drop("UNLOCK TABLES").unwrap();
+    assert_eq!(db.fingerprint().unwrap(), fingerprint);
+}

@@ -154,6 +154,9 @@ pub struct AtomicBatch {
     staged: Vec<Staged>,
     /// Every directory that gets a new entry, synced after the renames.
     dirs: HashSet<PathBuf>,
+    /// Whether a small durable batch syncs its directories after the renames; false where a
+    /// `syncfs` the caller makes next does it.
+    sync_dirs: bool,
     /// Testing only: fail the commit after this many renames.
     fail_after: Option<usize>,
 }
@@ -165,7 +168,13 @@ impl AtomicBatch {
     /// Returns an empty batch. With `durable` false, files are still replaced atomically, but
     /// nothing is synced: a power loss may lose them (for scratch and CI exports).
     pub fn new(durable: bool) -> AtomicBatch {
-        AtomicBatch { durable, staged: Vec::new(), dirs: HashSet::new(), fail_after: None }
+        AtomicBatch {
+            durable,
+            staged: Vec::new(),
+            dirs: HashSet::new(),
+            sync_dirs: true,
+            fail_after: None,
+        }
     }
 
     /// Makes [`AtomicBatch::commit`] fail after `n` files were renamed into place, as a crash
@@ -238,6 +247,11 @@ impl AtomicBatch {
             }));
         }
         outcomes.into_iter().map(|outcome| outcome.unwrap_or(Ok(()))).collect()
+    }
+
+    /// Whether the batch is made durable (see [`AtomicBatch::new`]).
+    pub fn is_durable(&self) -> bool {
+        self.durable
     }
 
     /// Whether [`AtomicBatch::commit`] will make the batch durable with `syncfs`: once before
@@ -340,7 +354,7 @@ impl AtomicBatch {
             // durable at once, where an fsync per folder cost a device flush each (issue 16:
             // 0.2 ms against 5 ms for the fixture's 48 folders).
             self.syncfs_each_filesystem()?;
-        } else if self.durable {
+        } else if self.durable && self.sync_dirs {
             for dir in &self.dirs {
                 fs::File::open(dir)?.sync_all()?;
             }
@@ -564,7 +578,22 @@ pub fn seen_at(path: &Path) -> Seen {
 /// Replaces `target` with `contents` atomically (see [`AtomicBatch`]). A symbolic link at
 /// `target` is an error: it is not replaced, nor written through.
 pub fn write_file(target: &Path, contents: &[u8], durable: bool) -> Result<()> {
-    let mut batch = AtomicBatch::new(durable);
+    replace_one(AtomicBatch::new(durable), target, contents)
+}
+
+/// Replaces `target` with `contents` atomically, its data synced before the rename, the rename
+/// left for a `syncfs` of the same filesystem that follows (a batch's, see
+/// [`AtomicBatch::sync_with`]) to make durable: a crash before that `syncfs` leaves the old
+/// file or the whole new one, never an empty one, for one `fsync` where a durable
+/// [`write_file`] makes two (issue 16).
+pub fn write_file_before_syncfs(target: &Path, contents: &[u8]) -> Result<()> {
+    let mut batch = AtomicBatch::new(true);
+    batch.sync_dirs = false;
+    replace_one(batch, target, contents)
+}
+
+/// Replaces `target` with `contents` in a batch of its own.
+fn replace_one(mut batch: AtomicBatch, target: &Path, contents: &[u8]) -> Result<()> {
     batch.stage(target, contents)?;
     let done = batch.commit()?;
     if !done.skipped.is_empty() {
@@ -625,6 +654,18 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         assert_eq!(names(&dir), vec!["a.html", "b.html"]);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_file_written_before_a_syncfs_replaces_the_old_whole_and_keeps_its_permissions() {
+        let dir = scratch("before-syncfs");
+        let target = dir.join("state");
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_file_before_syncfs(&target, b"new state").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new state");
+        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(names(&dir), ["state"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mysql::consts::CapabilityFlags;
@@ -179,6 +179,12 @@ fn decode_rows_of<T>(
         .collect()
 }
 
+/// Returns column 0 of `row`, if there is a row, as a `T` (`shown` and `column` name it for
+/// errors).
+fn first_value<T: FromValue>(row: Option<Row>, shown: &str, column: &str) -> Result<Option<T>> {
+    row.map(|row| RowReader::new(row, shown, 0).take(0, column)).transpose()
+}
+
 /// Returns a database value in words, clipped, for an error message.
 fn describe(value: &Value) -> String {
     match value {
@@ -192,6 +198,25 @@ fn describe(value: &Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Whether the connection can take another query after a query failed with `error`. Only an
+/// answer the server gave in full leaves it usable. After anything else (a read timed out: a
+/// codec error; a dropped link) a late answer may still come, and would be read as the next
+/// query's; and some of the server's answers say that it is closing the connection.
+fn leaves_connection_usable(error: &mysql::Error) -> bool {
+    match error {
+        mysql::Error::MySqlError(e) => !CONNECTION_ENDING_ERRORS.contains(&e.code),
+        mysql::Error::FromRowError(_)
+        | mysql::Error::FromValueError(_)
+        | mysql::Error::UrlError(_) => true,
+        _ => false,
+    }
+}
+
+/// Server errors sent just before the server closes the connection: shutting down (1053), a
+/// packet too big or a network read or write cut short (1153, 1158-1161), the connection
+/// aborted or killed (1184, 1927), and MySQL's idle timeout (4031).
+const CONNECTION_ENDING_ERRORS: [u16; 9] = [1053, 1153, 1158, 1159, 1160, 1161, 1184, 1927, 4031];
 
 /// The connection, once made, and when it was last handed back.
 struct Link {
@@ -273,8 +298,12 @@ impl Db {
         // The table itself first: a quarter of the listing's time (issue 16), which is needed
         // only to say which prefixes there are.
         let probe = format!("SELECT 1 FROM {} LIMIT 0", self.table("templates"));
-        if self.conn()?.query_drop(probe).is_ok() {
-            return Ok(());
+        match self.conn()?.query_drop(probe) {
+            Ok(()) => return Ok(()),
+            // The server's answer: no such table (or none to read); the listing says which.
+            Err(mysql::Error::MySqlError(_)) => {}
+            // No answer (a timeout, a dropped link): not a question of prefixes.
+            Err(e) => return Err(self.query_error("look for the templates table".to_owned(), e)),
         }
         let sql = "SELECT TABLE_NAME FROM information_schema.TABLES \
                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%templates' \
@@ -310,16 +339,28 @@ impl Db {
     /// Returns the connection, made anew when there is none, when a query on it failed, or
     /// when it lay idle and no longer answers a ping.
     fn conn(&self) -> Result<Held<'_>> {
-        let mut link = self.link.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut link = match self.link.lock() {
+            Ok(link) => link,
+            Err(poisoned) => {
+                // A thread panicked holding the connection, perhaps halfway through an answer.
+                self.link.clear_poison();
+                let mut link = poisoned.into_inner();
+                link.conn = None;
+                link
+            }
+        };
         if self.broken.swap(false, Ordering::Relaxed) {
             link.conn = None;
         }
         let idle = link.used.elapsed() >= IDLE_BEFORE_PING;
         if idle
             && let Some(conn) = link.conn.as_mut()
-            && conn.ping().is_err()
+            && let Err(e) = conn.ping()
         {
-            log::debug!("the connection to {} was lost; connecting again", self.target);
+            log::debug!(
+                "the connection to {} no longer answers ({e}); connecting again",
+                self.target
+            );
             link.conn = None;
         }
         if link.conn.is_none() {
@@ -352,17 +393,7 @@ impl Db {
                 ),
             };
         }
-        // Only an answer the server gave in full leaves the connection usable. After anything
-        // else (a read timed out: a codec error; a dropped link) a late answer may still come,
-        // and would be read as the next query's: the connection is made anew.
-        let answered = matches!(
-            source,
-            mysql::Error::MySqlError(_)
-                | mysql::Error::FromRowError(_)
-                | mysql::Error::FromValueError(_)
-                | mysql::Error::UrlError(_)
-        );
-        if !answered {
+        if !leaves_connection_usable(&source) {
             self.broken.store(true, Ordering::Relaxed);
         }
         if matches!(source, mysql::Error::IoError(_) | mysql::Error::DriverError(_)) {
@@ -407,6 +438,21 @@ impl Db {
         let rows: Vec<Row> =
             self.conn()?.query(sql).map_err(|e| self.query_error(what.to_owned(), e))?;
         decode_rows_of(shown, rows, decode)
+    }
+
+    /// Returns the first row of statement `sql` run with `params` on `conn` (`what` names the
+    /// read for errors), having read the whole answer: the crate's `exec_first` drops the rest
+    /// of an answer unread, and any error met doing so, which would leave the connection with
+    /// half an answer for the next query.
+    fn exec_first_row(
+        &self,
+        conn: &mut Conn,
+        sql: String,
+        params: impl Into<Params>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<Row>> {
+        let rows: Vec<Row> = conn.exec(sql, params).map_err(|e| self.query_error(what(), e))?;
+        Ok(rows.into_iter().next())
     }
 
     /// Returns the template sets as `(sid, title)`, by sid.
@@ -502,10 +548,9 @@ impl Db {
     /// Returns a `datacache` row's serialized value, if the row exists.
     pub fn datacache(&self, title: &str) -> Result<Option<String>> {
         let sql = format!("SELECT cache FROM {} WHERE title = ?", self.table("datacache"));
-        let row: Option<Row> = self
-            .conn()?
-            .exec_first(sql, (title,))
-            .map_err(|e| self.query_error(format!("read datacache row {title:?}"), e))?;
+        let row = self.exec_first_row(&mut *self.conn()?, sql, (title,), || {
+            format!("read datacache row {title:?}")
+        })?;
         let table = self.name("datacache");
         row.map(|row| {
             let mut row = RowReader::new(row, &table, 0);
@@ -519,10 +564,9 @@ impl Db {
     /// `inc/settings.php`), if the row exists.
     pub fn setting(&self, name: &str) -> Result<Option<String>> {
         let sql = format!("SELECT value FROM {} WHERE name = ?", self.table("settings"));
-        let row: Option<Row> = self
-            .conn()?
-            .exec_first(sql, (name,))
-            .map_err(|e| self.query_error(format!("read setting {name:?}"), e))?;
+        let row = self.exec_first_row(&mut *self.conn()?, sql, (name,), || {
+            format!("read setting {name:?}")
+        })?;
         let table = self.name("settings");
         row.map(|row| {
             let mut row = RowReader::new(row, &table, 0);
@@ -648,8 +692,8 @@ impl Db {
             .map_err(|e| self.query_error(what(), e))?;
         let tid = conn.last_insert_id();
         let first = format!("SELECT MIN(tid) FROM {t} WHERE sid = ? AND title = ?");
-        let first: Option<Option<u64>> =
-            conn.exec_first(first, (sid, title)).map_err(|e| self.query_error(what(), e))?;
+        let first = self.exec_first_row(&mut conn, first, (sid, title), what)?;
+        let first: Option<Option<u64>> = first_value(first, &self.name("templates"), "MIN(tid)")?;
         self.keep_first(&mut conn, &t, "tid", tid, first.flatten())
     }
 
@@ -820,10 +864,11 @@ impl Db {
     /// room for the protocol's own bytes and the statement text. Asked anew by each caller's
     /// round, not kept: an admin may lower it while a watcher runs.
     pub(crate) fn statement_budget(&self) -> Result<usize> {
-        let packet: Option<u64> = self
-            .conn()?
-            .query_first("SELECT @@max_allowed_packet")
-            .map_err(|e| self.query_error("read max_allowed_packet".to_owned(), e))?;
+        let sql = "SELECT @@max_allowed_packet".to_owned();
+        let packet = self
+            .exec_first_row(&mut *self.conn()?, sql, (), || "read max_allowed_packet".to_owned())?;
+        let packet: Option<u64> =
+            first_value(packet, "the server's settings", "@@max_allowed_packet")?;
         Ok(usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX))
     }
 
@@ -920,8 +965,9 @@ impl Db {
             .map_err(|e| self.query_error(what(), e))?;
         let sid = conn.last_insert_id();
         let first = format!("SELECT MIN(sid) FROM {s} WHERE tid = ? AND name = ?");
+        let first = self.exec_first_row(&mut conn, first, (tid, name), what)?;
         let first: Option<Option<u64>> =
-            conn.exec_first(first, (tid, name)).map_err(|e| self.query_error(what(), e))?;
+            first_value(first, &self.name("themestylesheets"), "MIN(sid)")?;
         self.keep_first(&mut conn, &s, "sid", sid, first.flatten())
     }
 
@@ -1100,9 +1146,10 @@ impl Db {
     /// collation: usually case-insensitive), as `import_theme_xml()`'s name check finds it.
     pub fn theme_tid_by_name(&self, name: &str) -> Result<Option<u32>> {
         let sql = format!("SELECT tid FROM {} WHERE name = ? LIMIT 1", self.table("themes"));
-        self.conn()?
-            .exec_first(sql, (name,))
-            .map_err(|e| self.query_error(format!("look for a theme named {name:?}"), e))
+        let row = self.exec_first_row(&mut *self.conn()?, sql, (name,), || {
+            format!("look for a theme named {name:?}")
+        })?;
+        first_value(row, &self.name("themes"), "tid")
     }
 
     /// Inserts a template set titled `title`. Returns its sid.
@@ -1250,11 +1297,13 @@ impl Db {
                 (SELECT COUNT(*) FROM {t} WHERE sid <> -2),
                 (SELECT COALESCE(SUM(tid), 0) FROM {t} WHERE sid <> -2)) AS CHAR)"
         );
-        let digest: Option<String> = self
-            .conn()?
-            .query_first(sql)
-            .map_err(|e| self.query_error("digest the master templates".into(), e))?;
+        let digest =
+            self.query_computed(sql, "digest the master templates", "the digest", |row| {
+                row.text(0, "digest")
+            })?;
         digest
+            .into_iter()
+            .next()
             .ok_or_else(|| Error::Data { what: "the template digest query returned no row".into() })
     }
 
@@ -1283,6 +1332,25 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn server_error(code: u16) -> mysql::Error {
+        let message = format!("error {code}");
+        mysql::Error::MySqlError(mysql::MySqlError { state: "HY000".into(), message, code })
+    }
+
+    /// An error the server sends as it hangs up (MySQL's idle timeout, a kill, a shutdown)
+    /// leaves no connection to reuse; a refused statement or a missing table does.
+    #[test]
+    fn a_server_error_that_ends_the_connection_has_it_made_anew() {
+        for code in [1053, 1153, 1159, 1184, 1927, 4031] {
+            assert!(!leaves_connection_usable(&server_error(code)), "error {code}");
+        }
+        for code in [1146, 1064, 1062, 1317] {
+            assert!(leaves_connection_usable(&server_error(code)), "error {code}");
+        }
+        let timed_out = mysql::Error::IoError(std::io::ErrorKind::TimedOut.into());
+        assert!(!leaves_connection_usable(&timed_out));
+    }
 
     /// A row stamped with `now()` and a file written right after: the file's mtime (seconds)
     /// is never earlier than the row's stamp. Sampled in the first milliseconds after two

@@ -519,14 +519,9 @@ impl Syncer<'_> {
             }
         }
         let mut batch = std::mem::replace(&mut round.batch, AtomicBatch::new(false));
-        if announced && batch.syncs_whole_filesystems() {
-            // The pending hashes must be durable before any file is renamed: the batch's
-            // first `syncfs` makes them so, with the temp files, where the state's own syncs
-            // cost two journal commits more (issue 16).
-            batch.sync_with(&crate::sync::own_dir::path(&self.config.sync_root));
-            round.state.save(false)?;
-        } else if announced {
-            round.state.save(self.config.durable)?;
+        if announced {
+            // The pending hashes must be durable before any file is renamed.
+            round.state.save_before(&mut batch)?;
         }
         let committed = batch.commit();
         if let Ok(done) = &committed {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use fs_err as fs;
 
-use crate::disk::atomic;
+use crate::disk::atomic::{self, AtomicBatch};
 use crate::error::{Error, Result};
 use crate::sync::own_dir;
 
@@ -177,6 +177,25 @@ impl State {
     /// on top (so concurrent writers keep each other's entries), and replaces the file
     /// atomically. Does nothing when there are no changes.
     pub fn save(&mut self, durable: bool) -> Result<()> {
+        self.save_by(|path, text| atomic::write_file(path, text, durable))
+    }
+
+    /// Saves the changes as [`State::save`] does, to be durable before any of `batch`'s
+    /// renames. A batch made durable by `syncfs` does it: the new state's data is synced before
+    /// it replaces the old (so a crash leaves one or the other whole), and the batch's first
+    /// `syncfs` makes the replacement durable, for one `fsync` where a durable save makes two
+    /// (issue 16). Otherwise the save is as durable as the batch.
+    pub fn save_before(&mut self, batch: &mut AtomicBatch) -> Result<()> {
+        if batch.syncs_whole_filesystems() {
+            batch.sync_with(&own_dir::path(&self.root));
+            self.save_by(atomic::write_file_before_syncfs)
+        } else {
+            self.save(batch.is_durable())
+        }
+    }
+
+    /// [`State::save`], the file replaced by `write`.
+    fn save_by(&mut self, write: impl FnOnce(&Path, &[u8]) -> Result<()>) -> Result<()> {
         if self.changes.is_empty() {
             return Ok(());
         }
@@ -211,7 +230,7 @@ impl State {
             };
             let _ = writeln!(text, "\t{}\t{key}", record.stamp);
         }
-        atomic::write_file(&path, text.as_bytes(), durable)?;
+        write(&path, text.as_bytes())?;
         self.records = records;
         self.trusted = true;
         Ok(())
