@@ -434,11 +434,22 @@ impl PrivateServer {
         TestCommand::new().args(["--db", &self.url(), "--root"]).arg(root).arg("--no-fsync")
     }
 
-    fn query_one(&self, sql: &str) -> Option<Vec<u8>> {
-        use mysql::prelude::Queryable;
+    /// A connection of the test's own to the board's database.
+    fn conn(&self) -> mysql::Conn {
         let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&self.url()).unwrap())
             .prefer_socket(false);
-        mysql::Conn::new(opts).unwrap().query_first(sql).unwrap()
+        mysql::Conn::new(opts).unwrap()
+    }
+
+    /// mybb-sync's connection to the board's database.
+    fn db(&self) -> Db {
+        let target = mybb_sync::config::DbTarget::parse_url(&self.url()).unwrap();
+        Db::connect(&target, "mybb_").unwrap()
+    }
+
+    fn query_one(&self, sql: &str) -> Option<Vec<u8>> {
+        use mysql::prelude::Queryable;
+        self.conn().query_first(sql).unwrap()
     }
 }
 
@@ -486,8 +497,7 @@ fn a_frozen_database_is_an_outage_survived_and_sigterm_still_stops_the_watcher()
 #[test]
 fn a_query_that_timed_out_never_hands_its_late_answer_to_the_next_query() {
     let server = PrivateServer::start("race_late_answer");
-    let target = mybb_sync::config::DbTarget::parse_url(&server.url()).unwrap();
-    let db = Db::connect(&target, "mybb_").unwrap();
+    let db = server.db();
     let fingerprint = db.fingerprint().unwrap();
 
     signal(server.child.id(), "STOP");
@@ -652,8 +662,7 @@ fn stop_wakes_a_worker_blocked_on_a_paused_gate() {
 #[test]
 fn a_connection_the_server_killed_is_made_anew_for_the_next_query() {
     let server = PrivateServer::start("race_killed_connection");
-    let target = mybb_sync::config::DbTarget::parse_url(&server.url()).unwrap();
-    let db = Db::connect(&target, "mybb_").unwrap();
+    let db = server.db();
     let fingerprint = db.fingerprint().unwrap();
     let kill = |state: &str| {
         let ids = format!(
@@ -674,9 +683,7 @@ fn a_connection_the_server_killed_is_made_anew_for_the_next_query() {
 
     // Mid-query: MariaDB hangs up on the query waiting for the table (MySQL may first send an
     // error); the query fails, the next is answered on a new connection.
-    let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&server.url()).unwrap())
-        .prefer_socket(false);
-    let mut locker = mysql::Conn::new(opts).unwrap();
+    let mut locker = server.conn();
     use mysql::prelude::Queryable;
     locker.query_drop("LOCK TABLES mybb_templates WRITE").unwrap();
     let waiting = "Waiting for table%";

@@ -865,11 +865,12 @@ impl Db {
     /// round, not kept: an admin may lower it while a watcher runs.
     pub(crate) fn statement_budget(&self) -> Result<usize> {
         let sql = "SELECT @@max_allowed_packet".to_owned();
-        let packet = self
-            .exec_first_row(&mut *self.conn()?, sql, (), || "read max_allowed_packet".to_owned())?;
-        let packet: Option<u64> =
-            first_value(packet, "the server's settings", "@@max_allowed_packet")?;
-        Ok(usize::try_from(packet.unwrap_or(1 << 20) / 2).unwrap_or(usize::MAX))
+        let packet: Vec<u64> =
+            self.query_computed(sql, "read max_allowed_packet", "the server's settings", |row| {
+                row.take(0, "@@max_allowed_packet")
+            })?;
+        let packet = packet.first().copied().unwrap_or(1 << 20);
+        Ok(usize::try_from(packet / 2).unwrap_or(usize::MAX))
     }
 
     /// One statement of [`Db::update_templates`].
