@@ -30,10 +30,14 @@ const BOARD_FILE: &str = "board";
 /// The first line of the stamp.
 const BOARD_HEADER: &str =
     "# mybb-sync: the board this sync root belongs to. Do not edit; see --rebind.";
+/// The sync state's file name in the folder (`sync/state.rs` reads and writes it).
+pub const STATE_FILE: &str = "state";
+/// Where an older mybb-sync kept the state, at the top of the root (read until migrated).
+pub const OLD_STATE_FILE: &str = ".mybb-sync.state";
 /// Files of older versions at the top of the root: (old name, new name in the folder, or
 /// None for a lock file that is simply removed).
 const OLD_FILES: &[(&str, Option<&str>)] = &[
-    (".mybb-sync.state", Some("state")),
+    (OLD_STATE_FILE, Some(STATE_FILE)),
     (".mybb-sync.state.lock", None),
     (".mybb-sync.lock", None),
 ];
@@ -191,7 +195,7 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<bool> {
             if binding == Binding::CheckOnly {
                 return Ok(true);
             }
-            crate::sync::state::forget(root)?;
+            forget_state(root)?;
             write(&ours)?;
             Ok(false)
         }
@@ -205,6 +209,20 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<bool> {
         None if binding == Binding::CheckAndStamp => write(&ours).map(|()| false),
         None => Ok(false),
     }
+}
+
+/// Forgets what was synced in sync root `root` (the root was rebound to another board): removes
+/// the state file, and the one an older mybb-sync left at the top of the root. The folder owns
+/// the state's file names, so this lives here rather than in `state.rs`, which uses this module.
+fn forget_state(root: &Path) -> Result<()> {
+    for path in [path(root).join(STATE_FILE), root.join(OLD_STATE_FILE)] {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Parses a stamp into its `key=value` fields (comments and malformed lines are skipped, so a

@@ -19,12 +19,7 @@ use fs_err as fs;
 
 use crate::disk::atomic::{self, AtomicBatch};
 use crate::error::{Error, Result};
-use crate::sync::own_dir;
-
-/// The state file's name in mybb-sync's own folder.
-pub const STATE_FILE: &str = "state";
-/// Where an older mybb-sync kept the state, at the top of the root (read until migrated).
-const OLD_STATE_FILE: &str = ".mybb-sync.state";
+use crate::sync::own_dir::{self, OLD_STATE_FILE, STATE_FILE};
 /// The lock serialising state updates, in mybb-sync's own folder.
 const STATE_LOCK: &str = "state.lock";
 
@@ -33,17 +28,6 @@ pub fn state_path(root: &Path) -> PathBuf {
     own_dir::path(root).join(STATE_FILE)
 }
 
-/// Forgets what was synced in sync root `root` (the root was rebound to another board).
-pub fn forget(root: &Path) -> Result<()> {
-    for path in [state_path(root), root.join(OLD_STATE_FILE)] {
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
 /// The first line of a state file.
 const HEADER: &str =
     "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.";
