@@ -7,7 +7,7 @@
 //! - `import FILE` creates a theme as the Admin CP's "Import a Theme" does
 //!   (`mybb::theme_import`), writing MyBB's cache files, so it needs the MyBB root.
 //! - `unpack FILE` writes the file's templates and stylesheets into the sync tree layout, with
-//!   no database (`mybb::theme_unpack`); it never overwrites a file that differs.
+//!   no database (`sync::theme_unpack`); it never overwrites a file that differs.
 //!
 //! A theme file is read whole only after its size is checked, and parsed by `mybb::theme_xml`,
 //! which refuses DTDs, entities and invalid UTF-8.
@@ -24,11 +24,11 @@ use crate::mybb::cache;
 use crate::mybb::db::{Db, ExportTemplate};
 use crate::mybb::theme_export::{self, ExportOptions};
 use crate::mybb::theme_import::{self, ImportOptions, ImportRefusal};
-use crate::mybb::theme_unpack;
 use crate::mybb::theme_xml::{self, ThemeXml};
 use crate::sync::decide::Prefer;
 use crate::sync::plan::{Action, Scope, Syncer};
 use crate::sync::state::State;
+use crate::sync::theme_unpack;
 
 /// Runs `theme export`, `theme import` or `theme unpack` with the global options `connection`.
 pub fn run(connection: &ConnectionArgs, command: &ThemeCommand) -> Result<()> {

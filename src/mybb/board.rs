@@ -16,6 +16,52 @@ pub const GLOBAL_SET_TITLE: &str = "Global Templates";
 use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate};
 use crate::mybb::stylecache;
 
+/// The `(prefix, title)` rows of `templategroups` on a fresh MyBB 1.8.37 install (gid order).
+pub const DEFAULT_TEMPLATE_GROUPS: &[(&str, &str)] = &[
+    ("calendar", "<lang:group_calendar>"),
+    ("editpost", "<lang:group_editpost>"),
+    ("forumbit", "<lang:group_forumbit>"),
+    ("forumjump", "<lang:group_forumjump>"),
+    ("forumdisplay", "<lang:group_forumdisplay>"),
+    ("index", "<lang:group_index>"),
+    ("error", "<lang:group_error>"),
+    ("memberlist", "<lang:group_memberlist>"),
+    ("multipage", "<lang:group_multipage>"),
+    ("private", "<lang:group_private>"),
+    ("portal", "<lang:group_portal>"),
+    ("postbit", "<lang:group_postbit>"),
+    ("posticons", "<lang:group_posticons>"),
+    ("showthread", "<lang:group_showthread>"),
+    ("usercp", "<lang:group_usercp>"),
+    ("online", "<lang:group_online>"),
+    ("moderation", "<lang:group_moderation>"),
+    ("nav", "<lang:group_nav>"),
+    ("search", "<lang:group_search>"),
+    ("showteam", "<lang:group_showteam>"),
+    ("reputation", "<lang:group_reputation>"),
+    ("newthread", "<lang:group_newthread>"),
+    ("newreply", "<lang:group_newreply>"),
+    ("member", "<lang:group_member>"),
+    ("warnings", "<lang:group_warning>"),
+    ("global", "<lang:group_global>"),
+    ("header", "<lang:group_header>"),
+    ("managegroup", "<lang:group_managegroup>"),
+    ("misc", "<lang:group_misc>"),
+    ("modcp", "<lang:group_modcp>"),
+    ("announcement", "<lang:group_announcement>"),
+    ("polls", "<lang:group_polls>"),
+    ("post", "<lang:group_post>"),
+    ("printthread", "<lang:group_printthread>"),
+    ("report", "<lang:group_report>"),
+    ("smilieinsert", "<lang:group_smilieinsert>"),
+    ("stats", "<lang:group_stats>"),
+    ("xmlhttp", "<lang:group_xmlhttp>"),
+    ("footer", "<lang:group_footer>"),
+    ("video", "<lang:group_video>"),
+    ("sendthread", "<lang:group_sendthread>"),
+    ("mycode", "<lang:group_mycode>"),
+];
+
 /// The sid of the master templates, which only MyBB's installer and upgrades write.
 pub const MASTER_SID: i32 = -2;
 /// The sid of the global templates, shared by every set.

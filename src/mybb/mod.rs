@@ -1,6 +1,7 @@
 //! MyBB's rules and data, reproduced: its tables (the only SQL), how a board resolves
-//! templates and stylesheets, its template check, its stylesheet cache files, and its theme
-//! XML files.
+//! templates and stylesheets, its template check and what content its tables may receive
+//! (safeguard 1), its stylesheet cache files, and its theme XML files. Nothing here uses the
+//! sync engine above it.
 
 pub mod board;
 pub mod cache;
@@ -9,5 +10,5 @@ pub mod db;
 pub mod stylecache;
 pub mod theme_export;
 pub mod theme_import;
-pub mod theme_unpack;
 pub mod theme_xml;
+pub mod validate;

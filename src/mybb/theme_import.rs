@@ -24,8 +24,8 @@ use crate::mybb::check_template::check_template;
 use crate::mybb::db::{self, Db};
 use crate::mybb::stylecache;
 use crate::mybb::theme_xml::ThemeXml;
+use crate::mybb::validate::{ItemKind, Refusal, validate};
 use crate::php::serialize::{self, Value};
-use crate::sync::validate::{ItemKind, Refusal, validate};
 
 /// The longest theme name `themes.name` (varchar(100)) holds, in characters.
 const MAX_THEME_NAME_CHARS: usize = 100;
@@ -297,11 +297,10 @@ fn prepare_stylesheets(
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for sheet in sheets {
-        let name: String = sheet.name.chars().take(MAX_STYLESHEET_NAME_CHARS).collect();
-        if !name.ends_with(".css") {
+        let Some(name) = stored_stylesheet_name(&sheet.name) else {
             skipped.push(sheet.name.clone());
             continue;
-        }
+        };
         if let Some(reason) = content_refusal(ItemKind::Stylesheet, &sheet.content) {
             return Err(ImportRefusal::Invalid {
                 reason: format!("stylesheet {name:?}: {reason}"),
@@ -321,6 +320,14 @@ fn prepare_stylesheets(
         });
     }
     Ok((out, skipped))
+}
+
+/// Returns the name under which `import_theme_xml()` stores a stylesheet of the theme file named
+/// `name`: cut to [`MAX_STYLESHEET_NAME_CHARS`] characters; None when MyBB skips it because the
+/// cut name does not end in `.css`.
+pub fn stored_stylesheet_name(name: &str) -> Option<String> {
+    let name: String = name.chars().take(MAX_STYLESHEET_NAME_CHARS).collect();
+    name.ends_with(".css").then_some(name)
 }
 
 /// Returns why `content` may not be stored as an item of `kind`, if it may not. Empty and blank

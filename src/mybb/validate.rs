@@ -6,6 +6,10 @@
 //! fails these checks is never written. Each refusal says what is wrong in words a forum admin
 //! can act on; the caller prefixes the path.
 //!
+//! It lives with MyBB's rules, under the sync engine that applies it to every file
+//! (`sync::validate` names it there): MyBB's own theme import (`theme_import.rs`) holds a
+//! theme's content to the same checks, and MyBB's layer does not reach up into the engine.
+//!
 //! The checks, in order (the first that fails is reported):
 //! 1. empty: 0 bytes;
 //! 2. too large for where it must go ([`MAX_TEMPLATE_BYTES`], [`MAX_STYLESHEET_BYTES`]);

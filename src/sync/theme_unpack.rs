@@ -2,64 +2,17 @@
 //! would write, so a downloaded theme can be reviewed or diffed as files.
 //!
 //! Templates go under `template_sets/NAME Templates/<group>/`, grouped by the template groups a
-//! fresh MyBB 1.8.37 board has (its `templategroups` rows, below), else "Ungrouped Templates";
+//! fresh MyBB 1.8.37 board has (its `templategroups` rows, `mybb::board::DEFAULT_TEMPLATE_GROUPS`), else "Ungrouped Templates";
 //! stylesheets under `styles/NAME/`, with the names `import_theme_xml()` would store (cut to 30
 //! characters; names not ending in `.css` skipped). Every name goes through the layout's
 //! reversible path encoding, so a name such as `../x` stays inside the tree.
 
 use std::path::PathBuf;
 
+use crate::mybb::board::DEFAULT_TEMPLATE_GROUPS;
+use crate::mybb::theme_import::stored_stylesheet_name;
 use crate::mybb::theme_xml::ThemeXml;
 use crate::sync::layout::{self, ItemPath};
-
-/// The `(prefix, title)` rows of `templategroups` on a fresh MyBB 1.8.37 install (gid order).
-pub const DEFAULT_TEMPLATE_GROUPS: &[(&str, &str)] = &[
-    ("calendar", "<lang:group_calendar>"),
-    ("editpost", "<lang:group_editpost>"),
-    ("forumbit", "<lang:group_forumbit>"),
-    ("forumjump", "<lang:group_forumjump>"),
-    ("forumdisplay", "<lang:group_forumdisplay>"),
-    ("index", "<lang:group_index>"),
-    ("error", "<lang:group_error>"),
-    ("memberlist", "<lang:group_memberlist>"),
-    ("multipage", "<lang:group_multipage>"),
-    ("private", "<lang:group_private>"),
-    ("portal", "<lang:group_portal>"),
-    ("postbit", "<lang:group_postbit>"),
-    ("posticons", "<lang:group_posticons>"),
-    ("showthread", "<lang:group_showthread>"),
-    ("usercp", "<lang:group_usercp>"),
-    ("online", "<lang:group_online>"),
-    ("moderation", "<lang:group_moderation>"),
-    ("nav", "<lang:group_nav>"),
-    ("search", "<lang:group_search>"),
-    ("showteam", "<lang:group_showteam>"),
-    ("reputation", "<lang:group_reputation>"),
-    ("newthread", "<lang:group_newthread>"),
-    ("newreply", "<lang:group_newreply>"),
-    ("member", "<lang:group_member>"),
-    ("warnings", "<lang:group_warning>"),
-    ("global", "<lang:group_global>"),
-    ("header", "<lang:group_header>"),
-    ("managegroup", "<lang:group_managegroup>"),
-    ("misc", "<lang:group_misc>"),
-    ("modcp", "<lang:group_modcp>"),
-    ("announcement", "<lang:group_announcement>"),
-    ("polls", "<lang:group_polls>"),
-    ("post", "<lang:group_post>"),
-    ("printthread", "<lang:group_printthread>"),
-    ("report", "<lang:group_report>"),
-    ("smilieinsert", "<lang:group_smilieinsert>"),
-    ("stats", "<lang:group_stats>"),
-    ("xmlhttp", "<lang:group_xmlhttp>"),
-    ("footer", "<lang:group_footer>"),
-    ("video", "<lang:group_video>"),
-    ("sendthread", "<lang:group_sendthread>"),
-    ("mycode", "<lang:group_mycode>"),
-];
-
-/// The longest stylesheet name `import_theme_xml()` stores, in characters.
-const MAX_STYLESHEET_NAME_CHARS: usize = 30;
 
 /// The files of an unpacked theme.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,11 +47,10 @@ pub fn unpack(theme: &ThemeXml, name: Option<&str>) -> Unpacked {
     }
     let mut skipped = Vec::new();
     for sheet in &theme.stylesheets {
-        let sheet_name: String = sheet.name.chars().take(MAX_STYLESHEET_NAME_CHARS).collect();
-        if !sheet_name.ends_with(".css") {
+        let Some(sheet_name) = stored_stylesheet_name(&sheet.name) else {
             skipped.push(sheet.name.clone());
             continue;
-        }
+        };
         let item = ItemPath::Stylesheet { theme: name.to_owned(), name: sheet_name };
         put(item.to_relative(), &sheet.content);
     }
