@@ -221,11 +221,7 @@ fn files_differing(
     };
     let state = State::load(&config.sync_root)?;
     let plan = syncer.plan_scope(board, &scope, &state, false, None)?;
-    Ok(plan
-        .into_iter()
-        .filter(|p| matches!(p.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_)))
-        .map(|p| (p.path, p.action))
-        .collect())
+    Ok(plan.into_iter().filter(|p| p.action.is_local_edit()).map(|p| (p.path, p.action)).collect())
 }
 
 /// Runs `theme import`: creates a theme from the theme file `args.file`, as the Admin CP does.

@@ -85,6 +85,13 @@ impl Action {
             _ => None,
         }
     }
+
+    /// Returns true if and only if the file holds content the database does not have: an edit
+    /// on its way to the database, one in conflict with it, or one refused. Such a file must
+    /// not be replaced (revert) nor left out silently (theme export) without asking.
+    pub fn is_local_edit(&self) -> bool {
+        matches!(self, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_))
+    }
 }
 
 /// One item's plan.

@@ -477,9 +477,7 @@ impl Upgrade<'_> {
         let Some(planned) = plan.into_iter().next() else {
             return refused("not a template file of the layout");
         };
-        let local_edit =
-            matches!(planned.action, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_));
-        if local_edit && !discard_local {
+        if planned.action.is_local_edit() && !discard_local {
             return Ok(Reverted::Conflict);
         }
         crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
