@@ -264,6 +264,16 @@ fn utf8<'b>(bytes: &'b [u8], what: &str) -> std::result::Result<&'b str, String>
         .map_err(|e| format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to()))
 }
 
+/// What merging one outdated template came to, before anything is written.
+enum MergeOutcome {
+    /// Not merged, with why (the report's `skipped`).
+    Skipped(String),
+    /// The new master's change is in the copy already.
+    UpToDate,
+    /// The merged text, with conflict markers where both sides changed the same lines.
+    Merged(textmerge::Merged),
+}
+
 impl Upgrade<'_> {
     /// Merges each of `items` (outdated templates) into its file: base, the old master; ours,
     /// the copy as it is on disk (a local edit counts) or else in the database; theirs, the new
@@ -288,107 +298,44 @@ impl Upgrade<'_> {
                 report.up_to_date.push(path);
                 continue;
             }
-            let from_file = match &plan.action {
-                Action::InSync | Action::ToDb(_) => true,
-                Action::ToDisk(_) | Action::Missing | Action::GoneFromDb => false,
-                Action::Conflict(_) => {
-                    report.skipped.push((
-                        path,
-                        "changed on disk and in the database since the last sync: resolve that \
-                         first (mybb-sync status)"
-                            .to_owned(),
-                    ));
-                    continue;
+            match merge_one(item, base, &plan.action)? {
+                MergeOutcome::Skipped(why) => report.skipped.push((path, why)),
+                MergeOutcome::UpToDate => {
+                    report.up_to_date.push(path);
+                    if !dry_run {
+                        self.baseline.set_base(&item.copy, &item.master);
+                    }
                 }
-                Action::Refused(why) => {
-                    report.skipped.push((path, format!("the file is refused: {why}")));
-                    continue;
+                MergeOutcome::Merged(merged) => {
+                    if merged.conflicts > 0 {
+                        report.conflicted.push(path.clone());
+                    } else {
+                        report.clean.push(path.clone());
+                    }
+                    if !dry_run {
+                        // Only over the file the plan saw: a save in the editor since is never
+                        // lost.
+                        batch.stage_if(&path, merged.text.as_bytes(), plan.seen)?;
+                        written.push(index);
+                    }
                 }
-                Action::Unstable => {
-                    report.skipped.push((path, "the file changed while being read".to_owned()));
-                    continue;
-                }
-                Action::Ignored => {
-                    report.skipped.push((path, "not a template file of the layout".to_owned()));
-                    continue;
-                }
-            };
-            let ours_bytes = if from_file { fs::read(&path)? } else { item.copy.template.clone() };
-            let sides = utf8(&base.content, "the old master").and_then(|b| {
-                Ok((
-                    b,
-                    utf8(&ours_bytes, "your copy")?,
-                    utf8(&item.master.template, "the new master")?,
-                ))
-            });
-            let (base_text, ours, theirs) = match sides {
-                Ok(sides) => sides,
-                Err(why) => {
-                    report.skipped.push((path, why));
-                    continue;
-                }
-            };
-            if let Some((line, side)) =
-                [(base_text, "the old master"), (ours, "your copy"), (theirs, "the new master")]
-                    .iter()
-                    .find_map(|(t, side)| conflict_marker_line(t).map(|l| (l, *side)))
-            {
-                report.skipped.push((
-                    path,
-                    format!("{side} holds a conflict marker at line {line}: resolve it first"),
-                ));
-                continue;
-            }
-            let base_label = match &base.source {
-                BaseSource::Baseline => {
-                    format!("master {} (the merge base, from the baseline)", base.version)
-                }
-                BaseSource::Xml(file) => {
-                    format!("master {} (the merge base, from {file})", base.version)
-                }
-            };
-            let ours_label = format!("{}: your copy (version {})", item.set, item.copy.version);
-            let theirs_label = format!("master {} (new)", item.master.version);
-            let labels = Labels { ours: &ours_label, base: &base_label, theirs: &theirs_label };
-            let merged = textmerge::merge3(base_text, ours, theirs, labels);
-            if merged.text.as_bytes() == text::rtrim_bytes(&ours_bytes) && merged.conflicts == 0 {
-                // The upstream change is in the copy already.
-                report.up_to_date.push(path);
-                if !dry_run {
-                    self.baseline.set_base(&item.copy, &item.master);
-                }
-                continue;
-            }
-            if merged.conflicts > 0 {
-                report.conflicted.push(path.clone());
-            } else {
-                report.clean.push(path.clone());
-            }
-            if !dry_run {
-                // Only over the file the plan saw: a save in the editor since is never lost.
-                batch.stage_if(&path, merged.text.as_bytes(), plan.seen)?;
-                written.push(index);
             }
         }
         if dry_run {
             return Ok(report);
         }
         crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
-        let committed = batch.commit()?;
-        for (path, why) in committed.skipped {
-            report.clean.retain(|p| *p != path);
-            report.conflicted.retain(|p| *p != path);
-            written.retain(|i| items[*i].path != path);
-            let why = match why {
-                NotReplaced::Changed => {
-                    "the file was saved while merging: kept as saved; run merge again"
-                }
-                NotReplaced::NotAFile => "not a regular file any more: never written through",
-            };
-            log::debug!("{}: merge not written: {why}", path.display());
-            report.skipped.push((path, why.to_owned()));
-        }
-        for index in written {
+        let written = commit_merges(batch, items, written, &mut report)?;
+        self.record_merges(items, &written, &mut state);
+        state.save(self.config.durable)?;
+        self.baseline.save(self.config.durable)?;
+        Ok(report)
+    }
+
+    /// Records each merged file of `items` (by index, `written`) in the sync state as a local
+    /// edit of the database's copy, and in the baseline as building on the new master.
+    fn record_merges(&mut self, items: &[Outdated], written: &[usize], state: &mut State) {
+        for &index in written {
             let item = &items[index];
             // The file is now a local edit of the database's copy: record the copy as synced.
             if let Ok(rel) = item.path.strip_prefix(&self.config.sync_root)
@@ -399,10 +346,104 @@ impl Upgrade<'_> {
             }
             self.baseline.set_base(&item.copy, &item.master);
         }
-        state.save(self.config.durable)?;
-        self.baseline.save(self.config.durable)?;
-        Ok(report)
     }
+}
+
+/// Merges one outdated template `item` over `base`, its old master, with the file when the
+/// plan's `action` says the file holds the copy (else with the database's copy). A side that
+/// cannot be merged (not UTF-8, holding a conflict marker) or a file in conflict, refused or
+/// unstable is skipped, with why.
+///
+/// # Errors
+///
+/// The file could not be read.
+fn merge_one(item: &Outdated, base: &MergeBase, action: &Action) -> Result<MergeOutcome> {
+    let from_file = match merge_source(action) {
+        Ok(from_file) => from_file,
+        Err(why) => return Ok(MergeOutcome::Skipped(why)),
+    };
+    let ours_bytes = if from_file { fs::read(&item.path)? } else { item.copy.template.clone() };
+    let (base_text, ours, theirs) =
+        match merge_sides(&base.content, &ours_bytes, &item.master.template) {
+            Ok(sides) => sides,
+            Err(why) => return Ok(MergeOutcome::Skipped(why)),
+        };
+    let base_label = match &base.source {
+        BaseSource::Baseline => {
+            format!("master {} (the merge base, from the baseline)", base.version)
+        }
+        BaseSource::Xml(file) => format!("master {} (the merge base, from {file})", base.version),
+    };
+    let ours_label = format!("{}: your copy (version {})", item.set, item.copy.version);
+    let theirs_label = format!("master {} (new)", item.master.version);
+    let labels = Labels { ours: &ours_label, base: &base_label, theirs: &theirs_label };
+    let merged = textmerge::merge3(base_text, ours, theirs, labels);
+    if merged.text.as_bytes() == text::rtrim_bytes(&ours_bytes) && merged.conflicts == 0 {
+        // The upstream change is in the copy already.
+        return Ok(MergeOutcome::UpToDate);
+    }
+    Ok(MergeOutcome::Merged(merged))
+}
+
+/// Returns true if the merge takes the copy from the file (it is in sync, or edited on its way
+/// to the database), false if from the database's row (the file is stale or missing); or why
+/// the item is skipped.
+fn merge_source(action: &Action) -> std::result::Result<bool, String> {
+    match action {
+        Action::InSync | Action::ToDb(_) => Ok(true),
+        Action::ToDisk(_) | Action::Missing | Action::GoneFromDb => Ok(false),
+        Action::Conflict(_) => Err("changed on disk and in the database since the last sync: \
+             resolve that first (mybb-sync status)"
+            .to_owned()),
+        Action::Refused(why) => Err(format!("the file is refused: {why}")),
+        Action::Unstable => Err("the file changed while being read".to_owned()),
+        Action::Ignored => Err("not a template file of the layout".to_owned()),
+    }
+}
+
+/// Returns the three sides of a merge as text (the old master, the copy, the new master), or
+/// why they cannot be merged: one is not UTF-8, or one holds a conflict marker already.
+fn merge_sides<'b>(
+    base: &'b [u8],
+    ours: &'b [u8],
+    theirs: &'b [u8],
+) -> std::result::Result<(&'b str, &'b str, &'b str), String> {
+    let sides =
+        (utf8(base, "the old master")?, utf8(ours, "your copy")?, utf8(theirs, "the new master")?);
+    if let Some((line, side)) =
+        [(sides.0, "the old master"), (sides.1, "your copy"), (sides.2, "the new master")]
+            .iter()
+            .find_map(|(t, side)| conflict_marker_line(t).map(|l| (l, *side)))
+    {
+        return Err(format!("{side} holds a conflict marker at line {line}: resolve it first"));
+    }
+    Ok(sides)
+}
+
+/// Commits the merged files staged in `batch` and returns the indexes of `items` written, of
+/// those in `written`. A file saved meanwhile (or no longer a regular file) is kept as it is
+/// and moves to the report's `skipped`.
+fn commit_merges(
+    batch: AtomicBatch,
+    items: &[Outdated],
+    mut written: Vec<usize>,
+    report: &mut MergeReport,
+) -> Result<Vec<usize>> {
+    let committed = batch.commit()?;
+    for (path, why) in committed.skipped {
+        report.clean.retain(|p| *p != path);
+        report.conflicted.retain(|p| *p != path);
+        written.retain(|i| items[*i].path != path);
+        let why = match why {
+            NotReplaced::Changed => {
+                "the file was saved while merging: kept as saved; run merge again"
+            }
+            NotReplaced::NotAFile => "not a regular file any more: never written through",
+        };
+        log::debug!("{}: merge not written: {why}", path.display());
+        report.skipped.push((path, why.to_owned()));
+    }
+    Ok(written)
 }
 
 /// What reverting one path did.
