@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use fs_err as fs;
 
 use crate::config::Config;
-use crate::disk::atomic::{self, AtomicBatch, NotReplaced};
+use crate::disk::atomic::{self, AtomicBatch, NotReplaced, Seen};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_SID};
 use crate::mybb::db::{Db, VersionedTemplate};
@@ -457,6 +457,18 @@ pub enum Reverted {
     Conflict,
 }
 
+/// The template a revert deletes the custom copy of, found from the file's path.
+struct RevertTarget {
+    /// The item the file holds (its sync state key).
+    item: ItemPath,
+    /// The set's sid.
+    sid: i32,
+    /// The template's title.
+    title: String,
+    /// The custom row MyBB renders, which the revert deletes.
+    copy: VersionedTemplate,
+}
+
 impl Upgrade<'_> {
     /// Reverts template file `path` as the Admin CP's "Revert to Original" does: deletes the
     /// custom row MyBB renders (never a master row), then writes the file with what MyBB
@@ -468,89 +480,128 @@ impl Upgrade<'_> {
         discard_local: bool,
         state: &mut State,
     ) -> Result<Reverted> {
-        let refused = |why: &str| Ok(Reverted::Refused(why.to_owned()));
-        let root = &self.config.sync_root;
-        let relative = std::path::absolute(path)
-            .ok()
-            .zip(std::path::absolute(root).ok())
-            .and_then(|(p, r)| p.strip_prefix(&r).ok().map(Path::to_path_buf));
-        let Some(relative) = relative else { return refused("not under the sync root") };
-        // A link or an unreadable folder on the way: never read, followed or written through.
-        if let Some((at, why)) = crate::sync::inspect::Inspector::default().refusal(root, &relative)
-        {
-            return refused(&self.refusal_at(&at, &relative, &why));
-        }
-        let item = match layout::parse(&relative) {
-            Ok(item @ ItemPath::Template { .. }) => item,
-            Ok(ItemPath::Stylesheet { .. }) => {
-                return refused(
-                    "revert handles templates; a stylesheet has no master to go back to",
-                );
-            }
-            Err(_) => return refused("not a template file of the layout"),
+        let target = match self.revert_target(path) {
+            Ok(target) => target,
+            Err(why) => return Ok(Reverted::Refused(why)),
         };
-        let ItemPath::Template { set, title, .. } = &item else { return refused("not a template") };
-        let Some(sid) = self.board.set_sid(set) else {
-            return Ok(Reverted::Refused(format!("no template set named {set:?}")));
-        };
-        let Some(copy) = self.copies.get(&(sid, title.clone())).cloned() else {
-            return refused(
-                "not customised in this set: it already shows the master (or global) template",
-            );
-        };
-        // What renders once the copy is gone: for a set, the global row, else the master.
-        let after = if sid == GLOBAL_SID {
-            self.masters.get(title).map(|m| (m.clone(), "the master template"))
-        } else {
-            self.copies
-                .get(&(GLOBAL_SID, title.clone()))
-                .map(|g| (g.clone(), "the global template"))
-                .or_else(|| self.masters.get(title).map(|m| (m.clone(), "the master template")))
-        };
-        if after.is_none() {
-            return refused(
-                "it has no master (nor global) template: deleting it would delete the template \
-                 itself; do that in the Admin CP",
-            );
-        }
         let syncer = Syncer::new(self.db, self.config, None)?;
         let plan = syncer.plan_paths(&[path.to_path_buf()], state)?;
         let Some(planned) = plan.into_iter().next() else {
-            return refused("not a template file of the layout");
+            return Ok(Reverted::Refused("not a template file of the layout".to_owned()));
         };
         if planned.action.is_local_edit() && !discard_local {
             return Ok(Reverted::Conflict);
         }
         crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
-        // A save since the plan holds an edit nobody asked to discard (not even --prefer db,
-        // which discards what was there when it was asked).
-        if atomic::seen_at(path) != planned.seen {
-            return refused("the file was saved while reverting: kept as saved, nothing reverted");
+        if let Some(why) = self.delete_copy(path, &target, planned.seen)? {
+            return Ok(Reverted::Refused(why.to_owned()));
         }
+        self.write_reverted(path, &target, planned.seen, state)
+    }
+
+    /// Returns the template file `path` names and the custom copy a revert would delete, or why
+    /// it cannot be reverted: not a template file under the sync root, reached through a link,
+    /// not customised, or with nothing (no global, no master template) to render once its copy
+    /// is gone.
+    fn revert_target(&self, path: &Path) -> std::result::Result<RevertTarget, String> {
+        let root = &self.config.sync_root;
+        let relative = std::path::absolute(path)
+            .ok()
+            .zip(std::path::absolute(root).ok())
+            .and_then(|(p, r)| p.strip_prefix(&r).ok().map(Path::to_path_buf));
+        let Some(relative) = relative else { return Err("not under the sync root".to_owned()) };
+        // A link or an unreadable folder on the way: never read, followed or written through.
+        if let Some((at, why)) = crate::sync::inspect::Inspector::default().refusal(root, &relative)
+        {
+            return Err(self.refusal_at(&at, &relative, &why));
+        }
+        let item = match layout::parse(&relative) {
+            Ok(item @ ItemPath::Template { .. }) => item,
+            Ok(ItemPath::Stylesheet { .. }) => {
+                return Err(
+                    "revert handles templates; a stylesheet has no master to go back to".to_owned()
+                );
+            }
+            Err(_) => return Err("not a template file of the layout".to_owned()),
+        };
+        let ItemPath::Template { set, title, .. } = &item else {
+            return Err("not a template".to_owned());
+        };
+        let Some(sid) = self.board.set_sid(set) else {
+            return Err(format!("no template set named {set:?}"));
+        };
+        let Some(copy) = self.copies.get(&(sid, title.clone())).cloned() else {
+            return Err("not customised in this set: it already shows the master (or global) \
+                        template"
+                .to_owned());
+        };
+        // What renders once the copy is gone: for a set, the global row, else the master.
+        let after = if sid == GLOBAL_SID {
+            self.masters.get(title)
+        } else {
+            self.copies.get(&(GLOBAL_SID, title.clone())).or_else(|| self.masters.get(title))
+        };
+        if after.is_none() {
+            return Err("it has no master (nor global) template: deleting it would delete the \
+                        template itself; do that in the Admin CP"
+                .to_owned());
+        }
+        let title = title.clone();
+        Ok(RevertTarget { item, sid, title, copy })
+    }
+
+    /// Deletes the custom copy of `target`, unless file `path` was saved since the plan saw
+    /// `seen` (a save holds an edit nobody asked to discard) or the row changed in the database
+    /// since it was read; returns why in those cases, None when it is deleted.
+    fn delete_copy(
+        &mut self,
+        path: &Path,
+        target: &RevertTarget,
+        seen: Seen,
+    ) -> Result<Option<&'static str>> {
+        // Not even --prefer db discards a save since the plan: it discards what was there when
+        // it was asked.
+        if atomic::seen_at(path) != seen {
+            return Ok(Some("the file was saved while reverting: kept as saved, nothing reverted"));
+        }
+        let RevertTarget { sid, title, copy, .. } = target;
         if !self.db.delete_custom_template(copy.tid, title, &copy.template)? {
-            return refused(
+            return Ok(Some(
                 "its row was changed or deleted in the database since it was read (an Admin CP \
                  edit?): kept, nothing reverted",
-            );
+            ));
         }
-        self.copies.remove(&(sid, title.clone()));
-        self.baseline.forget(sid, title);
+        self.copies.remove(&(*sid, title.clone()));
+        self.baseline.forget(*sid, title);
+        Ok(None)
+    }
+
+    /// Writes file `path` (if it is still what the plan saw, `seen`) with what MyBB renders
+    /// for `target` now that its copy is deleted, and records that in `state`.
+    fn write_reverted(
+        &self,
+        path: &Path,
+        target: &RevertTarget,
+        seen: Seen,
+        state: &mut State,
+    ) -> Result<Reverted> {
+        let RevertTarget { item, sid, title, copy } = target;
         // Read back what MyBB renders now: a duplicate row of the set would still win.
         let set_rows = crate::mybb::board::SetTemplates::load(
             self.db,
-            sid,
+            *sid,
             Some(std::slice::from_ref(title)),
         )?;
         let Some(rendered) = set_rows.rendered(title) else {
-            return refused("nothing renders for it any more");
+            return Ok(Reverted::Refused("nothing renders for it any more".to_owned()));
         };
         let now_from = match rendered.sid {
-            s if s == sid => "another copy in the same set (duplicate rows: revert again)",
+            s if s == *sid => "another copy in the same set (duplicate rows: revert again)",
             GLOBAL_SID => "the global template",
             _ => "the master template",
         };
         let mut batch = AtomicBatch::new(self.config.durable);
-        batch.stage_if(path, &rendered.template, planned.seen)?;
+        batch.stage_if(path, &rendered.template, seen)?;
         if let Some((_, why)) = batch.commit()?.skipped.into_iter().next() {
             // The row is gone, the file holds a save from the last instant: a local edit now
             // (`status` says to-db), which import takes to the database as a new copy.
