@@ -1,5 +1,11 @@
 //! `%XX` escapes, decoded: shared by database URLs (`config.rs`) and the sync tree's reversible
 //! file names (`sync/layout.rs`), which both percent-encode what may not stand as it is.
+//!
+//! The decoding is the `percent-encoding` crate's. Our rule differs from it in one way: the
+//! crate passes a `%` that is not followed by two hexadecimal digits through as it is, and we
+//! refuse it. In a file name it could not have come from our encoder (which writes `%` as
+//! `%25`), so taking it would let two names (`100%`, `100%25`) stand for one title; in a URL,
+//! RFC 3986 allows `%` only as the start of an escape, so a stray one is a typo to report.
 
 /// Why a percent-encoded text does not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,26 +16,19 @@ pub enum BadEscape {
     NotUtf8,
 }
 
-/// Returns `text` with every `%XX` escape decoded.
+/// Returns `text` with every `%XX` escape decoded; an error when a `%` does not start one, or
+/// when the decoded bytes are not UTF-8.
 pub fn decode(text: &str) -> Result<String, BadEscape> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let byte = text
-                .get(i + 1..i + 3)
-                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or(BadEscape::Malformed)?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = text.match_indices('%').any(|(at, _)| {
+        !text.get(at + 1..at + 3).is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
+    if malformed {
+        return Err(BadEscape::Malformed);
     }
-    String::from_utf8(out).map_err(|_| BadEscape::NotUtf8)
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| BadEscape::NotUtf8)
 }
 
 #[cfg(test)]

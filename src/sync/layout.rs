@@ -206,12 +206,15 @@ fn encode_component(name: &str, suffix: &str) -> String {
     out
 }
 
+/// Appends `c` to `out` as `%XX` escapes of its UTF-8 bytes (upper-case hex).
+///
+/// The crate's `utf8_percent_encode` is not used for whole names: it always escapes non-ASCII
+/// bytes, and our names keep them (`Thème.css` stays readable); only the characters
+/// [`encode_component`] picks are escaped, so the crate escapes one byte at a time here.
 fn push_percent_encoded(out: &mut String, c: char) {
-    use std::fmt::Write as _;
     let mut buf = [0u8; 4];
     for b in c.encode_utf8(&mut buf).bytes() {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "%{b:02X}");
+        out.push_str(percent_encoding::percent_encode_byte(b));
     }
 }
 
