@@ -384,7 +384,6 @@ impl AtomicBatch {
     /// programs' writes too, durable for about the cost of one `fsync`.
     #[cfg(target_os = "linux")]
     fn syncfs_each_filesystem(&self) -> Result<()> {
-        use std::os::fd::AsRawFd;
         let mut synced_devices = HashSet::new();
         for dir in &self.dirs {
             // One stat per folder; a folder is opened only for a filesystem not synced yet.
@@ -392,12 +391,11 @@ impl AtomicBatch {
                 continue;
             }
             let handle = fs::File::open(dir)?;
-            // SAFETY: `handle` is an open descriptor for the duration of the call.
-            if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            if let Err(errno) = nix::unistd::syncfs(&handle) {
                 return Err(crate::error::Error::IoAt {
                     path: dir.clone(),
                     action: "sync the filesystem holding",
-                    source: std::io::Error::last_os_error(),
+                    source: errno.into(),
                 });
             }
         }
@@ -523,33 +521,22 @@ fn create_temp(target: &Path) -> Result<(PathBuf, fs::File)> {
 
 /// Renames `temp` to `target` unless something is at `target` (`renameat2` with
 /// `RENAME_NOREPLACE`: an `AlreadyExists` error then). None where the system or the filesystem
-/// cannot, for the caller's lstat-then-rename.
+/// cannot, for the caller's lstat-then-rename; a path holding a NUL byte is EINVAL, so it goes
+/// that way too, and fails there.
+///
+/// nix offers `renameat2` on glibc only; on musl this falls back to lstat-then-rename.
 fn rename_noreplace(temp: &Path, target: &Path) -> Option<std::io::Result<()>> {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        use std::os::unix::ffi::OsStrExt;
-        let from = std::ffi::CString::new(temp.as_os_str().as_bytes()).ok()?;
-        let to = std::ffi::CString::new(target.as_os_str().as_bytes()).ok()?;
-        // SAFETY: both are NUL-terminated strings that outlive the call.
-        let rc = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                from.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if rc == 0 {
-            return Some(Ok(()));
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINVAL) | Some(libc::ENOSYS) => None,
-            _ => Some(Err(e)),
+        use nix::errno::Errno;
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        match renameat2(AT_FDCWD, temp, AT_FDCWD, target, RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => Some(Ok(())),
+            Err(Errno::EINVAL | Errno::ENOSYS) => None,
+            Err(errno) => Some(Err(errno.into())),
         }
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
         let _ = (temp, target);
         None
