@@ -13,13 +13,15 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use tungstenite::handshake::machine::TryParse;
 use tungstenite::handshake::server::{Request, create_response, write_response};
 use tungstenite::protocol::{Role, WebSocketConfig};
@@ -40,7 +42,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_QUEUED: usize = 64 * 1024;
 /// The kernel send buffer asked for per connection (Linux doubles it): enough for hundreds of
 /// reloads, and it keeps the kernel's memory for a client that never reads small as well.
-const SEND_BUFFER: libc::c_int = 32 * 1024;
+const SEND_BUFFER: usize = 32 * 1024;
 /// How long to stop accepting after `accept` failed (out of file descriptors, say), so the
 /// still-readable listener does not spin the loop.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -82,16 +84,18 @@ pub(super) fn serve(
             accept_paused_until = None;
         }
 
-        let listen_fd = if accept_paused_until.is_some() { -1 } else { listener.as_raw_fd() };
-        let mut fds = vec![pollfd(listen_fd, libc::POLLIN), pollfd(wake.as_raw_fd(), libc::POLLIN)];
-        fds.extend(conns.iter().map(|c| pollfd(c.fd(), c.events())));
         let next = conns.iter().filter_map(|c| c.deadline).chain(accept_paused_until).min();
-        if let Err(e) = poll(&mut fds, next.map(|t| t.saturating_duration_since(now))) {
-            log::error!("live reload stopped: poll failed: {e}");
-            return;
-        }
+        let accepting = accept_paused_until.is_none();
+        let timeout = next.map(|t| t.saturating_duration_since(now));
+        let ready = match poll(&listener, accepting, &wake, &conns, timeout) {
+            Ok(ready) => ready,
+            Err(e) => {
+                log::error!("live reload stopped: poll failed: {e}");
+                return;
+            }
+        };
 
-        if fds[1].revents != 0 {
+        if ready.wake {
             drain(&mut wake);
         }
         loop {
@@ -104,39 +108,71 @@ pub(super) fn serve(
                 }
             }
         }
-        for (conn, fd) in conns.iter_mut().zip(&fds[2..]) {
-            if fd.revents != 0 {
-                conn.ready(fd.revents);
+        for (conn, revents) in conns.iter_mut().zip(ready.conns) {
+            if !revents.is_empty() {
+                conn.ready(revents);
             }
         }
-        if fds[0].revents != 0 {
+        if ready.listener {
             accept(&listener, &mut conns, &mut accept_paused_until);
         }
     }
 }
 
-/// Returns a `pollfd` asking for `events` on `fd` (ignored by `poll` when negative).
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd { fd, events, revents: 0 }
+/// What one `poll` found ready.
+struct Ready {
+    /// The listener has a connection to accept.
+    listener: bool,
+    /// The wake-up socket has bytes: a message waits in the channel.
+    wake: bool,
+    /// What each connection is ready for, in the order of the connections polled (empty for
+    /// none, and for a closed one).
+    conns: Vec<PollFlags>,
 }
 
-/// Waits until one of `fds` is ready or `timeout` passes (forever without one). An interrupted
-/// wait returns early, as if it timed out.
-fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
-    // Rounded up, so a deadline is not woken for a millisecond early and polled again.
-    let ms = timeout.map_or(-1, |t| {
-        libc::c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+/// Waits until the listener (only while `accepting`), the wake-up socket `wake` or one of
+/// `conns` is ready, or `timeout` passes (forever without one). An interrupted wait returns
+/// early, as if it timed out.
+fn poll(
+    listener: &TcpListener,
+    accepting: bool,
+    wake: &UnixStream,
+    conns: &[Conn],
+    timeout: Option<Duration>,
+) -> io::Result<Ready> {
+    let mut fds = Vec::with_capacity(conns.len() + 2);
+    fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
+    // Which entry of `fds` is each connection's: a closed one has none.
+    let entries: Vec<Option<usize>> = conns
+        .iter()
+        .map(|conn| {
+            conn.fd().map(|fd| {
+                fds.push(PollFd::new(fd, conn.events()));
+                fds.len() - 1
+            })
+        })
+        .collect();
+    // A paused listener is left out of the set, so it cannot wake the loop.
+    let listener_entry = accepting.then(|| {
+        fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+        fds.len() - 1
     });
-    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd for the whole call, and
-    // its length is passed with it.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
+    // Rounded up, so a deadline is not woken for a millisecond early and polled again.
+    let timeout = timeout.map_or(PollTimeout::NONE, |t| {
+        PollTimeout::try_from(t.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX)
+    });
+    match nix::poll::poll(&mut fds, timeout) {
+        Ok(_) | Err(Errno::EINTR) => {}
+        Err(errno) => return Err(errno.into()),
     }
-    Ok(())
+    // Bits nix does not name still mean the kernel has news: the connection finds out what
+    // by reading.
+    let revents = |entry: usize| fds[entry].revents().unwrap_or(PollFlags::all());
+    Ok(Ready {
+        listener: listener_entry.is_some_and(|entry| !revents(entry).is_empty()),
+        wake: !revents(0).is_empty(),
+        conns: entries.into_iter().map(|e| e.map_or(PollFlags::empty(), revents)).collect(),
+    })
 }
 
 /// Reads the wake-up bytes, so that `poll` sleeps again.
@@ -185,17 +221,8 @@ fn accept(listener: &TcpListener, conns: &mut Vec<Conn>, paused_until: &mut Opti
 /// Asks the kernel for a small send buffer on `stream` (see [`SEND_BUFFER`]); a refusal only
 /// leaves the default.
 fn limit_send_buffer(stream: &TcpStream) {
-    let size = SEND_BUFFER;
-    // SAFETY: a valid socket descriptor, and a pointer to a c_int with its exact size.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&raw const size).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    // Ignored: the buffer is a bound on memory, not something the connection needs to work.
+    let _ = socket2::SockRef::from(stream).set_send_buffer_size(SEND_BUFFER);
 }
 
 /// Sends `message` to every client that said `hello`, dropping those that cannot take it.
@@ -265,21 +292,21 @@ enum State {
 }
 
 impl Conn {
-    fn fd(&self) -> RawFd {
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
         match &self.state {
-            State::Head { stream, .. } | State::Respond { stream, .. } => stream.as_raw_fd(),
-            State::Socket { ws, .. } => ws.get_ref().as_raw_fd(),
-            State::Closed => -1,
+            State::Head { stream, .. } | State::Respond { stream, .. } => Some(stream.as_fd()),
+            State::Socket { ws, .. } => Some(ws.get_ref().as_fd()),
+            State::Closed => None,
         }
     }
 
-    fn events(&self) -> libc::c_short {
+    fn events(&self) -> PollFlags {
         match &self.state {
-            State::Head { .. } => libc::POLLIN,
-            State::Respond { .. } => libc::POLLOUT,
-            State::Socket { flushing: true, .. } => libc::POLLIN | libc::POLLOUT,
-            State::Socket { .. } => libc::POLLIN,
-            State::Closed => 0,
+            State::Head { .. } => PollFlags::POLLIN,
+            State::Respond { .. } => PollFlags::POLLOUT,
+            State::Socket { flushing: true, .. } => PollFlags::POLLIN | PollFlags::POLLOUT,
+            State::Socket { .. } => PollFlags::POLLIN,
+            State::Closed => PollFlags::empty(),
         }
     }
 
@@ -289,7 +316,7 @@ impl Conn {
     }
 
     /// Moves the connection on after `poll` reported `revents` for it.
-    fn ready(&mut self, revents: libc::c_short) {
+    fn ready(&mut self, revents: PollFlags) {
         let state = std::mem::replace(&mut self.state, State::Closed);
         self.state = match state {
             State::Head { stream, buf } => self.read_head(stream, buf),
@@ -297,7 +324,7 @@ impl Conn {
                 self.respond(stream, out, done, upgrade)
             }
             State::Socket { ws, hello, flushing } => {
-                let writable = revents & libc::POLLOUT != 0;
+                let writable = revents.contains(PollFlags::POLLOUT);
                 self.socket(ws, hello, flushing && writable)
             }
             State::Closed => State::Closed,
