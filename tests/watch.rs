@@ -64,7 +64,9 @@ fn snapshot(db: &TestDb) -> (Vec<TemplateRow>, Vec<StylesheetRow>) {
 
 #[test]
 fn editor_saves_of_every_kind_end_with_the_whole_final_content() {
-    let (db, dir, root, run) = watching("watch_editor_saves", &["--debounce", "1200"]);
+    // -v: the watcher logs each event it takes (`changed: PATH`), which the two-chunk save
+    // below waits for.
+    let (db, dir, root, run) = watching("watch_editor_saves", &["--debounce", "1200", "-v"]);
     let path = header(&root);
 
     // In place.
@@ -107,10 +109,19 @@ fn editor_saves_of_every_kind_end_with_the_whole_final_content() {
             // Two opens, as a shell's `>` then `>>` or a slow tool: each chunk is closed, so
             // only the debounce keeps the first one from looking like a whole save.
             use std::io::Write;
+            let events_seen = || {
+                let log = run.stderr_so_far();
+                log.lines()
+                    .filter(|l| l.contains("changed: ") && l.ends_with("header.html"))
+                    .count()
+            };
+            let before = events_seen();
             std::fs::write(&path, b"first half, ").unwrap();
-            // The slow writer being simulated: well within this watcher's 1200 ms debounce,
-            // and longer than it takes to read a file and write its row.
-            std::thread::sleep(Duration::from_millis(400));
+            // The slow writer being simulated: the second chunk comes once the watcher has
+            // taken the first one's event, so it holds a closed, partial file and its debounce
+            // window is running; no sooner (else the scenario did not happen), and not after a
+            // blind pause that a loaded machine can stretch past the 1200 ms window.
+            wait_until("the watcher to see the first chunk", DEADLINE, || events_seen() > before);
             let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
             file.write_all(b"second half").unwrap();
         }
