@@ -10,6 +10,7 @@ mod export;
 mod first_hour;
 mod fixture;
 mod import;
+mod layers;
 mod live;
 mod races;
 mod readme;

@@ -523,8 +523,6 @@ fn create_temp(target: &Path) -> Result<(PathBuf, fs::File)> {
 /// `RENAME_NOREPLACE`: an `AlreadyExists` error then). None where the system or the filesystem
 /// cannot, for the caller's lstat-then-rename; a path holding a NUL byte is EINVAL, so it goes
 /// that way too, and fails there.
-///
-/// nix offers `renameat2` on glibc only; on musl this falls back to lstat-then-rename.
 fn rename_noreplace(temp: &Path, target: &Path) -> Option<std::io::Result<()>> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -536,7 +534,32 @@ fn rename_noreplace(temp: &Path, target: &Path) -> Option<std::io::Result<()>> {
             Err(errno) => Some(Err(errno.into())),
         }
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    // nix offers renameat2 on glibc only; musl has it too, so it is called directly there.
+    #[cfg(all(target_os = "linux", target_env = "musl"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let from = std::ffi::CString::new(temp.as_os_str().as_bytes()).ok()?;
+        let to = std::ffi::CString::new(target.as_os_str().as_bytes()).ok()?;
+        // SAFETY: both are NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Some(Ok(()));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINVAL) | Some(libc::ENOSYS) => None,
+            _ => Some(Err(e)),
+        }
+    }
+    #[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
     {
         let _ = (temp, target);
         None
