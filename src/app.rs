@@ -1,121 +1,31 @@
-//! Runs a parsed command line: resolves the configuration and hands each command to its module.
+//! Runs a parsed command line: a table from each command to its module's `run`. The context
+//! (configuration, then the database on first use) is resolved here, once, for the commands
+//! that need one; the test hooks are read here and passed apart from the options.
 
-use std::io::Write as _;
-
-use crate::cli::{self, Args, Command, HelpTopic, UpgradeCommand};
-use crate::commands::{self, export::ExportOptions, import::ImportOptions, status::Form};
-use crate::config;
+use crate::cli::{self, Args, Command, ThemeCommand};
+use crate::commands::{self as c, Context};
 use crate::error::Result;
-use crate::mybb::db::Db;
-use crate::sync::watcher::WatchOptions;
-use crate::test_hooks;
+use crate::test_hooks::Hooks;
 
 /// Runs the command `args` names.
 pub fn run(args: Args) -> Result<()> {
+    let context = || Context::resolve(&args.connection);
+    let hooks = Hooks::from_env();
     match &args.command {
-        Command::Help(topic) => {
-            match topic {
-                HelpTopic::General => print!("{}", cli::help()),
-                HelpTopic::Command(spec) => print!("{}", cli::command_help(spec)),
-                HelpTopic::Group(word) => print!("{}", cli::group_help(word)),
-            }
-            Ok(())
-        }
-        Command::Completions(shell) => {
-            print!("{}", commands::completions::script(shell));
-            Ok(())
-        }
-        Command::Version => {
-            println!("mybb-sync {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        Command::Export(export_args) => {
-            let config = config::resolve(&args.connection)?;
-            let db = Db::connect(&config.db, &config.prefix)?;
-            let options = ExportOptions {
-                sets: export_args.sets.clone(),
-                themes: export_args.themes.clone(),
-                prefer: export_args.prefer,
-                dry_run: export_args.dry_run,
-                fail_after: test_hooks::number(test_hooks::FAIL_AFTER),
-                keep_edits_during_export: false,
-                json: export_args.json,
-            };
-            commands::export::export(&db, &config, &options)?;
-            Ok(())
-        }
-        Command::Import(import_args) => {
-            let config = config::resolve(&args.connection)?;
-            let db = Db::connect(&config.db, &config.prefix)?;
-            let options = ImportOptions {
-                paths: import_args.paths.clone(),
-                prefer: import_args.prefer,
-                dry_run: import_args.dry_run,
-                json: import_args.json,
-            };
-            commands::import::import(&db, &config, &options)?;
-            Ok(())
-        }
-        Command::Status(status_args) => {
-            let config = config::resolve(&args.connection)?;
-            let db = Db::connect(&config.db, &config.prefix)?;
-            let form = match (status_args.porcelain, status_args.json) {
-                (true, _) => Form::Porcelain,
-                (_, true) => Form::Json,
-                _ => Form::Plain,
-            };
-            commands::status::status(&db, &config, form)
-        }
-        Command::CacheRebuild(cache_args) => {
-            let config = config::resolve(&args.connection)?;
-            commands::cache::rebuild(&config, &cache_args.themes)
-        }
-        Command::Theme(theme) => commands::theme::run(&args.connection, theme),
-        Command::Upgrade(upgrade_args) => {
-            let config = config::resolve(&args.connection)?;
-            let db = Db::connect(&config.db, &config.prefix)?;
-            let a = upgrade_args;
-            match a.command {
-                UpgradeCommand::Outdated => commands::outdated::outdated(
-                    &db,
-                    &config,
-                    a.base.as_deref(),
-                    a.porcelain,
-                    a.json,
-                ),
-                UpgradeCommand::Diff => commands::diff::diff(&db, &config, &a.paths, a.master),
-                UpgradeCommand::Merge => {
-                    let options = commands::merge::Options { dry_run: a.dry_run, json: a.json };
-                    commands::merge::merge(&db, &config, &a.paths, a.base.as_deref(), options)
-                }
-                UpgradeCommand::Revert => {
-                    let discard = a.prefer == Some(crate::cli::Prefer::Db);
-                    commands::revert::revert(&db, &config, &a.paths, discard, a.json)
-                }
-            }
-        }
-        Command::Watch(watch_args) => {
-            let config = config::resolve(&args.connection)?;
-            let mut options = WatchOptions {
-                debounce: watch_args.debounce,
-                reconcile_at_start: !watch_args.export_first,
-                pull_interval: watch_args.pull_interval,
-                exit_after: test_hooks::number(test_hooks::EXIT_AFTER),
-                live: None,
-            };
-            if let Some(addr) = watch_args.live_reload {
-                let (server, sender) = crate::live::start(addr)?;
-                // For the user to copy, so on stdout; a closed stdout is no reason to stop.
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "live reload: listening on {}; add this line to the headerinclude template \
-                     of a development template set (or use a LiveReload browser extension):\n{}",
-                    server.local_addr(),
-                    server.script_tag()
-                );
-                options.live = Some(sender);
-            }
-            commands::watch::watch(&config, options, watch_args.export_first)
-        }
+        Command::Help(topic) => cli::print_help(*topic),
+        Command::Completions(shell) => cli::completions::print(shell),
+        Command::Version => cli::print_version(),
+        Command::Export(a) => c::export::run(&context()?, a, &hooks),
+        Command::Import(a) => c::import::run(&context()?, a),
+        Command::Status(a) => c::status::run(&context()?, a),
+        Command::CacheRebuild(a) => c::cache::run(&context()?, a),
+        Command::Watch(a) => c::watch::run(&context()?, a, &hooks),
+        Command::Outdated(a) => c::outdated::run(&context()?, a),
+        Command::Diff(a) => c::diff::run(&context()?, a),
+        Command::Merge(a) => c::merge::run(&context()?, a),
+        Command::Revert(a) => c::revert::run(&context()?, a),
+        Command::Theme(ThemeCommand::Export(a)) => c::theme::export(&context()?, a),
+        Command::Theme(ThemeCommand::Import(a)) => c::theme::import(&context()?, a),
+        Command::Theme(ThemeCommand::Unpack(file)) => c::theme::run_unpack(&args.connection, file),
     }
 }

@@ -12,6 +12,23 @@ pub const FAIL_AFTER: &str = "fail-after";
 /// Stop a watcher once this many items were written to the database.
 pub const EXIT_AFTER: &str = "exit-after";
 
+/// The hooks that change how a command runs, read once from the environment by `app.rs` and
+/// passed to the commands that take them, apart from the options a user gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hooks {
+    /// See [`FAIL_AFTER`].
+    pub fail_after: Option<usize>,
+    /// See [`EXIT_AFTER`].
+    pub exit_after: Option<usize>,
+}
+
+impl Hooks {
+    /// Returns the hooks the environment sets (none for a user).
+    pub fn from_env() -> Hooks {
+        Hooks { fail_after: number(FAIL_AFTER), exit_after: number(EXIT_AFTER) }
+    }
+}
+
 /// Returns the number set for hook `name`, or None when the hook is not set (or not a number).
 pub fn number(name: &str) -> Option<usize> {
     let hooks = std::env::var(ENV_TEST_HOOKS).ok()?;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mybb_sync::commands::export::{self, ExportOptions};
+use mybb_sync::cli::ExportArgs;
+use mybb_sync::commands::export::{self, Mode};
 use mybb_sync::config::Config;
 use mybb_sync::disk::gate::Gate;
 use mybb_sync::mybb::db::Db;
@@ -227,7 +228,7 @@ fn exports_in_the_same_process_while_watching_change_no_row() {
     let root = dir.join("sync");
     let config = config(&db, &root);
     let conn = Db::connect(&config.db, &config.prefix).unwrap();
-    export::export(&conn, &config, &ExportOptions::default()).unwrap();
+    export::export(&conn, &config, &ExportArgs::default(), Mode::default()).unwrap();
     let before = snapshot(&db);
 
     let gate = Arc::new(Gate::new());
@@ -235,12 +236,12 @@ fn exports_in_the_same_process_while_watching_change_no_row() {
     for _ in 0..3 {
         std::fs::remove_dir_all(root.join(SET)).unwrap();
         let _paused = gate.pause_guard();
-        let options = ExportOptions {
+        let options = ExportArgs {
             sets: vec!["Default Templates".into()],
             themes: vec!["Default".into()],
             ..Default::default()
         };
-        export::export(&conn, &config, &options).unwrap();
+        export::export(&conn, &config, &options, Mode::default()).unwrap();
     }
     assert!(!gate.is_paused());
     std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "sentinel").unwrap();
@@ -260,7 +261,7 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
     let root = dir.join("sync");
     let config = config(&db, &root);
     let conn = Db::connect(&config.db, &config.prefix).unwrap();
-    export::export(&conn, &config, &ExportOptions::default()).unwrap();
+    export::export(&conn, &config, &ExportArgs::default(), Mode::default()).unwrap();
 
     let gate = Arc::new(Gate::new());
     let (stopper, worker) = spawn_watcher(&config, &gate, false);
@@ -280,7 +281,8 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
         export::export(
             &conn,
             &config,
-            &ExportOptions { sets: vec!["No Such Set".into()], ..Default::default() },
+            &ExportArgs { sets: vec!["No Such Set".into()], ..Default::default() },
+            Mode::default(),
         )
     };
     assert!(failed.is_err());
@@ -292,8 +294,8 @@ fn events_queue_while_paused_and_are_applied_on_resume_and_a_failed_export_resum
     {
         let _paused = gate.pause_guard();
         std::fs::write(header(&root), "edited during the export").unwrap();
-        let options = ExportOptions { keep_edits_during_export: true, ..Default::default() };
-        export::export(&conn, &config, &options).unwrap();
+        let mode = Mode { keep_edits_during_export: true, ..Default::default() };
+        export::export(&conn, &config, &ExportArgs::default(), mode).unwrap();
         assert_eq!(std::fs::read(header(&root)).unwrap(), b"edited during the export");
     }
     wait_for_template(&db, "header", b"edited during the export");

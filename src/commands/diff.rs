@@ -3,23 +3,24 @@
 //! master template against the custom copy. Coloured when stdout is a terminal.
 
 use std::io::{IsTerminal, Write as _};
-use std::path::PathBuf;
 
-use crate::config::Config;
+use crate::cli::DiffArgs;
+use crate::commands::Context;
 use crate::error::Result;
-use crate::mybb::db::Db;
 use crate::sync::own_dir;
 use crate::sync::upgrade::{DiffSides, Upgrade};
 
 /// Runs `diff`: prints the diff of each path (nothing for a path whose sides are equal).
-pub fn diff(db: &Db, config: &Config, paths: &[PathBuf], master: bool) -> Result<()> {
+pub fn run(ctx: &Context, args: &DiffArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let DiffArgs { paths, master } = args;
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckOnly)?;
     // Read-only: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;
     let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;
     let upgrade = Upgrade::load(db, config)?;
-    let sides = if master { DiffSides::MasterToCopy } else { DiffSides::DatabaseToFile };
+    let sides = if *master { DiffSides::MasterToCopy } else { DiffSides::DatabaseToFile };
     let color = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     for path in paths {

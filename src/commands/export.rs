@@ -11,7 +11,8 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::commands::output;
+use crate::cli::ExportArgs;
+use crate::commands::{Context, output};
 use crate::config::Config;
 use crate::disk::atomic;
 use crate::error::{Error, Result};
@@ -19,30 +20,21 @@ use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::baseline;
-use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Scope, Syncer};
 use crate::sync::state::State;
+use crate::test_hooks::Hooks;
 
-/// What to export.
-#[derive(Debug, Clone, Default)]
-pub struct ExportOptions {
-    /// Template set titles; empty means every set (and the global set when it has rows).
-    pub sets: Vec<String>,
-    /// Theme names; empty means every theme but the master theme.
-    pub themes: Vec<String>,
-    /// `--prefer db` overwrites files edited since the last sync, and resolves conflicts.
-    pub prefer: Option<Prefer>,
-    /// Print what would change, change nothing.
-    pub dry_run: bool,
+/// How an export runs, beyond the options of its command line: set by `watch` and by the
+/// test hooks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
     /// Leave alone a file changed since the export began (for `watch --export-first`, whose
     /// watcher then applies the change), instead of overwriting it with the database's content.
     pub keep_edits_during_export: bool,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
-    /// Print JSON lines on stdout (`commands/output.rs`).
-    pub json: bool,
 }
 
 /// What an export did, per set and theme.
@@ -64,9 +56,17 @@ pub struct PartSummary {
     pub kept: usize,
 }
 
-/// Exports the chosen sets and themes into the sync root, holding the root's lock exclusively.
-/// Returns [`Error::Incomplete`] when files were refused or in conflict (each reported).
-pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<ExportSummary> {
+/// Runs `export` as the command line asks, with the test hooks `hooks`.
+pub fn run(ctx: &Context, args: &ExportArgs, hooks: &Hooks) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let mode = Mode { fail_after: hooks.fail_after, ..Mode::default() };
+    export(db, config, args, mode).map(drop)
+}
+
+/// Exports the sets and themes `options` names into the sync root, holding the root's lock
+/// exclusively. Returns [`Error::Incomplete`] when files were refused or in conflict (each
+/// reported).
+pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Result<ExportSummary> {
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
@@ -102,8 +102,8 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
         return Ok(summary);
     }
     let apply = ApplyOptions {
-        keep_files_changed_since: options.keep_edits_during_export.then_some(started),
-        fail_after: options.fail_after,
+        keep_files_changed_since: mode.keep_edits_during_export.then_some(started),
+        fail_after: mode.fail_after,
     };
     let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
     for part in &mut summary.parts {
@@ -121,7 +121,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportOptions) -> Result<Expor
 
 /// Returns the sets and themes `options` name, or the default scope when none is named.
 /// Naming selects: `--theme X` alone exports that theme and no set, `--set Y` alone no theme.
-fn chosen_scope(syncer: &Syncer<'_>, board: &Board, options: &ExportOptions) -> Result<Scope> {
+fn chosen_scope(syncer: &Syncer<'_>, board: &Board, options: &ExportArgs) -> Result<Scope> {
     let default = syncer.default_scope(board)?;
     if options.sets.is_empty() && options.themes.is_empty() {
         return Ok(default);

@@ -1,35 +1,29 @@
 //! `import`: files to database rows, once, holding the sync root's lock exclusively.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cli::ImportArgs;
+use crate::commands::Context;
 use crate::config::Config;
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
-use crate::sync::decide::Prefer;
 use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Syncer, walk_root};
 use crate::sync::state::State;
 
-/// What to import, and how to report it.
-#[derive(Debug, Clone, Default)]
-pub struct ImportOptions {
-    /// Files and folders; empty means the whole sync root.
-    pub paths: Vec<PathBuf>,
-    pub prefer: Option<Prefer>,
-    /// Print the plan, change nothing.
-    pub dry_run: bool,
-    /// Print JSON lines on stdout (`commands/output.rs`).
-    pub json: bool,
+/// Runs `import` as the command line asks.
+pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    import(db, config, args).map(drop)
 }
 
 /// Runs `import`: plans every file under the sync root (or under `paths`) and writes those
 /// that changed to the database. Returns [`Error::Incomplete`] when any file was refused or
 /// in conflict. With `dry_run`, prints the plan and changes nothing.
-pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Report> {
-    let ImportOptions { paths, prefer, dry_run, json } = options;
+pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> {
+    let ImportArgs { paths, prefer, dry_run, json } = options;
     let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
@@ -90,10 +84,7 @@ pub fn import(db: &Db, config: &Config, options: &ImportOptions) -> Result<Repor
         report.unstable = again.unstable;
     }
     for path in std::mem::take(&mut report.unstable) {
-        log::warn!(
-            "{}: refused: kept changing while being read",
-            crate::commands::output::relative(config, &path).display()
-        );
+        log::warn!("{}: refused: kept changing while being read", config.relative(&path).display());
         report.refused.push((path, "kept changing while being read".to_owned()));
     }
     log::info!(

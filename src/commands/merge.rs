@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::commands::output;
+use crate::cli::MergeArgs;
+use crate::commands::{Context, output};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::mybb::db::Db;
 use crate::sync::own_dir;
 use crate::sync::upgrade::{MergeReport, OldMasters, Upgrade};
 
@@ -58,15 +58,6 @@ pub fn summary(upgrade: &Upgrade<'_>, report: &MergeReport, dry_run: bool) -> St
     text
 }
 
-/// How `merge` runs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Print what would be merged; write nothing.
-    pub dry_run: bool,
-    /// Print one JSON object per outdated template on stdout, then a summary.
-    pub json: bool,
-}
-
 /// Why a conflicted file is one, for `--json`.
 const CONFLICT_REASON: &str = "both changed the same lines: resolve the marked lines";
 /// Why a template without a merge base is not merged, for `--json`.
@@ -105,14 +96,10 @@ pub fn json_lines(config: &Config, report: &MergeReport, dry_run: bool) -> Vec<s
 
 /// Runs `merge`. Returns [`Error::Incomplete`] (exit 3) when a file holds conflicts, or a
 /// template could not be merged.
-pub fn merge(
-    db: &Db,
-    config: &Config,
-    paths: &[PathBuf],
-    base: Option<&Path>,
-    options: Options,
-) -> Result<()> {
-    let Options { dry_run, json } = options;
+pub fn run(ctx: &Context, args: &MergeArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let MergeArgs { paths, base, dry_run, json } = args;
+    let (base, dry_run, json) = (base.as_deref(), *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;

@@ -1,7 +1,15 @@
-//! One module per command: each turns its options into engine calls and reports the result.
+//! One module per command: each owns `run(context, its args)`, turning the options the command
+//! line parsed (`cli`'s structs, used as given) into engine calls, and reports the result.
+//! [`Context`] is the one place a command's configuration is resolved and its database
+//! connected.
+
+use std::cell::OnceCell;
+
+use crate::config::{self, Config, ConnectionArgs};
+use crate::error::Result;
+use crate::mybb::db::Db;
 
 pub mod cache;
-pub mod completions;
 pub mod diff;
 pub mod export;
 pub mod import;
@@ -12,3 +20,47 @@ pub mod revert;
 pub mod status;
 pub mod theme;
 pub mod watch;
+
+/// What a command runs against: the resolved configuration, and the database, connected on
+/// first use (so a command that checks its options first reports them before any connection
+/// error, and `watch` connects only when it exports).
+pub struct Context {
+    pub config: Config,
+    db: OnceCell<Db>,
+}
+
+impl Context {
+    /// Resolves the configuration from the global options and the environment.
+    ///
+    /// # Errors
+    ///
+    /// A configuration error (exit 2) when the options, the environment and `inc/config.php`
+    /// do not name a database.
+    pub fn resolve(connection: &ConnectionArgs) -> Result<Context> {
+        Ok(Context::new(config::resolve(connection)?))
+    }
+
+    /// Returns a context for `config`, not connected yet.
+    pub fn new(config: Config) -> Context {
+        Context { config, db: OnceCell::new() }
+    }
+
+    /// Returns the database, connecting on the first call.
+    ///
+    /// # Errors
+    ///
+    /// A connection error when the database cannot be reached or refuses us.
+    pub fn db(&self) -> Result<&Db> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = Db::connect(&self.config.db, &self.config.prefix)?;
+        Ok(self.db.get_or_init(|| db))
+    }
+
+    /// Returns the context connected: the database and the configuration, for commands that
+    /// need both from the start.
+    pub fn connected(&self) -> Result<(&Db, &Config)> {
+        Ok((self.db()?, &self.config))
+    }
+}

@@ -8,9 +8,10 @@
 
 use std::path::Path;
 
+use crate::cli::OutdatedArgs;
+use crate::commands::Context;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::mybb::db::Db;
 use crate::sync::own_dir;
 use crate::sync::upgrade::{BaseSource, OldMasters, Outdated, Upgrade};
 
@@ -43,13 +44,10 @@ fn json_item(config: &Config, item: &Outdated) -> serde_json::Value {
 
 /// Runs `outdated`: prints every outdated custom template, returns [`Error::Outdated`]
 /// (exit 3) when there is any.
-pub fn outdated(
-    db: &Db,
-    config: &Config,
-    base: Option<&Path>,
-    porcelain: bool,
-    json: bool,
-) -> Result<()> {
+pub fn run(ctx: &Context, args: &OutdatedArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let OutdatedArgs { base, porcelain, json } = args;
+    let (base, porcelain, json) = (base.as_deref(), *porcelain, *json);
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckOnly)?;
     // Read-only: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;

@@ -6,7 +6,7 @@
 //! `summary` (the command's name) and the counts.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
@@ -16,11 +16,6 @@ use crate::sync::layout::{STYLES_DIR, TEMPLATE_SETS_DIR};
 
 /// Why a conflict is one, in the words the warning uses.
 pub const CONFLICT_REASON: &str = "changed on disk and in the database since the last sync";
-
-/// Returns `path` relative to the sync root of `config` when it lies under it, else as given.
-pub fn relative(config: &Config, path: &Path) -> PathBuf {
-    config.relative(path)
-}
 
 /// Returns what a path relative to the sync root holds: `template`, `stylesheet` or `file`.
 pub fn kind(relative: &Path) -> &'static str {
@@ -33,7 +28,7 @@ pub fn kind(relative: &Path) -> &'static str {
 
 /// Returns one item object.
 pub fn item(config: &Config, action: &str, path: &Path, reason: Option<&str>) -> Value {
-    let rel = relative(config, path);
+    let rel = config.relative(path);
     let mut object = Map::new();
     object.insert("action".into(), json!(action));
     object.insert("path".into(), json!(rel.to_string_lossy()));
@@ -74,7 +69,7 @@ pub fn print_report(config: &Config, command: &str, report: &Report) {
     }
     for (path, copy) in &report.conflicts {
         let mut object = item(config, "conflict", path, Some(CONFLICT_REASON));
-        object["copy"] = json!(relative(config, copy).to_string_lossy());
+        object["copy"] = json!(config.relative(copy).to_string_lossy());
         lines.push(object);
     }
     for (path, why) in &report.refused {

@@ -2,12 +2,9 @@
 //! row is deleted (never a master row) and the file rewritten with what MyBB renders now.
 //! A file with edits not yet in the database is a conflict unless `--prefer db`.
 
-use std::path::PathBuf;
-
-use crate::commands::output;
-use crate::config::Config;
+use crate::cli::{Prefer, RevertArgs};
+use crate::commands::{Context, output};
 use crate::error::{Error, Result};
-use crate::mybb::db::Db;
 use crate::sync::own_dir;
 use crate::sync::state::State;
 use crate::sync::upgrade::{Reverted, Upgrade};
@@ -16,13 +13,10 @@ use crate::sync::upgrade::{Reverted, Upgrade};
 /// conflict.
 /// With `json`, prints one object per path on stdout (`action` one of `reverted`, `conflict`,
 /// `refused`), then a summary.
-pub fn revert(
-    db: &Db,
-    config: &Config,
-    paths: &[PathBuf],
-    discard_local: bool,
-    json: bool,
-) -> Result<()> {
+pub fn run(ctx: &Context, args: &RevertArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let RevertArgs { paths, prefer, json } = args;
+    let (discard_local, json) = (*prefer == Some(Prefer::Db), *json);
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;

@@ -7,6 +7,8 @@
 
 use serde_json::{Value, json};
 
+use crate::cli::StatusArgs;
+use crate::commands::Context;
 use crate::commands::output::{self, CONFLICT_REASON};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -44,7 +46,7 @@ fn line(config: &Config, planned: &Planned, form: Form) -> Option<String> {
     if form == Form::Json {
         return Some(item(config, planned)?.to_string());
     }
-    let path = output::relative(config, &planned.path);
+    let path = config.relative(&planned.path);
     let path = path.display();
     // Conflicts print no reason here: the word says it (and scripts split on tabs).
     let reason = match &planned.action {
@@ -81,6 +83,17 @@ fn summary(command: &str, plan: &[&Planned], dry_run: bool) -> Value {
         object["dry_run"] = json!(true);
     }
     object
+}
+
+/// Runs `status` as the command line asks: `--porcelain` or `--json` picks the form.
+pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
+    let form = match (args.porcelain, args.json) {
+        (true, _) => Form::Porcelain,
+        (_, true) => Form::Json,
+        _ => Form::Plain,
+    };
+    status(db, config, form)
 }
 
 /// Runs `status`: plans every item of every set and theme and every file under the sync root,

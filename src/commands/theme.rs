@@ -15,8 +15,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cli::ThemeCommand;
-use crate::config::{self, Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
+use crate::cli::{ThemeExportArgs, ThemeImportArgs};
+use crate::commands::Context;
+use crate::config::{Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
 use crate::disk::atomic::{AtomicBatch, Seen};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, MASTER_THEME_TID};
@@ -30,45 +31,11 @@ use crate::sync::plan::{Action, Scope, Syncer};
 use crate::sync::state::State;
 use crate::sync::theme_unpack;
 
-/// Runs `theme export`, `theme import` or `theme unpack` with the global options `connection`.
-pub fn run(connection: &ConnectionArgs, command: &ThemeCommand) -> Result<()> {
-    if let ThemeCommand::Unpack(file) = command {
-        let root = unpack_root(connection.sync_root.as_deref());
-        return unpack(&root, file, !connection.no_fsync);
-    }
-    let config = config::resolve(connection)?;
-    let db = Db::connect(&config.db, &config.prefix)?;
-    match command {
-        ThemeCommand::Export(args) => export(&db, &config, args),
-        ThemeCommand::Import(args) => import(&db, &config, args),
-        ThemeCommand::Unpack(_) => Ok(()),
-    }
-}
-
-/// The options of `theme export`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ThemeExportArgs {
-    /// The theme's name.
-    pub name: String,
-    /// `--custom-only`: the Admin CP's "Include customized items only?".
-    pub custom_only: bool,
-    /// `--no-templates`: "Include templates in the export as well?" no.
-    pub no_templates: bool,
-    /// `--from-files`: export the sync root's files rather than the database's rows.
-    pub from_files: bool,
-}
-
-/// The options of `theme import`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ThemeImportArgs {
-    pub file: PathBuf,
-    /// `--name NAME`: the new theme's name instead of the file's.
-    pub name: Option<String>,
-    /// `--parent NAME`: the parent theme (default: MyBB's master style).
-    pub parent: Option<String>,
-    pub no_templates: bool,
-    pub no_stylesheets: bool,
-    pub version_compat: bool,
+/// Runs `theme unpack FILE` under the sync root the global options `connection` name. It needs
+/// no database, so no configuration is resolved: `inc/config.php` and the URL are not read.
+pub fn run_unpack(connection: &ConnectionArgs, file: &Path) -> Result<()> {
+    let root = unpack_root(connection.sync_root.as_deref());
+    unpack(&root, file, !connection.no_fsync)
 }
 
 /// Reads a theme file: its size is checked before it is read, then it is parsed safely.
@@ -85,7 +52,8 @@ fn read_theme_file(path: &Path) -> Result<std::result::Result<ThemeXml, ImportRe
 /// [`Error::UnknownItem`] (exit 2) for a theme that does not exist; [`Error::Incomplete`]
 /// (exit 3) when the sync root has edits the export leaves out (the XML is still written), or
 /// with `--from-files` when files are refused (nothing is written).
-pub fn export(db: &Db, config: &Config, args: &ThemeExportArgs) -> Result<()> {
+pub fn export(ctx: &Context, args: &ThemeExportArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
     if args.from_files && !config.sync_root.is_dir() {
         return Err(Error::usage(format!(
             "--from-files exports the sync root's files, but {} is not a directory (see --root)",
@@ -231,7 +199,8 @@ fn files_differing(
 /// A usage error (exit 2) without a MyBB root or with an unknown `--parent`;
 /// [`Error::Incomplete`] (exit 3) when the file is refused (the Admin CP's message is logged,
 /// nothing is written) or some cache files could not be written.
-pub fn import(db: &Db, config: &Config, args: &ThemeImportArgs) -> Result<()> {
+pub fn import(ctx: &Context, args: &ThemeImportArgs) -> Result<()> {
+    let (db, config) = ctx.connected()?;
     let root = config.mybb_root.as_deref().ok_or_else(|| {
         Error::usage(
             "`theme import` writes MyBB's stylesheet cache files, so it needs MyBB's root \

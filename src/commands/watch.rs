@@ -1,18 +1,46 @@
 //! `watch`: arms the watcher, installs the Ctrl-C/SIGTERM handler, and with `--export-first`
 //! exports while the watcher is paused. The watch loop itself is the engine's (`sync/watcher.rs`).
 
+use std::io::Write as _;
 use std::sync::Arc;
 
-use crate::commands::export::{self, ExportOptions};
-use crate::config::Config;
+use crate::cli::{ExportArgs, WatchArgs};
+use crate::commands::Context;
+use crate::commands::export::{self, Mode};
 use crate::disk::gate::Gate;
 use crate::error::{Error, Result};
-use crate::mybb::db::Db;
 use crate::sync::watcher::{self, WatchOptions};
+use crate::test_hooks::Hooks;
 
-/// Runs `watch` until Ctrl-C or SIGTERM; with `export_first`, exports first with the watcher
-/// armed but paused.
-pub fn watch(config: &Config, options: WatchOptions, export_first: bool) -> Result<()> {
+/// Runs `watch` as the command line asks, with the test hooks `hooks`: starts the live-reload
+/// server when asked, then watches until Ctrl-C or SIGTERM.
+pub fn run(ctx: &Context, args: &WatchArgs, hooks: &Hooks) -> Result<()> {
+    let mut options = WatchOptions {
+        debounce: args.debounce,
+        reconcile_at_start: !args.export_first,
+        pull_interval: args.pull_interval,
+        exit_after: hooks.exit_after,
+        live: None,
+    };
+    if let Some(addr) = args.live_reload {
+        let (server, sender) = crate::live::start(addr)?;
+        // For the user to copy, so on stdout; a closed stdout is no reason to stop.
+        let _ = writeln!(
+            std::io::stdout(),
+            "live reload: listening on {}; add this line to the headerinclude template \
+             of a development template set (or use a LiveReload browser extension):\n{}",
+            server.local_addr(),
+            server.script_tag()
+        );
+        options.live = Some(sender);
+    }
+    watch(ctx, options, args.export_first)
+}
+
+/// Watches until Ctrl-C or SIGTERM; with `export_first`, exports first with the watcher armed
+/// but paused.
+fn watch(ctx: &Context, options: WatchOptions, export_first: bool) -> Result<()> {
+    let config = &ctx.config;
     let armed = watcher::arm(config)?;
     let stopper = armed.stopper();
     ctrlc::set_handler(move || stopper.stop())
@@ -24,16 +52,13 @@ pub fn watch(config: &Config, options: WatchOptions, export_first: bool) -> Resu
     }
     // Export with the watcher armed but paused: edits made meanwhile are queued and applied on
     // resume, and the export's own writes are echoes that change nothing.
-    let db = Db::connect(&config.db, &config.prefix)?;
+    let db = ctx.db()?;
     let worker_config = config.clone();
     let worker_gate = Arc::clone(&gate);
     let paused = gate.pause_guard();
     let worker = std::thread::spawn(move || armed.run(&worker_config, &options, worker_gate));
-    let exported = export::export(
-        &db,
-        config,
-        &ExportOptions { keep_edits_during_export: true, ..ExportOptions::default() },
-    );
+    let mode = Mode { keep_edits_during_export: true, ..Mode::default() };
+    let exported = export::export(db, config, &ExportArgs::default(), mode);
     drop(paused);
     if let Err(e) = exported {
         log::error!("the export failed: {}; watching anyway", crate::error::chain(&e));

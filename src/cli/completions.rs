@@ -7,7 +7,16 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::{COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind};
+use crate::cli::table::{
+    COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind,
+};
+
+/// Prints the completion script for `shell` to stdout. Never fails: it returns a result to
+/// sit in `app.rs`'s table beside the commands.
+pub fn print(shell: &str) -> crate::error::Result<()> {
+    print!("{}", script(shell));
+    Ok(())
+}
 
 /// Returns the completion script for `shell` (`bash`, `zsh` or `fish`).
 pub fn script(shell: &str) -> String {
