@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::table::CommandSpec;
+use crate::cli::spec::CommandSpec;
 use crate::config::ConnectionArgs;
 pub use crate::sync::decide::Prefer;
 

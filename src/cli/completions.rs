@@ -7,9 +7,8 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::table::{
-    COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind,
-};
+use crate::cli::spec::{CommandSpec, Flag, Operands, ValueKind};
+use crate::cli::table::{COMMAND_WORDS, COMMANDS, GLOBAL_FLAGS};
 
 /// Prints the completion script for `shell` to stdout. Never fails: it returns a result to
 /// sit in `app.rs`'s table beside the commands.

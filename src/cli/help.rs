@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::cli::args::HelpTopic;
-use crate::cli::table::{COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS};
+use crate::cli::spec::{CommandSpec, Flag};
+use crate::cli::table::{COMMANDS, GLOBAL_FLAGS};
 use crate::error::{Error, Result};
 
 /// Prints the help of `topic` to stdout. Never fails: it returns a result to sit in

@@ -1,7 +1,8 @@
 //! The command line, in four parts:
 //!
 //! - `table.rs`: the commands and flags as data ([`COMMANDS`], [`GLOBAL_FLAGS`]); each flag's
-//!   name, help line and effect side by side, each command's words, help and `build`;
+//!   name, help line and effect side by side, each command's words, help and `build`
+//!   (their shape, [`CommandSpec`] and [`Flag`], in `spec.rs`);
 //! - `parse.rs`: the `lexopt` loop that applies the table to the arguments;
 //! - `help.rs`: `--help` and `help COMMAND`, rendered from the table;
 //! - [`completions`]: the shell completion scripts, rendered from the same table;
@@ -22,6 +23,7 @@ mod args;
 pub mod completions;
 mod help;
 mod parse;
+mod spec;
 mod table;
 
 pub use args::{
@@ -31,6 +33,5 @@ pub use args::{
 };
 pub use help::{command_help, group_help, help, print as print_help, print_version};
 pub use parse::{parse, parse_from};
-pub use table::{
-    COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind, command_spec,
-};
+pub use spec::{CommandSpec, Flag, Operands, ValueKind, command_spec};
+pub use table::{COMMAND_WORDS, COMMANDS, GLOBAL_FLAGS};

@@ -10,9 +10,8 @@ use lexopt::prelude::*;
 
 use crate::cli::args::{Args, Command, Given};
 use crate::cli::help::topic;
-use crate::cli::table::{
-    COMMAND_WORDS, COMMANDS, CommandSpec, Flag, GLOBAL_FLAGS, Operands, ValueKind, any_flag,
-};
+use crate::cli::spec::{CommandSpec, Flag, Operands, ValueKind, any_flag};
+use crate::cli::table::{COMMAND_WORDS, COMMANDS, GLOBAL_FLAGS};
 use crate::error::{Error, Result};
 
 /// Parses the process's arguments.
@@ -199,7 +198,7 @@ mod tests {
     use super::*;
     use crate::cli::args::*;
     use crate::cli::help::{command_help, help};
-    use crate::cli::table::command_spec;
+    use crate::cli::spec::command_spec;
 
     fn parse(args: &[&str]) -> Result<Args> {
         parse_from(args.iter().copied())
