@@ -19,7 +19,7 @@ pub fn print(topic: HelpTopic) -> Result<()> {
     Ok(())
 }
 
-/// Prints `mybb-sync VERSION` to stdout (`--version`). Never fails, as [`print`].
+/// Prints `mybb-sync VERSION` to stdout (`--version`). Never fails, as [`print()`].
 pub fn print_version() -> Result<()> {
     println!("mybb-sync {}", env!("CARGO_PKG_VERSION"));
     Ok(())
