@@ -1,0 +1,12 @@
+//! MySQL and MariaDB: the SQL of every question [`crate::mybb::db::Db`] asks, over one
+//! connection. Only this folder names the `mysql` crate or writes a statement.
+
+mod connection;
+mod reads;
+mod rows;
+mod themes;
+mod upgrades;
+mod writes;
+
+pub(crate) use connection::MySql;
+pub(crate) use reads::Lookup;

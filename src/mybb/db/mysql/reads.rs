@@ -1,0 +1,217 @@
+//! The reads every command makes of a board: template sets and groups, templates, themes,
+//! stylesheets, key-value rows (`datacache`, `settings`), the columns' character sets, and the
+//! fingerprint a watcher compares between pulls.
+
+use mysql::prelude::Queryable;
+use mysql::{Params, Row, Value};
+
+use super::MySql;
+use super::connection::placeholders;
+use super::rows::{RowReader, StylesheetColumns, stylesheet_row};
+use crate::error::Result;
+use crate::mybb::db::{StylesheetRow, TemplateRow, ThemeRow};
+
+/// A key-value table of MyBB's, read one row at a time by its key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lookup {
+    table: &'static str,
+    key_column: &'static str,
+    value_column: &'static str,
+    /// How a row is named in errors: "datacache row", "setting".
+    shown: &'static str,
+}
+
+impl Lookup {
+    /// `datacache`: MyBB's cache of serialized values, by `title`.
+    pub(crate) const DATACACHE: Lookup = Lookup {
+        table: "datacache",
+        key_column: "title",
+        value_column: "cache",
+        shown: "datacache row",
+    };
+
+    /// `settings`: the board's settings, by `name` (MyBB copies them into
+    /// `inc/settings.php`).
+    pub(crate) const SETTING: Lookup =
+        Lookup { table: "settings", key_column: "name", value_column: "value", shown: "setting" };
+}
+
+impl MySql {
+    /// Returns the template sets as `(sid, title)`, by sid.
+    pub(crate) fn template_sets(&self) -> Result<Vec<(i32, String)>> {
+        let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
+        self.query_rows(sql, "read the template sets", "templatesets", |row| {
+            Ok((row.id(0, "sid")?, row.text(1, "title")?))
+        })
+    }
+
+    /// Returns the template groups as `(prefix, title)`.
+    pub(crate) fn template_groups(&self) -> Result<Vec<(String, String)>> {
+        let sql =
+            format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
+        self.query_rows(sql, "read the template groups", "templategroups", |row| {
+            let _: u64 = row.id(2, "gid")?;
+            Ok((row.text(0, "prefix")?, row.text(1, "title")?))
+        })
+    }
+
+    /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
+    /// ordered by tid, so that among duplicates of one (sid, title) the last one wins, as in MyBB.
+    pub(crate) fn templates(
+        &self,
+        sids: &[i32],
+        titles: Option<&[String]>,
+    ) -> Result<Vec<TemplateRow>> {
+        if sids.is_empty() || titles.is_some_and(|t| t.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut params: Vec<Value> = sids.iter().map(|&s| Value::from(s)).collect();
+        let mut sql = format!(
+            "SELECT tid, sid, title, template, dateline FROM {} WHERE sid IN ({})",
+            self.table("templates"),
+            placeholders(sids.len())
+        );
+        if let Some(titles) = titles {
+            sql.push_str(&format!(" AND title IN ({})", placeholders(titles.len())));
+            params.extend(titles.iter().map(|t| Value::from(t.as_str())));
+        }
+        let rows: Vec<Row> = self
+            .conn()?
+            .exec(sql, Params::Positional(params))
+            .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
+        let mut rows = self.decode_rows("templates", rows, |row| {
+            Ok(TemplateRow {
+                tid: row.id(0, "tid")?,
+                sid: row.take(1, "sid")?,
+                title: row.text(2, "title")?,
+                template: row.take(3, "template")?,
+                dateline: row.take(4, "dateline")?,
+            })
+        })?;
+        // Sorted here, not with ORDER BY: on rows with a TEXT column, MariaDB's sort writes them
+        // out and reads each one again, two thirds of the read's time (issue 16); tids are unique.
+        rows.sort_unstable_by_key(|row| row.tid);
+        Ok(rows)
+    }
+
+    /// Returns every theme, by tid.
+    pub(crate) fn themes(&self) -> Result<Vec<ThemeRow>> {
+        let sql = format!(
+            "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
+            self.table("themes")
+        );
+        self.query_rows(sql, "read the themes", "themes", |row| {
+            Ok(ThemeRow {
+                tid: row.id(0, "tid")?,
+                name: row.text(1, "name")?,
+                pid: row.take(2, "pid")?,
+                def: row.take::<i64>(3, "def")? == 1,
+                properties: row.text(4, "properties")?,
+                stylesheets: row.text(5, "stylesheets")?,
+            })
+        })
+    }
+
+    /// Returns every stylesheet row, by sid.
+    pub(crate) fn stylesheets(&self) -> Result<Vec<StylesheetRow>> {
+        let sql = format!(
+            "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
+            self.table("themestylesheets")
+        );
+        self.query_rows(sql, "read the stylesheets", "themestylesheets", |row| {
+            stylesheet_row(row, StylesheetColumns::InOrder)
+        })
+    }
+
+    /// Returns the value of the row keyed `key` in the key-value table `lookup` (a `datacache`
+    /// row's serialized value, a setting's value), if the row exists.
+    pub(crate) fn lookup(&self, lookup: Lookup, key: &str) -> Result<Option<String>> {
+        let Lookup { table, key_column, value_column, shown } = lookup;
+        let sql =
+            format!("SELECT {value_column} FROM {} WHERE {key_column} = ?", self.table(table));
+        let row = self
+            .exec_first_row(&mut *self.conn()?, sql, (key,), || format!("read {shown} {key:?}"))?;
+        let table = self.name(table);
+        row.map(|row| {
+            let mut row = RowReader::new(row, &table, 0);
+            row.name_row(format!("{key_column} {key:?}"));
+            row.text(0, value_column)
+        })
+        .transpose()
+    }
+
+    /// Returns, for each `(table, column)` of `columns` (a MyBB table, unprefixed), whether it
+    /// can store characters outside the Basic Multilingual Plane (emoji) through this
+    /// connection: false for MySQL's 3-byte `utf8`, in the column or as the connection's
+    /// character set (config.php's `encoding`), where MySQL would silently turn them into `?`.
+    /// One query for all (issue 16: the two every command asks took 0.8 ms as two, 0.4 as one).
+    pub(crate) fn store_four_byte_utf8(&self, columns: &[(&str, &str)]) -> Result<Vec<bool>> {
+        // A plain query, not a prepared statement: MariaDB 10.11 was seen to crash freeing the
+        // temporary table of an information_schema statement executed as a prepared one, with
+        // other databases being dropped meanwhile. The names are safe inside quotes: the prefix
+        // is validated (`[A-Za-z][A-Za-z0-9_]*`), tables and columns are this crate's own.
+        let mut sql = "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME \
+                       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND ("
+            .to_owned();
+        for (n, (table, column)) in columns.iter().enumerate() {
+            sql.push_str(if n == 0 { "" } else { " OR " });
+            sql.push_str(&format!(
+                "(TABLE_NAME = '{}' AND COLUMN_NAME = '{column}')",
+                self.name(table)
+            ));
+        }
+        sql.push(')');
+        let described = || {
+            let names: Vec<String> = columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+            format!("read the character sets of {}", names.join(" and "))
+        };
+        let rows = self.query_computed(sql, &described(), "information_schema.COLUMNS", |row| {
+            Ok((
+                row.text(0, "TABLE_NAME")?,
+                row.text(1, "COLUMN_NAME")?,
+                row.take(2, "CHARACTER_SET_NAME")?,
+            ))
+        });
+        let rows: Vec<(String, String, Option<String>)> = rows?;
+        Ok(columns
+            .iter()
+            .map(|(table, column)| {
+                let charset = rows
+                    .iter()
+                    // As the query's own comparison: names without regard to case.
+                    .find(|(t, c, _)| {
+                        t.eq_ignore_ascii_case(&self.name(table)) && c.eq_ignore_ascii_case(column)
+                    })
+                    .and_then(|(_, _, charset)| charset.as_deref())
+                    .unwrap_or_default();
+                !(charset == "utf8" || charset == "utf8mb3" || self.three_byte_connection)
+            })
+            .collect())
+    }
+
+    /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
+    /// insert, delete or edit, content included: per template set and per theme, the row count
+    /// and the XOR of a CRC-32 of each row's id, stamp, name and content (so a Search & Replace
+    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes. One scan
+    /// of both tables; see scripts/bench.sh for its cost.
+    pub(crate) fn fingerprint(&self) -> Result<Vec<u64>> {
+        let (t, s) = (self.table("templates"), self.table("themestylesheets"));
+        let (sets, themes) = (self.table("templatesets"), self.table("themes"));
+        let sql = format!(
+            "SELECT 0, sid, COUNT(*), BIT_XOR(CRC32(CONCAT_WS(':', tid, dateline, title, template)))
+               FROM {t} GROUP BY sid
+             UNION ALL
+             SELECT 1, tid, COUNT(*),
+                    BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
+               FROM {s} GROUP BY tid
+             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             ORDER BY 1, 2"
+        );
+        let rows =
+            self.query_computed(sql, "fingerprint the tables", "the tables' fingerprint", |row| {
+                let id: i64 = row.take(1, "id")?;
+                Ok([row.take(0, "part")?, id as u64, row.take(2, "count")?, row.take(3, "crc")?])
+            })?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
