@@ -52,6 +52,23 @@ fn title_of(path: &Path) -> String {
     path.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
+/// Stops process `pid` (SIGSTOP) and returns once every thread of it has stopped. The signal
+/// only starts a stop: one thread takes it and then stops the others, and until it is
+/// scheduled (on a loaded machine, a while) the rest still run: a frozen server would answer.
+fn freeze(pid: u32) {
+    signal(pid, "STOP");
+    wait_until("every thread of the frozen process to stop", DEADLINE, || {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        tasks.flatten().all(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // The state follows the command name, which is in parentheses and may hold any.
+            let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+            // 'T' stopped; a thread gone meanwhile (no stat) cannot answer either.
+            state.is_none_or(|state| state == 'T' || state == 't')
+        })
+    });
+}
+
 fn signal(pid: u32, name: &str) {
     let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status();
     assert!(status.is_ok_and(|s| s.success()), "kill -{name} {pid} failed");
@@ -389,30 +406,62 @@ impl PrivateServer {
             .status()
             .unwrap();
         assert!(installed.success(), "mariadb-install-db failed");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(find_program(&["mariadbd", "mysqld"]))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", dir.join("sock").display()))
-            .arg(format!("--port={port}"))
-            .args(["--bind-address=127.0.0.1", "--skip-log-bin", "--character-set-server=utf8mb4"])
-            .arg(format!("--log-error={}", dir.join("error.log").display()))
-            .arg(format!("--user={user}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // mariadbd cannot be given a listening socket or pick its own port, so a port that was
+        // free a moment ago is tried, and another if someone took it meanwhile: a server that
+        // cannot bind its port exits, and one that answers on its own Unix socket (a path no
+        // one else has) has bound it.
+        let socket = dir.join("sock");
+        let error_log = dir.join("error.log");
+        let mut attempts = 0;
+        let (child, port, mut conn) = loop {
+            attempts += 1;
+            let _ = std::fs::remove_file(&error_log);
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+            let port = port.port();
+            let mut child = Command::new(find_program(&["mariadbd", "mysqld"]))
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", data.display()))
+                .arg(format!("--socket={}", socket.display()))
+                .arg(format!("--port={port}"))
+                .args(["--bind-address=127.0.0.1", "--skip-log-bin"])
+                .arg("--character-set-server=utf8mb4")
+                .arg(format!("--log-error={}", error_log.display()))
+                .arg(format!("--user={user}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let opts = mysql::OptsBuilder::new()
+                .socket(socket.to_str())
+                .user(Some("root"))
+                .prefer_socket(true);
+            let started = Instant::now();
+            let (conn, exited) = loop {
+                let exited = child.try_wait().unwrap();
+                if exited.is_some() {
+                    break (None, exited);
+                }
+                if let Ok(conn) = mysql::Conn::new(opts.clone()) {
+                    break (Some(conn), None);
+                }
+                if started.elapsed() > Duration::from_secs(90) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("timed out waiting for the private mariadbd to accept connections");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            if let Some(conn) = conn {
+                break (child, port, conn);
+            }
+            let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+            assert!(
+                attempts < 5 && log.contains("Address already in use"),
+                "the private mariadbd exited ({exited:?}) on port {port}:\n{log}"
+            );
+        };
         let server = PrivateServer { child, port, _dir: dir };
-        let url = format!("mysql://root@127.0.0.1:{port}");
-        let mut conn = None;
-        wait_until("the private mariadbd to accept connections", Duration::from_secs(90), || {
-            let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&url).unwrap())
-                .prefer_socket(false);
-            conn = mysql::Conn::new(opts).ok();
-            conn.is_some()
-        });
-        let mut conn = conn.unwrap();
         use mysql::prelude::Queryable;
         conn.query_drop("CREATE DATABASE mybb CHARACTER SET utf8mb4").unwrap();
         conn.query_drop("USE mybb").unwrap();
@@ -470,7 +519,7 @@ fn a_frozen_database_is_an_outage_survived_and_sigterm_still_stops_the_watcher()
     let run = start_watch(server.cmd(&root), &["--debounce", "30", "--pull-interval", "0.2"]);
     let header_row = "SELECT template FROM mybb_templates WHERE sid = 1 AND title = 'header'";
 
-    signal(server.child.id(), "STOP");
+    freeze(server.child.id());
     std::fs::write(header(&root), "<p>saved while frozen</p>").unwrap();
     wait_until("the outage to be logged", DEADLINE, || {
         run.stderr_so_far().contains("keeping") && run.stderr_so_far().contains("retrying")
@@ -483,7 +532,7 @@ fn a_frozen_database_is_an_outage_survived_and_sigterm_still_stops_the_watcher()
     assert_eq!(log.matches("retrying").count(), 1, "an outage is logged once:\n{log}");
 
     // Frozen again: SIGTERM ends the watcher at once, not when the server thaws.
-    signal(server.child.id(), "STOP");
+    freeze(server.child.id());
     std::fs::write(header(&root), "<p>saved while frozen again</p>").unwrap();
     wait_until("the second outage to be logged", DEADLINE, || {
         run.stderr_so_far().matches("retrying").count() == 2
@@ -500,7 +549,7 @@ fn a_query_that_timed_out_never_hands_its_late_answer_to_the_next_query() {
     let db = server.db();
     let fingerprint = db.fingerprint().unwrap();
 
-    signal(server.child.id(), "STOP");
+    freeze(server.child.id());
     assert!(db.fingerprint().is_err(), "a frozen server answered");
     signal(server.child.id(), "CONT");
     // Thawed, the server sends the timed-out query's answer after all: once it has, the next
@@ -534,9 +583,22 @@ fn a_backlog_of_thousands_of_events_does_not_delay_sigterm() {
 #[test]
 fn a_content_change_without_a_new_stamp_reaches_disk_while_watching() {
     let (db, _dir, root) = exported("race_search_and_replace");
-    let run = start_watch(sync_cmd(&db, &root), &["--debounce", "30", "--pull-interval", "0.1"]);
-    // A first pull (of a new row, with a stamp as old as the fixture's, so that no stamp is
-    // recent) so that the watcher holds a fingerprint to compare with.
+    // The watcher's debug log says when a pull starts comparing every file.
+    let cmd = sync_cmd(&db, &root).env("RUST_LOG", "mybb_sync::sync::watcher=debug");
+    let run = start_watch(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
+    // The watcher's first pull compares every file whatever it fingerprinted. Were it to
+    // straddle the insert below (fingerprint before, rows after), it would keep a fingerprint
+    // without the insert, and the next pull would compare everything again and see what
+    // follows without a content-aware check. So the insert waits for that pull to finish: it
+    // has started once it logged, and has finished once the sync lock, which a pull holds
+    // shared, can be taken exclusively.
+    wait_until("the watcher's first pull", DEADLINE, || {
+        run.stderr_so_far().contains("the database changed")
+    });
+    let lock = mybb_sync::sync::own_dir::lock(&root).unwrap();
+    drop(lock.exclusive().unwrap());
+    // A first pull of a row (a new one, with a stamp as old as the fixture's, so that no stamp
+    // is recent), whose fingerprint, taken after the insert, is the one compared with next.
     db.exec(
         "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
          VALUES ('footer', '<p>admin footer</p>', 1, '1837', '', 1000)",
@@ -544,9 +606,6 @@ fn a_content_change_without_a_new_stamp_reaches_disk_while_watching() {
     wait_until("the first pull", DEADLINE, || {
         std::fs::read(footer(&root)).is_ok_and(|b| b == b"<p>admin footer</p>")
     });
-    // Not synchronisation: a pull that fingerprinted the tables before the insert (and so
-    // runs again) finishes first, so that only a content-aware check sees what follows.
-    std::thread::sleep(Duration::from_secs(1));
     // As the Admin CP's Search & Replace and find_replace_templatesets() do: dateline untouched.
     db.exec(
         "UPDATE mybb_templates SET template = REPLACE(template, '<head>', '<head><!--plugin-->') \
