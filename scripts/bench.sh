@@ -713,9 +713,10 @@ stop_watcher "$work/live.log"
 stop_dbq
 
 # ---- 4b. The pull check: what a watcher asks the database every --pull-interval. ----
-# The same statement as Db::fingerprint (src/mybb/db.rs), wrapped so that it answers one line;
-# timed per call over one persistent connection, client round trip included, as the watcher
-# pays it. On the fixture (1 set + master) and the scale database (10 sets).
+# The same statement as Db::fingerprint (src/mybb/db/mysql/reads.rs), wrapped so that it
+# answers one line; timed per call over one persistent connection, client round trip
+# included, as the watcher pays it. On the fixture (1 set + master) and the scale database
+# (10 sets).
 fp_sql="SELECT COUNT(*) FROM (
   SELECT 0 AS k, sid, COUNT(*) AS n, BIT_XOR(CRC32(CONCAT_WS(':', tid, dateline, title, template))) AS x
     FROM mybb_templates GROUP BY sid

@@ -167,7 +167,7 @@ pub struct ParsedTheme {
 }
 
 /// The list builder reads a stylesheet row's `sid`, `name`, `tid`, `attachedto` and
-/// `lastmodified`; it takes the rows as `db.rs` reads them.
+/// `lastmodified`; it takes the rows as `mybb::db` reads them.
 pub use crate::mybb::db::StylesheetRow;
 
 /// The new values of one theme's columns, as `update_theme_stylesheet_list()` writes them.

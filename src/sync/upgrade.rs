@@ -2,8 +2,8 @@
 //! upstream change into each, the Admin CP's revert, and diffs.
 //!
 //! A custom copy (a set's row, or a global row) is outdated when MyBB's own "Find Updated
-//! Templates" query lists it (`db.rs` runs that query, so versions compare exactly as MyBB
-//! compares them), or when its master's content changed since the copy was made, as the
+//! Templates" query lists it (`mybb/db/mysql/upgrades.rs` runs that query, so versions
+//! compare exactly as MyBB compares them), or when its master's content changed since the copy was made, as the
 //! baseline (`baseline.rs`) knows even where the version did not move. The merge base is the
 //! master the copy was made from: from the baseline, else from an old release's theme file
 //! (`--base FILE.xml`). Merging writes files only, through the atomic writer, and leaves an
