@@ -58,7 +58,7 @@ fn title_of(path: &Path) -> String {
 fn freeze(pid: u32) {
     signal(pid, "STOP");
     wait_until("every thread of the frozen process to stop", DEADLINE, || {
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process lives");
         tasks.flatten().all(|task| {
             let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
             // The state follows the command name, which is in parentheses and may hold any.

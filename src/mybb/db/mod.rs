@@ -82,6 +82,33 @@ pub struct VersionedTemplate {
     pub dateline: u64,
 }
 
+/// A key-value table of MyBB's, read one row at a time by its key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lookup {
+    /// The table, unprefixed.
+    pub(crate) table: &'static str,
+    /// The column a row is found by, and the column read.
+    pub(crate) key_column: &'static str,
+    pub(crate) value_column: &'static str,
+    /// How a row is named in errors: "datacache row", "setting".
+    pub(crate) shown: &'static str,
+}
+
+impl Lookup {
+    /// `datacache`: MyBB's cache of serialized values, by `title`.
+    pub(crate) const DATACACHE: Lookup = Lookup {
+        table: "datacache",
+        key_column: "title",
+        value_column: "cache",
+        shown: "datacache row",
+    };
+
+    /// `settings`: the board's settings, by `name` (MyBB copies them into
+    /// `inc/settings.php`).
+    pub(crate) const SETTING: Lookup =
+        Lookup { table: "settings", key_column: "name", value_column: "value", shown: "setting" };
+}
+
 /// Returns the current Unix time in seconds, as MyBB's `TIME_NOW`, by the clock the kernel
 /// stamps files with (Linux's coarse realtime clock, up to a tick behind the precise one).
 ///
@@ -151,13 +178,13 @@ impl Db {
 
     /// Returns a `datacache` row's serialized value, if the row exists.
     pub fn datacache(&self, title: &str) -> Result<Option<String>> {
-        self.engine.lookup(mysql::Lookup::DATACACHE, title)
+        self.engine.lookup(Lookup::DATACACHE, title)
     }
 
     /// Returns the value of MyBB setting `name` (a `settings` row, which MyBB copies into
     /// `inc/settings.php`), if the row exists.
     pub fn setting(&self, name: &str) -> Result<Option<String>> {
-        self.engine.lookup(mysql::Lookup::SETTING, name)
+        self.engine.lookup(Lookup::SETTING, name)
     }
 
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into

@@ -9,4 +9,3 @@ mod upgrades;
 mod writes;
 
 pub(crate) use connection::MySql;
-pub(crate) use reads::Lookup;

@@ -9,32 +9,7 @@ use super::MySql;
 use super::connection::placeholders;
 use super::rows::{RowReader, StylesheetColumns, stylesheet_row};
 use crate::error::Result;
-use crate::mybb::db::{StylesheetRow, TemplateRow, ThemeRow};
-
-/// A key-value table of MyBB's, read one row at a time by its key.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Lookup {
-    table: &'static str,
-    key_column: &'static str,
-    value_column: &'static str,
-    /// How a row is named in errors: "datacache row", "setting".
-    shown: &'static str,
-}
-
-impl Lookup {
-    /// `datacache`: MyBB's cache of serialized values, by `title`.
-    pub(crate) const DATACACHE: Lookup = Lookup {
-        table: "datacache",
-        key_column: "title",
-        value_column: "cache",
-        shown: "datacache row",
-    };
-
-    /// `settings`: the board's settings, by `name` (MyBB copies them into
-    /// `inc/settings.php`).
-    pub(crate) const SETTING: Lookup =
-        Lookup { table: "settings", key_column: "name", value_column: "value", shown: "setting" };
-}
+use crate::mybb::db::{Lookup, StylesheetRow, TemplateRow, ThemeRow};
 
 impl MySql {
     /// Returns the template sets as `(sid, title)`, by sid.
