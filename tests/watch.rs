@@ -216,6 +216,7 @@ fn spawn_watcher(
         exit_after: None,
         pull_interval: None,
         live: None,
+        max_deletions: 5,
     };
     let (config, gate) = (config.clone(), Arc::clone(gate));
     (stopper, std::thread::spawn(move || armed.run(&config, &options, gate)))

@@ -125,6 +125,8 @@ pub struct WatchArgs {
     pub pull_interval: Option<Duration>,
     /// Where to serve live-reload browsers (`--live-reload [ADDR]`); None without the flag.
     pub live_reload: Option<SocketAddr>,
+    /// The most files one batch may delete from the database (`--max-deletions`).
+    pub max_deletions: usize,
 }
 
 impl Default for WatchArgs {
@@ -134,6 +136,7 @@ impl Default for WatchArgs {
             debounce: Duration::from_millis(75),
             pull_interval: Some(Duration::from_secs(2)),
             live_reload: None,
+            max_deletions: 5,
         }
     }
 }

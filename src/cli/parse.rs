@@ -421,7 +421,11 @@ mod tests {
                 let mut args: Vec<&str> = command.words.to_vec();
                 let value = match flag.kind {
                     ValueKind::Choice(words) => words[words.len() - 1],
-                    _ if ["pull-interval", "debounce", "live-reload"].contains(&flag.long) => "5",
+                    _ if ["pull-interval", "debounce", "live-reload", "max-deletions"]
+                        .contains(&flag.long) =>
+                    {
+                        "5"
+                    }
                     _ => "x",
                 };
                 let long = format!("--{}", flag.long);

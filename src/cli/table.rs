@@ -207,6 +207,16 @@ pub const COMMANDS: &[CommandSpec] = &[
                 Set(|a, _| a.of.watch.pull_interval = None),
             ),
             Flag::value(
+                "max-deletions",
+                "N",
+                "Hold a batch deleting more files than this (or a whole folder) for an\n\
+                 explicit import [default: 5]",
+                Parse(|a, v| {
+                    a.of.watch.max_deletions = number(&text(v), "--max-deletions")?;
+                    Ok(())
+                }),
+            ),
+            Flag::value(
                 "live-reload",
                 "ADDR",
                 "Tell browsers when a save is live (LiveReload protocol 7): stylesheets\n\

@@ -72,6 +72,19 @@ pub fn print_report(config: &Config, command: &str, report: &Report) {
         object["copy"] = json!(config.relative(copy).to_string_lossy());
         lines.push(object);
     }
+    for (path, why) in &report.deletion_conflicts {
+        lines.push(item(config, "conflict", path, Some(why)));
+    }
+    for (path, copy) in &report.removed {
+        let mut object = item(config, "removed", path, Some(crate::sync::plan::REMOVED));
+        object["copy"] = json!(config.relative(copy).to_string_lossy());
+        lines.push(object);
+    }
+    for (path, how) in &report.deleted {
+        let mut object = item(config, "deleted", path, Some(how));
+        object["to"] = json!("db");
+        lines.push(object);
+    }
     for (path, why) in &report.refused {
         lines.push(item(config, "refused", path, Some(why)));
     }
@@ -80,7 +93,9 @@ pub fn print_report(config: &Config, command: &str, report: &Report) {
         "written": report.written.len() + report.pulled.len(),
         "unchanged": report.unchanged.len(),
         "kept": report.held.len(),
-        "conflicts": report.conflicts.len(),
+        "removed": report.removed.len(),
+        "deleted": report.deleted.len(),
+        "conflicts": report.conflicts.len() + report.deletion_conflicts.len(),
         "refused": report.refused.len(),
     }));
     print_lines(&lines);

@@ -36,6 +36,9 @@ fn reason(action: &Action) -> Option<&str> {
     match action {
         Action::Refused(why) => Some(why.as_str()),
         Action::Conflict(_) => Some(CONFLICT_REASON),
+        Action::DeletedConflict(why) => Some(why),
+        Action::RemoveFile { .. } => Some(crate::sync::plan::REMOVED),
+        Action::Delete(deletion) => Some(deletion.describe()),
         _ => None,
     }
 }
@@ -48,10 +51,10 @@ fn line(config: &Config, planned: &Planned, form: Form) -> Option<String> {
     }
     let path = config.relative(&planned.path);
     let path = path.display();
-    // Conflicts print no reason here: the word says it (and scripts split on tabs).
+    // Plain conflicts print no reason here: the word says it (and scripts split on tabs).
     let reason = match &planned.action {
-        Action::Refused(why) => Some(why.as_str()),
-        _ => None,
+        Action::Conflict(_) => None,
+        action => reason(action),
     };
     Some(match (form, reason) {
         (Form::Porcelain, Some(why)) => {
@@ -76,6 +79,7 @@ fn summary(command: &str, plan: &[&Planned], dry_run: bool) -> Value {
         "summary": command,
         "to-db": count("to-db"),
         "to-disk": count("to-disk"),
+        "deleted": count("deleted"),
         "conflicts": count("conflict"),
         "refused": count("refused"),
     });
@@ -109,8 +113,9 @@ pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
     let mut scope = syncer.default_scope(&board)?;
     scope.every_file = true;
     let state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
-    // As export sees it: a deleted file whose row exists is `to-disk` (export writes it back).
-    let plan = syncer.plan_scope(&board, &scope, &state, true, None)?;
+    // A file deleted since the last sync is `deleted` (import carries it to the database),
+    // not `to-disk`: existence is part of the three-way state (issue 25).
+    let plan = syncer.plan_scope(&board, &scope, &state, false, None)?;
     let pending: Vec<&Planned> = plan.iter().filter(|p| p.action.word().is_some()).collect();
     let mut lines: Vec<String> = pending.iter().filter_map(|p| line(config, p, form)).collect();
     // A link above several files refuses each at the link's path: one line.
@@ -131,8 +136,8 @@ pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
 /// in conflict, as the real run would.
 pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow, json: bool) -> Result<Report> {
     let carried = |action: &Action| match action {
-        Action::ToDb(_) => flow.to_db,
-        Action::ToDisk(_) => flow.to_disk,
+        Action::ToDb(_) | Action::Delete(_) => flow.to_db,
+        Action::ToDisk(_) | Action::RemoveFile { .. } => flow.to_disk,
         _ => true,
     };
     let shown: Vec<&Planned> =
@@ -148,7 +153,12 @@ pub fn print_dry_run(config: &Config, plan: &[Planned], flow: Flow, json: bool) 
     output::print_lines(&lines);
     let problems = plan
         .iter()
-        .filter(|p| matches!(p.action, Action::Conflict(_) | Action::Refused(_)))
+        .filter(|p| {
+            matches!(
+                p.action,
+                Action::Conflict(_) | Action::DeletedConflict(_) | Action::Refused(_)
+            )
+        })
         .count();
     log::info!("dry run: {} change(s) planned, nothing written", shown.len() - problems);
     if problems > 0 {

@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: &WatchArgs, hooks: &Hooks) -> Result<()> {
         pull_interval: args.pull_interval,
         exit_after: hooks.exit_after,
         live: None,
+        max_deletions: args.max_deletions,
     };
     if let Some(addr) = args.live_reload {
         let (server, sender) = crate::live::start(addr)?;

@@ -577,6 +577,57 @@ fn still_as_seen(target: &Path, seen: Seen) -> std::result::Result<(), NotReplac
     }
 }
 
+/// Moves the file `target` to `dest` (a name nothing holds yet; its folders are created) if
+/// it is still as `seen`: the way a file of ours is removed, recoverably. A file written or
+/// replaced before the move is left where it is ([`NotReplaced::Changed`]); one written during
+/// it (its data or size changed under the rename) is moved back, unless its name was taken
+/// again meanwhile, in which case it stays at `dest`, which is logged. A rename keeps the
+/// file's content and inode, so nothing is lost either way.
+pub fn move_if(
+    target: &Path,
+    dest: &Path,
+    seen: Seen,
+) -> Result<std::result::Result<(), NotReplaced>> {
+    if let Err(why) = still_as_seen(target, seen) {
+        return Ok(Err(why));
+    }
+    if let Some(dir) = dest.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    match rename_noreplace(target, dest) {
+        Some(Ok(())) => {}
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Err(NotReplaced::Changed));
+        }
+        Some(Err(e)) => {
+            return Err(crate::error::Error::IoAt {
+                path: target.to_path_buf(),
+                action: "move aside",
+                source: e,
+            });
+        }
+        None => fs::rename(target, dest)?,
+    }
+    // The rename moves the ctime, nothing else: anything more is a write that raced it.
+    let moved = std::fs::symlink_metadata(dest).map(|meta| FileId::of(&meta));
+    let same = match (seen, &moved) {
+        (Seen::File(id), Ok(now)) => FileId { ctime: id.ctime, ..*now } == id,
+        _ => true,
+    };
+    if same {
+        return Ok(Ok(()));
+    }
+    match rename_noreplace(dest, target) {
+        Some(Ok(())) => {}
+        _ => log::warn!(
+            "{} changed while being moved to {}; it stays there",
+            target.display(),
+            dest.display()
+        ),
+    }
+    Ok(Err(NotReplaced::Changed))
+}
+
 /// Returns what is at `path` now, for a later [`AtomicBatch::stage_if`].
 pub fn seen_at(path: &Path) -> Seen {
     match std::fs::symlink_metadata(path) {

@@ -143,6 +143,37 @@ pub fn after_stylesheet_write(
     })
 }
 
+/// Does what the Admin CP's `delete_stylesheet` does after the row of stylesheet `name` of
+/// theme `tid` is deleted: unlinks its cache files (the full one and the `.min.css`), then
+/// rebuilds the stylesheet lists of the theme and its descendants, which now link what they
+/// inherit instead (or nothing). Without a MyBB root there is no cache to touch: warned.
+/// An error means a database read or write failed; the row itself is already gone.
+pub fn after_stylesheet_delete(db: &Db, config: &Config, tid: u32, name: &str) -> Result<()> {
+    let Some(root) = config.mybb_root.as_deref().filter(|root| root.join(THEMES_DIR).is_dir())
+    else {
+        log::warn!(
+            "stylesheet {name:?} of theme {tid} is deleted from the database, but with no MyBB \
+             root (--mybb DIR) its cache files and the theme's stylesheet list are left as \
+             they are until `mybb-sync --mybb DIR cache rebuild` runs"
+        );
+        return Ok(());
+    };
+    let cache = Cache { root, durable: config.durable };
+    for file in [stylecache::cache_file_name(name), stylecache::min_file_name(name)] {
+        if !is_plain_file_name(&file) {
+            continue;
+        }
+        let path = cache.file_path(tid, &file);
+        match fs::remove_file(&path) {
+            Ok(()) => log::debug!("removed {}", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("cannot remove the cache file of a deleted stylesheet: {e}"),
+        }
+    }
+    cache.rebuild_lists(db, &[tid], &Failed::new())?;
+    Ok(())
+}
+
 /// Regenerates MyBB's stylesheet cache from the database: the cache files of every stylesheet
 /// row of the themes named in `theme_names` (every theme, the master theme included, when it is
 /// empty), then the stylesheet lists of those themes and their descendants, then the

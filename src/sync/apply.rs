@@ -16,7 +16,7 @@ use crate::live::Change;
 use crate::mybb::cache::Served;
 use crate::mybb::db::now;
 use crate::sync::layout::conflict_copy_path;
-use crate::sync::plan::{Action, Flow, Planned, Syncer, Target, Write};
+use crate::sync::plan::{Action, Deletion, Flow, Planned, Syncer, Target, Write};
 use crate::sync::state::{Record, State};
 
 /// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
@@ -40,8 +40,16 @@ pub struct Report {
     pub held: Vec<(PathBuf, &'static str)>,
     /// Files that changed while being read: to be tried again.
     pub unstable: Vec<PathBuf>,
-    /// Files that are gone (deleted, or between an editor's rename and write).
+    /// Paths with neither a file nor anything to write.
     pub missing: Vec<PathBuf>,
+    /// Files removed because their item was deleted in the database, each with the path of
+    /// the copy kept under `.mybb-sync/deleted/`.
+    pub removed: Vec<(PathBuf, PathBuf)>,
+    /// Files deleted on disk whose deletion was carried to the database, with what was done.
+    pub deleted: Vec<(PathBuf, &'static str)>,
+    /// Items deleted on one side and edited on the other (or without a state to tell), with
+    /// why: nothing was deleted or created.
+    pub deletion_conflicts: Vec<(PathBuf, &'static str)>,
     /// What the row writes made live on the forum, in order, for `watch --live-reload`.
     pub live: Vec<Change>,
 }
@@ -49,7 +57,7 @@ pub struct Report {
 impl Report {
     /// Returns how many items need a person's attention: conflicts and refusals.
     pub fn problems(&self) -> usize {
-        self.conflicts.len() + self.refused.len()
+        self.conflicts.len() + self.deletion_conflicts.len() + self.refused.len()
     }
 }
 
@@ -401,15 +409,33 @@ impl Syncer<'_> {
         let Planned { path, action, sync, seen } = planned;
         match action {
             Action::Ignored => {}
-            Action::GoneFromDb => {
-                log::info!(
-                    "{}: its row was deleted in the database; the file is kept",
+            Action::Missing => {
+                log::debug!("{}: no file, nothing to write", self.config.shown(&path));
+                round.report.missing.push(path);
+            }
+            Action::RemoveFile { owner_gone } if round.flow.to_disk => {
+                self.remove_file(round, path, seen, sync, owner_gone)
+            }
+            Action::RemoveFile { .. } => round.held(
+                path,
+                "deleted in the database",
+                "the file is kept (export removes it; import --prefer disk recreates the item)",
+            ),
+            Action::Delete(deletion) if round.flow.to_db => {
+                self.apply_deletion(round, path, deletion, seen, sync)?
+            }
+            Action::Delete(_) => round.held(
+                path,
+                "deleted on disk",
+                "the database keeps it (import deletes it; export --prefer db brings it back)",
+            ),
+            Action::DeletedConflict(why) => {
+                log::warn!(
+                    "{}: conflict: {why}; nothing deleted or created (resolve with --prefer disk \
+                     or --prefer db)",
                     self.config.shown(&path)
                 );
-            }
-            Action::Missing => {
-                log::debug!("{}: no file; the database keeps its row", self.config.shown(&path));
-                round.report.missing.push(path);
+                round.report.deletion_conflicts.push((path, why));
             }
             Action::Unstable => round.report.unstable.push(path),
             Action::InSync => {
@@ -459,6 +485,122 @@ impl Syncer<'_> {
             Action::ToDisk(_) => {
                 round.held(path, "changed in the database", "run export to fetch it");
             }
+        }
+        Ok(())
+    }
+
+    /// Removes the file of an item deleted in the database, if it is still as planned: moved
+    /// under `.mybb-sync/deleted/` (recoverable), its record dropped, and, when its set or
+    /// theme is gone too, the folders it leaves empty removed. A file changed meanwhile goes
+    /// back to the planner.
+    fn remove_file(
+        &self,
+        round: &mut Round<'_>,
+        path: PathBuf,
+        seen: atomic::Seen,
+        sync: Option<(String, Record)>,
+        owner_gone: bool,
+    ) {
+        let copy = match recovery_path(self.config, &path) {
+            Some(copy) => copy,
+            None => {
+                let why = "not under the sync root; not removed".to_owned();
+                round.report.refused.push((path, why));
+                return;
+            }
+        };
+        match atomic::move_if(&path, &copy, seen) {
+            Ok(Ok(())) => {
+                log::info!(
+                    "{}: deleted in the database; the file is removed (a copy is kept in {})",
+                    self.config.shown(&path),
+                    self.config.shown(&copy)
+                );
+                if let Some((key, _)) = sync {
+                    round.state.forget(&key);
+                }
+                if owner_gone {
+                    remove_empty_folders(self.config, &path);
+                }
+                round.report.removed.push((path, copy));
+            }
+            Ok(Err(NotReplaced::Changed)) => round.raced.push(path),
+            Ok(Err(why @ NotReplaced::NotAFile)) => round.not_replaced(&path, &why),
+            Err(e) => refuse_unwritable(self.config, round.report, path, &e),
+        }
+    }
+
+    /// Carries a deletion on disk to the database, as the Admin CP offers it for the item (see
+    /// [`Deletion`]), if the row is still as planned; then brings to disk what MyBB renders for
+    /// the item now, if anything (a master, the global template, a parent theme's stylesheet).
+    /// A row changed meanwhile goes back to the planner.
+    fn apply_deletion(
+        &self,
+        round: &mut Round<'_>,
+        path: PathBuf,
+        deletion: Deletion,
+        seen: atomic::Seen,
+        sync: Option<(String, Record)>,
+    ) -> Result<()> {
+        let gone = match &deletion {
+            Deletion::Template { tid, title, seen } => {
+                self.db.delete_custom_template(*tid, title, seen)
+            }
+            Deletion::Stylesheet { tid, sid, name, seen } => {
+                self.db.delete_stylesheet(*tid, *sid, seen).and_then(|gone| {
+                    if gone {
+                        crate::mybb::cache::after_stylesheet_delete(
+                            self.db,
+                            self.config,
+                            *tid,
+                            name,
+                        )?;
+                    }
+                    Ok(gone)
+                })
+            }
+            Deletion::Nothing(bytes) => {
+                log::info!(
+                    "{}: deleted on disk, but {}",
+                    self.config.shown(&path),
+                    deletion.describe()
+                );
+                let bytes = bytes.clone();
+                round.report.deleted.push((path.clone(), deletion.describe()));
+                round.to_write.push(ToWrite { path, bytes, seen, sync });
+                return Ok(());
+            }
+        };
+        match gone {
+            Ok(true) => {}
+            Ok(false) => {
+                log::info!(
+                    "{}: its row changed in the database meanwhile",
+                    self.config.shown(&path)
+                );
+                round.raced.push(path);
+                return Ok(());
+            }
+            Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e) => {
+                let why = crate::error::chain(&e);
+                log::warn!("{}: not deleted: {why}", self.config.shown(&path));
+                round.report.refused.push((path, why));
+                return Ok(());
+            }
+        }
+        log::info!("{}: deleted on disk; {}", self.config.shown(&path), deletion.describe());
+        if let Some((key, _)) = &sync {
+            round.state.forget(key);
+        }
+        round.report.deleted.push((path.clone(), deletion.describe()));
+        // What renders now, planned as a new item: a file that appeared meanwhile is not
+        // replaced (the writer's compare-and-swap sees it), it goes back to the planner.
+        let again = self.plan_paths(std::slice::from_ref(&path), round.state)?;
+        if let Some(Planned { action: Action::ToDisk(bytes), sync, seen, .. }) =
+            again.into_iter().next()
+        {
+            round.to_write.push(ToWrite { path, bytes, seen, sync });
         }
         Ok(())
     }
@@ -570,6 +712,50 @@ impl Round<'_> {
 /// Returns true if and only if `path` names a conflict copy.
 fn is_copy(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(crate::sync::layout::is_conflict_copy)
+}
+
+/// Returns where the file `path` of a deleted item is kept: its path relative to the sync
+/// root, under `.mybb-sync/deleted/`, with `.1`, `.2`... added when an earlier copy is there.
+/// None if `path` is not under the sync root.
+fn recovery_path(config: &Config, path: &Path) -> Option<PathBuf> {
+    let relative = config.relative(path);
+    if relative.is_absolute() {
+        return None;
+    }
+    let base = crate::sync::own_dir::path(&config.sync_root).join(DELETED_DIR).join(relative);
+    let mut candidate = base.clone();
+    let mut n = 0;
+    while std::fs::symlink_metadata(&candidate).is_ok() {
+        n += 1;
+        let mut name = base.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{n}"));
+        candidate = base.with_file_name(name);
+    }
+    Some(candidate)
+}
+
+/// The folder of mybb-sync's own folder that keeps the files of deleted items.
+pub const DELETED_DIR: &str = "deleted";
+
+/// Removes the folders above `path` (a removed file of a deleted set or theme) that are now
+/// empty, up to the set's or theme's folder, never the layout's top folders. A folder with
+/// anything left in it (an edited file, a conflict copy) stays.
+fn remove_empty_folders(config: &Config, path: &Path) {
+    let tops = [
+        config.sync_root.join(crate::sync::layout::TEMPLATE_SETS_DIR),
+        config.sync_root.join(crate::sync::layout::STYLES_DIR),
+    ];
+    let mut dir = path.parent();
+    while let Some(folder) = dir {
+        if tops.iter().any(|top| top == folder) || !folder.starts_with(&config.sync_root) {
+            break;
+        }
+        if std::fs::remove_dir(folder).is_err() {
+            break;
+        }
+        log::info!("{}: its folder was emptied and removed", config.shown(folder));
+        dir = folder.parent();
+    }
 }
 
 /// Removes the database copy of a former conflict, once the item is in sync again.

@@ -54,15 +54,23 @@ impl Flow {
 pub enum Action {
     /// Not an item: outside the layouts, or a temp, swap or backup file.
     Ignored,
-    /// The file is gone and the database has not changed since: the row stays. Deleting a
-    /// file never deletes anything.
+    /// No file and nothing to write: the row was never synced to a file here, or neither side
+    /// has the item.
     Missing,
     /// The file changed while it was read; read it again later.
     Unstable,
     /// File and database agree.
     InSync,
-    /// The file's row was deleted in the database and the file is as last synced: kept.
-    GoneFromDb,
+    /// Synced before, deleted in the database since, the file as last synced: the file goes
+    /// (moved under `.mybb-sync/deleted/`, recoverable). `owner_gone`: its set or theme was
+    /// deleted too, so the folders it leaves empty go with it.
+    RemoveFile { owner_gone: bool },
+    /// Synced before, deleted on disk since, the row unchanged: what the Admin CP offers for
+    /// the item (`status` word `deleted`).
+    Delete(Deletion),
+    /// Deleted on one side and edited on the other since the last sync, or a file without a
+    /// row in a root without a sync state: nothing is deleted or created. The reason says which.
+    DeletedConflict(&'static str),
     /// The file may not reach the database, for this reason.
     Refused(String),
     /// Write the row (the file changed, or `--prefer disk`).
@@ -79,8 +87,9 @@ impl Action {
     pub fn word(&self) -> Option<&'static str> {
         match self {
             Action::ToDb(_) => Some("to-db"),
-            Action::ToDisk(_) => Some("to-disk"),
-            Action::Conflict(_) => Some("conflict"),
+            Action::ToDisk(_) | Action::RemoveFile { .. } => Some("to-disk"),
+            Action::Delete(_) => Some("deleted"),
+            Action::Conflict(_) | Action::DeletedConflict(_) => Some("conflict"),
             Action::Refused(_) => Some("refused"),
             _ => None,
         }
@@ -91,6 +100,42 @@ impl Action {
     /// not be replaced (revert) nor left out silently (theme export) without asking.
     pub fn is_local_edit(&self) -> bool {
         matches!(self, Action::ToDb(_) | Action::Conflict(_) | Action::Refused(_))
+    }
+}
+
+/// Why an item deleted in the database is a conflict: its file was edited since.
+pub const DELETED_IN_DB_EDITED_ON_DISK: &str = "deleted in the database, edited on disk";
+/// Why an item deleted on disk is a conflict: its row was edited since.
+pub const DELETED_ON_DISK_EDITED_IN_DB: &str = "deleted on disk, edited in the database";
+/// Why a file without a row is not created in a root without a sync state.
+pub const NO_STATE_NO_ROW: &str = "no row, and no sync state to tell a new file from one whose \
+     row was deleted in the Admin CP (import --prefer disk creates it)";
+/// Why a file is removed.
+pub const REMOVED: &str = "deleted in the database; the file goes (a copy is kept under \
+     .mybb-sync/deleted/)";
+
+/// What deleting a file asks of the database: what the Admin CP offers for the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// Delete template row `tid` if it still holds `seen`: a set's customised copy (reverted:
+    /// the file comes back with what MyBB renders then), or a template with no master (gone).
+    Template { tid: u32, title: String, seen: Vec<u8> },
+    /// Delete theme `tid`'s own stylesheet row `sid` if it still holds `seen`, with its cache
+    /// files, and rebuild the stylesheet lists, as the Admin CP's delete does.
+    Stylesheet { tid: u32, sid: u32, name: String, seen: Vec<u8> },
+    /// A master template, or a stylesheet the theme only inherits: nothing of the set's or
+    /// theme's own to delete; the file comes back with this content.
+    Nothing(Vec<u8>),
+}
+
+impl Deletion {
+    /// Returns what applying the deletion does, in words.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Deletion::Template { .. } => "its row was deleted (reverted where a master remains)",
+            Deletion::Stylesheet { .. } => "its stylesheet was deleted from the theme",
+            Deletion::Nothing(_) => "inherited, nothing to delete: the file comes back",
+        }
     }
 }
 
@@ -485,8 +530,14 @@ impl<'a> Syncer<'a> {
         };
         let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
         let db_norm = db.rendered.as_ref().map(|(bytes, _)| normalized(db.kind, bytes));
-        let verdict = decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing);
+        let stateless = !ctx.state.trusted;
+        let verdict =
+            decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing, stateless);
+        let owner_gone = self.owner_gone(&item, ctx.board);
         let mut planned = outcome(verdict, db, db_hash, content, key);
+        if let Action::RemoveFile { owner_gone: gone } = &mut planned.action {
+            *gone = owner_gone;
+        }
         planned.path = path;
         planned.seen = seen;
         planned
@@ -521,6 +572,14 @@ impl<'a> Syncer<'a> {
             ));
         }
         Ok(content)
+    }
+
+    /// Returns true if and only if the set or theme of `item` no longer exists on `board`.
+    fn owner_gone(&self, item: &ItemPath, board: &Board) -> bool {
+        match item {
+            ItemPath::Template { set, .. } => board.set_sid(set).is_none(),
+            ItemPath::Stylesheet { theme, .. } => board.theme_by_name(theme).is_none(),
+        }
     }
 
     /// Returns what the database holds for `item`, and how a write to it would go.
@@ -601,8 +660,42 @@ fn outcome(
     };
     let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
     match verdict {
-        Verdict::Nothing | Verdict::Missing => plain(Action::Missing),
-        Verdict::GoneFromDb => plain(Action::GoneFromDb),
+        Verdict::Nothing => plain(Action::Missing),
+        // The key goes with the action, for the record to be dropped once it is carried out.
+        Verdict::DeletedInDb => Planned {
+            sync: Some((key, Record { hash: 0, stamp, pending: None })),
+            ..plain(Action::RemoveFile { owner_gone: false })
+        },
+        Verdict::DeletedAndEdited { edited_on_disk: true } => {
+            plain(Action::DeletedConflict(DELETED_IN_DB_EDITED_ON_DISK))
+        }
+        Verdict::DeletedAndEdited { edited_on_disk: false } => {
+            plain(Action::DeletedConflict(DELETED_ON_DISK_EDITED_IN_DB))
+        }
+        Verdict::Unknown => plain(Action::DeletedConflict(NO_STATE_NO_ROW)),
+        Verdict::DeletedOnDisk => {
+            let rendered = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
+            let deletion = match db.target {
+                Ok(Target::UpdateTemplate { tid, title, seen }) => {
+                    Deletion::Template { tid, title, seen }
+                }
+                Ok(Target::UpdateStylesheet { tid, sid, name, seen }) => {
+                    Deletion::Stylesheet { tid, sid, name, seen }
+                }
+                // Rendered from a master, the global set or a parent theme (or a read-only
+                // theme): nothing here to delete.
+                _ => {
+                    let sync = match db_hash {
+                        Some(hash) => Some((key, Record { hash, stamp, pending: None })),
+                        None => record(normalized(db.kind, &rendered)),
+                    };
+                    return Planned { sync, ..plain(Action::Delete(Deletion::Nothing(rendered))) };
+                }
+            };
+            // The key goes with the action, for the record to be dropped once the row is gone.
+            let sync = Some((key, Record { hash: 0, stamp, pending: None }));
+            Planned { sync, ..plain(Action::Delete(deletion)) }
+        }
         Verdict::InSync => Planned { sync: file_norm.and_then(record), ..plain(Action::InSync) },
         Verdict::Conflict => {
             let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();

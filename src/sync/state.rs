@@ -133,6 +133,14 @@ impl State {
         }
     }
 
+    /// Forgets item `key` (to be saved by [`State::save`]): it was deleted on one side and the
+    /// deletion carried to the other, so it is no longer synced anywhere.
+    pub fn forget(&mut self, key: &str) {
+        if self.get(key).is_some() {
+            self.changes.insert(key.to_owned(), None);
+        }
+    }
+
     /// Records that the file of item `key` is about to be replaced with content hashing to
     /// `hash` (stamp `stamp`), before the rename: a crash between the two leaves a state that
     /// accepts either content as synced, so neither is taken for a local edit.

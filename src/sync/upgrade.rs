@@ -391,7 +391,10 @@ fn merge_one(item: &Outdated, base: &MergeBase, action: &Action) -> Result<Merge
 fn merge_source(action: &Action) -> std::result::Result<bool, String> {
     match action {
         Action::InSync | Action::ToDb(_) => Ok(true),
-        Action::ToDisk(_) | Action::Missing | Action::GoneFromDb => Ok(false),
+        Action::ToDisk(_) | Action::Missing | Action::RemoveFile { .. } | Action::Delete(_) => {
+            Ok(false)
+        }
+        Action::DeletedConflict(why) => Err(format!("{why}: resolve that first")),
         Action::Conflict(_) => Err("changed on disk and in the database since the last sync: \
              resolve that first (mybb-sync status)"
             .to_owned()),

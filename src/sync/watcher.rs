@@ -50,6 +50,10 @@ pub struct WatchOptions {
     pub exit_after: Option<usize>,
     /// Where to report what each batch made live (`--live-reload`); never waits.
     pub live: Option<crate::live::Sender>,
+    /// The most files one batch may delete from the database: a batch deleting more (or one
+    /// in which a whole set's or theme's folder vanished) is a branch switch or an `rm -rf`
+    /// far more often than a wish, so it is held for an explicit `import`.
+    pub max_deletions: usize,
 }
 
 /// What the worker receives.
@@ -187,6 +191,47 @@ pub fn arm(config: &Config) -> Result<Armed> {
     Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder })
 }
 
+/// Why a batch's deletions were held.
+#[derive(Debug, PartialEq, Eq)]
+enum MassDeletion {
+    /// More files than `--max-deletions` vanished.
+    TooMany(usize),
+    /// A whole folder vanished: the set's or theme's, or a layout's top folder.
+    Folder(PathBuf),
+}
+
+/// Takes the deletions out of `plan` when they are a mass deletion: more than `max` files, or
+/// any file whose set's or theme's folder vanished with it (a branch switch, an `rm -rf`).
+/// Returns the paths held and why, or None when the batch may delete what it planned.
+fn hold_mass_deletion(
+    plan: &mut Vec<plan::Planned>,
+    max: usize,
+    root: &std::path::Path,
+) -> Option<(Vec<PathBuf>, MassDeletion)> {
+    let deletions: Vec<&PathBuf> =
+        plan.iter().filter(|p| matches!(p.action, Action::Delete(_))).map(|p| &p.path).collect();
+    if deletions.is_empty() {
+        return None;
+    }
+    // The set's or theme's folder: two levels under the root (`template_sets/<set>`).
+    let owner_folder = |path: &PathBuf| -> Option<PathBuf> {
+        let relative = path.strip_prefix(root).ok()?;
+        let mut parts = relative.components();
+        let top = parts.next()?;
+        let owner = parts.next()?;
+        Some(root.join(top).join(owner))
+    };
+    let gone_folder = deletions.iter().filter_map(|p| owner_folder(p)).find(|dir| !dir.is_dir());
+    let why = match gone_folder {
+        Some(dir) => MassDeletion::Folder(dir),
+        None if deletions.len() > max => MassDeletion::TooMany(deletions.len()),
+        None => return None,
+    };
+    let held: Vec<PathBuf> = deletions.into_iter().cloned().collect();
+    plan.retain(|p| !matches!(p.action, Action::Delete(_)));
+    Some((held, why))
+}
+
 /// How long a stop request waits for a worker stuck in a database call (a frozen server
 /// answers nothing until the connection's timeout) before the run ends without it.
 const STOP_GRACE: Duration = Duration::from_millis(700);
@@ -275,6 +320,9 @@ struct Worker {
     folder_by_folder: bool,
     /// Refusals already reported by a pull, as (path, reason).
     reported: std::collections::HashSet<(PathBuf, String)>,
+    /// Deletions on disk held for an explicit `import` (see [`WatchOptions::max_deletions`]),
+    /// as last reported.
+    held_deletions: BTreeSet<PathBuf>,
 }
 
 /// The longest wait between attempts while the database is unreachable.
@@ -312,6 +360,7 @@ impl Worker {
             watcher,
             folder_by_folder,
             reported: std::collections::HashSet::new(),
+            held_deletions: BTreeSet::new(),
             options,
         })
     }
@@ -433,14 +482,19 @@ impl Worker {
         let mut deferred = Vec::new();
         let pending = &self.pending;
         let reported = &mut self.reported;
+        let held_deletions = &self.held_deletions;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let board = crate::mybb::board::Board::load(&self.db)?;
-            let scope = syncer.default_scope(&board)?;
+            let mut scope = syncer.default_scope(&board)?;
+            // The folders of sets and themes deleted in the Admin CP too: their files go.
+            scope.every_file = true;
             let mut state = State::load(&self.root)?;
             let mut plan = syncer.plan_scope(&board, &scope, &state, false, read)?;
             plan.retain(|p| match &p.action {
                 _ if pending.contains(&p.path) => false,
-                Action::ToDb(_) | Action::Conflict(_) | Action::Unstable => {
+                // Waits for an explicit import; reported when it was held.
+                Action::Delete(_) if held_deletions.contains(&p.path) => false,
+                Action::ToDb(_) | Action::Conflict(_) | Action::Unstable | Action::Delete(_) => {
                     deferred.push(p.path.clone());
                     false
                 }
@@ -466,6 +520,34 @@ impl Worker {
                 Ok(())
             }
             Err(e) => self.outage_or(e, Vec::new()),
+        }
+    }
+
+    /// Reports deletions on disk held for an explicit `import`, once for as long as the same
+    /// files stay held. A batch that held nothing leaves the earlier hold as it is: those files
+    /// still wait, and the pull does not queue them again.
+    fn report_held_deletions(&mut self, held: Option<(Vec<PathBuf>, MassDeletion)>) {
+        let Some((paths, why)) = held else { return };
+        let new = paths.iter().any(|p| !self.held_deletions.contains(p));
+        self.held_deletions.extend(paths.iter().cloned());
+        if !new {
+            return;
+        }
+        let why = match why {
+            MassDeletion::TooMany(n) => format!(
+                "{n} files were deleted at once (more than --max-deletions {})",
+                self.options.max_deletions
+            ),
+            MassDeletion::Folder(dir) => {
+                format!("the whole folder {} was deleted", self.config.shown(&dir))
+            }
+        };
+        log::warn!(
+            "{why}: nothing is deleted from the database (a branch switch or an rm -rf?); \
+             run `mybb-sync import` to delete them, or `mybb-sync export` to bring the files back"
+        );
+        for path in &paths {
+            log::info!("{}: deleted on disk; held for an explicit import", self.config.shown(path));
         }
     }
 
@@ -611,9 +693,12 @@ impl Worker {
             Some(Ok(fingerprint)) => Some(fingerprint),
             Some(Err(e)) => return self.outage_or(e, batch),
         };
+        let max_deletions = self.options.max_deletions;
+        let mut held = None;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
-            let plan = syncer.plan_paths(&batch, &state)?;
+            let mut plan = syncer.plan_paths(&batch, &state)?;
+            held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
         let report = match result {
@@ -622,6 +707,10 @@ impl Worker {
         };
         self.publish(&report.live);
         self.reachable();
+        self.report_held_deletions(held);
+        for (path, copy) in &report.removed {
+            log::debug!("{} kept as {}", self.config.shown(path), self.config.shown(copy));
+        }
         self.stats.batches += 1;
         self.stats.written += report.written.len();
         if !report.written.is_empty() && before.is_some() && before == self.fingerprint {
@@ -630,9 +719,6 @@ impl Worker {
         self.stats.pulled += report.pulled.len();
         self.stats.refused += report.refused.len();
         self.reported.extend(report.refused.iter().cloned());
-        for path in &report.missing {
-            log::info!("{}: deleted on disk; the database keeps it", self.config.shown(path));
-        }
         if !report.unstable.is_empty() {
             // Still being written: wait for the writer to go quiet, then read again.
             self.pending.extend(report.unstable);

@@ -351,6 +351,18 @@ impl Db {
     }
 }
 
+/// Deletions carried from disk to the database (issue 25): what the Admin CP's delete does to
+/// the row.
+impl Db {
+    /// Deletes theme `tid`'s stylesheet row `sid`, as the Admin CP's `delete_stylesheet` does,
+    /// only if it still belongs to that theme and holds `seen` byte for byte (an Admin CP edit
+    /// since it was read is not thrown away unseen). Never a master theme's row (tid 1).
+    /// Returns true if and only if a row went.
+    pub(crate) fn delete_stylesheet(&self, tid: u32, sid: u32, seen: &[u8]) -> Result<bool> {
+        self.engine.delete_stylesheet(tid, sid, seen)
+    }
+}
+
 /// Theme packages (issue 13): the reads of the Admin CP's theme export
 /// (admin/modules/style/themes.php, action `export`) and the writes of `import_theme_xml()`
 /// (admin/inc/functions_themes.php).

@@ -390,6 +390,25 @@ impl MySql {
             .map_err(|e| self.query_error(format!("update datacache row {title:?}"), e))
     }
 }
+/// Deletions carried from disk to the database (issue 25).
+impl MySql {
+    /// Deletes theme `tid`'s stylesheet row `sid` if it still belongs to that theme and holds
+    /// `seen` byte for byte, never a master theme's row (tid 1), as [`Db::delete_stylesheet`]
+    /// says. Returns true if and only if a row went.
+    ///
+    /// [`Db::delete_stylesheet`]: crate::mybb::db::Db::delete_stylesheet
+    pub(crate) fn delete_stylesheet(&self, tid: u32, sid: u32, seen: &[u8]) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE sid = ? AND tid = ? AND tid <> 1 AND stylesheet = BINARY ?",
+            self.table("themestylesheets")
+        );
+        let mut conn = self.conn()?;
+        conn.exec_drop(sql, (sid, tid, seen))
+            .map_err(|e| self.query_error(format!("delete stylesheet sid {sid} of theme {tid}"), e))?;
+        Ok(conn.affected_rows() > 0)
+    }
+}
+
 /// The bytes a row of [`MySql::update_templates`] adds to a statement besides its content.
 const ROW_OVERHEAD: usize = 96;
 
