@@ -64,6 +64,14 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
     };
     let syncer = Syncer::new(db, config, prefer)?;
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
+    // Files deleted since the last sync (under the paths given): their deletion is imported.
+    let mut files = files;
+    files.extend(
+        syncer
+            .deleted_files(&state)?
+            .into_iter()
+            .filter(|gone| paths.is_empty() || paths.iter().any(|p| under(gone, p))),
+    );
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
         return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json);
@@ -101,4 +109,12 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         return Err(Error::Incomplete { refused: report.problems() });
     }
     Ok(report)
+}
+
+/// Returns true if and only if `path` is `dir` or lies under it, compared as absolute paths.
+fn under(path: &std::path::Path, dir: &std::path::Path) -> bool {
+    match (std::path::absolute(path), std::path::absolute(dir)) {
+        (Ok(path), Ok(dir)) => path.starts_with(dir),
+        _ => false,
+    }
 }

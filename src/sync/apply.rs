@@ -517,7 +517,7 @@ impl Syncer<'_> {
                     self.config.shown(&copy)
                 );
                 if let Some((key, _)) = sync {
-                    round.state.forget(&key);
+                    round.state.bury(&key);
                 }
                 if owner_gone {
                     remove_empty_folders(self.config, &path);

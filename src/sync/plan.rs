@@ -339,6 +339,49 @@ impl<'a> Syncer<'a> {
             .collect())
     }
 
+    /// Returns the path of every item synced before whose file is gone from the sync root:
+    /// deleted on disk, for `import` to carry to the database (a walk of the tree cannot find
+    /// them). A template whose file stands in another group folder is not gone.
+    pub fn deleted_files(&self, state: &State) -> Result<Vec<PathBuf>> {
+        let root = &self.config.sync_root;
+        let mut groups = None;
+        let mut by_set: HashMap<String, HashMap<String, Vec<PathBuf>>> = HashMap::new();
+        let mut gone = Vec::new();
+        for key in state.keys() {
+            if state.get(key).is_none_or(|r| r.is_tombstone()) {
+                continue;
+            }
+            let key_path = Path::new(key);
+            let path = match layout::parse(key_path) {
+                Ok(ItemPath::Stylesheet { .. }) => root.join(key_path),
+                // A template's key has no group folder: parsed with a stand-in one.
+                _ => {
+                    let (Some(dir), Some(file)) = (key_path.parent(), key_path.file_name()) else {
+                        continue;
+                    };
+                    let Ok(ItemPath::Template { set, title, .. }) =
+                        layout::parse(&dir.join(layout::UNGROUPED).join(file))
+                    else {
+                        continue;
+                    };
+                    let files = by_set.entry(set.clone()).or_insert_with(|| index_set(root, &set));
+                    if files.contains_key(&title) {
+                        continue;
+                    }
+                    if groups.is_none() {
+                        groups = Some(self.db.template_groups()?);
+                    }
+                    let group = layout::group_folder(&title, groups.as_deref().unwrap_or(&[]));
+                    root.join(ItemPath::Template { set, group, title }.to_relative())
+                }
+            };
+            if std::fs::symlink_metadata(&path).is_err() {
+                gone.push(path);
+            }
+        }
+        Ok(gone)
+    }
+
     /// Returns the item `path` names, if it lies under the sync root.
     fn parse(&self, path: &Path) -> ParsedPath {
         match self.relative(path) {
@@ -459,8 +502,38 @@ impl<'a> Syncer<'a> {
         }
         if scope.every_file {
             candidates.extend(walk_root(root)?);
+        } else {
+            candidates.extend(self.deleted_owners_files(ctx)?);
         }
         Ok((candidates, same_name))
+    }
+
+    /// Returns the files in the folders of sets and themes that were synced before (the state
+    /// has records under them) and no longer exist on the board: deleted in the Admin CP, so
+    /// their files are to go too (issue 25).
+    fn deleted_owners_files(&self, ctx: &Context<'_>) -> Result<Vec<PathBuf>> {
+        let live: HashSet<PathBuf> = ctx
+            .board
+            .sets
+            .iter()
+            .map(|(_, title)| ItemPath::set_dir(title))
+            .chain(std::iter::once(ItemPath::set_dir(GLOBAL_SET_TITLE)))
+            .chain(ctx.board.themes.iter().map(|t| ItemPath::theme_dir(&t.name)))
+            .collect();
+        let owners: BTreeSet<PathBuf> = ctx
+            .state
+            .keys()
+            .filter_map(|key| {
+                let mut parts = Path::new(key).components();
+                Some(Path::new(parts.next()?.as_os_str()).join(parts.next()?.as_os_str()))
+            })
+            .filter(|dir| !live.contains(dir))
+            .collect();
+        let mut files = Vec::new();
+        for dir in owners {
+            files.extend(walk_files(&self.config.sync_root.join(dir))?);
+        }
+        Ok(files)
     }
 
     /// Plans one item: reads its file, validates it, and decides against the database.
@@ -508,7 +581,10 @@ impl<'a> Syncer<'a> {
         let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
         let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
         let key = item.key();
-        let synced = synced_hash(ctx.state.get(&key), file_hash, db_hash);
+        // A tombstone stands only while the row is gone: a row of that name made again in the
+        // Admin CP is a new item.
+        let record = ctx.state.get(&key).filter(|r| !(r.is_tombstone() && db_hash.is_some()));
+        let synced = synced_hash(record, file_hash, db_hash);
         let emptied = file.as_deref().and_then(|bytes| emptied(bytes, &db, self.prefer));
         let content = match (emptied, file.as_deref()) {
             // A blank file over a blank row (the Admin CP saves empty templates): both sides

@@ -44,6 +44,19 @@ pub struct Record {
     pub pending: Option<u64>,
 }
 
+impl Record {
+    /// The hash of a tombstone: an item deleted in the database whose file was removed. A file
+    /// saved there afterwards (an editor's leftover buffer) is then no new item but an edit of
+    /// a deleted one, a conflict, rather than a silent resurrection. No content hashes to it in
+    /// practice (FNV-1a of the empty string is not 0).
+    pub const TOMBSTONE_HASH: u64 = 0;
+
+    /// Returns true if and only if this record is a tombstone (see [`Record::TOMBSTONE_HASH`]).
+    pub fn is_tombstone(&self) -> bool {
+        self.hash == Record::TOMBSTONE_HASH && self.pending.is_none()
+    }
+}
+
 /// Returns the 64-bit FNV-1a hash of `bytes`: a change detector, not a security measure.
 pub fn content_hash(bytes: &[u8]) -> u64 {
     bytes
@@ -126,11 +139,23 @@ impl State {
         }
     }
 
+    /// Returns the key of every item synced before, as loaded (changes of this run aside).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.records.keys().map(String::as_str)
+    }
+
     /// Records that item `key` is in sync with `record` (to be saved by [`State::save`]).
     pub fn set(&mut self, key: &str, record: Record) {
         if self.get(key) != Some(record) {
             self.changes.insert(key.to_owned(), Some(record));
         }
+    }
+
+    /// Records that item `key` was deleted in the database and its file removed: a tombstone,
+    /// so that a file saved there later is not taken for a new item.
+    pub fn bury(&mut self, key: &str) {
+        let stamp = crate::mybb::db::now();
+        self.set(key, Record { hash: Record::TOMBSTONE_HASH, stamp, pending: None });
     }
 
     /// Forgets item `key` (to be saved by [`State::save`]): it was deleted on one side and the

@@ -485,9 +485,7 @@ impl Worker {
         let held_deletions = &self.held_deletions;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let board = crate::mybb::board::Board::load(&self.db)?;
-            let mut scope = syncer.default_scope(&board)?;
-            // The folders of sets and themes deleted in the Admin CP too: their files go.
-            scope.every_file = true;
+            let scope = syncer.default_scope(&board)?;
             let mut state = State::load(&self.root)?;
             let mut plan = syncer.plan_scope(&board, &scope, &state, false, read)?;
             plan.retain(|p| match &p.action {

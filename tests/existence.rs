@@ -1,0 +1,365 @@
+//! Existence is part of the three-way state (issue 25): what the Admin CP deletes goes from the
+//! tree, what is deleted from the tree goes from the database as the Admin CP would do it, and
+//! a deletion on one side with an edit on the other is a conflict that deletes nothing.
+//! See: issue 25.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::export::{exported, sync_cmd};
+use crate::util::{TestDb, start_watching, stop_watching, wait_until};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+const THEME: &str = "styles/Default";
+const SET: &str = "template_sets/Default Templates";
+
+fn sheet(root: &Path, name: &str) -> PathBuf {
+    root.join(THEME).join(name)
+}
+
+fn header(root: &Path) -> PathBuf {
+    root.join(SET).join("Header Templates/header.html")
+}
+
+/// Returns the copy kept of a removed file, relative to the root as `relative`.
+fn kept_copy(root: &Path, relative: &str) -> PathBuf {
+    root.join(".mybb-sync/deleted").join(relative)
+}
+
+/// Returns how many stylesheet rows theme `tid` has named `name`.
+fn sheet_rows(db: &TestDb, tid: u32, name: &str) -> u64 {
+    db.query_one(&format!(
+        "SELECT COUNT(*) FROM mybb_themestylesheets WHERE tid = {tid} AND name = '{name}'"
+    ))
+}
+
+/// Returns how many template rows set `sid` has titled `title`.
+fn template_rows(db: &TestDb, sid: i32, title: &str) -> u64 {
+    db.query_one(&format!(
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = {sid} AND title = '{title}'"
+    ))
+}
+
+#[test]
+fn a_stylesheet_deleted_in_the_admin_cp_takes_its_unchanged_file_with_it_once() {
+    let (db, _dir, root) = exported("exist_sheet_deleted");
+    let before = std::fs::read(sheet(&root, "color_black.css")).unwrap();
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(
+        status
+            .stdout
+            .starts_with("to-disk\tstyles/Default/color_black.css\tdeleted in the database"),
+        "{}",
+        status.stdout
+    );
+    // import carries files to the database: the file is kept, and no row comes back.
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    assert!(sheet(&root, "color_black.css").exists());
+
+    let out = sync_cmd(&db, &root).args(["export", "--json"]).expect_success();
+    assert!(!sheet(&root, "color_black.css").exists());
+    let copy = kept_copy(&root, "styles/Default/color_black.css");
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+    assert!(
+        out.stderr.contains(".mybb-sync/deleted/styles/Default/color_black.css"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("\"action\":\"removed\""), "{}", out.stdout);
+
+    // Reported once: nothing more to do, on any side.
+    sync_cmd(&db, &root).arg("status").expect_success();
+    let again = sync_cmd(&db, &root).arg("export").expect_success();
+    assert!(!again.stderr.contains("color_black.css"), "{}", again.stderr);
+}
+
+#[test]
+fn a_stylesheet_deleted_in_the_admin_cp_and_edited_on_disk_is_a_conflict_never_a_new_row() {
+    let (db, _dir, root) = exported("exist_sheet_deleted_edited");
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: red }").unwrap();
+
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert_eq!(
+        status.stdout,
+        "conflict\tstyles/Default/color_black.css\tdeleted in the database, edited on disk\n"
+    );
+    sync_cmd(&db, &root).arg("import").expect_code(3);
+    sync_cmd(&db, &root).arg("export").expect_code(3);
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    assert_eq!(std::fs::read(sheet(&root, "color_black.css")).unwrap(), b"a { color: red }");
+
+    // Asked for, the item comes back.
+    sync_cmd(&db, &root).args(["import", "--prefer", "disk"]).expect_success();
+    assert_eq!(db.stylesheet(2, "color_black.css").unwrap(), b"a { color: red }");
+}
+
+#[test]
+fn export_prefer_db_removes_a_file_edited_after_its_row_was_deleted() {
+    let (db, _dir, root) = exported("exist_sheet_deleted_prefer_db");
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: red }").unwrap();
+    sync_cmd(&db, &root).args(["export", "--prefer", "db"]).expect_success();
+    assert!(!sheet(&root, "color_black.css").exists());
+    let copy = kept_copy(&root, "styles/Default/color_black.css");
+    assert_eq!(std::fs::read(copy).unwrap(), b"a { color: red }");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_leftover_saved_after_an_admin_cp_deletion_does_not_bring_the_item_back() {
+    let (db, _dir, root) = exported("exist_leftover");
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert!(!sheet(&root, "color_black.css").exists());
+    // An editor still holding the buffer saves it again.
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: black }").unwrap();
+    let out = sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert!(out.stderr.contains("deleted in the database"), "{}", out.stderr);
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    // A stylesheet of that name made again in the Admin CP is a new item: it comes to disk.
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    db.exec(
+        "INSERT INTO mybb_themestylesheets (name, tid, attachedto, stylesheet, cachefile, \
+         lastmodified) VALUES ('color_black.css', 2, '', 'b { }', 'color_black.css', UNIX_TIMESTAMP())",
+    );
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert_eq!(std::fs::read(sheet(&root, "color_black.css")).unwrap(), b"b { }");
+}
+
+#[test]
+fn a_clone_of_the_tree_without_its_state_does_not_recreate_deleted_rows() {
+    let (db, dir, root) = exported("exist_clone");
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    let clone = dir.join("clone");
+    let copied =
+        std::process::Command::new("cp").arg("-a").arg(&root).arg(&clone).status().unwrap();
+    assert!(copied.success());
+    std::fs::remove_dir_all(clone.join(".mybb-sync")).unwrap();
+    let status = sync_cmd(&db, &clone).args(["status", "--porcelain"]).expect_code(3);
+    assert!(
+        status.stdout.contains("conflict\tstyles/Default/color_black.css\tno row"),
+        "{}",
+        status.stdout
+    );
+    sync_cmd(&db, &clone).arg("import").expect_code(3);
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+}
+
+#[test]
+fn a_stylesheet_renamed_in_the_admin_cp_moves_its_file() {
+    let (db, _dir, root) = exported("exist_sheet_renamed");
+    let before = std::fs::read(sheet(&root, "color_black.css")).unwrap();
+    db.exec(
+        "UPDATE mybb_themestylesheets SET name = 'color_noir.css', cachefile = 'color_noir.css' \
+         WHERE tid = 2 AND name = 'color_black.css'",
+    );
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert!(!sheet(&root, "color_black.css").exists());
+    assert_eq!(std::fs::read(sheet(&root, "color_noir.css")).unwrap(), before);
+    sync_cmd(&db, &root).arg("status").expect_success();
+    // The history follows: an edit of the new file is an edit, not a conflict.
+    std::fs::write(sheet(&root, "color_noir.css"), "a { color: #000 }").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.stylesheet(2, "color_noir.css").unwrap(), b"a { color: #000 }");
+}
+
+#[test]
+fn a_theme_deleted_in_the_admin_cp_takes_its_folder_unless_something_in_it_is_edited() {
+    let (db, _dir, root) = exported("exist_theme_deleted");
+    // As the Admin CP's delete: its stylesheets, then the theme (children re-parented).
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2");
+    db.exec("UPDATE mybb_themes SET pid = 1 WHERE pid = 2");
+    db.exec("DELETE FROM mybb_themes WHERE tid = 2");
+    std::fs::write(sheet(&root, "color_calm.css"), "edited").unwrap();
+    sync_cmd(&db, &root).arg("export").expect_code(3);
+    assert!(!sheet(&root, "color_black.css").exists());
+    assert!(!sheet(&root, "global.css").exists());
+    assert_eq!(std::fs::read(sheet(&root, "color_calm.css")).unwrap(), b"edited");
+    // Once the edit is given up, the folder goes.
+    sync_cmd(&db, &root).args(["export", "--prefer", "db"]).expect_success();
+    assert!(!root.join(THEME).exists());
+}
+
+#[test]
+fn a_template_set_deleted_in_the_admin_cp_takes_its_folder() {
+    let db = TestDb::new("exist_set_deleted");
+    db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (2, 'Extra')");
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>extra</p>', 2, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let dir = crate::util::TestDir::new("exist_set_deleted");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let extra = root.join("template_sets/Extra");
+    assert!(extra.join("Header Templates/header.html").exists());
+    db.exec("DELETE FROM mybb_templates WHERE sid = 2");
+    db.exec("DELETE FROM mybb_templatesets WHERE sid = 2");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert!(!extra.exists());
+    assert!(kept_copy(&root, "template_sets/Extra/Header Templates/header.html").exists());
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_plugin_uninstalled_takes_its_master_templates_files_and_an_edited_one_is_a_conflict() {
+    let db = TestDb::new("exist_plugin");
+    for title in ["hello_index", "hello_post"] {
+        db.exec(&format!(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES ('{title}', '<p>{title}</p>', -2, '1837', '', UNIX_TIMESTAMP())"
+        ));
+    }
+    let dir = crate::util::TestDir::new("exist_plugin");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let index = root.join(SET).join("Ungrouped Templates/hello_index.html");
+    let post = root.join(SET).join("Ungrouped Templates/hello_post.html");
+    assert!(index.exists() && post.exists());
+    std::fs::write(&post, "<p>my post</p>").unwrap();
+    // inc/plugins/hello.php's uninstall.
+    db.exec("DELETE FROM mybb_templates WHERE title = 'hello' OR title LIKE 'hello_%'");
+    sync_cmd(&db, &root).arg("export").expect_code(3);
+    assert!(!index.exists());
+    assert_eq!(std::fs::read(&post).unwrap(), b"<p>my post</p>");
+    sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert_eq!(template_rows(&db, 1, "hello_post"), 0);
+    assert_eq!(template_rows(&db, -2, "hello_post"), 0);
+}
+
+#[test]
+fn deleting_files_under_import_does_what_the_admin_cp_offers_for_each_kind() {
+    let (db, _dir, root) = exported("exist_disk_deletions");
+    // A set's customised copy, a template of the set's own, an own and an inherited
+    // stylesheet, a master template.
+    std::fs::write(header(&root), "<p>mine</p>").unwrap();
+    let own = root.join(SET).join("Ungrouped Templates/zzown.html");
+    std::fs::write(&own, "<p>own</p>").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>mine</p>");
+    let master_header: Vec<u8> = db.template(-2, "header").unwrap();
+    let index = root.join(SET).join("Index Page Templates/index.html");
+    let index_before = std::fs::read(&index).unwrap();
+    let global_before = std::fs::read(sheet(&root, "global.css")).unwrap();
+
+    for path in [
+        header(&root),
+        own.clone(),
+        sheet(&root, "color_black.css"),
+        sheet(&root, "global.css"),
+        index.clone(),
+    ] {
+        std::fs::remove_file(path).unwrap();
+    }
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    for relative in [
+        "template_sets/Default Templates/Header Templates/header.html",
+        "template_sets/Default Templates/Ungrouped Templates/zzown.html",
+        "styles/Default/color_black.css",
+        "styles/Default/global.css",
+        "template_sets/Default Templates/Index Page Templates/index.html",
+    ] {
+        assert!(
+            status.stdout.contains(&format!("deleted\t{relative}\t")),
+            "{relative}: {}",
+            status.stdout
+        );
+    }
+    let json = sync_cmd(&db, &root).args(["status", "--json"]).expect_code(3);
+    assert!(json.stdout.contains("\"deleted\":5"), "{}", json.stdout);
+
+    sync_cmd(&db, &root).arg("import").expect_success();
+    // Reverted: the copy is gone, the file shows the master again.
+    assert_eq!(template_rows(&db, 1, "header"), 0);
+    assert_eq!(std::fs::read(header(&root)).unwrap(), master_header);
+    // Deleted: no master to go back to.
+    assert_eq!(template_rows(&db, 1, "zzown"), 0);
+    assert!(!own.exists());
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    assert!(!sheet(&root, "color_black.css").exists());
+    // Nothing of the theme's or set's own: the files come back.
+    assert_eq!(std::fs::read(sheet(&root, "global.css")).unwrap(), global_before);
+    assert_eq!(sheet_rows(&db, 1, "global.css"), 1);
+    assert_eq!(std::fs::read(&index).unwrap(), index_before);
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_file_deleted_on_disk_whose_row_changed_since_is_a_conflict_that_deletes_nothing() {
+    let (db, _dir, root) = exported("exist_disk_deleted_db_edited");
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    db.exec(
+        "UPDATE mybb_themestylesheets SET stylesheet = 'a { }', lastmodified = UNIX_TIMESTAMP() \
+         WHERE tid = 2 AND name = 'color_black.css'",
+    );
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert_eq!(
+        status.stdout,
+        "conflict\tstyles/Default/color_black.css\tdeleted on disk, edited in the database\n"
+    );
+    sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert_eq!(db.stylesheet(2, "color_black.css").unwrap(), b"a { }");
+}
+
+#[test]
+fn the_watcher_deletes_a_file_deleted_on_disk_once_it_stays_gone() {
+    let (db, _dir, root) = exported("exist_watch_delete");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    // An editor's delete-and-rename save: the file is briefly missing, then back.
+    let path = sheet(&root, "color_calm.css");
+    let aside = sheet(&root, "color_calm.css~");
+    std::fs::rename(&path, &aside).unwrap();
+    std::fs::write(&path, "a { color: calm }").unwrap();
+    std::fs::remove_file(&aside).unwrap();
+    wait_until("the save to reach the database", DEADLINE, || {
+        db.stylesheet(2, "color_calm.css").as_deref() == Some(b"a { color: calm }")
+    });
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    wait_until("the deletion to reach the database", DEADLINE, || {
+        sheet_rows(&db, 2, "color_black.css") == 0
+    });
+    let log = stop_watching(run);
+    assert!(log.contains("color_black.css: deleted on disk"), "{log}");
+    assert_eq!(sheet_rows(&db, 2, "color_calm.css"), 1);
+}
+
+#[test]
+fn the_watcher_holds_a_mass_deletion_for_an_explicit_import() {
+    let (db, _dir, root) = exported("exist_watch_mass");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    std::fs::remove_dir_all(root.join(THEME)).unwrap();
+    wait_until("the watcher to hold the deletion", DEADLINE, || {
+        run.stderr_so_far().contains("nothing is deleted from the database")
+    });
+    let log = stop_watching(run);
+    assert!(log.contains("styles/Default was deleted"), "{log}");
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 1);
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(status.stdout.contains("deleted\tstyles/Default/color_black.css"), "{}", status.stdout);
+    // An explicit import carries it out.
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+}
+
+#[test]
+fn the_watcher_removes_the_file_of_a_stylesheet_deleted_in_the_admin_cp_and_says_so_once() {
+    let (db, _dir, root) = exported("exist_watch_pull");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--pull-interval", "0.1"]);
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    wait_until("the file to be removed", DEADLINE, || !sheet(&root, "color_black.css").exists());
+    // Another Admin CP change makes the watcher compare every file again.
+    db.exec(
+        "UPDATE mybb_themestylesheets SET stylesheet = 'a { }', lastmodified = UNIX_TIMESTAMP() \
+         WHERE tid = 2 AND name = 'color_calm.css'",
+    );
+    wait_until("the next pull", DEADLINE, || {
+        std::fs::read(sheet(&root, "color_calm.css")).is_ok_and(|b| b == b"a { }")
+    });
+    let log = stop_watching(run);
+    assert_eq!(log.lines().filter(|l| l.contains("color_black.css")).count(), 1, "{log}");
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+}
