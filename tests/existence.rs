@@ -363,3 +363,46 @@ fn the_watcher_removes_the_file_of_a_stylesheet_deleted_in_the_admin_cp_and_says
     assert_eq!(log.lines().filter(|l| l.contains("color_black.css")).count(), 1, "{log}");
     assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
 }
+
+#[test]
+fn a_second_watcher_of_one_root_is_refused_and_names_the_first() {
+    let (db, _dir, root) = exported("exist_two_watchers");
+    let first = start_watching(sync_cmd(&db, &root), &["--no-pull"]);
+    let second = sync_cmd(&db, &root).args(["watch", "--no-pull"]).expect_code(2);
+    assert!(second.stderr.contains(&format!("process {}", first.id())), "{}", second.stderr);
+    stop_watching(first);
+    // Once the first stops, the root is free again.
+    let again = start_watching(sync_cmd(&db, &root), &["--no-pull"]);
+    stop_watching(again);
+}
+
+/// Returns the URL of `db` through the server's Unix socket instead of TCP.
+fn socket_url(db: &TestDb) -> String {
+    let socket: String = db.query_one("SELECT @@socket");
+    format!("mysql://root@localhost/{}?socket={socket}", db.name())
+}
+
+#[test]
+fn one_root_is_one_board_through_the_socket_and_through_tcp() {
+    let (db, _dir, root) = exported("exist_socket_tcp");
+    let socket = |root: &Path| {
+        crate::util::TestCommand::new()
+            .arg("--db")
+            .arg(socket_url(&db))
+            .arg("--root")
+            .arg(root)
+            .arg("--no-fsync")
+    };
+    // Exported over TCP, used over the socket, and the other way round.
+    socket(&root).arg("status").expect_success();
+    std::fs::write(header(&root), "<p>through the socket</p>").unwrap();
+    socket(&root).arg("import").expect_success();
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>through the socket</p>");
+    let other = _dir.join("socket-first");
+    socket(&other).arg("export").expect_success();
+    sync_cmd(&db, &other).arg("status").expect_success();
+    // Another database on the same server is another board.
+    let elsewhere = TestDb::new("exist_socket_tcp_other");
+    let out = sync_cmd(&elsewhere, &root).arg("status").expect_code(2);
+    assert!(out.stderr.contains("belongs to another board"), "{}", out.stderr);
+}

@@ -410,11 +410,15 @@ fn export_selectors_select_alone_and_together() {
 }
 
 #[test]
-fn status_and_export_agree_on_a_deleted_file() {
+fn status_says_deleted_for_a_deleted_file_and_export_brings_it_back() {
     let (db, _dir, root) = exported("deleted_file");
     std::fs::remove_file(root.join(HEADER)).unwrap();
+    // Existence is part of the state (issue 25): `deleted`, no longer `to-disk` for ever.
     let out = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
-    assert_eq!(out.stdout, format!("to-disk\t{HEADER}\n"));
+    assert_eq!(
+        out.stdout,
+        format!("deleted\t{HEADER}\tinherited, nothing to delete: the file comes back\n")
+    );
     sync_cmd(&db, &root).arg("export").expect_success();
     assert!(root.join(HEADER).exists());
     sync_cmd(&db, &root).arg("status").expect_success();

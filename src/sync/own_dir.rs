@@ -117,10 +117,50 @@ pub fn lock_if_present(root: &Path) -> Result<Option<SyncLock>> {
     Ok(None)
 }
 
+/// The stamp's field naming the server, however it is reached (`Db::server_identity`).
+const SERVER: &str = "server";
+
+/// Returns the server `config` reaches, as [`SERVER`] records it, or None where it cannot be
+/// asked (the stamp is then compared by address, as before servers were named).
+fn server_of(config: &Config) -> Option<String> {
+    let asked = crate::mybb::db::Db::connect(&config.db, &config.prefix)
+        .and_then(|db| db.server_identity());
+    match asked {
+        Ok(server) => Some(server),
+        Err(e) => {
+            log::debug!("cannot tell which server this is: {}", crate::error::chain(&e));
+            None
+        }
+    }
+}
+
+/// Returns true if and only if stamps `ours` and `theirs` name the same board: the same
+/// database and table prefix on the same server. Where either stamp does not name its server
+/// (an older stamp), the address stands in for it.
+fn same_board(ours: &[(String, String)], theirs: &[(String, String)]) -> bool {
+    let get = |fields: &[(String, String)], key: &str| {
+        fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    match (get(ours, SERVER), get(theirs, SERVER)) {
+        (Some(a), Some(b)) => {
+            a == b && ["database", "prefix"].iter().all(|key| get(ours, key) == get(theirs, key))
+        }
+        _ => {
+            let without = |fields: &[(String, String)]| -> Vec<(String, String)> {
+                fields.iter().filter(|(k, _)| k != SERVER).cloned().collect()
+            };
+            without(ours) == without(theirs)
+        }
+    }
+}
+
 /// Returns the identity of the board `config` names, as the stamp records it.
 fn identity(config: &Config) -> Vec<(&'static str, String)> {
     let db = &config.db;
     let mut fields = Vec::new();
+    if let Some(server) = server_of(config) {
+        fields.push((SERVER, server));
+    }
     match &db.socket {
         Some(socket) => fields.push(("socket", socket.clone())),
         None => {
@@ -184,6 +224,14 @@ pub fn bind(root: &Path, config: &Config, binding: Binding) -> Result<bool> {
     };
     match stamped {
         Some(theirs) if theirs == ours => Ok(false),
+        // The same board through another address, or a stamp from before servers were named.
+        Some(theirs) if same_board(&ours, &theirs) => {
+            let names_server = theirs.iter().any(|(k, _)| k == SERVER);
+            if binding == Binding::CheckAndStamp && !names_server {
+                write(&ours)?;
+            }
+            Ok(false)
+        }
         Some(theirs) if config.rebind => {
             log::warn!(
                 "{}: rebound from {} to {}; its sync state is forgotten, so every difference \

@@ -121,6 +121,51 @@ pub struct Armed {
     watcher: notify::RecommendedWatcher,
     /// Whether folders are watched one by one (see [`arm`]), so new ones need a watch.
     folder_by_folder: bool,
+    /// The claim on the sync root, held until the watcher stops (see [`claim_root`]).
+    claim: std::fs::File,
+}
+
+/// The file in mybb-sync's own folder that a watcher holds locked while it watches, with its
+/// process id in it, so a second watcher of the same root can name it.
+const WATCH_CLAIM: &str = "watch.pid";
+
+/// Claims sync root `root` for one watcher: locks [`WATCH_CLAIM`] exclusively (the kernel lets
+/// go when the process dies) and writes this process's id in it. Two watchers of one root
+/// would fight over every row ("its row changed meanwhile; planning again"), so a second one is
+/// refused, naming the first. The file is a lock, written in place: replacing it atomically
+/// would give the next watcher another file to lock.
+fn claim_root(root: &std::path::Path) -> Result<std::fs::File> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let path = own_dir::ensure(root)?.join(WATCH_CLAIM);
+    let io = |action, source| Error::IoAt { path: path.clone(), action, source };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io("open", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let first = match text.trim() {
+                "" => "another process".to_owned(),
+                pid => format!("process {pid}"),
+            };
+            return Err(Error::usage(format!(
+                "{} is already watched by another mybb-sync watch ({first}); two watchers of \
+                 one sync root would overwrite each other's work: stop that one first",
+                root.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", e)),
+    }
+    file.set_len(0).map_err(|e| io("truncate", e))?;
+    file.rewind().map_err(|e| io("rewind", e))?;
+    writeln!(file, "{}", std::process::id()).map_err(|e| io("write", e))?;
+    Ok(file)
 }
 
 /// Watches `dir` and every readable folder below it, each on its own. A folder that cannot be
@@ -155,6 +200,7 @@ pub struct WatchStats {
 /// before [`Armed::run`] are kept, so nothing saved in between is lost.
 pub fn arm(config: &Config) -> Result<Armed> {
     fs_err::create_dir_all(&config.sync_root)?;
+    let claim = claim_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
     let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
         path: config.sync_root.clone(),
@@ -188,7 +234,7 @@ pub fn arm(config: &Config) -> Result<Armed> {
             true
         }
     };
-    Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder })
+    Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder, claim })
 }
 
 /// Why a batch's deletions were held.
@@ -253,6 +299,8 @@ impl Armed {
         gate: Arc<Gate>,
     ) -> Result<WatchStats> {
         let shared = Arc::clone(&self.shared);
+        // Held until this returns: the root stays claimed while the worker may still write.
+        let _claim = self.claim;
         *lock(&shared.gate) = Some(Arc::clone(&gate));
         let config = Config { sync_root: self.root.clone(), ..config.clone() };
         let (root, rx, options) = (self.root, self.rx, options.clone());

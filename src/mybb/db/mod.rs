@@ -222,6 +222,16 @@ impl Db {
     }
 }
 
+/// Which server this is, however it is reached (issue 25): one board is one database on one
+/// server, whether through the Unix socket or TCP.
+impl Db {
+    /// Returns a name of the database server that is the same through every address it
+    /// answers on (see the engine's `server_identity` for how each engine names itself).
+    pub fn server_identity(&self) -> Result<String> {
+        self.engine.server_identity()
+    }
+}
+
 /// The compare-and-swap writes of templates and stylesheets, and the caches kept in step.
 impl Db {
     /// Inserts a template row, as the Admin CP does for a copy-on-write or a new title, unless

@@ -190,3 +190,38 @@ impl MySql {
         Ok(rows.into_iter().flatten().collect())
     }
 }
+
+/// Which server this is, however it is reached (issue 25).
+impl MySql {
+    /// Returns a name of the server that is the same through every address it answers on:
+    /// MySQL's `@@server_uuid` (made once per data directory, in `auto.cnf`); on MariaDB, which
+    /// has no such variable, its host name, port and data directory together, which no two
+    /// servers running at once share.
+    pub(crate) fn server_identity(&self) -> Result<String> {
+        let sql = "SELECT @@hostname, @@port, @@datadir, @@version".to_owned();
+        let rows = self.query_computed(sql, "identify the server", "the server", |row| {
+            Ok((
+                format!(
+                    "{}:{}:{}",
+                    row.text(0, "@@hostname")?,
+                    row.text(1, "@@port")?,
+                    row.text(2, "@@datadir")?
+                ),
+                row.text(3, "@@version")?,
+            ))
+        })?;
+        let Some((instance, version)) = rows.into_iter().next() else {
+            return Err(crate::error::Error::Data {
+                what: "the server did not say which it is".to_owned(),
+            });
+        };
+        if version.contains("MariaDB") {
+            return Ok(instance);
+        }
+        let sql = "SELECT @@server_uuid".to_owned();
+        let uuid = self.query_computed(sql, "read the server's uuid", "the server", |row| {
+            row.text(0, "@@server_uuid")
+        })?;
+        Ok(uuid.into_iter().next().unwrap_or(instance))
+    }
+}
