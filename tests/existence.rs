@@ -406,3 +406,76 @@ fn one_root_is_one_board_through_the_socket_and_through_tcp() {
     let out = sync_cmd(&elsewhere, &root).arg("status").expect_code(2);
     assert!(out.stderr.contains("belongs to another board"), "{}", out.stderr);
 }
+
+/// Returns a fixture database with a child theme "Child" of Default (tid 3) and a global
+/// template `myglobal` (no master), exported into `<dir>/sync`.
+fn exported_with_heirs(name: &str) -> (TestDb, crate::util::TestDir, PathBuf) {
+    let db = TestDb::new(name);
+    db.exec(
+        "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, allowedgroups) \
+         VALUES (3, 'Child', 2, 0, 'a:1:{s:11:\"templateset\";i:1;}', 'a:0:{}', 'all')",
+    );
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('myglobal', '<p>global</p>', -1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let dir = crate::util::TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    (db, dir, root)
+}
+
+const GLOBAL_FILE: &str = "template_sets/Global Templates/Ungrouped Templates/myglobal.html";
+const SET_GLOBAL_FILE: &str = "template_sets/Default Templates/Ungrouped Templates/myglobal.html";
+
+#[test]
+fn saving_a_parent_stylesheet_brings_the_child_themes_file_to_disk_in_the_same_import() {
+    let (db, _dir, root) = exported_with_heirs("exist_heir_sheet");
+    let child = root.join("styles/Child/color_black.css");
+    assert_eq!(
+        std::fs::read(&child).unwrap(),
+        std::fs::read(sheet(&root, "color_black.css")).unwrap()
+    );
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: #111 }").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(std::fs::read(&child).unwrap(), b"a { color: #111 }");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_child_file_edited_while_its_parent_is_saved_is_a_conflict_not_a_loss() {
+    let (db, _dir, root) = exported_with_heirs("exist_heir_conflict");
+    let child = root.join("styles/Child/color_black.css");
+    std::fs::write(&child, "a { color: child }").unwrap();
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: #222 }").unwrap();
+    // Only the parent is imported; the child's edit is not part of it.
+    sync_cmd(&db, &root).arg("import").arg(sheet(&root, "color_black.css")).expect_code(3);
+    assert_eq!(db.stylesheet(2, "color_black.css").unwrap(), b"a { color: #222 }");
+    assert_eq!(std::fs::read(&child).unwrap(), b"a { color: child }");
+    let copy = root.join("styles/Child/color_black.db.css");
+    assert_eq!(std::fs::read(copy).unwrap(), b"a { color: #222 }");
+}
+
+#[test]
+fn saving_a_global_template_brings_every_sets_file_to_disk() {
+    let (db, _dir, root) = exported_with_heirs("exist_heir_global");
+    assert_eq!(std::fs::read(root.join(SET_GLOBAL_FILE)).unwrap(), b"<p>global</p>");
+    std::fs::write(root.join(GLOBAL_FILE), "<p>global 2</p>").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.template(-1, "myglobal").unwrap(), b"<p>global 2</p>");
+    assert_eq!(std::fs::read(root.join(SET_GLOBAL_FILE)).unwrap(), b"<p>global 2</p>");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn the_watcher_brings_heirs_to_disk_with_the_parents_save() {
+    let (db, _dir, root) = exported_with_heirs("exist_heir_watch");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: #333 }").unwrap();
+    let child = root.join("styles/Child/color_black.css");
+    wait_until("the child theme's file to follow", DEADLINE, || {
+        std::fs::read(&child).is_ok_and(|b| b == b"a { color: #333 }")
+    });
+    stop_watching(run);
+    sync_cmd(&db, &root).arg("status").expect_success();
+}

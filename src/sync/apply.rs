@@ -111,6 +111,12 @@ struct Round<'r> {
     /// Paths already refused this round: a link above several files refuses each of them at
     /// its own path, reported once.
     refused_paths: HashSet<PathBuf>,
+    /// The items whose rows the round wrote or deleted, where other themes or sets inherit
+    /// them: a parent theme's stylesheet, a global template (see [`Syncer::dependants`]).
+    inherited: Vec<PathBuf>,
+    /// Every path the round's plan has something to do with: a dependant among them is
+    /// handled already.
+    planned: HashSet<PathBuf>,
 }
 
 /// A file to write from the database, and what to record once it is in place.
@@ -286,7 +292,15 @@ impl Syncer<'_> {
             .collect();
         let grouped =
             if flow.to_db { self.write_templates_together(&plan)? } else { HashMap::new() };
+        // A dependant found in sync when planned is planned again once the rows are written.
+        let planned = plan
+            .iter()
+            .filter(|p| !matches!(p.action, Action::InSync | Action::Ignored))
+            .map(|p| p.path.clone())
+            .collect();
         let mut round = Round {
+            inherited: Vec::new(),
+            planned,
             config: self.config,
             flow,
             options,
@@ -305,6 +319,7 @@ impl Syncer<'_> {
             progress.tick();
             self.apply_item(&mut round, planned)?;
         }
+        self.refresh_dependants(&mut round)?;
         self.stage_files(&mut round);
         self.commit_files(round)
     }
@@ -590,6 +605,7 @@ impl Syncer<'_> {
             }
         }
         log::info!("{}: deleted on disk; {}", self.config.shown(&path), deletion.describe());
+        round.inherited.push(path.clone());
         if let Some((key, _)) = &sync {
             round.state.forget(key);
         }
@@ -603,6 +619,82 @@ impl Syncer<'_> {
             round.to_write.push(ToWrite { path, bytes, seen, sync });
         }
         Ok(())
+    }
+
+    /// Brings to disk, in the same batch, the files of the themes and sets that inherit what
+    /// the round wrote or deleted (design.md: a write of ours that changes what another theme
+    /// or set renders re-plans every dependant). Each goes through the same compare-and-swap as
+    /// any pull: a file edited locally meanwhile becomes a conflict, never a loss.
+    fn refresh_dependants(&self, round: &mut Round<'_>) -> Result<()> {
+        if round.inherited.is_empty() {
+            return Ok(());
+        }
+        let written = std::mem::take(&mut round.inherited);
+        let board = crate::mybb::board::Board::load(self.db)?;
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for path in &written {
+            for dependant in self.dependants(&board, path) {
+                if !round.planned.contains(&dependant) && !paths.contains(&dependant) {
+                    paths.push(dependant);
+                }
+            }
+        }
+        if paths.is_empty() {
+            return Ok(());
+        }
+        for planned in self.plan_paths(&paths, round.state)? {
+            match planned.action {
+                Action::ToDisk(bytes) => {
+                    log::info!(
+                        "{}: inherits what was just written; brought to disk",
+                        self.config.shown(&planned.path)
+                    );
+                    let Planned { path, sync, seen, .. } = planned;
+                    round.to_write.push(ToWrite { path, bytes, seen, sync });
+                }
+                Action::Conflict(_) => self.apply_item(round, planned)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the files of the items that inherit the item at `path` (whose row was just
+    /// written or deleted), where they exist: for a stylesheet, the same name in every
+    /// descendant theme; for a global template, the same title in every set. Those with a row
+    /// of their own are planned too, and found in sync.
+    fn dependants(&self, board: &crate::mybb::board::Board, path: &Path) -> Vec<PathBuf> {
+        use crate::sync::layout::{self, GLOBAL_SET_TITLE, ItemPath};
+        let root = &self.config.sync_root;
+        let relative = self.config.relative(path);
+        let items: Vec<ItemPath> = match layout::parse(&relative) {
+            Ok(ItemPath::Stylesheet { theme, name }) => {
+                let Some(tid) = board.theme_by_name(&theme).map(|t| t.tid) else {
+                    return Vec::new();
+                };
+                board
+                    .themes
+                    .iter()
+                    .filter(|t| t.tid != tid && board.theme_chain(t.tid).contains(&tid))
+                    .map(|t| ItemPath::Stylesheet { theme: t.name.clone(), name: name.clone() })
+                    .collect()
+            }
+            Ok(ItemPath::Template { set, title, .. }) if set == GLOBAL_SET_TITLE => board
+                .sets
+                .iter()
+                .map(|(_, set)| ItemPath::Template {
+                    set: set.clone(),
+                    group: layout::group_folder(&title, &board.groups),
+                    title: title.clone(),
+                })
+                .collect(),
+            _ => return Vec::new(),
+        };
+        items
+            .into_iter()
+            .map(|item| root.join(item.to_relative()))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .collect()
     }
 
     /// Writes one row; a row that changed since it was planned goes back to the planner.
@@ -628,6 +720,7 @@ impl Syncer<'_> {
         match written {
             Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", self.config.shown(&path), write.describe());
+                round.inherited.push(path.clone());
                 round.report.live.extend(self.made_live(&path, write, served));
                 round.synced(&path, sync);
                 round.report.written.push((path, write.describe()));
