@@ -1,6 +1,7 @@
 //! A bounded, seeded chaos run (issue 10): a watcher runs while another process exports in a
 //! loop, a thread edits rows as the Admin CP and plugins do, and a thread saves files as
-//! editors do. Afterwards every item's last edit survives somewhere a person can see it.
+//! editors do; both also delete (issue 25). Afterwards every item's last edit survives
+//! somewhere a person can see it, and no item deleted in the database last comes back.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,12 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const ROUNDS: u64 = 60;
 /// How many templates the writers fight over.
 const TITLES: usize = 10;
+/// How many templates of the set's own (no master) join them: deleting one deletes the item.
+const CUSTOM: usize = 3;
+/// What the log holds for a deletion in the database (a set's copy reverted, or an item gone).
+const DELETED_IN_DB: &str = "<deleted in the database>";
+/// What the log holds for a file deleted on disk.
+const DELETED_ON_DISK: &str = "<deleted on disk>";
 
 /// A small deterministic generator (xorshift64*), so that a failing run can be replayed.
 #[derive(Clone)]
@@ -39,7 +46,8 @@ fn db_edit(db: &TestDb, rng: &mut Rng, title: &str, content: &str) {
         "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND title = ?",
         (title,),
     )[0];
-    let stamped = rng.below(2) == 0;
+    // A template of the set's own has no master to edit: edited in the set, or made again.
+    let stamped = rng.below(2) == 0 || title.starts_with("chaos_custom");
     let stamp = if stamped { ", dateline = UNIX_TIMESTAMP()" } else { "" };
     if own > 0 {
         // The Admin CP's edit (new dateline), or Search & Replace (dateline untouched).
@@ -108,7 +116,16 @@ fn chaos_every_last_edit_survives_and_no_row_is_duplicated_or_empty() {
     );
     eprintln!("chaos: seed {seed} (replay with MYBB_SYNC_TEST_SEED={seed})");
     let mut rng = Rng(seed);
-    let (db, dir, root) = exported("chaos");
+    let db = TestDb::new("chaos");
+    for n in 0..CUSTOM {
+        db.exec(&format!(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES ('chaos_custom_{n}', '<p>custom {n}</p>', 1, '1837', '', UNIX_TIMESTAMP())"
+        ));
+    }
+    let dir = crate::util::TestDir::new("chaos");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
     let db = Arc::new(db);
     let mut all: Vec<PathBuf> = Vec::new();
     for group in std::fs::read_dir(root.join("template_sets/Default Templates")).unwrap() {
@@ -117,10 +134,16 @@ fn chaos_every_last_edit_survives_and_no_row_is_duplicated_or_empty() {
         }
     }
     all.sort();
-    let items: Vec<(String, PathBuf)> = (0..TITLES)
+    all.retain(|p| !p.to_string_lossy().contains("chaos_custom"));
+    let mut items: Vec<(String, PathBuf)> = (0..TITLES)
         .map(|_| all.remove(rng.below(all.len() as u64) as usize))
         .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
         .collect();
+    let custom = root.join("template_sets/Default Templates/Ungrouped Templates");
+    items.extend(
+        (0..CUSTOM)
+            .map(|n| (format!("chaos_custom_{n}"), custom.join(format!("chaos_custom_{n}.html")))),
+    );
 
     let watcher =
         sync_cmd(&db, &root).args(["watch", "--debounce", "50", "--pull-interval", "0.2"]).spawn();
@@ -146,10 +169,23 @@ fn chaos_every_last_edit_survives_and_no_row_is_duplicated_or_empty() {
             for round in 0..ROUNDS {
                 std::thread::sleep(Duration::from_millis(rng.below(40))); // pacing
                 let (title, path) = &items[rng.below(items.len() as u64) as usize];
-                let content = format!("<p>{side} {title} {round}</p>");
+                let mut content = format!("<p>{side} {title} {round}</p>");
+                let delete = rng.below(6) == 0;
                 let mut log = log.lock().unwrap();
                 match side {
+                    // The Admin CP's Revert to Original / Delete: the set's row goes.
+                    "db" if delete => {
+                        db.exec_with(
+                            "DELETE FROM mybb_templates WHERE sid = 1 AND title = ?",
+                            (title,),
+                        );
+                        content = DELETED_IN_DB.to_owned();
+                    }
                     "db" => db_edit(&db, &mut rng, title, &content),
+                    _ if delete => {
+                        let _ = std::fs::remove_file(path);
+                        content = DELETED_ON_DISK.to_owned();
+                    }
                     _ => file_save(&mut rng, path, &content),
                 }
                 log.push((title.clone(), content));
@@ -185,9 +221,20 @@ fn chaos_every_last_edit_survives_and_no_row_is_duplicated_or_empty() {
     }
     for (title, path) in &items {
         let Some(want) = last.get(title.as_str()) else { continue };
+        let own = db.template(1, title).map(|b| String::from_utf8(b).unwrap());
+        match *want {
+            // Deleted last in the database: nothing made the set's row again (an edit saved
+            // before it is a conflict on disk, never a row).
+            DELETED_IN_DB => {
+                assert_eq!(own, None, "seed {seed}: {title}, deleted in the database, came back");
+                continue;
+            }
+            // Deleted last on disk: a concurrent export may bring the file back (asked for).
+            DELETED_ON_DISK => continue,
+            _ => {}
+        }
         let file = std::fs::read_to_string(path).ok();
         let copy = std::fs::read_to_string(path.with_extension("db.html")).ok();
-        let own = db.template(1, title).map(|b| String::from_utf8(b).unwrap());
         let master = db.template(-2, title).map(|b| String::from_utf8(b).unwrap());
         let kept = [&file, &copy, &own, &master].iter().any(|v| v.as_deref() == Some(*want));
         assert!(
