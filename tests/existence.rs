@@ -479,3 +479,23 @@ fn the_watcher_brings_heirs_to_disk_with_the_parents_save() {
     stop_watching(run);
     sync_cmd(&db, &root).arg("status").expect_success();
 }
+
+#[test]
+fn revert_of_a_global_template_is_reverted_and_refreshes_every_sets_file() {
+    let db = TestDb::new("exist_revert_global");
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>global header</p>', -1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let dir = crate::util::TestDir::new("exist_revert_global");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let global = root.join("template_sets/Global Templates/Header Templates/header.html");
+    assert_eq!(std::fs::read(header(&root)).unwrap(), b"<p>global header</p>");
+    let out = sync_cmd(&db, &root).args(["revert", "--json"]).arg(&global).expect_success();
+    assert!(out.stdout.contains("\"reverted\":1"), "{}", out.stdout);
+    assert_eq!(template_rows(&db, -1, "header"), 0);
+    assert!(!global.exists());
+    assert_eq!(std::fs::read(header(&root)).unwrap(), db.template(-2, "header").unwrap());
+    sync_cmd(&db, &root).arg("status").expect_success();
+}

@@ -659,6 +659,42 @@ impl Syncer<'_> {
         Ok(())
     }
 
+    /// Finishes `revert` of a global template whose row was just deleted: moves its file
+    /// (still as `seen`) under `.mybb-sync/deleted/`, forgets its record `key`, and brings to
+    /// disk every set's file that showed it, as [`Syncer::refresh_dependants`] does for a
+    /// write. Returns Err with why when the file was saved meanwhile (kept as saved).
+    pub fn retire_global(
+        &self,
+        path: &Path,
+        seen: Seen,
+        key: &str,
+        state: &mut State,
+    ) -> Result<std::result::Result<(), &'static str>> {
+        let Some(copy) = recovery_path(self.config, path) else {
+            return Ok(Err("its file is not under the sync root"));
+        };
+        match atomic::move_if(path, &copy, seen)? {
+            Ok(()) => {}
+            Err(NotReplaced::Changed) => {
+                return Ok(Err("the file was saved meanwhile and is kept as saved"));
+            }
+            Err(NotReplaced::NotAFile) => return Ok(Err("the file is not a regular file")),
+        }
+        log::info!("{}: kept as {}", self.config.shown(path), self.config.shown(&copy));
+        state.forget(key);
+        let board = crate::mybb::board::Board::load(self.db)?;
+        let heirs = self.dependants(&board, path);
+        let mut plan = self.plan_paths(&heirs, state)?;
+        plan.retain(|p| {
+            matches!(p.action, Action::ToDisk(_) | Action::Conflict(_) | Action::RemoveFile { .. })
+        });
+        let report = self.apply(plan, Flow::EXPORT, state, &ApplyOptions::default())?;
+        for pulled in &report.pulled {
+            log::info!("{}: now shows the master template", self.config.shown(pulled));
+        }
+        Ok(Ok(()))
+    }
+
     /// Returns the files of the items that inherit the item at `path` (whose row was just
     /// written or deleted), where they exist: for a stylesheet, the same name in every
     /// descendant theme; for a global template, the same title in every set. Those with a row

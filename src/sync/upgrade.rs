@@ -544,7 +544,8 @@ impl Upgrade<'_> {
         } else {
             self.copies.get(&(GLOBAL_SID, title.clone())).or_else(|| self.masters.get(title))
         };
-        if after.is_none() {
+        // A global template without a master is deleted as the Admin CP's Delete does.
+        if after.is_none() && sid != GLOBAL_SID {
             return Err("it has no master (nor global) template: deleting it would delete the \
                         template itself; do that in the Admin CP"
                 .to_owned());
@@ -589,6 +590,18 @@ impl Upgrade<'_> {
         state: &mut State,
     ) -> Result<Reverted> {
         let RevertTarget { item, sid, title, copy } = target;
+        if *sid == GLOBAL_SID {
+            // The global set's files hold its own rows only: the file goes, and every set's
+            // file of that title now shows the master (issue 25).
+            let syncer = Syncer::new(self.db, self.config, None)?;
+            return match syncer.retire_global(path, seen, &item.key(), state)? {
+                Ok(()) => Ok(Reverted::Done { tid: copy.tid, now_from: GLOBAL_REVERTED }),
+                Err(why) => Ok(Reverted::Refused(format!(
+                    "the global template (tid {}) was deleted, but {why}",
+                    copy.tid
+                ))),
+            };
+        }
         // Read back what MyBB renders now: a duplicate row of the set would still win.
         let set_rows = crate::mybb::board::SetTemplates::load(
             self.db,
@@ -622,6 +635,10 @@ impl Upgrade<'_> {
         Ok(Reverted::Done { tid: copy.tid, now_from })
     }
 }
+
+/// What a reverted global template's file holds now, in `revert`'s words.
+const GLOBAL_REVERTED: &str = "nothing (moved to .mybb-sync/deleted/): every set's file of it now \
+     shows the master template, or goes without one";
 
 /// Which two sides `diff` compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
