@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::export::{exported, sync_cmd};
+use crate::export::sync_cmd;
 use crate::util::{TestDb, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(60);
