@@ -499,3 +499,28 @@ fn revert_of_a_global_template_is_reverted_and_refreshes_every_sets_file() {
     assert_eq!(std::fs::read(header(&root)).unwrap(), db.template(-2, "header").unwrap());
     sync_cmd(&db, &root).arg("status").expect_success();
 }
+
+#[test]
+fn a_stylesheet_name_mybb_serves_but_its_forms_would_strip_round_trips() {
+    let db = TestDb::new("exist_unicode_sheet");
+    // As the Admin CP's theme import stores a theme file's `ünï.css`.
+    db.exec(
+        "INSERT INTO mybb_themestylesheets (name, tid, attachedto, stylesheet, cachefile, \
+         lastmodified) VALUES ('ünï.css', 2, '', 'u { }', 'ünï.css', UNIX_TIMESTAMP())",
+    );
+    let dir = crate::util::TestDir::new("exist_unicode_sheet");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let file = sheet(&root, "ünï.css");
+    assert_eq!(std::fs::read(&file).unwrap(), b"u { }");
+    sync_cmd(&db, &root).arg("status").expect_success();
+    std::fs::write(&file, "u { color: red }").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.stylesheet(2, "ünï.css").unwrap(), b"u { color: red }");
+    sync_cmd(&db, &root).arg("status").expect_success();
+    // A new file of such a name is still refused: the Admin CP would not take it.
+    std::fs::write(sheet(&root, "ñew.css"), "n { }").unwrap();
+    let out = sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert!(out.stderr.contains("not a stylesheet"), "{}", out.stderr);
+    assert_eq!(sheet_rows(&db, 2, "ñew.css"), 0);
+}

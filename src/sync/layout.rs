@@ -288,6 +288,28 @@ pub fn parse(relative: &Path) -> Result<ItemPath, NotAnItem> {
     }
 }
 
+/// Returns the stylesheet a path in a theme folder names, whatever its name: [`parse`] refuses
+/// names the Admin CP's forms would strip, but MyBB's theme import accepts them and serves
+/// them (`css.php?stylesheet=SID`), so a row that already has such a name is synced under it
+/// (issue 25). None for any other path.
+pub fn parse_any_stylesheet(relative: &Path) -> Option<ItemPath> {
+    let parts: Vec<&str> = relative
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect::<Option<Vec<&str>>>()?;
+    match parts.as_slice() {
+        [STYLES_DIR, theme, name] if !is_noise(name) => Some(ItemPath::Stylesheet {
+            theme: decode_component(theme, "").ok()?,
+            name: decode_component(name, "").ok()?,
+        }),
+        _ => None,
+    }
+}
+
 /// Why a file in a theme folder is not a stylesheet.
 pub const NOT_A_STYLESHEET: &str = "not a stylesheet: MyBB takes only names made of a-z0-9-_. \
      (letters, digits, -, _ and .) ending in .css, as the Admin CP's add_stylesheet and its \

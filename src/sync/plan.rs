@@ -352,8 +352,8 @@ impl<'a> Syncer<'a> {
                 continue;
             }
             let key_path = Path::new(key);
-            let path = match layout::parse(key_path) {
-                Ok(ItemPath::Stylesheet { .. }) => root.join(key_path),
+            let path = match layout::parse_any_stylesheet(key_path) {
+                Some(_) => root.join(key_path),
                 // A template's key has no group folder: parsed with a stand-in one.
                 _ => {
                     let (Some(dir), Some(file)) = (key_path.parent(), key_path.file_name()) else {
@@ -554,6 +554,12 @@ impl<'a> Syncer<'a> {
         let plain = |action| Planned { path: path.clone(), action, sync: None, seen: Seen::Absent };
         let item = match item {
             Ok(item) => item,
+            Err(NotAnItem::Invalid(why)) if why == layout::NOT_A_STYLESHEET => {
+                match self.served_stylesheet(ctx.board, &path) {
+                    Some(item) => item,
+                    None => return plain(Action::Refused(why)),
+                }
+            }
             Err(NotAnItem::Ignored) => return plain(Action::Ignored),
             Err(NotAnItem::Invalid(why)) => return plain(Action::Refused(why)),
         };
@@ -648,6 +654,16 @@ impl<'a> Syncer<'a> {
             ));
         }
         Ok(content)
+    }
+
+    /// Returns the stylesheet at `path` if its name is one the Admin CP's forms would strip but
+    /// the theme already has a row of (from a theme file): MyBB serves it, so it is synced as
+    /// any other. A new file of such a name stays refused.
+    fn served_stylesheet(&self, board: &Board, path: &Path) -> Option<ItemPath> {
+        let item = layout::parse_any_stylesheet(&self.relative(path)?)?;
+        let ItemPath::Stylesheet { theme, name } = &item else { return None };
+        let tid = board.theme_by_name(theme)?.tid;
+        board.resolved_stylesheets(tid).contains_key(name.as_str()).then_some(item)
     }
 
     /// Returns true if and only if the set or theme of `item` no longer exists on `board`.
