@@ -753,6 +753,14 @@ impl Worker {
         };
         self.publish(&report.live);
         self.reachable();
+        // A path of this batch not held now (saved again, or deleted alone) is held no more.
+        let held_now: BTreeSet<&PathBuf> =
+            held.iter().flat_map(|(paths, _)| paths.iter()).collect();
+        for path in &batch {
+            if !held_now.contains(path) {
+                self.held_deletions.remove(path);
+            }
+        }
         self.report_held_deletions(held);
         for (path, copy) in &report.removed {
             log::debug!("{} kept as {}", self.config.shown(path), self.config.shown(copy));
@@ -771,5 +779,40 @@ impl Worker {
             self.last_event = Instant::now();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::atomic::Seen;
+    use crate::sync::plan::{Deletion, Planned};
+
+    fn deletion(path: PathBuf) -> Planned {
+        let action = Action::Delete(Deletion::Nothing(Vec::new()));
+        Planned { path, action, sync: None, seen: Seen::Absent }
+    }
+
+    #[test]
+    fn a_batch_deleting_many_files_or_a_whole_folder_is_held() {
+        let root = crate::test_support::scratch_dir("watcher", "mass_deletion");
+        let theme = root.join("styles/Default");
+        std::fs::create_dir_all(&theme).unwrap();
+        let few: Vec<Planned> = (0..3).map(|n| deletion(theme.join(format!("{n}.css")))).collect();
+        let mut plan = few.clone();
+        assert_eq!(hold_mass_deletion(&mut plan, 3, &root), None);
+        assert_eq!(plan.len(), 3);
+        let mut plan = few.clone();
+        let held = hold_mass_deletion(&mut plan, 2, &root);
+        assert_eq!(
+            held.map(|(paths, why)| (paths.len(), why)),
+            Some((3, MassDeletion::TooMany(3)))
+        );
+        assert!(plan.is_empty());
+        // One file, but its theme's folder is gone with it.
+        let mut plan = vec![deletion(root.join("styles/Gone/a.css"))];
+        let held = hold_mass_deletion(&mut plan, 5, &root);
+        assert_eq!(held.map(|(_, why)| why), Some(MassDeletion::Folder(root.join("styles/Gone"))));
+        let _ = std::fs::remove_dir_all(root);
     }
 }
