@@ -223,8 +223,11 @@ fn chaos_every_last_edit_survives_and_no_row_is_duplicated_or_empty() {
         let Some(want) = last.get(title.as_str()) else { continue };
         let own = db.template(1, title).map(|b| String::from_utf8(b).unwrap());
         match *want {
-            // Deleted last in the database: nothing made the set's row again (an edit saved
-            // before it is a conflict on disk, never a row).
+            // A set's copy deleted last in the database is a revert: the item lives on (the
+            // master), and a file edit saved before it may still reach it as a new copy.
+            DELETED_IN_DB if !title.starts_with("chaos_custom") => continue,
+            // A template of the set's own deleted last in the database: nothing made it again
+            // (an edit saved before the deletion is a conflict on disk, never a row).
             DELETED_IN_DB => {
                 assert_eq!(own, None, "seed {seed}: {title}, deleted in the database, came back");
                 continue;
