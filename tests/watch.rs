@@ -393,6 +393,8 @@ fn a_file_deleted_before_it_is_read_is_skipped_and_the_row_kept() {
     std::fs::remove_file(&path).unwrap();
     std::fs::write(root.join(SET).join("Footer Templates/footer.html"), "sentinel").unwrap();
     wait_for_template(&db, "footer", b"sentinel");
+    // Deletions wait until files stop vanishing, then the master's file comes back (issue 25).
+    wait_until("the deleted file to come back", DEADLINE, || path.exists());
     let log = stop(run);
     assert!(db.template(1, "header").is_none());
     // A master template has nothing of the set's own to delete: the file comes back (issue 25).

@@ -371,7 +371,17 @@ struct Worker {
     /// Deletions on disk held for an explicit `import` (see [`WatchOptions::max_deletions`]),
     /// as last reported.
     held_deletions: BTreeSet<PathBuf>,
+    /// Files found deleted by a batch, waiting until no file has vanished for
+    /// [`Worker::deletion_quiet`], then judged together: an `rm -rf` or a branch switch is
+    /// one group, whatever the batches its events fell into.
+    deletions: BTreeSet<PathBuf>,
+    /// When a file was last seen gone after an event.
+    last_deletion: Instant,
 }
+
+/// The least time without a file vanishing before deletions are applied (see
+/// [`Worker::deletions`]); four debounce windows when that is longer.
+const DELETION_QUIET: Duration = Duration::from_millis(500);
 
 /// The longest wait between attempts while the database is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -409,13 +419,15 @@ impl Worker {
             folder_by_folder,
             reported: std::collections::HashSet::new(),
             held_deletions: BTreeSet::new(),
+            deletions: BTreeSet::new(),
+            last_deletion: Instant::now(),
             options,
         })
     }
 
     fn run(mut self, rx: &Receiver<Message>) -> Result<WatchStats> {
         if self.rescan {
-            self.process()?;
+            self.process(false)?;
         }
         log::info!(
             "watching {} (debounce {} ms)",
@@ -439,7 +451,9 @@ impl Worker {
             }
             let now = Instant::now();
             let due = self.batch_at().is_some_and(|due| due <= now);
-            if (due || self.pull_at().is_some_and(|at| at <= now)) && self.gate.is_paused() {
+            let deletions_due = self.deletions_at().is_some_and(|at| at <= now);
+            let pull_due = self.pull_at().is_some_and(|at| at <= now);
+            if (due || deletions_due || pull_due) && self.gate.is_paused() {
                 // Sleep on the gate until it opens (or a stop); events queue meanwhile.
                 if !self.gate.wait_while_paused(|| self.shared.stopping()) {
                     break;
@@ -447,7 +461,11 @@ impl Worker {
                 continue;
             }
             if due {
-                self.process()?;
+                self.process(false)?;
+            }
+            if deletions_due && !self.shared.stopping() {
+                self.pending.extend(std::mem::take(&mut self.deletions));
+                self.process(true)?;
             }
             if self.pull_at().is_some_and(|at| at <= Instant::now()) && !self.shared.stopping() {
                 self.pull()?;
@@ -475,10 +493,20 @@ impl Worker {
     /// Returns when the next batch or pull is due, or None when there is nothing to do, in
     /// which case the worker sleeps until an event arrives.
     fn due_at(&self) -> Option<Instant> {
-        match (self.batch_at(), self.pull_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.batch_at(), self.pull_at(), self.deletions_at()].into_iter().flatten().min()
+    }
+
+    /// Returns how long no file may have vanished before deletions are applied.
+    fn deletion_quiet(&self) -> Duration {
+        DELETION_QUIET.max(self.options.debounce * 4)
+    }
+
+    /// Returns when the deletions found so far are due (see [`Worker::deletions`]).
+    fn deletions_at(&self) -> Option<Instant> {
+        (!self.deletions.is_empty()).then(|| {
+            let quiet = self.last_deletion + self.deletion_quiet();
+            self.retry_at.map_or(quiet, |retry| retry.max(quiet))
+        })
     }
 
     /// Returns when the pending batch is due: after a quiet debounce window, and during an
@@ -712,6 +740,9 @@ impl Worker {
                 continue;
             }
             log::debug!("changed: {}", self.config.shown(&path));
+            if std::fs::symlink_metadata(&path).is_err() {
+                self.last_deletion = Instant::now();
+            }
             self.pending.insert(path);
             self.last_event = Instant::now();
         }
@@ -719,7 +750,10 @@ impl Worker {
 
     /// Applies the pending batch under the sync root's shared lock. A database outage keeps
     /// the batch pending and schedules a retry; other errors end the watcher.
-    fn process(&mut self) -> Result<()> {
+    /// With `deletions`, the batch is the deletions found earlier, now quiet: they are judged
+    /// together and applied unless they are a mass deletion. Without, deletions the batch
+    /// finds wait in [`Worker::deletions`].
+    fn process(&mut self, deletions: bool) -> Result<()> {
         let _shared = self.lock.shared()?;
         if self.rescan {
             self.rescan = false;
@@ -741,12 +775,27 @@ impl Worker {
         };
         let max_deletions = self.options.max_deletions;
         let mut held = None;
+        let mut waiting = Vec::new();
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
             let mut plan = syncer.plan_paths(&batch, &state)?;
-            held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
+            if deletions {
+                held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
+            } else {
+                plan.retain(|p| match p.action {
+                    Action::Delete(_) => {
+                        waiting.push(p.path.clone());
+                        false
+                    }
+                    _ => true,
+                });
+            }
             syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
         });
+        if !waiting.is_empty() {
+            log::debug!("{} deleted file(s) wait for deletions to stop", waiting.len());
+            self.deletions.extend(waiting);
+        }
         let report = match result {
             Ok(report) => report,
             Err(e) => return self.outage_or(e, batch),
