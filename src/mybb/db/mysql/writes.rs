@@ -403,8 +403,9 @@ impl MySql {
             self.table("themestylesheets")
         );
         let mut conn = self.conn()?;
-        conn.exec_drop(sql, (sid, tid, seen))
-            .map_err(|e| self.query_error(format!("delete stylesheet sid {sid} of theme {tid}"), e))?;
+        conn.exec_drop(sql, (sid, tid, seen)).map_err(|e| {
+            self.query_error(format!("delete stylesheet sid {sid} of theme {tid}"), e)
+        })?;
         Ok(conn.affected_rows() > 0)
     }
 }
