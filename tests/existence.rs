@@ -524,3 +524,25 @@ fn a_stylesheet_name_mybb_serves_but_its_forms_would_strip_round_trips() {
     assert!(out.stderr.contains("not a stylesheet"), "{}", out.stderr);
     assert_eq!(sheet_rows(&db, 2, "ñew.css"), 0);
 }
+
+#[test]
+fn the_watcher_reverts_a_deleted_set_copy_and_deletes_a_template_of_the_sets_own() {
+    let (db, _dir, root) = exported("exist_watch_templates");
+    let own = root.join(SET).join("Ungrouped Templates/zzown.html");
+    std::fs::write(header(&root), "<p>mine</p>").unwrap();
+    std::fs::write(&own, "<p>own</p>").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    std::fs::remove_file(header(&root)).unwrap();
+    std::fs::remove_file(&own).unwrap();
+    wait_until("both deletions to reach the database", DEADLINE, || {
+        template_rows(&db, 1, "header") == 0 && template_rows(&db, 1, "zzown") == 0
+    });
+    let master = db.template(-2, "header").unwrap();
+    wait_until("the reverted file to come back", DEADLINE, || {
+        std::fs::read(header(&root)).is_ok_and(|b| b == master)
+    });
+    stop_watching(run);
+    assert!(!own.exists());
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
