@@ -67,3 +67,48 @@ pub fn hold(name: &str) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// Kill the process (SIGKILL, as `kill -9` or a power cut would stop it) right before its Nth
+/// rename of a file into place, counted over the whole process from 1: the files of every
+/// batch and the state alike (issue 26).
+pub const KILL_AT_RENAME: &str = "kill-at-rename";
+/// Fail the process's Nth `fsync` of the atomic writer (a temp file's or a folder's) with EIO,
+/// as a failing disk does (issue 26).
+pub const EIO_AT_FSYNC: &str = "eio-at-fsync";
+/// Fail the process's Nth `syncfs` of the atomic writer with EIO (issue 26).
+pub const EIO_AT_SYNCFS: &str = "eio-at-syncfs";
+/// Fail the process's Nth rename of a file into place with EIO, the temp file left unrenamed
+/// (issue 26; `fail-after` fails one export's batch, this any batch, the state's too).
+pub const EIO_AT_RENAME: &str = "eio-at-rename";
+
+/// Counts one more event `name` of this process, and returns true if and only if it is the one
+/// the test set hook `name` to (the Nth). Costs one atomic load when no hook is set, so the
+/// writer can ask at each system call.
+pub fn nth(name: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static SET: LazyLock<bool> = LazyLock::new(|| std::env::var_os(ENV_TEST_HOOKS).is_some());
+    static COUNTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    if !*SET {
+        return false;
+    }
+    let Some(n) = number(name) else { return false };
+    let mut counts = COUNTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let count = counts.get_or_insert_with(HashMap::new).entry(name.to_owned()).or_insert(0);
+    *count += 1;
+    *count == n
+}
+
+/// Returns the error an injected fault `name` makes a system call fail with: EIO.
+pub fn injected_eio(name: &str) -> std::io::Error {
+    log::debug!("test hook {name}: failing with EIO");
+    std::io::Error::from_raw_os_error(libc::EIO)
+}
+
+/// Kills this process with SIGKILL where a test set hook `name` to, as `kill -9` would: no
+/// destructor, no temp file removed, no state saved.
+pub fn kill_if(name: &str) {
+    if nth(name) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::SIGKILL);
+    }
+}

@@ -11,6 +11,7 @@ mod export;
 mod first_hour;
 mod fixture;
 mod import;
+mod interrupted;
 mod layers;
 mod live;
 mod races;

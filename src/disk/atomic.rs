@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use fs_err as fs;
 
 use crate::error::Result;
+use crate::test_hooks;
 
 /// What every temp file name of ours contains; used to recognise leftovers of a killed run.
 const TEMP_MARK: &str = ".mybb-sync-";
@@ -295,13 +296,29 @@ impl AtomicBatch {
     /// durable: a big batch with a second `syncfs`, a small one with an fsync of every touched
     /// directory. On an error, the files renamed so far are whole new files, the rest
     /// are untouched old files, and the remaining temp files are removed.
-    pub fn commit(mut self) -> Result<Committed> {
+    pub fn commit(self) -> Result<Committed> {
+        let (done, failed) = self.commit_as_far_as_it_goes();
+        failed.map(|()| done)
+    }
+
+    /// Commits as [`AtomicBatch::commit`] does, and returns what was done even where it failed
+    /// part-way, with the error: a caller that recorded what it was about to write learns which
+    /// files were renamed before the failure (a failure after them leaves them not yet
+    /// durable) and which never were (issue 26).
+    pub fn commit_as_far_as_it_goes(mut self) -> (Committed, Result<()>) {
+        let mut done = Committed::default();
+        let failed = self.commit_into(&mut done);
+        (done, failed)
+    }
+
+    /// The body of [`AtomicBatch::commit_as_far_as_it_goes`]: `done` fills as it goes.
+    fn commit_into(&mut self, done: &mut Committed) -> Result<()> {
         let whole_filesystems = self.syncs_whole_filesystems();
         if self.durable {
             self.sync_staged()?;
         }
         let staged = std::mem::take(&mut self.staged);
-        let mut done = Committed { written: Vec::with_capacity(staged.len()), skipped: Vec::new() };
+        done.written.reserve(staged.len());
         let mut pending = staged.into_iter();
         while let Some(Staged { temp, target, seen }) = pending.next() {
             if self.fail_after == Some(done.written.len()) {
@@ -316,7 +333,11 @@ impl AtomicBatch {
             // A target seen absent: the kernel's no-replace rename is compare and swap in
             // one syscall (issue 16), no lstat needed; elsewhere, or where the filesystem
             // lacks it, lstat then rename.
+            test_hooks::kill_if(test_hooks::KILL_AT_RENAME);
             let renamed = match seen {
+                _ if test_hooks::nth(test_hooks::EIO_AT_RENAME) => {
+                    Some(Err(test_hooks::injected_eio(test_hooks::EIO_AT_RENAME)))
+                }
                 Seen::Absent => rename_noreplace(&temp, &target),
                 _ => None,
             };
@@ -356,10 +377,10 @@ impl AtomicBatch {
             self.syncfs_each_filesystem()?;
         } else if self.durable && self.sync_dirs {
             for dir in &self.dirs {
-                fs::File::open(dir)?.sync_all()?;
+                fsync(dir)?;
             }
         }
-        Ok(done)
+        Ok(())
     }
 
     /// Makes the staged temp files durable: a few one by one, many in one step with `syncfs`
@@ -370,7 +391,7 @@ impl AtomicBatch {
         {
             if self.staged.len() <= SYNCFS_THRESHOLD {
                 for staged in &self.staged {
-                    fs::File::open(&staged.temp)?.sync_all()?;
+                    fsync(&staged.temp)?;
                 }
                 return Ok(());
             }
@@ -391,12 +412,16 @@ impl AtomicBatch {
                 continue;
             }
             let handle = fs::File::open(dir)?;
+            let failed = |source| crate::error::Error::IoAt {
+                path: dir.clone(),
+                action: "sync the filesystem holding",
+                source,
+            };
+            if test_hooks::nth(test_hooks::EIO_AT_SYNCFS) {
+                return Err(failed(test_hooks::injected_eio(test_hooks::EIO_AT_SYNCFS)));
+            }
             if let Err(errno) = nix::unistd::syncfs(&handle) {
-                return Err(crate::error::Error::IoAt {
-                    path: dir.clone(),
-                    action: "sync the filesystem holding",
-                    source: errno.into(),
-                });
+                return Err(failed(errno.into()));
             }
         }
         Ok(())
@@ -416,6 +441,21 @@ impl Drop for AtomicBatch {
             }
         }
     }
+}
+
+/// Makes the file or folder at `path` durable with `fsync` (through which a test may inject
+/// a failing disk, see `test_hooks`).
+fn fsync(path: &Path) -> Result<()> {
+    let file = fs::File::open(path)?;
+    if test_hooks::nth(test_hooks::EIO_AT_FSYNC) {
+        return Err(crate::error::Error::IoAt {
+            path: path.to_path_buf(),
+            action: "fsync",
+            source: test_hooks::injected_eio(test_hooks::EIO_AT_FSYNC),
+        });
+    }
+    file.sync_all()?;
+    Ok(())
 }
 
 /// Returns the directory that holds `target`.

@@ -780,7 +780,9 @@ impl Syncer<'_> {
 
     /// Renames the round's staged files into place and records them. The hashes they are to
     /// have are saved in the state first, so a run killed among the renames leaves a state
-    /// that takes neither the old nor the new content of a file for a local edit.
+    /// that takes neither the old nor the new content of a file for a local edit. A commit
+    /// that fails withdraws the pending hash of every file it did not rename: the state never
+    /// claims a write that did not happen (design.md, invariant 7; issue 26).
     fn commit_files(&self, mut round: Round<'_>) -> Result<Vec<PathBuf>> {
         let mut announced = false;
         for (_, sync) in &round.staged {
@@ -790,30 +792,45 @@ impl Syncer<'_> {
             }
         }
         let mut batch = std::mem::replace(&mut round.batch, AtomicBatch::new(false));
-        if announced {
-            // The pending hashes must be durable before any file is renamed.
-            round.state.save_before(&mut batch)?;
-        }
-        let committed = batch.commit();
-        if let Ok(done) = &committed {
-            let written: HashSet<&PathBuf> = done.written.iter().collect();
-            for (path, sync) in std::mem::take(&mut round.staged) {
-                if written.contains(&path) {
-                    log::debug!("{}: written from the database", self.config.shown(&path));
-                    round.synced(&path, sync);
-                    round.report.pulled.push(path);
-                } else if let Some((key, _)) = sync {
-                    round.state.unset_pending(&key);
+        if announced && let Err(e) = round.state.save_before(&mut batch) {
+            // Nothing is renamed (the batch is dropped with its temp files), but the failed
+            // save may have left the pending hashes on disk: withdraw them if the disk lets us.
+            for (_, sync) in &round.staged {
+                if let Some((key, _)) = sync {
+                    round.state.unset_pending(key);
                 }
             }
-            for (path, why) in &done.skipped {
-                round.not_replaced(path, why);
+            if let Err(again) = round.state.save(self.config.durable) {
+                log::debug!(
+                    "withdrawing the pending hashes failed: {}",
+                    crate::error::chain(&again)
+                );
             }
+            return Err(e);
         }
-        // Files written by a batch that failed part-way hold the database's content, and the
-        // state accepts them (their hashes are pending): the next run records them.
-        round.state.save(self.config.durable)?;
+        let (done, committed) = batch.commit_as_far_as_it_goes();
+        let written: HashSet<&PathBuf> = done.written.iter().collect();
+        for (path, sync) in std::mem::take(&mut round.staged) {
+            if !written.contains(&path) {
+                // Never renamed: whatever the file holds is not what was announced.
+                if let Some((key, _)) = sync {
+                    round.state.unset_pending(&key);
+                }
+            } else if committed.is_ok() {
+                log::debug!("{}: written from the database", self.config.shown(&path));
+                round.synced(&path, sync);
+                round.report.pulled.push(path);
+            }
+            // Renamed, but the commit failed after (syncing the renames): the file may still
+            // come back as the old one after a crash, so its pending hash stays, which accepts
+            // the old content or the new one and takes any other for a conflict.
+        }
+        for (path, why) in &done.skipped {
+            round.not_replaced(path, why);
+        }
+        let saved = round.state.save(self.config.durable);
         committed?;
+        saved?;
         Ok(round.raced)
     }
 }

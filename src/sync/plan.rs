@@ -725,15 +725,19 @@ impl<'p> Context<'p> {
 /// Returns the hash the last sync recorded for an item, given what its file and row hold now.
 /// A record with a pending hash was left by a run that stopped (or was killed) between saving
 /// the state and renaming files into place: the file holds the old content or the new one,
-/// and either is what both sides held, so whichever of the two a side holds counts as synced.
+/// and either is what both sides held, so whichever of the two the file holds counts as
+/// synced. A file that holds neither was edited, but on top of which is unknown (the rename
+/// may not have happened): None, so that a difference is a conflict, never a local edit that
+/// overwrites the row (design.md, invariant 7; issue 26).
 fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Option<u64> {
     let record = record?;
     let Some(pending) = record.pending else { return Some(record.hash) };
-    [file, db]
-        .into_iter()
-        .flatten()
-        .find(|h| *h == record.hash || *h == pending)
-        .or(Some(record.hash))
+    match file {
+        Some(file) if file == record.hash || file == pending => Some(file),
+        Some(_) => None,
+        // No file: a row holding the pending content is unchanged since.
+        None => Some(db.filter(|h| *h == pending).unwrap_or(record.hash)),
+    }
 }
 
 /// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
@@ -1053,9 +1057,15 @@ mod tests {
         assert_eq!(synced_hash(Some(pending), Some(new), Some(old)), Some(new));
         // Killed before it: the file holds the old content, the row the new one.
         assert_eq!(synced_hash(Some(pending), Some(old), Some(new)), Some(old));
-        // A real edit on disk: the row's side decides which content was synced.
-        assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), Some(new));
-        assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), Some(old));
+        // An edit on disk, on top of the old content or the new one: unknown, a conflict
+        // whatever the row holds (issue 26: the row holding the new content was taken for
+        // "the rename happened", and the edit overwrote the Admin CP's).
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), None);
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(old)), None);
+        assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), None);
+        // No file: the row's side tells.
+        assert_eq!(synced_hash(Some(pending), None, Some(new)), Some(new));
+        assert_eq!(synced_hash(Some(pending), None, Some(edit)), Some(old));
         assert_eq!(synced_hash(None, Some(new), Some(new)), None);
     }
 }

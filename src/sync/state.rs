@@ -230,10 +230,10 @@ impl State {
             Ok(text) => parse(&text).unwrap_or_default(),
             Err(_) => BTreeMap::new(),
         };
-        for (key, change) in std::mem::take(&mut self.changes) {
+        for (key, change) in &self.changes {
             match change {
-                Some(record) => records.insert(key, record),
-                None => records.remove(&key),
+                Some(record) => records.insert(key.clone(), *record),
+                None => records.remove(key),
             };
         }
         let mut text = String::with_capacity(64 * records.len() + HEADER.len());
@@ -247,7 +247,9 @@ impl State {
             };
             let _ = writeln!(text, "\t{}\t{key}", record.stamp);
         }
+        // A failed write keeps the changes, so a caller can amend them and save again.
         write(&path, text.as_bytes())?;
+        self.changes.clear();
         self.records = records;
         self.trusted = true;
         Ok(())

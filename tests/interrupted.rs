@@ -1,0 +1,201 @@
+//! Issue 26, part 1: a write to disk interrupted (a kill before a rename, EIO from `fsync` or
+//! `syncfs`, a failed rename) must never turn a later local edit into a silent overwrite of
+//! the Admin CP edit that was being brought to disk. The faults are injected through the test
+//! hooks (`MYBB_SYNC_TEST_HOOKS`), deterministically, at each point in turn.
+// See: issue 26
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::export::sync_cmd;
+use crate::util::{Running, TestCommand, TestDb, TestDir, start_watching, wait_until};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+/// The template the Admin CP edits: a set copy of a master template, as the issue describes.
+const TITLE: &str = "header_welcomeblock_guest";
+/// What the Admin CP edit appends; it must survive somewhere a person can see it.
+const MARKER: &str = "<!-- the Admin CP edit -->";
+/// What the local edit appends to the file as it was before the interrupted write.
+const LOCAL: &str = "<!-- the local edit -->";
+/// How many more templates the Admin CP edits for a batch big enough to be made durable with
+/// `syncfs` (over 16 files).
+const BIG_BATCH: usize = 20;
+
+/// Runs mybb-sync durably (no `--no-fsync`): the faults at `fsync` and `syncfs` need it.
+fn durable_cmd(db: &TestDb, root: &Path) -> TestCommand {
+    TestCommand::new().arg("--db").arg(db.url()).arg("--root").arg(root)
+}
+
+/// Returns the file of template `title` of the default set.
+fn file_of(root: &Path, title: &str) -> PathBuf {
+    let set = root.join("template_sets/Default Templates");
+    for group in std::fs::read_dir(&set).unwrap() {
+        let path = group.unwrap().path().join(format!("{title}.html"));
+        if path.exists() {
+            return path;
+        }
+    }
+    panic!("no file for {title} under {}", set.display());
+}
+
+/// Makes the Admin CP edit: a set copy of [`TITLE`] with [`MARKER`] appended, and with
+/// `others` more templates copied into the set and edited likewise.
+fn admin_cp_edit(db: &TestDb, others: usize) {
+    db.exec_with(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         SELECT title, CONCAT(template, ?), 1, version, '', UNIX_TIMESTAMP() \
+         FROM mybb_templates WHERE sid = -2 AND title = ?",
+        (MARKER, TITLE),
+    );
+    if others > 0 {
+        db.exec_with(
+            &format!(
+                "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+                 SELECT title, CONCAT(template, ?), 1, version, '', UNIX_TIMESTAMP() \
+                 FROM mybb_templates WHERE sid = -2 AND title LIKE 'forumdisplay%' \
+                 AND title NOT IN (SELECT title FROM mybb_templates WHERE sid = 1) \
+                 ORDER BY title LIMIT {others}"
+            ),
+            (MARKER,),
+        );
+    }
+}
+
+/// Appends the local edit to the file as it is.
+fn local_edit(path: &Path) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text.push_str(LOCAL);
+    std::fs::write(path, text).unwrap();
+}
+
+/// Returns the conflict copy of `path`.
+fn copy_of(path: &Path) -> PathBuf {
+    path.with_extension("db.html")
+}
+
+/// Asserts that the Admin CP edit and the local edit both survive: each in the database, in
+/// the file, or in the conflict copy.
+#[track_caller]
+fn assert_both_survive(db: &TestDb, path: &Path, what: &str) {
+    let row = db.template(1, TITLE).map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
+    let file = std::fs::read_to_string(path).unwrap_or_default();
+    let copy = std::fs::read_to_string(copy_of(path)).unwrap_or_default();
+    let kept = |mark: &str| [&row, &file, &copy].iter().any(|side| side.contains(mark));
+    let tails = [&row, &file, &copy].map(|side| &side[side.len().saturating_sub(60)..]);
+    assert!(kept(MARKER), "{what}: the Admin CP edit is lost (row, file, copy end in {tails:?})");
+    assert!(kept(LOCAL), "{what}: the local edit is lost (row, file, copy end in {tails:?})");
+}
+
+/// What is done after the interrupted write: `import`, or a watcher started again.
+#[derive(Clone, Copy, Debug)]
+enum Then {
+    Import,
+    Watcher,
+}
+
+/// Makes the local edit, then runs `then`, and checks that both edits survive.
+fn edit_locally_then(db: &TestDb, root: &Path, then: Then, what: &str) {
+    let path = file_of(root, TITLE);
+    local_edit(&path);
+    match then {
+        Then::Import => {
+            let out = sync_cmd(db, root).arg("import").run();
+            assert!(matches!(out.code(), Some(0 | 3)), "{what}: {out}");
+        }
+        Then::Watcher => {
+            let run = start_watching(sync_cmd(db, root), &["--debounce", "30"]);
+            // Its start-up reconcile has run once the file reached the row or a copy appeared.
+            let file = std::fs::read(&path).unwrap();
+            wait_until(&format!("{what}: the watcher's start-up reconcile"), DEADLINE, || {
+                copy_of(&path).exists() || db.template(1, TITLE).as_deref() == Some(&file[..])
+            });
+            stop(run, what);
+        }
+    }
+    assert_both_survive(db, &path, what);
+}
+
+/// Stops a watcher started by the test, which must exit 0.
+fn stop(run: Running, what: &str) {
+    run.interrupt();
+    let out = run.wait(DEADLINE);
+    assert_eq!(out.code(), Some(0), "{what}: {out}");
+}
+
+/// For each `hook=n` from 1 on: a fresh exported board, the Admin CP edit, an export with the
+/// fault injected at the nth event, then the local edit and `then`. Stops at the first `n`
+/// the export runs through (its fault never hit), which must come after at least one hit.
+fn each_fault_of_an_export(name: &str, hook: &str, others: usize, then: Then) {
+    for n in 1.. {
+        let what = format!("{hook}={n}, then {then:?}");
+        let db = TestDb::new(name);
+        let dir = TestDir::new(name);
+        let root = dir.join("sync");
+        sync_cmd(&db, &root).arg("export").expect_success();
+        admin_cp_edit(&db, others);
+        let out = durable_cmd(&db, &root)
+            .env("MYBB_SYNC_TEST_HOOKS", format!("{hook}={n}"))
+            .arg("export")
+            .run();
+        if out.code() == Some(0) {
+            assert!(n > 1, "{what}: the fault was never hit: {out}");
+            return;
+        }
+        assert!(matches!(out.code(), None | Some(1)), "{what}: {out}");
+        edit_locally_then(&db, &root, then, &what);
+    }
+}
+
+#[test]
+fn an_export_killed_at_any_rename_never_turns_a_local_edit_into_an_overwrite() {
+    each_fault_of_an_export("interrupted_kill_export", "kill-at-rename", 0, Then::Import);
+}
+
+#[test]
+fn an_export_killed_at_any_rename_then_a_watcher_keeps_the_admin_cp_edit() {
+    each_fault_of_an_export("interrupted_kill_watch", "kill-at-rename", 0, Then::Watcher);
+}
+
+#[test]
+fn an_export_failing_at_any_fsync_never_turns_a_local_edit_into_an_overwrite() {
+    each_fault_of_an_export("interrupted_fsync", "eio-at-fsync", 0, Then::Import);
+    each_fault_of_an_export("interrupted_fsync_watch", "eio-at-fsync", 0, Then::Watcher);
+}
+
+#[test]
+fn an_export_failing_at_any_syncfs_never_turns_a_local_edit_into_an_overwrite() {
+    each_fault_of_an_export("interrupted_syncfs", "eio-at-syncfs", BIG_BATCH, Then::Import);
+    each_fault_of_an_export("interrupted_syncfs_watch", "eio-at-syncfs", BIG_BATCH, Then::Watcher);
+}
+
+#[test]
+fn an_export_whose_renames_fail_never_turns_a_local_edit_into_an_overwrite() {
+    each_fault_of_an_export("interrupted_rename", "eio-at-rename", 0, Then::Import);
+    each_fault_of_an_export("interrupted_rename_watch", "eio-at-rename", 0, Then::Watcher);
+}
+
+/// How many renames a watcher's pull of one file makes: the state with the pending hash, the
+/// file, the state once it is in place.
+const RENAMES_OF_A_PULL: usize = 3;
+
+#[test]
+fn a_watcher_killed_at_any_rename_of_a_pull_never_turns_a_local_edit_into_an_overwrite() {
+    for n in 1..=RENAMES_OF_A_PULL {
+        for then in [Then::Import, Then::Watcher] {
+            let what = format!("a pull killed at rename {n}, then {then:?}");
+            let db = TestDb::new("interrupted_pull");
+            let dir = TestDir::new("interrupted_pull");
+            let root = dir.join("sync");
+            sync_cmd(&db, &root).arg("export").expect_success();
+            let mut run = start_watching(
+                sync_cmd(&db, &root).env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}")),
+                &["--debounce", "30", "--pull-interval", "0.1"],
+            );
+            admin_cp_edit(&db, 0);
+            wait_until(&format!("{what}: the kill"), DEADLINE, || !run.is_running());
+            let out = run.wait(DEADLINE);
+            assert_eq!(out.code(), None, "{what}: not killed: {out}");
+            edit_locally_then(&db, &root, then, &what);
+        }
+    }
+}
