@@ -6,6 +6,7 @@ mod util;
 mod cache;
 mod chaos;
 mod config;
+mod copies;
 mod existence;
 mod export;
 mod first_hour;

@@ -17,7 +17,7 @@ use crate::mybb::cache::Served;
 use crate::mybb::db::now;
 use crate::sync::layout::conflict_copy_path;
 use crate::sync::plan::{Action, Deletion, Flow, Planned, Syncer, Target, Write};
-use crate::sync::state::{Record, State};
+use crate::sync::state::{Record, State, content_hash};
 
 /// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
 /// the incident mybb-sync exists for.
@@ -101,9 +101,11 @@ struct Round<'r> {
     /// Files staged from the database, with what to record once each is in place.
     staged: Vec<(PathBuf, Option<(String, Record)>)>,
     /// The database copies of earlier conflicts that the plan came across, to be removed
-    /// once their item is in sync again (looking for one beside every file would cost a
-    /// system call per file).
+    /// once their item is in sync again, unless edited since (looking for one beside every
+    /// file would cost a system call per file).
     copies: HashSet<PathBuf>,
+    /// Conflict copies staged, with the hash of what each is to hold, recorded once in place.
+    copies_staged: Vec<(PathBuf, u64)>,
     raced: Vec<PathBuf>,
     /// How the round's template writes went, where they were written together before the
     /// items are gone through; the others are written one by one.
@@ -146,9 +148,11 @@ impl Round<'_> {
         if self.copies.is_empty() {
             return;
         }
-        let copy = conflict_copy_path(path);
-        if self.copies.contains(&copy) {
-            remove_conflict_copy(self.config, path, &copy);
+        for n in 1..=MAX_COPIES {
+            let copy = nth_copy_path(path, n);
+            if self.copies.contains(&copy) {
+                remove_conflict_copy(self.config, self.state, path, &copy);
+            }
         }
     }
 
@@ -310,6 +314,7 @@ impl Syncer<'_> {
             to_write: Vec::new(),
             staged: Vec::new(),
             copies,
+            copies_staged: Vec::new(),
             raced: Vec::new(),
             grouped,
             refused_paths: HashSet::new(),
@@ -467,14 +472,38 @@ impl Syncer<'_> {
                 round.report.refused.push((path, why));
             }
             Action::Conflict(theirs) => {
-                let copy = conflict_copy_path(&path);
-                if let Err(e) = round.batch.stage_if(&copy, &theirs, atomic::seen_at(&copy)) {
-                    refuse_unwritable(self.config, round.report, path, &e);
-                    return Ok(());
-                }
+                let hash = content_hash(&theirs);
+                let copy = match place_copy(self.config, round.state, &path, hash) {
+                    Placed::Write(copy, seen) => {
+                        if let Err(e) = round.batch.stage_if(&copy, &theirs, seen) {
+                            refuse_unwritable(self.config, round.report, path, &e);
+                            return Ok(());
+                        }
+                        round.copies_staged.push((copy.clone(), hash));
+                        copy
+                    }
+                    Placed::Already(copy) => {
+                        round.state.set(&copy_key(self.config, &copy), copy_record(hash));
+                        copy
+                    }
+                    Placed::NoRoom(why) => {
+                        log::warn!("{}: conflict, and {why}", self.config.shown(&path));
+                        round.report.refused.push((path, why));
+                        return Ok(());
+                    }
+                };
+                let first = conflict_copy_path(&path);
+                let kept = match copy == first {
+                    true => String::new(),
+                    false => format!(
+                        " ({} holds edits of yours and is kept as it is)",
+                        self.config.shown(&first)
+                    ),
+                };
                 log::warn!(
                     "{}: conflict: changed on disk and in the database since the last sync; \
-                     the database's version is in {} (resolve with --prefer disk or --prefer db)",
+                     the database's version is in {}{kept} (resolve with --prefer disk or \
+                     --prefer db)",
                     self.config.shown(&path),
                     self.config.shown(&copy)
                 );
@@ -825,6 +854,13 @@ impl Syncer<'_> {
             // come back as the old one after a crash, so its pending hash stays, which accepts
             // the old content or the new one and takes any other for a conflict.
         }
+        for (copy, hash) in std::mem::take(&mut round.copies_staged) {
+            // What we wrote is recorded, so an edit of the copy can be told from it later. A
+            // copy left unrecorded (a kill before this save) is taken for the user's: kept.
+            if written.contains(&copy) {
+                round.state.set(&copy_key(self.config, &copy), copy_record(hash));
+            }
+        }
         for (path, why) in &done.skipped {
             round.not_replaced(path, why);
         }
@@ -904,13 +940,121 @@ fn remove_empty_folders(config: &Config, path: &Path) {
     }
 }
 
-/// Removes the database copy of a former conflict, once the item is in sync again.
-fn remove_conflict_copy(config: &Config, path: &Path, copy: &Path) {
+/// How many database copies one item may have beside its file: the first, then one for each
+/// conflict while the earlier copies hold edits of the user's.
+const MAX_COPIES: usize = 20;
+
+/// Returns the path of the `n`th database copy of the file `path` (from 1): `header.db.html`,
+/// then `header.2.db.db.html`, `header.3.db.db.html`. A later name is one the planner ignores
+/// (it ends like a copy) and that no item's first copy can take: it would be the copy of
+/// `header.2.db.html`, itself a copy's name, never an item's file.
+fn nth_copy_path(path: &Path, n: usize) -> PathBuf {
+    if n <= 1 {
+        return conflict_copy_path(path);
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let copy = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{n}.db.db.{ext}"),
+        _ => format!("{name}.{n}.db.db"),
+    };
+    path.with_file_name(copy)
+}
+
+/// Returns the state key under which the content of conflict copy `copy` is recorded as
+/// written by mybb-sync: its path relative to the sync root, which no item's key can be (an
+/// item's key names no group folder, and no item's file is named like a copy).
+fn copy_key(config: &Config, copy: &Path) -> String {
+    let relative = copy.strip_prefix(&config.sync_root).unwrap_or(copy);
+    relative.to_string_lossy().into_owned()
+}
+
+/// Returns the state record of a conflict copy holding content that hashes to `hash`.
+fn copy_record(hash: u64) -> Record {
+    Record { hash, stamp: 0, pending: None }
+}
+
+/// What is at a conflict copy's path, as far as mybb-sync may touch it.
+enum AtCopy {
+    /// Nothing.
+    Absent,
+    /// A file holding content that hashes to `.0`, seen as `.1` before it was read.
+    File(u64, Seen),
+    /// A link, a folder, or a file that changed while it was read: never touched.
+    Other,
+}
+
+/// Returns what is at `copy`: a link is never followed, and a file is read only while it
+/// stays as it was seen.
+fn look_at_copy(copy: &Path) -> AtCopy {
+    let seen = atomic::seen_at(copy);
+    let Seen::File(_) = seen else { return AtCopy::Absent };
+    match std::fs::symlink_metadata(copy) {
+        Ok(meta) if meta.file_type().is_file() => {}
+        _ => return AtCopy::Other,
+    }
+    match std::fs::read(copy) {
+        Ok(bytes) if atomic::seen_at(copy) == seen => AtCopy::File(content_hash(&bytes), seen),
+        _ => AtCopy::Other,
+    }
+}
+
+/// Where a conflict's database copy goes.
+enum Placed {
+    /// Written to this path, if what is there is still as seen (compare-and-swap).
+    Write(PathBuf, Seen),
+    /// This copy already holds the database's version.
+    Already(PathBuf),
+    /// Every copy's place holds edits of the user's: why nothing is written.
+    NoRoom(String),
+}
+
+/// Returns where the database's version (hashing to `hash`) of the conflicted file `path`
+/// goes: its copy, if absent, already holding it, or as mybb-sync wrote it (its content is
+/// recorded in `state`); else, as the copy holds edits of the user's, which are never
+/// overwritten (issue 26), the next copy's place that is free or ours.
+fn place_copy(config: &Config, state: &State, path: &Path, hash: u64) -> Placed {
+    for n in 1..=MAX_COPIES {
+        let copy = nth_copy_path(path, n);
+        match look_at_copy(&copy) {
+            AtCopy::Absent => return Placed::Write(copy, Seen::Absent),
+            AtCopy::File(there, _) if there == hash => return Placed::Already(copy),
+            AtCopy::File(there, seen)
+                if state.get(&copy_key(config, &copy)).is_some_and(|r| r.hash == there) =>
+            {
+                return Placed::Write(copy, seen);
+            }
+            AtCopy::File(..) | AtCopy::Other => {}
+        }
+    }
+    Placed::NoRoom(format!(
+        "its {MAX_COPIES} database copies all hold edits of yours: the database's version is \
+         not written (merge and remove them)"
+    ))
+}
+
+/// Removes a database copy of a former conflict, once the item is in sync again, if it is as
+/// mybb-sync wrote it: a copy edited since (or from before copies were recorded) is the user's,
+/// kept (issue 26).
+fn remove_conflict_copy(config: &Config, state: &mut State, path: &Path, copy: &Path) {
+    let key = copy_key(config, copy);
+    let ours = match look_at_copy(copy) {
+        AtCopy::Absent => {
+            state.forget(&key);
+            return;
+        }
+        AtCopy::File(there, _) => state.get(&key).is_some_and(|r| r.hash == there),
+        AtCopy::Other => false,
+    };
+    if !ours {
+        log::debug!("{}: edited since it was written; kept", config.shown(copy));
+        return;
+    }
     match std::fs::remove_file(copy) {
         Ok(()) => {
+            state.forget(&key);
             log::info!("{}: conflict resolved; removed {}", config.shown(path), config.shown(copy))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => state.forget(&key),
         Err(e) => log::warn!("cannot remove {}: {e}", config.shown(copy)),
     }
 }
