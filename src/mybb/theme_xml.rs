@@ -9,8 +9,9 @@
 //! Where MyBB's reader would be dangerous we refuse instead: any `<!DOCTYPE` (so no DTD, no
 //! external entity, no entity expansion bomb), any entity other than the five predefined ones and
 //! numeric character references, a file over [`MAX_BYTES`], invalid UTF-8 (with its byte offset),
-//! nesting deeper than [`MAX_DEPTH`] and more than [`MAX_ELEMENTS`] elements, so that memory stays
-//! a small multiple of the file's size.
+//! nesting deeper than [`MAX_DEPTH`], more than [`MAX_ELEMENTS`] elements and more than
+//! [`MAX_ATTRIBUTES`] attributes on one element, so that memory stays a small multiple of the
+//! file's size and time stays proportional to it (issue 26: every check here is linear).
 
 use std::fmt;
 
@@ -26,6 +27,12 @@ pub const MAX_DEPTH: usize = 32;
 
 /// The most elements accepted. MyBB's master theme file has about a thousand.
 pub const MAX_ELEMENTS: usize = 200_000;
+
+/// The most attributes accepted on one element. A theme file's elements carry at most five
+/// (`<stylesheet name attachedto version disporder lastmodified>`). The cap keeps the duplicate
+/// check (each attribute against those before it, as XML requires) linear in the file's size:
+/// 80,000 attributes on one element took 11 s of CPU without it (issue 26).
+pub const MAX_ATTRIBUTES: usize = 32;
 
 /// A theme file's content, in the file's order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,6 +99,8 @@ pub enum ThemeXmlError {
     TooDeep { offset: usize },
     /// More than [`MAX_ELEMENTS`] elements.
     TooManyElements,
+    /// More than [`MAX_ATTRIBUTES`] attributes on the element `element` at byte `offset`.
+    TooManyAttributes { element: String, offset: usize },
     /// Not well-formed XML.
     Malformed { offset: usize, message: String },
     /// Well-formed, but the root element is not `<theme>` (MyBB's import returns -1).
@@ -135,6 +144,11 @@ impl fmt::Display for ThemeXmlError {
             Self::TooManyElements => {
                 write!(f, "the theme file has more than {MAX_ELEMENTS} elements")
             }
+            Self::TooManyAttributes { element, offset } => write!(
+                f,
+                "the element <{element}> at byte {offset} of the theme file has more than \
+                 {MAX_ATTRIBUTES} attributes; a theme file's elements have at most five"
+            ),
             Self::Malformed { offset, message } => {
                 write!(f, "the theme file is not well-formed XML at byte {offset}: {message}")
             }
@@ -366,8 +380,13 @@ fn element(start: &BytesStart<'_>, position: usize) -> Result<Element, ThemeXmlE
     let name = std::str::from_utf8(start.name().as_ref())
         .map_err(|_| ThemeXmlError::InvalidUtf8 { offset: position })?
         .to_owned();
-    let mut attributes = Vec::new();
-    for attribute in start.attributes() {
+    let mut attributes: Vec<(String, String)> = Vec::new();
+    for (n, attribute) in start.attributes().enumerate() {
+        // Before anything else about the attribute: the duplicate checks (quick-xml's and
+        // ours) look at every attribute before it, so the cap is what keeps them linear.
+        if n >= MAX_ATTRIBUTES {
+            return Err(ThemeXmlError::TooManyAttributes { element: name, offset: position });
+        }
         let attribute = attribute.map_err(|e| malformed(position, &e.to_string()))?;
         let key = std::str::from_utf8(attribute.key.as_ref())
             .map_err(|_| ThemeXmlError::InvalidUtf8 { offset: position })?
@@ -585,6 +604,22 @@ mod tests {
         assert!(matches!(parse(b"<theme>&#0;</theme>"), Err(ThemeXmlError::BadCharRef { .. })));
         let deep = "<theme>".to_owned() + &"<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
         assert!(matches!(parse(deep.as_bytes()), Err(ThemeXmlError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn refuses_an_element_with_too_many_attributes_naming_it() {
+        // See: issue 26 (80,000 attributes on one element took 11 s of CPU).
+        let attributes = |n: usize| (0..n).map(|i| format!(" a{i}=\"{i}\"")).collect::<String>();
+        let file = |n: usize| {
+            format!("<theme><templates><template{}/></templates></theme>", attributes(n))
+        };
+        assert!(parse(file(MAX_ATTRIBUTES).as_bytes()).is_ok());
+        let err = parse(file(80_000).as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            ThemeXmlError::TooManyAttributes { element: "template".to_owned(), offset: 18 }
+        );
+        assert!(err.to_string().contains("<template> at byte 18"), "{err}");
     }
 
     #[test]
