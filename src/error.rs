@@ -66,6 +66,17 @@ impl Error {
         let what = what.into();
         move |source| Error::Query { what, source }
     }
+
+    /// Returns true if and only if the error is the server's answer that another transaction
+    /// held the row up: a lock wait timeout (1205) or a deadlock (1213, the statement rolled
+    /// back). Nothing was written, and the same write may succeed once the other transaction
+    /// ends: to be tried again, not refused (issue 26).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Query { source: mysql::Error::MySqlError(e), .. } if matches!(e.code, 1205 | 1213)
+        )
+    }
 }
 
 impl fmt::Display for Error {

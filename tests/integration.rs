@@ -15,6 +15,7 @@ mod import;
 mod interrupted;
 mod layers;
 mod live;
+mod locked;
 mod races;
 mod readme;
 mod sync;

@@ -104,6 +104,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
     let apply = ApplyOptions {
         keep_files_changed_since: mode.keep_edits_during_export.then_some(started),
         fail_after: mode.fail_after,
+        ..ApplyOptions::default()
     };
     let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
     for part in &mut summary.parts {

@@ -50,6 +50,9 @@ pub struct Report {
     /// Items deleted on one side and edited on the other (or without a state to tell), with
     /// why: nothing was deleted or created.
     pub deletion_conflicts: Vec<(PathBuf, &'static str)>,
+    /// Files whose row another transaction held up (a lock wait timeout, a deadlock), where
+    /// the caller retries them later ([`ApplyOptions::retry_busy_later`]), each with why.
+    pub busy: Vec<(PathBuf, String)>,
     /// What the row writes made live on the forum, in order, for `watch --live-reload`.
     pub live: Vec<Change>,
 }
@@ -69,7 +72,17 @@ pub struct ApplyOptions {
     pub keep_files_changed_since: Option<SystemTime>,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
+    /// Report a row write that another transaction held up in [`Report::busy`], for the
+    /// caller (the watcher) to try again later, after one attempt; a one-shot run tries
+    /// [`BUSY_ATTEMPTS`] times, then refuses the item.
+    pub retry_busy_later: bool,
 }
+
+/// How many times a one-shot run tries a row write that another transaction holds up before
+/// it refuses the item. Each try waits for the row up to the session's lock wait (2 s).
+const BUSY_ATTEMPTS: u32 = 3;
+/// The pause before the second try of such a write; doubled before each later one.
+const BUSY_PAUSE: Duration = Duration::from_millis(100);
 
 /// How many times items that changed under a run are planned again before they are given up
 /// on (reported, and left as they are) for this run.
@@ -780,7 +793,7 @@ impl Syncer<'_> {
         let written = match grouped {
             Some(true) => Ok(RowWrite::Written(None)),
             Some(false) => Ok(RowWrite::Raced),
-            None => self.write_row(write),
+            None => self.write_row_patiently(write, round.options),
         };
         match written {
             Ok(RowWrite::Written(served)) => {
@@ -798,6 +811,20 @@ impl Syncer<'_> {
                 round.raced.push(path);
             }
             Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e) if e.is_transient() => {
+                let why = format!(
+                    "{}; another transaction holds the row (a plugin's, or a backup's)",
+                    crate::error::chain(&e)
+                );
+                if round.options.retry_busy_later {
+                    log::debug!("{}: not written yet: {why}", self.config.shown(&path));
+                    round.report.busy.push((path, why));
+                } else {
+                    let why = format!("{why}; not written after {BUSY_ATTEMPTS} tries");
+                    log::warn!("{}: not written: {why}", self.config.shown(&path));
+                    round.report.refused.push((path, why));
+                }
+            }
             Err(e) => {
                 let why = crate::error::chain(&e);
                 log::warn!("{}: not written: {why}", self.config.shown(&path));
@@ -805,6 +832,27 @@ impl Syncer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Writes one planned row as [`Syncer::write_row`] does, trying again with a growing pause
+    /// while another transaction holds the row up (see [`Error::is_transient`]): nothing was
+    /// written then, and the same compare-and-swap may succeed once it ends. A watcher's run
+    /// tries once, and retries the item in a later batch.
+    fn write_row_patiently(&self, write: &Write, options: &ApplyOptions) -> Result<RowWrite> {
+        let attempts = if options.retry_busy_later { 1 } else { BUSY_ATTEMPTS };
+        let mut pause = BUSY_PAUSE;
+        let mut attempt = 1;
+        loop {
+            match self.write_row(write) {
+                Err(e) if e.is_transient() && attempt < attempts => {
+                    log::debug!("{}; trying again in {pause:?}", crate::error::chain(&e));
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Renames the round's staged files into place and records them. The hashes they are to

@@ -377,6 +377,10 @@ struct Worker {
     deletions: BTreeSet<PathBuf>,
     /// When a file was last seen gone after an event.
     last_deletion: Instant,
+    /// Rows another transaction holds up are being retried (said once, until all are written).
+    held_up: bool,
+    /// The pause before retrying such rows, doubled up to [`MAX_BUSY_BACKOFF`].
+    busy_backoff: Duration,
 }
 
 /// The least time without a file vanishing before deletions are applied (see
@@ -385,6 +389,9 @@ const DELETION_QUIET: Duration = Duration::from_millis(500);
 
 /// The longest wait between attempts while the database is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The longest pause between attempts at a row another transaction holds: each attempt waits
+/// for the row in the server too (the session's lock wait), which sees the lock go at once.
+const MAX_BUSY_BACKOFF: Duration = Duration::from_secs(1);
 /// The most events taken from the queue before the worker looks at its timers again.
 const DRAIN_MAX: usize = 100_000;
 
@@ -421,6 +428,8 @@ impl Worker {
             held_deletions: BTreeSet::new(),
             deletions: BTreeSet::new(),
             last_deletion: Instant::now(),
+            held_up: false,
+            busy_backoff: Duration::ZERO,
             options,
         })
     }
@@ -790,7 +799,8 @@ impl Worker {
                     _ => true,
                 });
             }
-            syncer.apply(plan, Flow::BOTH, &mut state, &ApplyOptions::default())
+            let options = ApplyOptions { retry_busy_later: true, ..ApplyOptions::default() };
+            syncer.apply(plan, Flow::BOTH, &mut state, &options)
         });
         if !waiting.is_empty() {
             log::debug!("{} deleted file(s) wait for deletions to stop", waiting.len());
@@ -827,7 +837,37 @@ impl Worker {
             self.pending.extend(report.unstable);
             self.last_event = Instant::now();
         }
+        self.retry_busy(report.busy);
         Ok(())
+    }
+
+    /// Keeps the files whose row another transaction held up pending, to be tried again after
+    /// a growing pause for as long as the row stays held; says so once (issue 26). With none
+    /// left, says that the rows went through.
+    fn retry_busy(&mut self, busy: Vec<(PathBuf, String)>) {
+        let Some((first, why)) = busy.first() else {
+            if self.held_up {
+                log::info!("the rows held by another transaction are free again; saves applied");
+                self.held_up = false;
+                self.busy_backoff = Duration::ZERO;
+            }
+            return;
+        };
+        if !self.held_up {
+            let others = match busy.len() {
+                1 => String::new(),
+                n => format!(" (and {} other file(s))", n - 1),
+            };
+            log::warn!(
+                "{}{others}: not written yet: {why}; trying again until it is free",
+                self.config.shown(first)
+            );
+            self.held_up = true;
+        }
+        self.busy_backoff =
+            (self.busy_backoff * 2).clamp(Duration::from_millis(100), MAX_BUSY_BACKOFF);
+        self.retry_at = Some(Instant::now() + self.busy_backoff);
+        self.pending.extend(busy.into_iter().map(|(path, _)| path));
     }
 }
 

@@ -212,8 +212,9 @@ impl MySql {
             link.conn = None;
         }
         if link.conn.is_none() {
-            let conn = Conn::new(self.opts.clone())
+            let mut conn = Conn::new(self.opts.clone())
                 .map_err(|source| Error::Connect { url: self.target.clone(), source })?;
+            shorten_lock_waits(&mut conn);
             link.conn = Some(conn);
         }
         Ok(Held(link))
@@ -306,6 +307,21 @@ impl MySql {
 /// Returns `n` statement placeholders, `?, ?, ...`.
 pub(super) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+/// How long a statement of ours waits for a row another transaction holds (InnoDB's
+/// `innodb_lock_wait_timeout`, 50 s by default) before the server answers error 1205: less
+/// than [`TIMEOUT`], so that a row held by a plugin's or a backup's transaction is told from a
+/// server that froze, and the write is tried again later (issue 26).
+const LOCK_WAIT_SECS: u32 = 2;
+
+/// Makes `conn`'s statements wait at most [`LOCK_WAIT_SECS`] for a locked row. A server
+/// without the setting (no InnoDB) keeps its own: nothing of ours waits on a row lock there.
+fn shorten_lock_waits(conn: &mut Conn) {
+    let sql = format!("SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECS}");
+    if let Err(e) = conn.query_drop(sql) {
+        log::debug!("innodb_lock_wait_timeout is left as the server sets it: {e}");
+    }
 }
 
 #[cfg(test)]
