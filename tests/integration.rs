@@ -16,6 +16,7 @@ mod interrupted;
 mod layers;
 mod live;
 mod locked;
+mod oversize;
 mod races;
 mod readme;
 mod sync;

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// The name under which the global templates (sid -1) appear as a set.
 pub const GLOBAL_SET_TITLE: &str = "Global Templates";
-use crate::mybb::db::{Db, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate};
+use crate::mybb::db::{Db, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate};
 use crate::mybb::stylecache;
 
 /// The `(prefix, title)` rows of `templategroups` on a fresh MyBB 1.8.37 install (gid order).
@@ -83,18 +83,30 @@ pub struct Board {
     /// Template groups as `(prefix, title)`.
     pub groups: Vec<(String, String)>,
     pub themes: Vec<ThemeRow>,
+    /// Every stylesheet row; a row in `oversize` has an empty `stylesheet`.
     pub stylesheets: Vec<StylesheetRow>,
+    /// The stylesheet rows too big for the connection to read: their items are refused.
+    pub oversize: Vec<Oversize>,
 }
 
 impl Board {
     /// Reads sets, groups, themes and stylesheets.
     pub fn load(db: &Db) -> Result<Board> {
+        let (stylesheets, oversize) = db.stylesheets_within_packet()?;
         Ok(Board {
             sets: db.template_sets()?,
             groups: db.template_groups()?,
             themes: db.themes()?,
-            stylesheets: db.stylesheets()?,
+            stylesheets,
+            oversize,
         })
+    }
+
+    /// Returns why the stylesheet row `row` cannot be synced, if it is too big for the
+    /// connection to read: its item is refused, never compared with an empty content.
+    pub fn oversize_refusal(&self, row: &StylesheetRow) -> Option<String> {
+        let big = self.oversize.iter().find(|big| big.sid == row.sid)?;
+        Some(big.describe(&row.name, row.tid))
     }
 
     /// Returns the sid of the set titled `title`: [`GLOBAL_SID`] for "Global Templates".
@@ -278,6 +290,7 @@ mod tests {
         let board = Board {
             sets: Vec::new(),
             groups: Vec::new(),
+            oversize: Vec::new(),
             themes: vec![theme(1, 0), theme(2, 1), theme(3, 2)],
             stylesheets: vec![
                 sheet(1, 1, "global.css"),

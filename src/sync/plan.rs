@@ -572,6 +572,9 @@ impl<'a> Syncer<'a> {
                 self.config.shown(&other)
             )));
         }
+        if let Some(why) = oversize_refusal(ctx.board, &item) {
+            return plain(Action::Refused(why));
+        }
         let db = self.db_side(&item, ctx);
         // Found absent: not opened again only to fail (an export into an empty root, issue 16).
         let read = match found {
@@ -892,6 +895,18 @@ fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
         })
     };
     DbSide { kind, rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)), target }
+}
+
+/// Returns why `item` is refused if it is a stylesheet whose row is too big for the
+/// connection to read (issue 26): whatever its file holds, it is never compared with, nor
+/// written over, a row not read.
+fn oversize_refusal(board: &Board, item: &ItemPath) -> Option<String> {
+    let ItemPath::Stylesheet { theme, name } = item else { return None };
+    if board.oversize.is_empty() {
+        return None;
+    }
+    let resolved = board.resolved_stylesheets(board.theme_by_name(theme)?.tid);
+    board.oversize_refusal(resolved.get(name.as_str())?)
 }
 
 /// What an empty or blank file means, where it is not simply refused.

@@ -61,6 +61,30 @@ pub struct StylesheetRow {
     pub lastmodified: u64,
 }
 
+/// A stylesheet row too big for the connection to read (see [`Db::stylesheets_within_packet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oversize {
+    /// The row's sid.
+    pub sid: u32,
+    /// The stylesheet's size, in bytes.
+    pub bytes: u64,
+    /// The connection's `max_allowed_packet`, in bytes.
+    pub limit: u64,
+}
+
+impl Oversize {
+    /// Returns why the stylesheet `name` of theme `tid` is not read, and what to change.
+    pub fn describe(&self, name: &str, tid: u32) -> String {
+        format!(
+            "the stylesheet {name:?} (sid {}, theme tid {tid}) is {} bytes, too big to read \
+             with its row in one packet of at most {} bytes: raise max_allowed_packet in the \
+             database server's configuration (e.g. max_allowed_packet = 64M under [mysqld]) to \
+             sync it",
+            self.sid, self.bytes, self.limit
+        )
+    }
+}
+
 /// A `templates` row as the Admin CP's theme export reads it: raw bytes, written out as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportTemplate {
@@ -171,9 +195,23 @@ impl Db {
         self.engine.themes()
     }
 
-    /// Returns every stylesheet row, by sid.
+    /// Returns every stylesheet row, by sid; an error naming the first row too big for the
+    /// connection to read (see [`Db::stylesheets_within_packet`]).
     pub fn stylesheets(&self) -> Result<Vec<StylesheetRow>> {
-        self.engine.stylesheets()
+        let (rows, oversize) = self.stylesheets_within_packet()?;
+        match oversize.first().and_then(|big| rows.iter().find(|r| r.sid == big.sid)) {
+            Some(row) => Err(Error::Data { what: oversize[0].describe(&row.name, row.tid) }),
+            None => Ok(rows),
+        }
+    }
+
+    /// Returns every stylesheet row, by sid, and the rows too big for the connection to read:
+    /// a stylesheet is a LONGTEXT, which a server whose `max_allowed_packet` was raised (or
+    /// lowered since) can hold beyond what one packet of ours takes with the row's other
+    /// columns. Such a row comes back with an empty `stylesheet`, listed apart, where reading
+    /// it failed every command with "Packet is larger than max_allowed_packet" (issue 26).
+    pub fn stylesheets_within_packet(&self) -> Result<(Vec<StylesheetRow>, Vec<Oversize>)> {
+        self.engine.stylesheets_within_packet()
     }
 
     /// Returns a `datacache` row's serialized value, if the row exists.

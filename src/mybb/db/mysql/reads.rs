@@ -9,7 +9,7 @@ use super::MySql;
 use super::connection::placeholders;
 use super::rows::{RowReader, StylesheetColumns, stylesheet_row};
 use crate::error::Result;
-use crate::mybb::db::{Lookup, StylesheetRow, TemplateRow, ThemeRow};
+use crate::mybb::db::{Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow};
 
 impl MySql {
     /// Returns the template sets as `(sid, title)`, by sid.
@@ -88,14 +88,29 @@ impl MySql {
     }
 
     /// Returns every stylesheet row, by sid.
-    pub(crate) fn stylesheets(&self) -> Result<Vec<StylesheetRow>> {
+    pub(crate) fn stylesheets_within_packet(&self) -> Result<(Vec<StylesheetRow>, Vec<Oversize>)> {
+        // A content that would not fit one packet with the row's other columns and the
+        // packet's framing (at most the 64 KiB of attachedto, a TEXT, a name, a cache file
+        // name, three numbers) is left out by the server: reading it failed the whole query
+        // with "Packet is larger than max_allowed_packet" (issue 26).
         let sql = format!(
-            "SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified FROM {} ORDER BY sid",
+            "SELECT sid, name, tid, attachedto, \
+             IF(LENGTH(stylesheet) + LENGTH(attachedto) + 1024 <= @@max_allowed_packet, \
+             stylesheet, ''), cachefile, lastmodified, LENGTH(stylesheet), @@max_allowed_packet \
+             FROM {} ORDER BY sid",
             self.table("themestylesheets")
         );
-        self.query_rows(sql, "read the stylesheets", "themestylesheets", |row| {
-            stylesheet_row(row, StylesheetColumns::InOrder)
-        })
+        let mut oversize = Vec::new();
+        let rows = self.query_rows(sql, "read the stylesheets", "themestylesheets", |row| {
+            let sheet = stylesheet_row(row, StylesheetColumns::InOrder)?;
+            let bytes: u64 = row.take(7, "LENGTH(stylesheet)")?;
+            if sheet.stylesheet.is_empty() && bytes > 0 {
+                let limit = row.take(8, "@@max_allowed_packet")?;
+                oversize.push(Oversize { sid: sheet.sid, bytes, limit });
+            }
+            Ok(sheet)
+        })?;
+        Ok((rows, oversize))
     }
 
     /// Returns the value of the row keyed `key` in the key-value table `lookup` (a `datacache`
