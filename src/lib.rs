@@ -5,6 +5,7 @@
 //! binary. The layers, each depending only on those below it:
 //!
 //! - [`commands`]: one module per command: options in, engine calls, report out.
+//! - [`check`]: the lint rules of `check` (and of `watch`, `import --strict`) over the files.
 //! - [`sync`]: the engine: where a file and a row are compared, planned and applied.
 //! - [`live`]: live reload: tells browsers what the engine made live (`watch --live-reload`).
 //! - [`mybb`]: MyBB's rules and data: the only SQL, the board's shape, its caches.
@@ -12,6 +13,7 @@
 //! - [`disk`]: the only file writer, the pause gate and lock, the tree walker.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;

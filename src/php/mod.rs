@@ -2,6 +2,7 @@
 //! string functions such as `rtrim()`.
 
 pub mod config_file;
+pub mod lang_file;
 pub mod mysqli;
 pub mod serialize;
 pub mod text;

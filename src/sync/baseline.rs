@@ -97,6 +97,12 @@ impl Baseline {
         self.masters.get(title).and_then(|entries| entries.last())
     }
 
+    /// Returns every master content kept for `title`, oldest first (the last is the newest):
+    /// the older ones are those some custom copy was made from (`check`'s upgrade rule).
+    pub fn history(&self, title: &str) -> Option<&[MasterEntry]> {
+        self.masters.get(title).map(Vec::as_slice)
+    }
+
     /// Returns the master content custom copy `copy` was made from, if known.
     pub fn base_of(&self, copy: &VersionedTemplate) -> Option<&MasterEntry> {
         let base = self.bases.get(&(copy.sid, copy.title.clone()))?;

@@ -225,6 +225,12 @@ impl Db {
         self.engine.lookup(Lookup::SETTING, name)
     }
 
+    /// Returns the names of every MyBB setting (the `settings` table), for `check`'s
+    /// `unknown-setting` rule: one read per run.
+    pub fn setting_names(&self) -> Result<Vec<String>> {
+        self.engine.keys(Lookup::SETTING)
+    }
+
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
     /// every template it saves, read from the `version` datacache row.
     pub fn version_code(&self) -> Result<String> {

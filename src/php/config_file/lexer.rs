@@ -5,7 +5,7 @@ use super::Problem;
 
 /// One PHP token, as much of PHP's lexer as config files need.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum TokenKind {
+pub(crate) enum TokenKind {
     /// `$name`, without the `$`.
     Variable(String),
     /// A string literal, escapes applied. `interpolates` is true for a double-quoted string in
@@ -25,14 +25,14 @@ pub(super) enum TokenKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Token {
-    pub(super) kind: TokenKind,
-    pub(super) line: usize,
+pub(crate) struct Token {
+    pub(crate) kind: TokenKind,
+    pub(crate) line: usize,
 }
 
 /// 1-based line numbers for byte offsets.
-pub(super) struct Lines {
-    pub(super) starts: Vec<usize>,
+pub(crate) struct Lines {
+    pub(crate) starts: Vec<usize>,
 }
 
 impl Lines {
@@ -42,19 +42,19 @@ impl Lines {
         Lines { starts }
     }
 
-    pub(super) fn line(&self, offset: usize) -> usize {
+    pub(crate) fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&start| start <= offset)
     }
 }
 
 /// True for the bytes PHP allows in a name (`[a-zA-Z0-9_\x80-\xff]`); `first` excludes digits.
 /// Bytes of a multi-byte UTF-8 character are all >= 0x80, so a name never ends inside one.
-pub(super) fn is_name_byte(byte: u8, first: bool) -> bool {
+pub(crate) fn is_name_byte(byte: u8, first: bool) -> bool {
     byte.is_ascii_alphabetic() || byte == b'_' || byte >= 0x80 || (!first && byte.is_ascii_digit())
 }
 
 /// Splits PHP source into tokens, from `<?php` to the end or to `?>`.
-pub(super) fn tokenize(source: &str) -> Result<Vec<Token>, Problem> {
+pub(crate) fn tokenize(source: &str) -> Result<Vec<Token>, Problem> {
     let lines = Lines::new(source);
     let bytes = source.as_bytes();
     let mut at = 0;
@@ -139,7 +139,7 @@ pub(super) fn tokenize(source: &str) -> Result<Vec<Token>, Problem> {
 }
 
 /// Returns the offset just past the PHP name starting at `at` (`at` itself if there is none).
-pub(super) fn name_end(bytes: &[u8], at: usize) -> usize {
+pub(crate) fn name_end(bytes: &[u8], at: usize) -> usize {
     match bytes.get(at) {
         Some(&first) if is_name_byte(first, true) => {
             at + 1
@@ -153,7 +153,7 @@ pub(super) fn name_end(bytes: &[u8], at: usize) -> usize {
 }
 
 /// Skips whitespace and comments; returns the offset of the next token (or the end).
-pub(super) fn skip_blank(bytes: &[u8], mut at: usize, lines: &Lines) -> Result<usize, Problem> {
+pub(crate) fn skip_blank(bytes: &[u8], mut at: usize, lines: &Lines) -> Result<usize, Problem> {
     loop {
         match (bytes.get(at), bytes.get(at + 1)) {
             (Some(byte), _) if byte.is_ascii_whitespace() => at += 1,
@@ -177,7 +177,7 @@ pub(super) fn skip_blank(bytes: &[u8], mut at: usize, lines: &Lines) -> Result<u
 }
 
 /// PHP ends a `//` or `#` comment at a line break or just before `?>`.
-pub(super) fn line_comment_end(bytes: &[u8], mut at: usize) -> usize {
+pub(crate) fn line_comment_end(bytes: &[u8], mut at: usize) -> usize {
     while let Some(&byte) = bytes.get(at) {
         if byte == b'\n' || byte == b'\r' || bytes[at..].starts_with(b"?>") {
             break;
@@ -189,7 +189,7 @@ pub(super) fn line_comment_end(bytes: &[u8], mut at: usize) -> usize {
 
 /// Reads the single-quoted string starting at `start`: `\\` is `\`, `\'` is `'`, and every
 /// other backslash is itself.
-pub(super) fn single_quoted(
+pub(crate) fn single_quoted(
     source: &str,
     start: usize,
     lines: &Lines,
@@ -221,7 +221,7 @@ pub(super) fn single_quoted(
 /// Reads the double-quoted string starting at `start`, applying PHP's escapes (`\n \t \r \v \e
 /// \f \\ \$ \"`, octal `\0`-`\377`, hex `\x`, `\u{...}`; any other backslash is itself) and
 /// noting whether PHP would interpolate a variable into it.
-pub(super) fn double_quoted(
+pub(crate) fn double_quoted(
     source: &str,
     start: usize,
     lines: &Lines,
@@ -315,7 +315,7 @@ pub(super) fn double_quoted(
 }
 
 /// Says what a token is without quoting it: the token might be (part of) a password.
-pub(super) fn describe(kind: &TokenKind) -> String {
+pub(crate) fn describe(kind: &TokenKind) -> String {
     match kind {
         TokenKind::Variable(name) => format!("the variable `${name}`"),
         TokenKind::Str { .. } => "a string".to_owned(),

@@ -30,7 +30,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod eval;
-mod lexer;
+// Shared with the language-file reader (`php/lang_file.rs`), which reads the same literals.
+pub(crate) mod lexer;
 mod servers;
 #[cfg(test)]
 mod tests;
@@ -224,9 +225,9 @@ pub fn validate_table_prefix(prefix: &str) -> Result<(), String> {
 
 /// A problem found while reading, before the caller attaches the path.
 #[derive(Debug)]
-struct Problem {
-    line: Option<usize>,
-    reason: String,
+pub(crate) struct Problem {
+    pub(crate) line: Option<usize>,
+    pub(crate) reason: String,
 }
 
 impl Problem {

@@ -113,6 +113,14 @@ impl MySql {
         Ok((rows, oversize))
     }
 
+    /// Returns every key of the key-value table `lookup` (every setting's name, for `check`).
+    pub(crate) fn keys(&self, lookup: Lookup) -> Result<Vec<String>> {
+        let Lookup { table, key_column, shown, .. } = lookup;
+        let sql = format!("SELECT {key_column} FROM {}", self.table(table));
+        let what = format!("read every {shown}'s {key_column}");
+        self.query_rows(sql, &what, table, |row| row.text(0, key_column))
+    }
+
     /// Returns the value of the row keyed `key` in the key-value table `lookup` (a `datacache`
     /// row's serialized value, a setting's value), if the row exists.
     pub(crate) fn lookup(&self, lookup: Lookup, key: &str) -> Result<Option<String>> {
