@@ -39,6 +39,8 @@ pub enum Error {
     Pending { count: usize },
     /// `outdated` found custom templates behind their master (each printed).
     Outdated { count: usize },
+    /// `check` found errors (each printed).
+    Findings { errors: usize },
 }
 
 impl Error {
@@ -51,7 +53,10 @@ impl Error {
             | Error::UnknownItem { .. }
             | Error::IgnoreFile { .. } => 2,
             Error::Connect { source, .. } if is_wrong_setting(source) => 2,
-            Error::Incomplete { .. } | Error::Pending { .. } | Error::Outdated { .. } => 3,
+            Error::Incomplete { .. }
+            | Error::Pending { .. }
+            | Error::Outdated { .. }
+            | Error::Findings { .. } => 3,
             _ => 1,
         }
     }
@@ -114,6 +119,10 @@ impl fmt::Display for Error {
             Error::Outdated { count } => {
                 let s = if *count == 1 { " is" } else { "s are" };
                 write!(f, "{count} custom template{s} behind the master (listed above)")
+            }
+            Error::Findings { errors } => {
+                let s = if *errors == 1 { "" } else { "s" };
+                write!(f, "check found {errors} error{s} (listed above)")
             }
             Error::Pending { count } => {
                 let s = if *count == 1 { "" } else { "s" };

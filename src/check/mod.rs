@@ -147,4 +147,28 @@ mod tests {
         assert_eq!(found[0].rule, Rule::CssSyntax);
         assert!(checker.check(Path::new("README.md"), "<div>").is_empty());
     }
+
+    #[test]
+    fn mybb_s_own_1_8_37_stylesheets_and_templates_pass_the_tree_rules() {
+        use crate::test_support::sql_dump::table_rows;
+        let dump = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mybb-1.8.37-sync-tables.sql"
+        ))
+        .expect("fixture is readable");
+        let sheets = table_rows(&dump, "mybb_themestylesheets");
+        assert_eq!(sheets.len(), 17);
+        let mut found = Vec::new();
+        for row in &sheets {
+            for (at, problem) in css::scan(row[4].text()).problems {
+                found.push(format!("{} at {at}: {problem}", row[1].text()));
+            }
+        }
+        for row in table_rows(&dump, "mybb_templates") {
+            if let Some((_, problem)) = template::security(row[2].text()) {
+                found.push(format!("{}: {problem}", row[1].text()));
+            }
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
 }

@@ -112,9 +112,16 @@ impl Silence {
             || self.skips(&finding.path)
             || self.at.iter().any(|(rule, g)| {
                 *rule == finding.rule
+                    && below_root(&finding.path)
                     && g.matched_path_or_any_parents(&finding.path, false).is_ignore()
             })
     }
+}
+
+/// Returns true if and only if `relative` can be matched: the matcher panics on a path that
+/// is not below its root, and a file outside the sync root has no pattern of the root's.
+fn below_root(relative: &Path) -> bool {
+    !relative.has_root() && !relative.as_os_str().is_empty()
 }
 
 /// Returns the rule named `name`, or a usage error naming `place` and the rules there are.

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::mybb::db::Db;
 
 pub mod cache;
+pub mod check;
 pub mod diff;
 pub mod export;
 pub mod import;
