@@ -48,7 +48,7 @@ pub fn security(text: &str) -> Option<(usize, String)> {
     // rule fired, since an earlier copy of the same text would have fired first.
     let excerpt = refusal.excerpt().trim_end_matches('…');
     let at = text.find(excerpt).unwrap_or(0);
-    Some((at, format!("MyBB's Admin CP refuses this template: it {refusal}")))
+    Some((at, format!("{refusal}: the Admin CP, import and watch refuse this template")))
 }
 
 /// `html-balance`: the copy's imbalances that its master does not have (or the reverse); a

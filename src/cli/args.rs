@@ -100,6 +100,8 @@ pub struct ImportArgs {
     pub dry_run: bool,
     pub prefer: Option<Prefer>,
     pub json: bool,
+    /// `--strict`: refuse the files in which `check` finds errors.
+    pub strict: bool,
 }
 
 /// Options of `status`.

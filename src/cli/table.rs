@@ -165,6 +165,11 @@ pub const COMMANDS: &[CommandSpec] = &[
             )
             .kind(ValueKind::Choice(PREFER_CHOICES)),
             json(Set(|a, _| a.of.import.json = true)),
+            Flag::switch(
+                "strict",
+                "Refuse files in which `check` finds errors",
+                Set(|a, _| a.of.import.strict = true),
+            ),
         ],
         build: |of, operands| {
             Ok(Command::Import(ImportArgs { paths: paths(operands), ..of.import }))

@@ -1,5 +1,6 @@
 //! `import`: files to database rows, once, holding the sync root's lock exclusively.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::ImportArgs;
@@ -23,7 +24,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
 /// that changed to the database. Returns [`Error::Incomplete`] when any file was refused or
 /// in conflict. With `dry_run`, prints the plan and changes nothing.
 pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> {
-    let ImportArgs { paths, prefer, dry_run, json } = options;
+    let ImportArgs { paths, prefer, dry_run, json, strict } = options;
     let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
@@ -62,6 +63,10 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         }
         files
     };
+    let (files, strict_refused) = match strict {
+        true => refuse_check_errors(db, config, files)?,
+        false => (files, Vec::new()),
+    };
     let syncer = Syncer::new(db, config, prefer)?;
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     // Files deleted since the last sync (under the paths given): their deletion is imported.
@@ -74,7 +79,11 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
     );
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
-        return crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json);
+        let report = crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json)?;
+        if !strict_refused.is_empty() {
+            return Err(Error::Incomplete { refused: strict_refused.len() });
+        }
+        return Ok(report);
     }
     let mut report = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
     // A file still being written: give its writer a moment, then try again, a few times.
@@ -91,6 +100,7 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         report.conflicts.extend(again.conflicts);
         report.unstable = again.unstable;
     }
+    report.refused.extend(strict_refused);
     for path in std::mem::take(&mut report.unstable) {
         log::warn!("{}: refused: kept changing while being read", config.relative(&path).display());
         report.refused.push((path, "kept changing while being read".to_owned()));
@@ -117,4 +127,53 @@ fn under(path: &std::path::Path, dir: &std::path::Path) -> bool {
         (Ok(path), Ok(dir)) => path.starts_with(dir),
         _ => false,
     }
+}
+
+/// `import --strict`: splits `files` into those to import and those refused because `check`
+/// finds errors in them (each error printed as a warning; the refusal's reason names the
+/// first). The board rules run when the configuration names MyBB's root.
+fn refuse_check_errors(
+    db: &Db,
+    config: &Config,
+    files: Vec<PathBuf>,
+) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>)> {
+    use crate::check::finding::Severity;
+    let root = &config.sync_root;
+    let silence = crate::check::silence::Silence::load(root, &[])?;
+    let baseline = crate::commands::check::load_baseline(root)?;
+    let board = match &config.mybb_root {
+        Some(mybb_root) => Some(crate::check::board::BoardFacts::load(mybb_root, db)?),
+        None => None,
+    };
+    let checker = crate::check::Checker {
+        baseline: baseline.as_ref(),
+        board: board.as_ref(),
+        silence: &silence,
+    };
+    let findings = crate::commands::check::check_files(&checker, root, &files);
+    let mut refused: Vec<(PathBuf, String)> = Vec::new();
+    let mut kept = Vec::with_capacity(files.len());
+    for path in files {
+        let rel = crate::commands::check::relative(root, &path);
+        let errors: Vec<_> =
+            findings.iter().filter(|f| f.path == rel && f.severity() == Severity::Error).collect();
+        let Some(first) = errors.first() else {
+            kept.push(path);
+            continue;
+        };
+        for finding in &errors {
+            log::warn!("{finding}");
+        }
+        let more = match errors.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let why = format!(
+            "--strict: check finds errors: {}:{}: {}: {}{more}",
+            first.line, first.column, first.rule, first.message
+        );
+        log::warn!("{}: refused: {why}", rel.display());
+        refused.push((path, why));
+    }
+    Ok((kept, refused))
 }

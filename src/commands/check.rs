@@ -1,0 +1,201 @@
+//! `check [PATH]...`: lints the sync root's templates and stylesheets (or the named files and
+//! folders) and prints one line per finding, `PATH:LINE:COLUMN: RULE: message`, with paths
+//! relative to the sync root as `status` prints them. `--json`: one object per finding
+//! (`path`, `line`, `column`, `rule`, `severity`, `message`), then a summary. Exit 3 when any
+//! error is found; warnings alone exit 0.
+//!
+//! The tree rules need no database: the master templates come from the baseline that `export`
+//! keeps in `.mybb-sync/`. With `--mybb DIR` (or `MYBB_ROOT`) the board rules run too, reading
+//! the board's language files and, through its `inc/config.php`, its settings and themes:
+//! read-only, once per run.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::check::Checker;
+use crate::check::board::BoardFacts;
+use crate::check::finding::{Finding, Rule, Severity};
+use crate::check::silence::Silence;
+use crate::config::{self, ConnectionArgs};
+use crate::disk::walk::walk_files;
+use crate::error::{Error, Result};
+use crate::mybb::db::Db;
+use crate::sync::baseline::Baseline;
+use crate::sync::ignore::IgnoreFile;
+use crate::sync::plan::walk_root;
+
+/// What `check` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Files and folders to check; empty: the whole sync root.
+    pub paths: Vec<PathBuf>,
+    /// `--json`.
+    pub json: bool,
+    /// `--allow RULE`: rules silenced for this run.
+    pub allow: Vec<String>,
+}
+
+/// Returns the sync root `args` name, as [`config::resolve`] would, without needing a
+/// database: `check` without `--mybb` reads only files.
+pub fn sync_root(args: &ConnectionArgs) -> PathBuf {
+    args.sync_root
+        .clone()
+        .or_else(|| {
+            std::env::var_os(config::ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_SYNC_ROOT))
+}
+
+/// Returns `path` relative to `root` when it lies under it (as every message shows paths),
+/// else as given.
+pub fn relative(root: &Path, path: &Path) -> PathBuf {
+    if let Ok(rel) = path.strip_prefix(root) {
+        return rel.to_path_buf();
+    }
+    match (std::path::absolute(path), std::path::absolute(root)) {
+        (Ok(path), Ok(root)) => match path.strip_prefix(&root) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => path,
+        },
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Loads the baseline of master templates of sync root `root`, or None (with a warning: the
+/// masters are unknown, so every template is judged on its own) when there is none yet.
+pub fn load_baseline(root: &Path) -> Result<Option<Baseline>> {
+    let baseline = Baseline::load(root)?;
+    if !baseline.exists {
+        log::warn!(
+            "check: no baseline of master templates in {} (export writes it): html-balance judges \
+             every template on its own, and upgrade-variables finds nothing",
+            root.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(baseline))
+}
+
+/// Returns the board's facts when `args` name MyBB's root (`--mybb`, `MYBB_ROOT`): read once,
+/// from its files and, through its configuration, its database. None without a board.
+pub fn load_board(args: &ConnectionArgs) -> Result<Option<BoardFacts>> {
+    let named = args.mybb_root.clone().or_else(|| {
+        std::env::var_os(config::ENV_MYBB_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from)
+    });
+    let Some(root) = named else { return Ok(None) };
+    let config = config::resolve(args)?;
+    let db = Db::connect(&config.db, &config.prefix)?;
+    BoardFacts::load(&root, &db).map(Some)
+}
+
+/// Returns the findings in `files` (paths under sync root `root`), sorted by path and place.
+/// A file that cannot be read, or is not UTF-8, is skipped with a warning: `import` refuses it
+/// with its reason, and `check` judges text.
+pub fn check_files(checker: &Checker<'_>, root: &Path, files: &[PathBuf]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for path in files {
+        let rel = relative(root, path);
+        // Links are never followed, as everywhere in the sync root.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+            continue;
+        }
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    log::warn!("{}: not UTF-8 text; not checked", rel.display());
+                    continue;
+                }
+            },
+            Err(e) => {
+                log::warn!("{}: cannot read it ({e}); not checked", rel.display());
+                continue;
+            }
+        };
+        findings.extend(checker.check(&rel, &text));
+    }
+    findings.sort();
+    findings
+}
+
+/// Returns the files `check` looks at: every file under the sync root's two layouts, or under
+/// `paths`, less those `.mybb-syncignore` ignores.
+fn files_to_check(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    if paths.is_empty() {
+        files = walk_root(root)?;
+    }
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => files.extend(walk_files(path)?),
+            Ok(_) => files.push(path.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::usage(format!(
+                    "{}: no such file or folder (check takes files and folders under the sync \
+                     root {})",
+                    path.display(),
+                    root.display()
+                )));
+            }
+            Err(source) => return Err(Error::IoAt { path: path.clone(), action: "read", source }),
+        }
+    }
+    let ignore = IgnoreFile::load(root)?;
+    files.retain(|path| !ignore.is_ignored(&relative(root, path)));
+    Ok(files)
+}
+
+/// Runs `check`: prints every finding and returns [`Error::Findings`] (exit 3) when any is an
+/// error.
+pub fn check(args: &ConnectionArgs, options: &CheckOptions) -> Result<()> {
+    let root = sync_root(args);
+    crate::sync::own_dir::require_root(&root)?;
+    let silence = Silence::load(&root, &options.allow)?;
+    let baseline = load_baseline(&root)?;
+    let board = load_board(args)?;
+    let checker = Checker { baseline: baseline.as_ref(), board: board.as_ref(), silence: &silence };
+    let files = files_to_check(&root, &options.paths)?;
+    let findings = check_files(&checker, &root, &files);
+    let errors = findings.iter().filter(|f| f.severity() == Severity::Error).count();
+    let warnings = findings.len() - errors;
+    if options.json {
+        let mut lines: Vec<String> = findings.iter().map(|f| f.to_json().to_string()).collect();
+        let mut rules = serde_json::Map::new();
+        for rule in Rule::ALL {
+            let count = findings.iter().filter(|f| f.rule == rule).count();
+            if count > 0 {
+                rules.insert(rule.name().to_owned(), json!(count));
+            }
+        }
+        let summary = json!({
+            "summary": "check",
+            "files": files.len(),
+            "errors": errors,
+            "warnings": warnings,
+            "rules": rules,
+            "board": board.is_some(),
+        });
+        lines.push(summary.to_string());
+        crate::commands::output::print_lines(&lines);
+    } else {
+        crate::commands::output::print_lines(&findings);
+    }
+    log::info!(
+        "check: {} file{} checked, {errors} error{}, {warnings} warning{}{}",
+        files.len(),
+        plural(files.len()),
+        plural(errors),
+        plural(warnings),
+        if board.is_some() { "" } else { " (board rules off: give --mybb DIR)" }
+    );
+    if errors > 0 {
+        return Err(Error::Findings { errors });
+    }
+    Ok(())
+}
+
+/// Returns `s` unless `n` is 1.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
