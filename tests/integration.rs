@@ -5,6 +5,7 @@ mod util;
 
 mod cache;
 mod chaos;
+mod check;
 mod config;
 mod copies;
 mod existence;

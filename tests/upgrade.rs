@@ -30,7 +30,7 @@ const CLEAN: [&str; 10] = [
 const COLLIDING: [&str; 2] = ["modal", "usercp_options"];
 
 /// Returns the master templates of a theme file: title -> (version, content).
-fn masters(file: &str) -> BTreeMap<String, (String, String)> {
+pub(crate) fn masters(file: &str) -> BTreeMap<String, (String, String)> {
     let bytes = std::fs::read(Path::new(FIXTURES).join(file)).unwrap();
     let theme = theme_xml::parse(&bytes).unwrap();
     theme.templates.into_iter().map(|t| (t.name, (t.version, t.content))).collect()
@@ -70,7 +70,7 @@ fn set_board_version(db: &TestDb, release: &str, code: &str) {
 
 /// Turns the fixture board into a MyBB 1.8.26 board: its master templates (the four that
 /// 1.8.37 added removed), its version code.
-fn downgrade_to_1826(db: &TestDb) {
+pub(crate) fn downgrade_to_1826(db: &TestDb) {
     let old = masters("mybb-1.8.26-theme.xml");
     for title in masters("mybb-1.8.37-theme.xml").keys().filter(|t| !old.contains_key(*t)) {
         db.exec_with("DELETE FROM mybb_templates WHERE sid = -2 AND title = ?", (title,));
@@ -80,7 +80,7 @@ fn downgrade_to_1826(db: &TestDb) {
 }
 
 /// The upgrade to 1.8.37: its master templates applied as upgrade.php does, its version code.
-fn upgrade_to_1837(db: &TestDb) {
+pub(crate) fn upgrade_to_1837(db: &TestDb) {
     apply_masters(db, &masters("mybb-1.8.37-theme.xml"));
     set_board_version(db, "1.8.37", "1837");
 }
@@ -88,7 +88,7 @@ fn upgrade_to_1837(db: &TestDb) {
 /// The copy of `title` an admin made on the 1.8.26 board: the master with a line added on top
 /// (clean) or with upstream's first changed line edited (colliding). Stored right-trimmed with
 /// version 1826, as the Admin CP saves it.
-fn customise_on_1826(db: &TestDb, title: &str) {
+pub(crate) fn customise_on_1826(db: &TestDb, title: &str) {
     let old = masters("mybb-1.8.26-theme.xml");
     let new = masters("mybb-1.8.37-theme.xml");
     let base = &old[title].1;
@@ -123,13 +123,13 @@ fn mybb_find_updated(db: &TestDb) -> BTreeSet<String> {
 }
 
 /// Returns the file of `title` (set 1, or the global set for `headerinclude`) under `root`.
-fn file_of(root: &Path, title: &str) -> PathBuf {
+pub(crate) fn file_of(root: &Path, title: &str) -> PathBuf {
     let set = if title == "headerinclude" { "Global Templates" } else { "Default Templates" };
     file_in(root, set, title)
 }
 
 /// Returns the file of `title` in set `set` under `root`, whatever its group folder.
-fn file_in(root: &Path, set: &str, title: &str) -> PathBuf {
+pub(crate) fn file_in(root: &Path, set: &str, title: &str) -> PathBuf {
     let dir = root.join("template_sets").join(set);
     for group in std::fs::read_dir(&dir).unwrap() {
         let path = group.unwrap().path().join(format!("{title}.html"));
