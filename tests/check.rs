@@ -223,6 +223,10 @@ fn the_board_rules_find_unknown_keys_settings_images_and_pages_and_not_their_sib
     let usercp = root.join("styles/Default/usercp.css");
     let out = board_check(&db, &root, &board, &[usercp.to_str().unwrap()]).expect_success();
     assert!(out.stdout.contains("unknown-page: attached to `usercp.php`"), "{out}");
+    // A colour stylesheet is attached to a colour (`black`), not a page: no finding.
+    let black = root.join("styles/Default/color_black.css");
+    let out = board_check(&db, &root, &board, &[black.to_str().unwrap()]).expect_success();
+    assert!(!out.stdout.contains("unknown-page"), "{out}");
     std::fs::write(board.join("usercp.php"), "<?php\n").unwrap();
     std::fs::write(board.join("private.php"), "<?php\n").unwrap();
 

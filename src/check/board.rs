@@ -133,7 +133,9 @@ impl BoardFacts {
             .split('|')
             .filter_map(|part| part.split('?').next())
             .map(str::trim)
-            .filter(|script| !script.is_empty() && script != &"global")
+            // A colour stylesheet is attached to a colour of the theme (`black`), not to a
+            // script: only `NAME.php` names a page.
+            .filter(|script| script.ends_with(".php"))
             .filter(|script| {
                 // Only a plain file name can be a script of the root.
                 script.contains('/') || script.starts_with('.') || !self.root.join(script).is_file()

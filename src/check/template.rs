@@ -154,6 +154,10 @@ pub fn missing_images(text: &str, set: &str, board: &BoardFacts) -> Vec<(usize, 
     let mut found = Vec::new();
     for c in IMG_SRC.captures_iter(text) {
         let Some(src) = c.get(1).or_else(|| c.get(2)) else { continue };
+        // Markup built in a script (`'<img src="' + url + '">'`) is no address to follow.
+        if src.as_str().contains(['"', '\'', '+', ' ', '<']) {
+            continue;
+        }
         let candidates: Vec<String> = if src.as_str().contains("{$theme['imgdir']}") {
             imgdirs.iter().map(|dir| src.as_str().replace("{$theme['imgdir']}", dir)).collect()
         } else {
