@@ -4,12 +4,18 @@
 //! exit codes, silencing, and `import --strict`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::export::{exported, sync_cmd};
 use crate::upgrade::{customise_on_1826, downgrade_to_1826, file_in, file_of, upgrade_to_1837};
-use crate::util::{Output, TestCommand, TestDb, TestDir};
+use crate::util::{
+    Output, TestCommand, TestDb, TestDir, start_watching, stop_watching, wait_until,
+};
+
+/// How long a test waits for the watcher to act.
+const DEADLINE: Duration = Duration::from_secs(30);
 
 const LANG_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-lang");
 
@@ -313,4 +319,28 @@ fn import_strict_refuses_files_with_errors_and_imports_the_rest() {
     // Without --strict, check's findings are not import's business.
     sync_cmd(&db, &root).arg("import").expect_success();
     assert!(db.template(1, "header").is_some());
+}
+
+#[test]
+fn watch_warns_once_of_a_save_s_new_findings_and_still_saves() {
+    let (db, _dir, root) = exported("check_watch");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "30"]);
+    let header = template(&root, "header");
+    append(&header, "\n<div class=\"promo\">");
+    let saved = |tail: &str| {
+        let tail = tail.to_owned();
+        let db = &db;
+        move || db.template(1, "header").is_some_and(|row| row.ends_with(tail.as_bytes()))
+    };
+    wait_until("the header with the open div saved", DEADLINE, saved("<div class=\"promo\">"));
+    wait_until("the html-balance warning", DEADLINE, || {
+        run.stderr_so_far().contains("html-balance")
+    });
+    // The same finding after another save of the file is not news.
+    append(&header, "\n<!-- more -->");
+    wait_until("the second save", DEADLINE, saved("<!-- more -->"));
+    let log = stop_watching(run);
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("html-balance")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].starts_with("warning: template_sets/Default Templates/"), "{log}");
 }

@@ -661,6 +661,7 @@ fn a_paused_worker_sleeps_on_the_gate_and_applies_queued_events_once_on_resume()
         pull_interval: None,
         live: None,
         max_deletions: 5,
+        on_saved: None,
     };
     let worker = {
         let (config, gate) = (config.clone(), Arc::clone(&gate));
@@ -707,6 +708,7 @@ fn stop_wakes_a_worker_blocked_on_a_paused_gate() {
         pull_interval: Some(Duration::from_millis(10)),
         live: None,
         max_deletions: 5,
+        on_saved: None,
     };
     let _paused = gate.pause_guard();
     let worker = {

@@ -217,6 +217,7 @@ fn spawn_watcher(
         pull_interval: None,
         live: None,
         max_deletions: 5,
+        on_saved: None,
     };
     let (config, gate) = (config.clone(), Arc::clone(gate));
     (stopper, std::thread::spawn(move || armed.run(&config, &options, gate)))

@@ -9,7 +9,9 @@
 //! the board's language files and, through its `inc/config.php`, its settings and themes:
 //! read-only, once per run.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde_json::json;
 
@@ -17,11 +19,11 @@ use crate::check::Checker;
 use crate::check::board::BoardFacts;
 use crate::check::finding::{Finding, Rule, Severity};
 use crate::check::silence::Silence;
-use crate::config::{self, ConnectionArgs};
+use crate::config::{self, Config, ConnectionArgs};
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
-use crate::sync::baseline::Baseline;
+use crate::sync::baseline::{BASELINE_FILE, Baseline};
 use crate::sync::ignore::IgnoreFile;
 use crate::sync::plan::walk_root;
 
@@ -108,6 +110,8 @@ pub fn check_files(checker: &Checker<'_>, root: &Path, files: &[PathBuf]) -> Vec
                     continue;
                 }
             },
+            // Deleted since it was listed (a save's batch holds deletions too).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
                 log::warn!("{}: cannot read it ({e}); not checked", rel.display());
                 continue;
@@ -198,4 +202,101 @@ pub fn check(args: &ConnectionArgs, options: &CheckOptions) -> Result<()> {
 /// Returns `s` unless `n` is 1.
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// `watch`'s use of `check`: knows each file's findings, and on a save warns, once, of the
+/// findings the save brought. Warnings only: a save is never held for them (what MyBB itself
+/// refuses, `template-security`, the watcher refuses already, with its own message).
+pub struct SaveWarnings {
+    root: PathBuf,
+    silence: Silence,
+    board: Option<BoardFacts>,
+    baseline: Option<Baseline>,
+    /// The baseline file's modification time when read: a pull that refreshed it is reread.
+    baseline_stamp: Option<SystemTime>,
+    /// Per file (relative to the sync root), the findings it had: (rule, message).
+    known: HashMap<PathBuf, HashSet<(Rule, String)>>,
+}
+
+impl SaveWarnings {
+    /// Reads what the rules need (the board's tables once, when `config` names MyBB's root
+    /// and its database answers) and the findings every file has now, which are not news.
+    pub fn new(config: &Config) -> SaveWarnings {
+        let root = config.sync_root.clone();
+        let silence = Silence::load(&root, &[]).unwrap_or_else(|e| {
+            log::warn!("check: {}; nothing silenced", crate::error::chain(&e));
+            Silence::default()
+        });
+        let board = config.mybb_root.as_ref().and_then(|mybb_root| {
+            let facts = Db::connect(&config.db, &config.prefix)
+                .and_then(|db| BoardFacts::load(mybb_root, &db));
+            facts
+                .map_err(|e| {
+                    log::warn!("check: board rules off: {}", crate::error::chain(&e));
+                })
+                .ok()
+        });
+        let mut warnings = SaveWarnings {
+            root,
+            silence,
+            board,
+            baseline: None,
+            baseline_stamp: None,
+            known: HashMap::new(),
+        };
+        warnings.reload_baseline();
+        let files = walk_root(&warnings.root).unwrap_or_default();
+        for finding in warnings.findings(&files) {
+            warnings.known.entry(finding.path.clone()).or_default().insert(key(&finding));
+        }
+        warnings
+    }
+
+    /// Rereads the baseline when its file changed since it was read.
+    fn reload_baseline(&mut self) {
+        let stamp =
+            std::fs::metadata(self.root.join(BASELINE_FILE)).and_then(|m| m.modified()).ok();
+        if stamp.is_some() && stamp == self.baseline_stamp {
+            return;
+        }
+        self.baseline_stamp = stamp;
+        self.baseline = Baseline::load(&self.root).ok().filter(|b| b.exists);
+    }
+
+    /// Returns the findings in `files`, but for `template-security`'s.
+    fn findings(&self, files: &[PathBuf]) -> Vec<Finding> {
+        let checker = Checker {
+            baseline: self.baseline.as_ref(),
+            board: self.board.as_ref(),
+            silence: &self.silence,
+        };
+        let mut found = check_files(&checker, &self.root, files);
+        found.retain(|f| f.rule != Rule::TemplateSecurity);
+        found
+    }
+
+    /// Warns of each finding in the saved `files` that the file did not have before.
+    pub fn saved(&mut self, files: &[PathBuf]) {
+        self.reload_baseline();
+        let found = self.findings(files);
+        for path in files {
+            let rel = relative(&self.root, path);
+            let now: Vec<&Finding> = found.iter().filter(|f| f.path == rel).collect();
+            let before = self.known.remove(&rel).unwrap_or_default();
+            for finding in &now {
+                if !before.contains(&key(finding)) {
+                    log::warn!("{finding}");
+                }
+            }
+            if !now.is_empty() {
+                self.known.insert(rel, now.iter().map(|f| key(f)).collect());
+            }
+        }
+    }
+}
+
+/// What makes a finding the same one after a save: its rule and message, not its line (a
+/// line added above it moves it without making it new).
+fn key(finding: &Finding) -> (Rule, String) {
+    (finding.rule, finding.message.clone())
 }

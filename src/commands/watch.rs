@@ -2,14 +2,16 @@
 //! exports while the watcher is paused. The watch loop itself is the engine's (`sync/watcher.rs`).
 
 use std::io::Write as _;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::cli::{ExportArgs, WatchArgs};
 use crate::commands::Context;
+use crate::commands::check::SaveWarnings;
 use crate::commands::export::{self, Mode};
 use crate::disk::gate::Gate;
 use crate::error::{Error, Result};
-use crate::sync::watcher::{self, WatchOptions};
+use crate::sync::watcher::{self, SavedHook, WatchOptions};
 use crate::test_hooks::Hooks;
 
 /// Runs `watch` as the command line asks, with the test hooks `hooks`: starts the live-reload
@@ -22,6 +24,7 @@ pub fn run(ctx: &Context, args: &WatchArgs, hooks: &Hooks) -> Result<()> {
         exit_after: hooks.exit_after,
         live: None,
         max_deletions: args.max_deletions,
+        on_saved: None,
     };
     if let Some(addr) = args.live_reload {
         let (server, sender) = crate::live::start(addr)?;
@@ -40,9 +43,16 @@ pub fn run(ctx: &Context, args: &WatchArgs, hooks: &Hooks) -> Result<()> {
 
 /// Watches until Ctrl-C or SIGTERM; with `export_first`, exports first with the watcher armed
 /// but paused.
-fn watch(ctx: &Context, options: WatchOptions, export_first: bool) -> Result<()> {
+fn watch(ctx: &Context, mut options: WatchOptions, export_first: bool) -> Result<()> {
     let config = &ctx.config;
     let armed = watcher::arm(config)?;
+    if options.on_saved.is_none() {
+        // `check`'s rules on every save: new findings are printed once, as warnings.
+        let warnings = Mutex::new(SaveWarnings::new(config));
+        options.on_saved = Some(SavedHook(Arc::new(move |files: &[PathBuf]| {
+            warnings.lock().unwrap_or_else(PoisonError::into_inner).saved(files);
+        })));
+    }
     let stopper = armed.stopper();
     ctrlc::set_handler(move || stopper.stop())
         .map_err(|e| Error::usage(format!("cannot install the Ctrl-C/SIGTERM handler: {e}")))?;

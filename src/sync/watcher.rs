@@ -54,6 +54,20 @@ pub struct WatchOptions {
     /// in which a whole set's or theme's folder vanished) is a branch switch or an `rm -rf`
     /// far more often than a wish, so it is held for an explicit `import`.
     pub max_deletions: usize,
+    /// Told of each batch of saved files before it is applied (`watch` prints `check`'s new
+    /// findings); it cannot stop the batch.
+    pub on_saved: Option<SavedHook>,
+}
+
+/// A caller's look at each batch of saved files, as [`WatchOptions::on_saved`]: the engine
+/// below the commands calls up to them through it without depending on them.
+#[derive(Clone)]
+pub struct SavedHook(pub Arc<dyn Fn(&[PathBuf]) + Send + Sync>);
+
+impl std::fmt::Debug for SavedHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SavedHook")
+    }
 }
 
 /// What the worker receives.
@@ -773,6 +787,9 @@ impl Worker {
         let batch: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
         if batch.is_empty() {
             return Ok(());
+        }
+        if let Some(hook) = &self.options.on_saved {
+            (hook.0)(&batch);
         }
         let pulling = self.options.pull_interval.is_some();
         // Our own writes are no news to the next pull, but anybody else's since the last pull
