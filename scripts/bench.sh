@@ -615,6 +615,32 @@ m_unp_attr=$(median "${unp_attr[@]}")
 ratio_unp=$(fmedian "${r_unp[@]}")
 ratio_attr=$(fmedian "${r_attr[@]}")
 
+# ---- Check (issue 30): `check` of the exported fixture tree (991 files and the baseline of
+# masters), each round paired with a durable `export` (the default) and an `export --no-fsync` of
+# the same board into a new root. The goal is the default export's ratio: fast enough to run on
+# every save.
+say "check of the fixture tree, $import_rounds rounds"
+"$bin" -q --db "$(db_url base)" --root "$work/chk" export || die "the export before check failed"
+chk=() chk_exp=() chk_exp_n=() r_chk=() r_chk_n=()
+for ((r = 0; r < import_rounds; r++)); do
+    sync -f "$work"
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" export
+    chk_exp+=("$run_wall")
+    fresh
+    timed "$bin" -q --db "$(db_url base)" --root "$out" --no-fsync export
+    chk_exp_n+=("$run_wall")
+    timed "$bin" -q --root "$work/chk" check
+    chk+=("$run_wall")
+    r_chk+=("$(div "${chk[r]}" "${chk_exp[r]}")")
+    r_chk_n+=("$(div "${chk[r]}" "${chk_exp_n[r]}")")
+done
+m_chk=$(median "${chk[@]}")
+m_chk_exp=$(median "${chk_exp[@]}")
+m_chk_exp_n=$(median "${chk_exp_n[@]}")
+ratio_chk=$(fmedian "${r_chk[@]}")
+ratio_chk_n=$(fmedian "${r_chk_n[@]}")
+
 # ---- 5 (first, while nothing has happened in it). The idle watcher, default settings. ----
 say "5/7 idle watcher with default settings, ${idle_secs} s"
 timed "$bin" --version
@@ -846,6 +872,8 @@ row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files file
     "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
 row "import 974 changed files, --no-fsync" "$(ms "$m_imp")" "export --no-fsync of the same: $(ms "$m_imp_exp")" \
     "${ratio_imp}x" "<= 2x" "$(verdict "$ratio_imp" 'x <= 2')"
+row "check 991 files" "$(ms "$m_chk")" "export of the same board: $(ms "$m_chk_exp")" \
+    "${ratio_chk}x" "<= 2x" "$(verdict "$ratio_chk" 'x <= 2')"
 row "theme export, master (974+7 items)" "$(ms "$m_thx")" "export of the board: $(ms "$m_th_base")" \
     "${ratio_thx}x" "(report)" "-"
 row "theme import, master theme file" "$(ms "$m_thi")" "export of the board: $(ms "$m_th_base")" \
@@ -914,6 +942,8 @@ if awk -v x="$spread_a" 'BEGIN { exit !(x > 2) }'; then
     echo "  filesystem was busy (see the load average; on ext4 without a journal, other processes' deletions"
     echo "  make creating files slow). Such a run compresses the export ratios toward 1; compare several runs."
 fi
+echo "  check runs (ms): $(for v in "${chk[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ');" \
+    "against export --no-fsync ($(ms "$m_chk_exp_n")): ${ratio_chk_n}x"
 echo "  scale fixture: $scale_rows customised rows in sets 2..10; files ratio $files_ratio; 10-set export peak RSS $(kb "$ten_rss")"
 echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')" \
     "(the first creates 974 copy-on-write rows, later ones update them); peak RSS $(kb "$max_imp_rss")"
