@@ -59,8 +59,8 @@ pub fn imbalances(text: &str) -> Vec<Imbalance> {
     while let Some(offset) = memchr(b'<', &bytes[at..]) {
         let start = at + offset;
         let rest = &text[start..];
-        if rest.starts_with("<!--") {
-            at = rest[4..].find("-->").map_or(bytes.len(), |end| start + 4 + end + 3);
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            at = comment.find("-->").map_or(bytes.len(), |end| start + 4 + end + 3);
             continue;
         }
         let closing = rest.as_bytes().get(1) == Some(&b'/');

@@ -129,6 +129,9 @@ fn under(path: &std::path::Path, dir: &std::path::Path) -> bool {
     }
 }
 
+/// Files refused, each with its reason.
+type Refusals = Vec<(PathBuf, String)>;
+
 /// `import --strict`: splits `files` into those to import and those refused because `check`
 /// finds errors in them (each error printed as a warning; the refusal's reason names the
 /// first). The board rules run when the configuration names MyBB's root.
@@ -136,7 +139,7 @@ fn refuse_check_errors(
     db: &Db,
     config: &Config,
     files: Vec<PathBuf>,
-) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>)> {
+) -> Result<(Vec<PathBuf>, Refusals)> {
     use crate::check::finding::Severity;
     let root = &config.sync_root;
     let silence = crate::check::silence::Silence::load(root, &[])?;
@@ -151,7 +154,7 @@ fn refuse_check_errors(
         silence: &silence,
     };
     let findings = crate::commands::check::check_files(&checker, root, &files);
-    let mut refused: Vec<(PathBuf, String)> = Vec::new();
+    let mut refused: Refusals = Vec::new();
     let mut kept = Vec::with_capacity(files.len());
     for path in files {
         let rel = crate::commands::check::relative(root, &path);

@@ -62,7 +62,10 @@ pub struct WatchOptions {
 /// A caller's look at each batch of saved files, as [`WatchOptions::on_saved`]: the engine
 /// below the commands calls up to them through it without depending on them.
 #[derive(Clone)]
-pub struct SavedHook(pub Arc<dyn Fn(&[PathBuf]) + Send + Sync>);
+pub struct SavedHook(pub Arc<SavedFn>);
+
+/// What [`SavedHook`] calls, with the batch's paths.
+pub type SavedFn = dyn Fn(&[PathBuf]) + Send + Sync;
 
 impl std::fmt::Debug for SavedHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
