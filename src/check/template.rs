@@ -155,7 +155,11 @@ pub fn missing_images(text: &str, set: &str, board: &BoardFacts) -> Vec<(usize, 
     for c in IMG_SRC.captures_iter(text) {
         let Some(src) = c.get(1).or_else(|| c.get(2)) else { continue };
         // Markup built in a script (`'<img src="' + url + '">'`) is no address to follow.
-        if src.as_str().contains(['"', '\'', '+', ' ', '<']) {
+        let bare = src
+            .as_str()
+            .replace("{$theme['imgdir']}", "")
+            .replace("{$mybb->settings['bburl']}", "");
+        if bare.contains(['"', '\'', '+', ' ', '<']) {
             continue;
         }
         let candidates: Vec<String> = if src.as_str().contains("{$theme['imgdir']}") {
@@ -205,6 +209,27 @@ mod tests {
         // A copy with no history, or equal to the master, has nothing to say.
         assert!(upgrade_variables("{$post['icq']}", &history[1..]).is_empty());
         assert!(upgrade_variables("<b></b>{$x}", &history).is_empty());
+    }
+
+    #[test]
+    fn images_follow_the_theme_s_folder_but_not_markup_built_in_scripts() {
+        let root = crate::test_support::scratch_dir("check_template", "images");
+        std::fs::create_dir_all(root.join("images")).unwrap();
+        std::fs::write(root.join("images/there.png"), b"x").unwrap();
+        let board = BoardFacts {
+            root: root.clone(),
+            all_imgdirs: vec!["images".into()],
+            ..BoardFacts::default()
+        };
+        let found = missing_images(
+            "<img src=\"{$theme['imgdir']}/there.png\"><img alt=\"x\" src=\"{$theme['imgdir']}/gone.png\">\
+             <script>x = '<img src=\"' + url + '\">';</script>",
+            "Default Templates",
+            &board,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("images/gone.png"), "{found:?}");
+        let _ = std::fs::remove_dir_all(root);
     }
 
     #[test]
