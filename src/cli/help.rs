@@ -29,7 +29,8 @@ pub fn print_version() -> Result<()> {
 const EXIT_CODES: &str = "\
 EXIT CODES:
     0  success    1  runtime failure    2  usage or configuration error
-    3  finished, but some items were refused or in conflict (each listed); for status: not in sync
+    3  finished, but some items were refused or in conflict (each listed); for status: not in sync;
+       for check: errors found
 ";
 
 /// Appends an aligned options section to `out`.
