@@ -163,7 +163,7 @@ fn rule_list(p: &mut Parser<'_>, scan: &mut CssScan, top: bool) {
             Token::CloseCurlyBracket => scan
                 .problems
                 .push((at, "`}` closes no block: a rule above may have lost its `{`".into())),
-            Token::AtKeyword(name) => at_rule(p, scan, at, &name),
+            Token::AtKeyword(name) => at_rule(p, scan, &name),
             Token::Semicolon if top => scan.problems.push((
                 at,
                 "`;` between rules: the browser reads it as the start of the next rule's \
@@ -176,7 +176,7 @@ fn rule_list(p: &mut Parser<'_>, scan: &mut CssScan, top: bool) {
 }
 
 /// Walks an at-rule after its keyword: its prelude, then `;` or a block.
-fn at_rule(p: &mut Parser<'_>, scan: &mut CssScan, at: usize, name: &str) {
+fn at_rule(p: &mut Parser<'_>, scan: &mut CssScan, name: &str) {
     while let Some((open_at, token)) = next(p, scan) {
         match token {
             Token::Semicolon => return,
@@ -199,7 +199,6 @@ fn at_rule(p: &mut Parser<'_>, scan: &mut CssScan, at: usize, name: &str) {
             _ => {}
         }
     }
-    let _ = at;
 }
 
 /// Walks a qualified (style) rule whose first token is `first`: the selector, then its block.
