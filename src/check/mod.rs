@@ -62,7 +62,11 @@ impl Checker<'_> {
                 if self.runs(Rule::TemplateSecurity) {
                     add(Rule::TemplateSecurity, template::security(text).into_iter().collect());
                 }
-                if self.runs(Rule::HtmlBalance) && master.as_deref() != Some(text) {
+                // Without a baseline no master is known, and MyBB's own fragments (`header`
+                // opens what `footer` closes) would all be findings: the rule needs one.
+                let masters_known = self.baseline.is_some();
+                if self.runs(Rule::HtmlBalance) && masters_known && master.as_deref() != Some(text)
+                {
                     add(Rule::HtmlBalance, template::balance(text, master.as_deref()));
                 }
                 if self.runs(Rule::UpgradeVariables) {
@@ -146,6 +150,14 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, Rule::CssSyntax);
         assert!(checker.check(Path::new("README.md"), "<div>").is_empty());
+        // Without a baseline html-balance is off; with one, a template it has no master of
+        // (a plugin's) is judged on its own.
+        assert!(checker.check(path, "<div>").is_empty());
+        let baseline = Baseline::default();
+        let with = Checker { baseline: Some(&baseline), ..checker };
+        let found = with.check(path, "<div>");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, Rule::HtmlBalance);
     }
 
     #[test]

@@ -65,13 +65,13 @@ pub fn relative(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Loads the baseline of master templates of sync root `root`, or None (with a warning: the
-/// masters are unknown, so every template is judged on its own) when there is none yet.
+/// masters are unknown, so the rules that compare with them are off) when there is none yet.
 pub fn load_baseline(root: &Path) -> Result<Option<Baseline>> {
     let baseline = Baseline::load(root)?;
     if !baseline.exists {
         log::warn!(
-            "check: no baseline of master templates in {} (export writes it): html-balance judges \
-             every template on its own, and upgrade-variables finds nothing",
+            "check: no baseline of master templates in {} (export writes it): html-balance and \
+             upgrade-variables are off for this run",
             root.display()
         );
         return Ok(None);
