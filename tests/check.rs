@@ -90,6 +90,24 @@ fn html_balance_finds_an_extra_unclosed_div_in_a_copy_of_header_and_nothing_in_t
 }
 
 #[test]
+fn without_a_baseline_html_balance_is_off_unless_a_release_s_theme_file_gives_the_masters() {
+    let (_db, _dir, root) = exported("check_no_baseline");
+    std::fs::remove_dir_all(root.join(".mybb-sync/baseline")).unwrap();
+    let header = template(&root, "header");
+    append(&header, "\n<div class=\"promo\">\n");
+    let out = check(&root, &[]).expect_success();
+    assert!(out.stderr.contains("html-balance and upgrade-variables are off"), "{out}");
+    // A CI checkout: MyBB's own theme file stands in for the baseline, and the masters of
+    // the whole tree are clean against it.
+    let xml = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-theme.xml");
+    let out = check(&root, &["--masters", xml]).expect_code(3);
+    assert_eq!(lines(&out).len(), 1, "{out}");
+    assert!(lines(&out)[0].contains("header.html") && lines(&out)[0].contains("html-balance"));
+    let out = check(&root, &["--masters", "/nonexistent.xml"]).expect_code(2);
+    assert!(out.stderr.contains("--masters"), "{out}");
+}
+
+#[test]
 fn template_security_gives_the_line_and_column_of_what_mybb_refuses() {
     let (_db, _dir, root) = exported("check_security");
     let index = template(&root, "index");

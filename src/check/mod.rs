@@ -18,18 +18,22 @@ pub mod html;
 pub mod silence;
 pub mod template;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::check::board::BoardFacts;
 use crate::check::finding::{Finding, Lines, Rule};
 use crate::check::silence::Silence;
-use crate::sync::baseline::Baseline;
+use crate::sync::baseline::{Baseline, MasterEntry};
 use crate::sync::layout::{self, ItemPath};
 
 /// Everything the rules compare a file with, read once per run.
 pub struct Checker<'a> {
     /// The master templates mybb-sync last saw, with older ones copies were made from.
     pub baseline: Option<&'a Baseline>,
+    /// Master templates from a release's theme file (`--masters FILE.xml`), for a tree without
+    /// a baseline (a CI checkout): used where the baseline knows no master.
+    pub xml_masters: Option<&'a HashMap<String, MasterEntry>>,
     /// The board, when `--mybb` names it: the board rules run only then.
     pub board: Option<&'a BoardFacts>,
     pub silence: &'a Silence,
@@ -55,7 +59,9 @@ impl Checker<'_> {
         };
         match &item {
             ItemPath::Template { set, title, .. } => {
-                let history = self.baseline.and_then(|b| b.history(title));
+                let history = self.baseline.and_then(|b| b.history(title)).or_else(|| {
+                    self.xml_masters.and_then(|m| m.get(title)).map(std::slice::from_ref)
+                });
                 let master = history
                     .and_then(|h| h.last())
                     .map(|e| String::from_utf8_lossy(&e.content).into_owned());
@@ -64,7 +70,7 @@ impl Checker<'_> {
                 }
                 // Without a baseline no master is known, and MyBB's own fragments (`header`
                 // opens what `footer` closes) would all be findings: the rule needs one.
-                let masters_known = self.baseline.is_some();
+                let masters_known = self.baseline.is_some() || self.xml_masters.is_some();
                 if self.runs(Rule::HtmlBalance) && masters_known && master.as_deref() != Some(text)
                 {
                     add(Rule::HtmlBalance, template::balance(text, master.as_deref()));
@@ -141,7 +147,7 @@ mod tests {
     #[test]
     fn a_template_and_a_stylesheet_are_checked_by_their_rules() {
         let silence = Silence::default();
-        let checker = Checker { baseline: None, board: None, silence: &silence };
+        let checker = Checker { baseline: None, xml_masters: None, board: None, silence: &silence };
         let path = Path::new("template_sets/Default Templates/Ungrouped Templates/x.html");
         let found = checker.check(path, "<div>\n  {$a->b()}</div>");
         assert_eq!(found.len(), 1);

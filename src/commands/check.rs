@@ -23,9 +23,10 @@ use crate::config::{self, Config, ConnectionArgs};
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
-use crate::sync::baseline::{BASELINE_FILE, Baseline};
+use crate::sync::baseline::{BASELINE_FILE, Baseline, MasterEntry};
 use crate::sync::ignore::IgnoreFile;
 use crate::sync::plan::walk_root;
+use crate::sync::upgrade::OldMasters;
 
 /// What `check` was asked.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,8 @@ pub struct CheckOptions {
     pub json: bool,
     /// `--allow RULE`: rules silenced for this run.
     pub allow: Vec<String>,
+    /// `--masters FILE.xml`: master templates from a release's theme file.
+    pub masters: Option<PathBuf>,
 }
 
 /// Returns the sync root `args` name, as [`config::resolve`] would, without needing a
@@ -77,6 +80,26 @@ pub fn load_baseline(root: &Path) -> Result<Option<Baseline>> {
         return Ok(None);
     }
     Ok(Some(baseline))
+}
+
+/// Reads the master templates of a release's theme file (`install/resources/mybb_theme.xml`,
+/// or an Admin CP export with templates), with the theme file reader `merge --base` uses.
+fn read_masters(path: &Path) -> Result<HashMap<String, MasterEntry>> {
+    if !path.is_file() {
+        return Err(Error::usage(format!(
+            "--masters {}: no such file (give a MyBB release's install/resources/mybb_theme.xml)",
+            path.display()
+        )));
+    }
+    let old = OldMasters::read(path).map_err(|e| match e {
+        Error::Usage { message } => Error::usage(message.replacen("--base", "--masters", 1)),
+        other => other,
+    })?;
+    Ok(old
+        .templates
+        .into_iter()
+        .map(|(title, (version, content))| (title, MasterEntry { version, content }))
+        .collect())
 }
 
 /// Returns the board's facts when `args` name MyBB's root (`--mybb`, `MYBB_ROOT`): read once,
@@ -156,9 +179,19 @@ pub fn check(args: &ConnectionArgs, options: &CheckOptions) -> Result<()> {
     let root = sync_root(args);
     crate::sync::own_dir::require_root(&root)?;
     let silence = Silence::load(&root, &options.allow)?;
-    let baseline = load_baseline(&root)?;
+    let xml_masters = options.masters.as_deref().map(read_masters).transpose()?;
+    let baseline = match xml_masters {
+        // The theme file stands in for a missing baseline: no warning then.
+        Some(_) => Some(Baseline::load(&root)?).filter(|b| b.exists),
+        None => load_baseline(&root)?,
+    };
     let board = load_board(args)?;
-    let checker = Checker { baseline: baseline.as_ref(), board: board.as_ref(), silence: &silence };
+    let checker = Checker {
+        baseline: baseline.as_ref(),
+        xml_masters: xml_masters.as_ref(),
+        board: board.as_ref(),
+        silence: &silence,
+    };
     let files = files_to_check(&root, &options.paths)?;
     let findings = check_files(&checker, &root, &files);
     let errors = findings.iter().filter(|f| f.severity() == Severity::Error).count();
@@ -267,6 +300,7 @@ impl SaveWarnings {
     fn findings(&self, files: &[PathBuf]) -> Vec<Finding> {
         let checker = Checker {
             baseline: self.baseline.as_ref(),
+            xml_masters: None,
             board: self.board.as_ref(),
             silence: &self.silence,
         };

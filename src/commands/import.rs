@@ -150,6 +150,7 @@ fn refuse_check_errors(
     };
     let checker = crate::check::Checker {
         baseline: baseline.as_ref(),
+        xml_masters: None,
         board: board.as_ref(),
         silence: &silence,
     };
