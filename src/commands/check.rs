@@ -237,13 +237,15 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// `watch`'s use of `check`: knows each file's findings, and on a save warns, once, of the
-/// findings the save brought. Warnings only: a save is never held for them (what MyBB itself
-/// refuses, `template-security`, the watcher refuses already, with its own message).
+/// `watch`'s use of `check`: on a save, warns once of each finding the file did not have when
+/// this watcher last looked at it (a file saved for the first time: each of its findings).
+/// Warnings only: a save is never held for them (what MyBB itself refuses,
+/// `template-security`, the watcher refuses already, with its own message). Nothing is read
+/// before the first save, so an idle watcher holds none of it.
 pub struct SaveWarnings {
-    root: PathBuf,
-    silence: Silence,
-    board: Option<BoardFacts>,
+    config: Config,
+    /// What the rules need, read at the first save (the board's tables once per run).
+    rules: Option<SaveRules>,
     baseline: Option<Baseline>,
     /// The baseline file's modification time when read: a pull that refreshed it is reread.
     baseline_stamp: Option<SystemTime>,
@@ -251,12 +253,29 @@ pub struct SaveWarnings {
     known: HashMap<PathBuf, HashSet<(Rule, String)>>,
 }
 
+/// The silencing and the board's facts, read once by [`SaveWarnings`].
+struct SaveRules {
+    silence: Silence,
+    board: Option<BoardFacts>,
+}
+
 impl SaveWarnings {
-    /// Reads what the rules need (the board's tables once, when `config` names MyBB's root
-    /// and its database answers) and the findings every file has now, which are not news.
+    /// Prepares the warnings of a watcher of `config`'s sync root; reads nothing yet.
     pub fn new(config: &Config) -> SaveWarnings {
-        let root = config.sync_root.clone();
-        let silence = Silence::load(&root, &[]).unwrap_or_else(|e| {
+        SaveWarnings {
+            config: config.clone(),
+            rules: None,
+            baseline: None,
+            baseline_stamp: None,
+            known: HashMap::new(),
+        }
+    }
+
+    /// Reads the silencing and, when the configuration names MyBB's root and its database
+    /// answers, the board's facts. A problem turns the part off with a warning, never the
+    /// watcher.
+    fn load_rules(config: &Config) -> SaveRules {
+        let silence = Silence::load(&config.sync_root, &[]).unwrap_or_else(|e| {
             log::warn!("check: {}; nothing silenced", crate::error::chain(&e));
             Silence::default()
         });
@@ -264,57 +283,38 @@ impl SaveWarnings {
             let facts = Db::connect(&config.db, &config.prefix)
                 .and_then(|db| BoardFacts::load(mybb_root, &db));
             facts
-                .map_err(|e| {
-                    log::warn!("check: board rules off: {}", crate::error::chain(&e));
-                })
+                .map_err(|e| log::warn!("check: board rules off: {}", crate::error::chain(&e)))
                 .ok()
         });
-        let mut warnings = SaveWarnings {
-            root,
-            silence,
-            board,
-            baseline: None,
-            baseline_stamp: None,
-            known: HashMap::new(),
-        };
-        warnings.reload_baseline();
-        let files = walk_root(&warnings.root).unwrap_or_default();
-        for finding in warnings.findings(&files) {
-            warnings.known.entry(finding.path.clone()).or_default().insert(key(&finding));
-        }
-        warnings
+        SaveRules { silence, board }
     }
 
     /// Rereads the baseline when its file changed since it was read.
     fn reload_baseline(&mut self) {
-        let stamp =
-            std::fs::metadata(self.root.join(BASELINE_FILE)).and_then(|m| m.modified()).ok();
+        let root = &self.config.sync_root;
+        let stamp = std::fs::metadata(root.join(BASELINE_FILE)).and_then(|m| m.modified()).ok();
         if stamp.is_some() && stamp == self.baseline_stamp {
             return;
         }
         self.baseline_stamp = stamp;
-        self.baseline = Baseline::load(&self.root).ok().filter(|b| b.exists);
-    }
-
-    /// Returns the findings in `files`, but for `template-security`'s.
-    fn findings(&self, files: &[PathBuf]) -> Vec<Finding> {
-        let checker = Checker {
-            baseline: self.baseline.as_ref(),
-            xml_masters: None,
-            board: self.board.as_ref(),
-            silence: &self.silence,
-        };
-        let mut found = check_files(&checker, &self.root, files);
-        found.retain(|f| f.rule != Rule::TemplateSecurity);
-        found
+        self.baseline = Baseline::load(root).ok().filter(|b| b.exists);
     }
 
     /// Warns of each finding in the saved `files` that the file did not have before.
     pub fn saved(&mut self, files: &[PathBuf]) {
         self.reload_baseline();
-        let found = self.findings(files);
+        let rules = self.rules.get_or_insert_with(|| SaveWarnings::load_rules(&self.config));
+        let checker = Checker {
+            baseline: self.baseline.as_ref(),
+            xml_masters: None,
+            board: rules.board.as_ref(),
+            silence: &rules.silence,
+        };
+        let root = &self.config.sync_root;
+        let mut found = check_files(&checker, root, files);
+        found.retain(|f| f.rule != Rule::TemplateSecurity);
         for path in files {
-            let rel = relative(&self.root, path);
+            let rel = relative(root, path);
             let now: Vec<&Finding> = found.iter().filter(|f| f.path == rel).collect();
             let before = self.known.remove(&rel).unwrap_or_default();
             for finding in &now {

@@ -55,7 +55,7 @@ pub struct WatchOptions {
     /// far more often than a wish, so it is held for an explicit `import`.
     pub max_deletions: usize,
     /// Told of each batch of saved files before it is applied (`watch` prints `check`'s new
-    /// findings); it cannot stop the batch.
+    /// findings), but not of a reconcile's walk of every file; it cannot stop the batch.
     pub on_saved: Option<SavedHook>,
 }
 
@@ -781,6 +781,7 @@ impl Worker {
     /// finds wait in [`Worker::deletions`].
     fn process(&mut self, deletions: bool) -> Result<()> {
         let _shared = self.lock.shared()?;
+        let rescanning = self.rescan;
         if self.rescan {
             self.rescan = false;
             let files = plan::walk_root(&self.root)?;
@@ -791,7 +792,8 @@ impl Worker {
         if batch.is_empty() {
             return Ok(());
         }
-        if let Some(hook) = &self.options.on_saved {
+        // A reconcile walks every file: that is no save to tell the hook about.
+        if !rescanning && let Some(hook) = &self.options.on_saved {
             (hook.0)(&batch);
         }
         let pulling = self.options.pull_interval.is_some();
