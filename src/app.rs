@@ -18,6 +18,8 @@ pub fn run(args: Args) -> Result<()> {
         Command::Export(a) => c::export::run(&context()?, a, &hooks),
         Command::Import(a) => c::import::run(&context()?, a),
         Command::Status(a) => c::status::run(&context()?, a),
+        // The tree rules need no database: `check` resolves one only for --mybb.
+        Command::Check(a) => c::check::run(&args.connection, a),
         Command::CacheRebuild(a) => c::cache::run(&context()?, a),
         Command::Watch(a) => c::watch::run(&context()?, a, &hooks),
         Command::Outdated(a) => c::outdated::run(&context()?, a),

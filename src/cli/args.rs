@@ -39,6 +39,8 @@ pub enum Command {
     Import(ImportArgs),
     Watch(WatchArgs),
     Status(StatusArgs),
+    /// `check [PATH]...`.
+    Check(CheckArgs),
     /// `cache rebuild`.
     CacheRebuild(CacheArgs),
     /// `completions SHELL`: the shell's name.
@@ -109,6 +111,19 @@ pub struct ImportArgs {
 pub struct StatusArgs {
     pub porcelain: bool,
     pub json: bool,
+}
+
+/// Options of `check`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CheckArgs {
+    /// Files and folders to check; empty means the whole sync root.
+    pub paths: Vec<PathBuf>,
+    /// Print JSON lines on stdout: one object per finding, then a summary.
+    pub json: bool,
+    /// `--allow RULE`, as typed (the rule names are checked when the command runs).
+    pub allow: Vec<String>,
+    /// `--masters FILE.xml`: master templates from a release's theme file.
+    pub masters: Option<PathBuf>,
 }
 
 /// Options of `cache rebuild`.
@@ -225,6 +240,7 @@ pub(crate) struct PerCommand {
     pub import: ImportArgs,
     pub watch: WatchArgs,
     pub status: StatusArgs,
+    pub check: CheckArgs,
     pub cache: CacheArgs,
     pub outdated: OutdatedArgs,
     pub diff: DiffArgs,

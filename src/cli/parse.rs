@@ -235,6 +235,27 @@ mod tests {
     }
 
     #[test]
+    fn check_takes_paths_json_repeated_allows_and_masters() {
+        let a = parse(&["check", "styles", "--allow", "css-syntax", "--json", "--allow", "x"]);
+        let want = CheckArgs {
+            paths: vec!["styles".into()],
+            json: true,
+            allow: vec!["css-syntax".into(), "x".into()],
+            masters: None,
+        };
+        assert_eq!(a.unwrap().command, Command::Check(want));
+        let a = parse(&["check", "--masters", "theme.xml"]).unwrap();
+        let want = CheckArgs { masters: Some("theme.xml".into()), ..CheckArgs::default() };
+        assert_eq!(a.command, Command::Check(want));
+        let a = parse(&["import", "--strict"]).unwrap();
+        assert_eq!(
+            a.command,
+            Command::Import(ImportArgs { strict: true, ..ImportArgs::default() })
+        );
+        assert!(parse(&["status", "--allow", "css-syntax"]).is_err());
+    }
+
+    #[test]
     fn watch_options_parse() {
         let a = parse(&["watch", "--export-first", "--debounce", "20"]).unwrap();
         let want = WatchArgs {

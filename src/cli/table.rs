@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{
-    Command, DiffArgs, ImportArgs, MergeArgs, Prefer, RevertArgs, ThemeCommand, ThemeExportArgs,
-    ThemeImportArgs, Verbosity,
+    CheckArgs, Command, DiffArgs, ImportArgs, MergeArgs, Prefer, RevertArgs, ThemeCommand,
+    ThemeExportArgs, ThemeImportArgs, Verbosity,
 };
 use crate::cli::help::topic;
 use crate::cli::spec::Effect::{self, Parse, Set};
@@ -259,6 +259,40 @@ pub const COMMANDS: &[CommandSpec] = &[
         },
     },
     CommandSpec {
+        words: &["check"],
+        operands_usage: "[PATH...]",
+        operands: Operands::Paths { min: 0 },
+        summary: "Find what breaks a theme: PATH:LINE:COLUMN: RULE: message (board rules with --mybb)",
+        about: "Lints the templates and stylesheets under the sync root (or the files and folders \
+                named) and changes nothing: template-security, html-balance, css-syntax, \
+                upgrade-variables, and with --mybb unknown-lang, unknown-setting, missing-image, \
+                unknown-page. Exit 3 when any error is found; warnings alone exit 0.",
+        flags: &[
+            Flag::switch(
+                "json",
+                "One JSON object per finding (path, line, column, rule, severity, message),\n\
+                 then a summary",
+                Set(|a, _| a.of.check.json = true),
+            ),
+            Flag::value(
+                "allow",
+                "RULE",
+                "Silence this rule (repeatable; for good: .mybb-sync-check)",
+                Set(|a, v| a.of.check.allow.push(text(v))),
+            )
+            .repeatable(),
+            Flag::value(
+                "masters",
+                "FILE.xml",
+                "Master templates from a release's mybb_theme.xml, where the sync root\n\
+                 has no baseline (a CI checkout)",
+                Set(|a, v| a.of.check.masters = Some(PathBuf::from(text(v)))),
+            )
+            .kind(ValueKind::File),
+        ],
+        build: |of, operands| Ok(Command::Check(CheckArgs { paths: paths(operands), ..of.check })),
+    },
+    CommandSpec {
         words: &["cache", "rebuild"],
         operands_usage: "",
         operands: Operands::None,
@@ -470,6 +504,7 @@ pub const COMMAND_WORDS: &[&str] = &[
     "import",
     "watch",
     "status",
+    "check",
     "cache",
     "theme",
     "outdated",

@@ -19,6 +19,7 @@ use crate::check::Checker;
 use crate::check::board::BoardFacts;
 use crate::check::finding::{Finding, Rule, Severity};
 use crate::check::silence::Silence;
+use crate::cli::CheckArgs;
 use crate::config::{self, Config, ConnectionArgs};
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
@@ -27,19 +28,6 @@ use crate::sync::baseline::{BASELINE_FILE, Baseline, MasterEntry};
 use crate::sync::ignore::IgnoreFile;
 use crate::sync::plan::walk_root;
 use crate::sync::upgrade::OldMasters;
-
-/// What `check` was asked.
-#[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
-    /// Files and folders to check; empty: the whole sync root.
-    pub paths: Vec<PathBuf>,
-    /// `--json`.
-    pub json: bool,
-    /// `--allow RULE`: rules silenced for this run.
-    pub allow: Vec<String>,
-    /// `--masters FILE.xml`: master templates from a release's theme file.
-    pub masters: Option<PathBuf>,
-}
 
 /// Returns the sync root `args` name, as [`config::resolve`] would, without needing a
 /// database: `check` without `--mybb` reads only files.
@@ -173,9 +161,10 @@ fn files_to_check(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Runs `check`: prints every finding and returns [`Error::Findings`] (exit 3) when any is an
-/// error.
-pub fn check(args: &ConnectionArgs, options: &CheckOptions) -> Result<()> {
+/// Runs `check` as the command line asks: with the global options `args` (the sync root, and
+/// the board for `--mybb`) and its own `options`. Prints every finding and returns
+/// [`Error::Findings`] (exit 3) when any is an error.
+pub fn run(args: &ConnectionArgs, options: &CheckArgs) -> Result<()> {
     let root = sync_root(args);
     crate::sync::own_dir::require_root(&root)?;
     let silence = Silence::load(&root, &options.allow)?;
