@@ -792,8 +792,12 @@ impl Worker {
         if batch.is_empty() {
             return Ok(());
         }
-        // A reconcile walks every file: that is no save to tell the hook about.
-        if !rescanning && let Some(hook) = &self.options.on_saved {
+        // A reconcile walks every file, and a batch of deletions holds no file: neither is a
+        // save to tell the hook about.
+        if !rescanning
+            && !deletions
+            && let Some(hook) = &self.options.on_saved
+        {
             (hook.0)(&batch);
         }
         let pulling = self.options.pull_interval.is_some();
