@@ -304,6 +304,9 @@ fn findings_are_silenced_by_flag_by_rule_and_by_path() {
     append(&header, "\n<div>");
     append(&root.join("styles/Default/global.css"), "\na { color red }");
     assert_eq!(lines(&check(&root, &[]).expect_code(3)).len(), 2);
+    // A path outside the sync root is a usage error, as for import.
+    let out = check(&root, &["/etc"]).expect_code(2);
+    assert!(out.stderr.contains("not under the sync root"), "{out}");
     // An unknown rule is a usage error, before anything is read.
     let out = check(&root, &["--allow", "html"]).expect_code(2);
     assert!(out.stderr.contains("no check rule named \"html\""), "{out}");

@@ -142,6 +142,13 @@ fn files_to_check(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         files = walk_root(root)?;
     }
     for path in paths {
+        if relative(root, path).has_root() {
+            return Err(Error::usage(format!(
+                "{}: not under the sync root {} (check takes its files and folders)",
+                path.display(),
+                root.display()
+            )));
+        }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => files.extend(walk_files(path)?),
             Ok(_) => files.push(path.clone()),
