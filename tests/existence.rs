@@ -546,3 +546,34 @@ fn the_watcher_reverts_a_deleted_set_copy_and_deletes_a_template_of_the_sets_own
     assert!(!own.exists());
     sync_cmd(&db, &root).arg("status").expect_success();
 }
+
+/// Reads stylesheet `name` of theme `tid` as the Admin CP would show it: (attachedto, content).
+fn sheet_row(db: &TestDb, tid: u32, name: &str) -> Option<(String, Vec<u8>)> {
+    db.query_rows_with(
+        "SELECT attachedto, stylesheet FROM mybb_themestylesheets WHERE tid = ? AND name = ?",
+        (tid, name),
+    )
+    .into_iter()
+    .next()
+}
+
+#[test]
+fn an_item_deleted_on_both_sides_then_made_again_in_the_admin_cp_is_not_deleted() {
+    // The file is removed (a branch switch) and the theme's stylesheet deleted in the Admin CP;
+    // a run sees neither side. Then the Admin CP imports the same theme file again: the row
+    // is back with the content last synced. It is a new item, not a file deleted on disk.
+    let (db, _dir, root) = exported("exist_both_deleted_remade");
+    let (attachedto, content) = sheet_row(&db, 2, "color_black.css").unwrap();
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    sync_cmd(&db, &root).arg("import").expect_success();
+    db.exec_with(
+        "INSERT INTO mybb_themestylesheets (name, tid, attachedto, stylesheet, cachefile, \
+         lastmodified) VALUES ('color_black.css', 2, ?, ?, 'color_black.css', UNIX_TIMESTAMP())",
+        (&attachedto, &content),
+    );
+    sync_cmd(&db, &root).arg("import").run();
+    assert_eq!(sheet_row(&db, 2, "color_black.css"), Some((attachedto, content.clone())));
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert_eq!(std::fs::read(sheet(&root, "color_black.css")).unwrap(), content);
+}

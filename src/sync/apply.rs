@@ -444,6 +444,10 @@ impl Syncer<'_> {
             Action::Ignored => {}
             Action::Missing => {
                 log::debug!("{}: no file, nothing to write", self.config.shown(&path));
+                // An item synced before and gone from both sides: its tombstone.
+                if let Some((key, record)) = sync {
+                    round.state.set(&key, record);
+                }
                 round.report.missing.push(path);
             }
             Action::RemoveFile { owner_gone } if round.flow.to_disk => {

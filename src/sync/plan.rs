@@ -619,7 +619,17 @@ impl<'a> Syncer<'a> {
         let verdict =
             decide(file_norm, db_norm, synced, self.prefer, ctx.recreate_missing, stateless);
         let owner_gone = self.owner_gone(&item, ctx.board);
+        // Gone from both sides since it was synced: its record becomes a tombstone. Left as it
+        // was, a row made again in the Admin CP with the content last synced (a theme file
+        // imported again) would read as "deleted on disk, row unchanged", and import would
+        // delete it; a tombstone stands aside for any row (see `record` above).
+        let bury = (verdict == Verdict::Nothing
+            && ctx.state.get(&key).is_some_and(|r| !r.is_tombstone()))
+        .then(|| key.clone());
         let mut planned = outcome(verdict, db, db_hash, content, key);
+        if let Some(key) = bury {
+            planned.sync = Some((key, Record::tombstone()));
+        }
         if let Action::RemoveFile { owner_gone: gone } = &mut planned.action {
             *gone = owner_gone;
         }

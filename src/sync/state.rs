@@ -51,6 +51,11 @@ impl Record {
     /// practice (FNV-1a of the empty string is not 0).
     pub const TOMBSTONE_HASH: u64 = 0;
 
+    /// Returns a tombstone record made now (see [`Record::TOMBSTONE_HASH`]).
+    pub fn tombstone() -> Record {
+        Record { hash: Record::TOMBSTONE_HASH, stamp: crate::mybb::db::now(), pending: None }
+    }
+
     /// Returns true if and only if this record is a tombstone (see [`Record::TOMBSTONE_HASH`]).
     pub fn is_tombstone(&self) -> bool {
         self.hash == Record::TOMBSTONE_HASH && self.pending.is_none()
@@ -154,8 +159,7 @@ impl State {
     /// Records that item `key` was deleted in the database and its file removed: a tombstone,
     /// so that a file saved there later is not taken for a new item.
     pub fn bury(&mut self, key: &str) {
-        let stamp = crate::mybb::db::now();
-        self.set(key, Record { hash: Record::TOMBSTONE_HASH, stamp, pending: None });
+        self.set(key, Record::tombstone());
     }
 
     /// Forgets item `key` (to be saved by [`State::save`]): it was deleted on one side and the
