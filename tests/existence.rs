@@ -577,3 +577,26 @@ fn an_item_deleted_on_both_sides_then_made_again_in_the_admin_cp_is_not_deleted(
     sync_cmd(&db, &root).arg("export").expect_success();
     assert_eq!(std::fs::read(sheet(&root, "color_black.css")).unwrap(), content);
 }
+
+#[test]
+fn a_stylesheet_file_back_after_the_watcher_deleted_its_row_keeps_its_attachments() {
+    // A writer slower than the watcher's deletion window (an unlink, then the new content
+    // written on a loaded machine): the row goes, then the file is back. The stylesheet must
+    // come back as it was attached ('black': the colour scheme), not linked on every page.
+    let (db, _dir, root) = exported("exist_watch_slow_writer");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    wait_until("the deletion to reach the database", DEADLINE, || {
+        sheet_rows(&db, 2, "color_black.css") == 0
+    });
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: #111 }").unwrap();
+    wait_until("the file to be back in the database", DEADLINE, || {
+        sheet_rows(&db, 2, "color_black.css") == 1
+    });
+    let log = stop_watching(run);
+    assert_eq!(
+        sheet_row(&db, 2, "color_black.css"),
+        Some(("black".to_owned(), b"a { color: #111 }".to_vec())),
+        "{log}"
+    );
+}

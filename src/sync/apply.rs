@@ -607,7 +607,18 @@ impl Syncer<'_> {
             Deletion::Template { tid, title, seen } => {
                 self.db.delete_custom_template(*tid, title, seen)
             }
-            Deletion::Stylesheet { tid, sid, name, seen } => {
+            Deletion::Stylesheet { tid, sid, name, seen, attachedto } => {
+                // Remembered before the row goes: a kill after the delete still knows.
+                if let Err(e) = remember_attachments(self.config, &path, attachedto) {
+                    let why = format!(
+                        "not deleted: its pages (attachedto) cannot be remembered for the file's \
+                         return: {}",
+                        crate::error::chain(&e)
+                    );
+                    log::warn!("{}: {why}", self.config.shown(&path));
+                    round.report.refused.push((path, why));
+                    return Ok(());
+                }
                 self.db.delete_stylesheet(*tid, *sid, seen).and_then(|gone| {
                     if gone {
                         crate::mybb::cache::after_stylesheet_delete(
@@ -802,6 +813,9 @@ impl Syncer<'_> {
         match written {
             Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", self.config.shown(&path), write.describe());
+                if let Target::InsertStylesheet { .. } = &write.target {
+                    forget_attachments(self.config, &path);
+                }
                 round.inherited.push(path.clone());
                 round.report.live.extend(self.made_live(&path, write, served));
                 round.synced(&path, sync);
@@ -970,6 +984,58 @@ fn recovery_path(config: &Config, path: &Path) -> Option<PathBuf> {
 
 /// The folder of mybb-sync's own folder that keeps the files of deleted items.
 pub const DELETED_DIR: &str = "deleted";
+
+/// How the file that remembers a deleted stylesheet's pages ends (see [`attachments_path`]).
+const ATTACHMENTS_SUFFIX: &str = ".attachedto";
+
+/// The most bytes of a remembered `attachedto` read back: a page list, never more.
+const MAX_ATTACHMENTS_BYTES: u64 = 64 * 1024;
+
+/// Returns where the pages (`attachedto`) of the theme's own stylesheet at `path`, deleted on
+/// disk and carried to the database, are remembered: beside where its copies are kept, under
+/// `.mybb-sync/deleted/`. None if `path` is not under the sync root.
+fn attachments_path(config: &Config, path: &Path) -> Option<PathBuf> {
+    let relative = config.relative(path);
+    if relative.is_absolute() {
+        return None;
+    }
+    let mut name = relative.file_name()?.to_os_string();
+    name.push(ATTACHMENTS_SUFFIX);
+    let dir = crate::sync::own_dir::path(&config.sync_root).join(DELETED_DIR);
+    Some(dir.join(relative.with_file_name(name)))
+}
+
+/// Remembers `attachedto` for the stylesheet at `path`, through the atomic writer.
+fn remember_attachments(config: &Config, path: &Path, attachedto: &str) -> Result<()> {
+    let Some(at) = attachments_path(config, path) else {
+        return Err(Error::usage(format!("{} is not under the sync root", path.display())));
+    };
+    atomic::write_file(&at, attachedto.as_bytes(), config.durable)
+}
+
+/// Returns the pages remembered for the stylesheet at `path` when its row was deleted because
+/// its file was (see [`Deletion::Stylesheet`]), for its row made again from a file: a
+/// stylesheet saved back by a writer slower than the watcher's deletion window comes back
+/// attached as it was. None when nothing (readable, a plain file of text) is remembered.
+pub(super) fn remembered_attachments(config: &Config, path: &Path) -> Option<String> {
+    let at = attachments_path(config, path)?;
+    let meta = std::fs::symlink_metadata(&at).ok()?;
+    if !meta.is_file() || meta.len() > MAX_ATTACHMENTS_BYTES {
+        return None;
+    }
+    let text = String::from_utf8(std::fs::read(&at).ok()?).ok()?;
+    (!text.contains('\0')).then_some(text)
+}
+
+/// Forgets the pages remembered for the stylesheet at `path`, once its row is made again.
+fn forget_attachments(config: &Config, path: &Path) {
+    let Some(at) = attachments_path(config, path) else { return };
+    match std::fs::remove_file(&at) {
+        Ok(()) => log::debug!("{}: its remembered pages were used", config.shown(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => log::warn!("cannot remove {}: {e}", config.shown(&at)),
+    }
+}
 
 /// Removes the folders above `path` (a removed file of a deleted set or theme) that are now
 /// empty, up to the set's or theme's folder, never the layout's top folders. A folder with

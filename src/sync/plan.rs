@@ -121,8 +121,11 @@ pub enum Deletion {
     /// the file comes back with what MyBB renders then), or a template with no master (gone).
     Template { tid: u32, title: String, seen: Vec<u8> },
     /// Delete theme `tid`'s own stylesheet row `sid` if it still holds `seen`, with its cache
-    /// files, and rebuild the stylesheet lists, as the Admin CP's delete does.
-    Stylesheet { tid: u32, sid: u32, name: String, seen: Vec<u8> },
+    /// files, and rebuild the stylesheet lists, as the Admin CP's delete does. Its pages
+    /// (`attachedto`) are remembered first, so that the file saved again (a writer slower than
+    /// the watcher's deletion window) brings the stylesheet back as it was attached, not
+    /// linked on every page.
+    Stylesheet { tid: u32, sid: u32, name: String, seen: Vec<u8>, attachedto: String },
     /// A master template, or a stylesheet the theme only inherits: nothing of the set's or
     /// theme's own to delete; the file comes back with this content.
     Nothing(Vec<u8>),
@@ -229,6 +232,9 @@ struct DbSide {
     rendered: Option<(Vec<u8>, u64)>,
     /// How to write the item, or why it may not be written.
     target: std::result::Result<Target, String>,
+    /// The pages a theme's own stylesheet row is attached to (`attachedto`), for a deletion
+    /// to remember (see [`Deletion::Stylesheet`]); None for anything else.
+    attachedto: Option<String>,
 }
 
 /// Which sets and themes a whole-board plan covers.
@@ -575,7 +581,12 @@ impl<'a> Syncer<'a> {
         if let Some(why) = oversize_refusal(ctx.board, &item) {
             return plain(Action::Refused(why));
         }
-        let db = self.db_side(&item, ctx);
+        let mut db = self.db_side(&item, ctx);
+        if let Ok(Target::InsertStylesheet { attachedto, .. }) = &mut db.target
+            && let Some(remembered) = crate::sync::apply::remembered_attachments(self.config, &path)
+        {
+            *attachedto = remembered;
+        }
         // Found absent: not opened again only to fail (an export into an empty root, issue 16).
         let read = match found {
             Found::Absent => Ok((None, Seen::Absent)),
@@ -789,7 +800,8 @@ fn outcome(
                     Deletion::Template { tid, title, seen }
                 }
                 Ok(Target::UpdateStylesheet { tid, sid, name, seen }) => {
-                    Deletion::Stylesheet { tid, sid, name, seen }
+                    let attachedto = db.attachedto.unwrap_or_default();
+                    Deletion::Stylesheet { tid, sid, name, seen, attachedto }
                 }
                 // Rendered from a master, the global set or a parent theme (or a read-only
                 // theme): nothing here to delete.
@@ -840,7 +852,7 @@ fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
     let kind = ItemKind::Template;
     let Some(sid) = ctx.board.set_sid(set) else {
         let why = format!("no template set named {set:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why) };
+        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
     };
     let templates = ctx.sets.get(&sid);
     let rendered = templates.and_then(|s| s.rendered(title));
@@ -870,7 +882,8 @@ fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
             },
         })
     };
-    DbSide { kind, rendered: rendered.map(|r| (r.template.clone(), r.dateline)), target }
+    let rendered = rendered.map(|r| (r.template.clone(), r.dateline));
+    DbSide { kind, rendered, target, attachedto: None }
 }
 
 /// Returns what the database holds for stylesheet `name` of theme `theme`.
@@ -878,7 +891,7 @@ fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
     let kind = ItemKind::Stylesheet;
     let Some(theme_row) = board.theme_by_name(theme) else {
         let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why) };
+        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
     };
     let tid = theme_row.tid;
     let resolved = board.resolved_stylesheets(tid);
@@ -904,7 +917,9 @@ fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
             }
         })
     };
-    DbSide { kind, rendered: row.map(|r| (r.stylesheet.clone(), r.lastmodified)), target }
+    let attachedto = row.filter(|r| r.tid == tid).map(|r| r.attachedto.clone());
+    let rendered = row.map(|r| (r.stylesheet.clone(), r.lastmodified));
+    DbSide { kind, rendered, target, attachedto }
 }
 
 /// Returns why `item` is refused if it is a stylesheet whose row is too big for the
