@@ -600,3 +600,29 @@ fn a_stylesheet_file_back_after_the_watcher_deleted_its_row_keeps_its_attachment
         "{log}"
     );
 }
+
+#[test]
+fn a_file_deleted_while_no_watcher_ran_is_deleted_by_watch_no_pull_as_by_a_pull() {
+    // The start-up reconcile walks the tree, which cannot find a file that is gone: without
+    // pulls, the watcher never saw it, and `status` said `deleted` for ever.
+    let (db, _dir, root) = exported("exist_watch_deleted_while_off");
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    wait_until("the deletion to reach the database", DEADLINE, || {
+        sheet_rows(&db, 2, "color_black.css") == 0
+    });
+    stop_watching(run);
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_folder_deleted_while_no_watcher_ran_is_held_by_watch_no_pull() {
+    let (db, _dir, root) = exported("exist_watch_folder_gone_while_off");
+    std::fs::remove_dir_all(root.join(THEME)).unwrap();
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    wait_until("the watcher to hold the deletion", DEADLINE, || {
+        run.stderr_so_far().contains("nothing is deleted from the database")
+    });
+    stop_watching(run);
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 1);
+}

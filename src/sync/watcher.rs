@@ -784,7 +784,20 @@ impl Worker {
         let rescanning = self.rescan;
         if self.rescan {
             self.rescan = false;
-            let files = plan::walk_root(&self.root)?;
+            let mut files = plan::walk_root(&self.root)?;
+            // A walk cannot find a file deleted while no watcher ran (or whose event was
+            // lost); the state can. Without it, `--no-pull` never saw such a deletion, and a
+            // pull saw it only when the database changed. They are judged as any deletion:
+            // after the quiet window, held when they are a mass deletion.
+            let gone = Syncer::new(&self.db, &self.config, None)
+                .and_then(|syncer| syncer.deleted_files(&State::load(&self.root)?));
+            match gone {
+                Ok(gone) => files.extend(gone),
+                Err(e) => {
+                    self.rescan = true;
+                    return self.outage_or(e, files);
+                }
+            }
             log::debug!("reconciling {} files with the database", files.len());
             self.pending.extend(files);
         }
