@@ -603,6 +603,17 @@ impl Syncer<'_> {
         seen: atomic::Seen,
         sync: Option<(String, Record)>,
     ) -> Result<()> {
+        // Looked at again right before the row goes: a file saved back since the plan found it
+        // gone (an editor's unlink-then-write save, slower than the watcher's deletion window)
+        // is planned again, never taken for a deletion.
+        if !matches!(deletion, Deletion::Nothing(_)) && std::fs::symlink_metadata(&path).is_ok() {
+            log::info!(
+                "{}: saved again before its deletion; planning it again",
+                self.config.shown(&path)
+            );
+            round.raced.push(path);
+            return Ok(());
+        }
         let gone = match &deletion {
             Deletion::Template { tid, title, seen } => {
                 self.db.delete_custom_template(*tid, title, seen)
