@@ -626,3 +626,24 @@ fn a_folder_deleted_while_no_watcher_ran_is_held_by_watch_no_pull() {
     stop_watching(run);
     assert_eq!(sheet_rows(&db, 2, "color_black.css"), 1);
 }
+
+#[test]
+fn the_watcher_holds_the_deletion_of_a_whole_group_folder_however_few_its_files() {
+    // `rm -rf` of one group folder with the set's own copies in it: two files, under the
+    // count threshold, but a folder gone is an rm -rf, not a wish to revert each file.
+    let (db, _dir, root) = exported("exist_watch_group_gone");
+    let group = root.join(SET).join("Post Icon Templates");
+    std::fs::write(group.join("posticons.html"), "<p>icons</p>").unwrap();
+    std::fs::write(group.join("posticons_icon.html"), "<p>icon</p>").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(template_rows(&db, 1, "posticons"), 1);
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--no-pull"]);
+    std::fs::remove_dir_all(&group).unwrap();
+    wait_until("the watcher to hold the deletion", DEADLINE, || {
+        run.stderr_so_far().contains("nothing is deleted from the database")
+    });
+    let log = stop_watching(run);
+    assert!(log.contains("Post Icon Templates was deleted"), "{log}");
+    assert_eq!(db.template(1, "posticons").as_deref(), Some(&b"<p>icons</p>"[..]));
+    assert_eq!(db.template(1, "posticons_icon").as_deref(), Some(&b"<p>icon</p>"[..]));
+}

@@ -259,12 +259,12 @@ pub fn arm(config: &Config) -> Result<Armed> {
 enum MassDeletion {
     /// More files than `--max-deletions` vanished.
     TooMany(usize),
-    /// A whole folder vanished: the set's or theme's, or a layout's top folder.
+    /// A whole folder vanished: a set's or theme's, a group folder, or a layout's top folder.
     Folder(PathBuf),
 }
 
 /// Takes the deletions out of `plan` when they are a mass deletion: more than `max` files, or
-/// any file whose set's or theme's folder vanished with it (a branch switch, an `rm -rf`).
+/// any file whose folder vanished with it (a branch switch, an `rm -rf`).
 /// Returns the paths held and why, or None when the batch may delete what it planned.
 fn hold_mass_deletion(
     plan: &mut Vec<plan::Planned>,
@@ -276,15 +276,20 @@ fn hold_mass_deletion(
     if deletions.is_empty() {
         return None;
     }
-    // The set's or theme's folder: two levels under the root (`template_sets/<set>`).
-    let owner_folder = |path: &PathBuf| -> Option<PathBuf> {
+    // The highest folder above a deleted file that is gone with it: a set's or theme's, a
+    // group folder of a set (an `rm -rf` of one group, however few its files), or a layout's
+    // top folder. A file deleted alone leaves its folder.
+    let vanished = |path: &PathBuf| -> Option<PathBuf> {
         let relative = path.strip_prefix(root).ok()?;
-        let mut parts = relative.components();
-        let top = parts.next()?;
-        let owner = parts.next()?;
-        Some(root.join(top).join(owner))
+        relative
+            .ancestors()
+            .skip(1)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(|dir| root.join(dir))
+            .filter(|dir| std::fs::symlink_metadata(dir).is_err())
+            .last()
     };
-    let gone_folder = deletions.iter().filter_map(|p| owner_folder(p)).find(|dir| !dir.is_dir());
+    let gone_folder = deletions.iter().find_map(|p| vanished(p));
     let why = match gone_folder {
         Some(dir) => MassDeletion::Folder(dir),
         None if deletions.len() > max => MassDeletion::TooMany(deletions.len()),
