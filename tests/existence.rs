@@ -647,3 +647,29 @@ fn the_watcher_holds_the_deletion_of_a_whole_group_folder_however_few_its_files(
     assert_eq!(db.template(1, "posticons").as_deref(), Some(&b"<p>icons</p>"[..]));
     assert_eq!(db.template(1, "posticons_icon").as_deref(), Some(&b"<p>icon</p>"[..]));
 }
+
+#[test]
+fn a_row_deleted_because_its_file_was_is_kept_under_mybb_sync_deleted() {
+    // An accidental rm: the set's copy and a template of the set's own go from the database
+    // as the Admin CP would; their content, on neither side any more, is kept.
+    let (db, _dir, root) = exported("exist_deleted_row_kept");
+    let own = root.join(SET).join("Ungrouped Templates/zzown.html");
+    std::fs::write(header(&root), "<p>mine</p>").unwrap();
+    std::fs::write(&own, "<p>own</p>").unwrap();
+    std::fs::write(sheet(&root, "color_black.css"), "a { color: #010101 }").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    std::fs::remove_file(header(&root)).unwrap();
+    std::fs::remove_file(&own).unwrap();
+    std::fs::remove_file(sheet(&root, "color_black.css")).unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(template_rows(&db, 1, "header"), 0);
+    assert_eq!(template_rows(&db, 1, "zzown"), 0);
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    let kept = |relative: &str| std::fs::read(kept_copy(&root, relative)).ok();
+    let header_copy = kept(&format!("{SET}/Header Templates/header.html"));
+    assert_eq!(header_copy.as_deref(), Some(&b"<p>mine</p>"[..]));
+    let own_copy = kept(&format!("{SET}/Ungrouped Templates/zzown.html"));
+    assert_eq!(own_copy.as_deref(), Some(&b"<p>own</p>"[..]));
+    let sheet_copy = kept(&format!("{THEME}/color_black.css"));
+    assert_eq!(sheet_copy.as_deref(), Some(&b"a { color: #010101 }"[..]));
+}

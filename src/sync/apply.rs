@@ -614,22 +614,18 @@ impl Syncer<'_> {
             round.raced.push(path);
             return Ok(());
         }
+        // Kept before the row goes (a kill after the delete still has them): its content, on
+        // neither side once it is gone (an accidental rm), and a stylesheet's pages.
+        if let Err(why) = self.keep_deleted_row(&path, &deletion) {
+            log::warn!("{}: not deleted: {why}", self.config.shown(&path));
+            round.report.refused.push((path, why));
+            return Ok(());
+        }
         let gone = match &deletion {
             Deletion::Template { tid, title, seen } => {
                 self.db.delete_custom_template(*tid, title, seen)
             }
-            Deletion::Stylesheet { tid, sid, name, seen, attachedto } => {
-                // Remembered before the row goes: a kill after the delete still knows.
-                if let Err(e) = remember_attachments(self.config, &path, attachedto) {
-                    let why = format!(
-                        "not deleted: its pages (attachedto) cannot be remembered for the file's \
-                         return: {}",
-                        crate::error::chain(&e)
-                    );
-                    log::warn!("{}: {why}", self.config.shown(&path));
-                    round.report.refused.push((path, why));
-                    return Ok(());
-                }
+            Deletion::Stylesheet { tid, sid, name, seen, .. } => {
                 self.db.delete_stylesheet(*tid, *sid, seen).and_then(|gone| {
                     if gone {
                         crate::mybb::cache::after_stylesheet_delete(
@@ -685,6 +681,38 @@ impl Syncer<'_> {
             again.into_iter().next()
         {
             round.to_write.push(ToWrite { path, bytes, seen, sync });
+        }
+        Ok(())
+    }
+
+    /// Keeps what deleting the row of `deletion` would lose: a copy of its content where the
+    /// files of deleted items are kept (`.mybb-sync/deleted/`, numbered after earlier ones),
+    /// and a stylesheet's pages (see [`remembered_attachments`]). Returns why not, if not.
+    fn keep_deleted_row(
+        &self,
+        path: &Path,
+        deletion: &Deletion,
+    ) -> std::result::Result<(), String> {
+        let (seen, attachedto) = match deletion {
+            Deletion::Template { seen, .. } => (seen, None),
+            Deletion::Stylesheet { seen, attachedto, .. } => (seen, Some(attachedto)),
+            Deletion::Nothing(_) => return Ok(()),
+        };
+        let Some(copy) = recovery_path(self.config, path) else {
+            return Err("its file is not under the sync root".to_owned());
+        };
+        let cannot =
+            |what: &str, e: Error| format!("{what} cannot be kept: {}", crate::error::chain(&e));
+        atomic::write_file(&copy, seen, self.config.durable)
+            .map_err(|e| cannot("a copy of its row", e))?;
+        log::info!(
+            "{}: a copy of its row is kept in {}",
+            self.config.shown(path),
+            self.config.shown(&copy)
+        );
+        if let Some(attachedto) = attachedto {
+            remember_attachments(self.config, path, attachedto)
+                .map_err(|e| cannot("its pages (attachedto)", e))?;
         }
         Ok(())
     }
