@@ -4,10 +4,11 @@
 //! The database password lives only in [`DbTarget`], whose `Display` and `Debug` redact it.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::php::{config_file, mysqli};
+use crate::root::{self, RootSource};
 
 /// Environment variable for the database URL.
 pub const ENV_DATABASE_URL: &str = "MYBB_DATABASE_URL";
@@ -211,6 +212,24 @@ fn check_mybb_root(root: &std::path::Path) -> Result<()> {
     Err(Error::usage(format!("MyBB root {} (--mybb, MYBB_ROOT): {why}", root.display())))
 }
 
+/// Returns the sync root: `flag`, else `MYBB_SYNC_ROOT`, else the enclosing sync root of the
+/// current directory, else `./mybb_sync` (`root.rs` decides; this reads the environment).
+/// A root found above the current directory is named once, on stderr: the user did not type it.
+///
+/// # Errors
+///
+/// A usage error (exit 2) when the root is a file.
+pub fn sync_root(flag: Option<&Path>) -> Result<PathBuf> {
+    let env = std::env::var_os(ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let cwd = std::env::current_dir().ok();
+    let (root, source) =
+        root::find(flag, env.as_deref(), cwd.as_deref(), Path::new(DEFAULT_SYNC_ROOT))?;
+    if source == RootSource::Found {
+        log::info!("using the sync root {} (found above the current directory)", root.display());
+    }
+    Ok(root)
+}
+
 /// Returns the checked configuration for `args`, reading the environment and, when no database
 /// URL is given, MyBB's `inc/config.php`.
 pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
@@ -218,11 +237,7 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
         .mybb_root
         .clone()
         .or_else(|| std::env::var_os(ENV_MYBB_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from));
-    let sync_root = args
-        .sync_root
-        .clone()
-        .or_else(|| std::env::var_os(ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SYNC_ROOT));
+    let sync_root = sync_root(args.sync_root.as_deref())?;
 
     let url = flag_or_env(args.db_url.clone(), ENV_DATABASE_URL);
     let (db, board_prefix) = match (url, &mybb_root) {

@@ -250,10 +250,12 @@ fn lowercase_first(text: &str) -> String {
 
 /// Returns `error` and all its causes joined by `: `, the form `main` prints.
 pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+    // Every part loses Rust's " (os error N)": the words already say it (see
+    // `without_os_error_code`), and this is where every error is printed.
+    let mut text = without_os_error_code(&error.to_string()).to_owned();
     let mut cause = error.source();
     while let Some(e) = cause {
-        let next = e.to_string();
+        let next = without_os_error_code(&e.to_string()).to_owned();
         // fs_err and mysql sometimes repeat their cause in their own message.
         if !text.ends_with(&next) {
             text.push_str(": ");

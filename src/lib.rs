@@ -11,6 +11,9 @@
 //! - [`mybb`]: MyBB's rules and data: the only SQL, the board's shape, its caches.
 //! - [`php`]: PHP's semantics MyBB relies on (serialize, config.php, trimming).
 //! - [`disk`]: the only file writer, the pause gate and lock, the tree walker.
+//!
+//! Beside them, [`config`] and [`root`] resolve the configuration, the sync root and every
+//! PATH of the command line, once, for every command.
 
 pub mod app;
 pub mod check;
@@ -24,6 +27,7 @@ pub mod mybb;
 pub mod percent;
 pub mod php;
 pub mod progress;
+pub mod root;
 pub mod sync;
 pub mod test_hooks;
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod layers;
 mod live;
 mod locked;
 mod oversize;
+mod paths;
 mod races;
 mod readme;
 mod sync;

@@ -16,8 +16,9 @@ use crate::sync::state::State;
 
 /// Runs `import` as the command line asks.
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
+    let args = ImportArgs { paths: ctx.paths(&args.paths)?, ..args.clone() };
     let (db, config) = ctx.connected()?;
-    import(db, config, args).map(drop)
+    import(db, config, &args).map(drop)
 }
 
 /// Runs `import`: plans every file under the sync root (or under `paths`) and writes those

@@ -97,8 +97,9 @@ pub fn json_lines(config: &Config, report: &MergeReport, dry_run: bool) -> Vec<s
 /// Runs `merge`. Returns [`Error::Incomplete`] (exit 3) when a file holds conflicts, or a
 /// template could not be merged.
 pub fn run(ctx: &Context, args: &MergeArgs) -> Result<()> {
+    let paths = ctx.paths(&args.paths)?;
     let (db, config) = ctx.connected()?;
-    let MergeArgs { paths, base, dry_run, json } = args;
+    let MergeArgs { base, dry_run, json, .. } = args;
     let (base, dry_run, json) = (base.as_deref(), *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
@@ -108,9 +109,9 @@ pub fn run(ctx: &Context, args: &MergeArgs) -> Result<()> {
     let mut upgrade = Upgrade::load(db, config)?;
     let mut items = upgrade.outdated(old.as_ref());
     if !paths.is_empty() {
-        for path in paths {
+        for path in &paths {
             if !items.iter().any(|i| covers(path, &i.path)) {
-                log::info!("{}: nothing outdated there", path.display());
+                log::info!("{}: nothing outdated there", config.shown(path));
             }
         }
         items.retain(|i| paths.iter().any(|p| covers(p, &i.path)));

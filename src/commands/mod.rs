@@ -4,6 +4,7 @@
 //! connected.
 
 use std::cell::OnceCell;
+use std::path::PathBuf;
 
 use crate::config::{self, Config, ConnectionArgs};
 use crate::error::Result;
@@ -57,6 +58,17 @@ impl Context {
         }
         let db = Db::connect(&self.config.db, &self.config.prefix)?;
         Ok(self.db.get_or_init(|| db))
+    }
+
+    /// Returns the PATH operands `paths` as paths under the sync root, whichever form the user
+    /// typed (as `status` prints them, or from the current directory): `root.rs` resolves
+    /// them, the same for every command.
+    ///
+    /// # Errors
+    ///
+    /// A usage error (exit 2) for a path that names nothing in the sync root.
+    pub fn paths(&self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        crate::root::operands(&self.config.sync_root, paths)
     }
 
     /// Returns the context connected: the database and the configuration, for commands that

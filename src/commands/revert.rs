@@ -14,8 +14,9 @@ use crate::sync::upgrade::{Reverted, Upgrade};
 /// With `json`, prints one object per path on stdout (`action` one of `reverted`, `conflict`,
 /// `refused`), then a summary.
 pub fn run(ctx: &Context, args: &RevertArgs) -> Result<()> {
+    let paths = ctx.paths(&args.paths)?;
     let (db, config) = ctx.connected()?;
-    let RevertArgs { paths, prefer, json } = args;
+    let RevertArgs { prefer, json, .. } = args;
     let (discard_local, json) = (*prefer == Some(Prefer::Db), *json);
     own_dir::require_root(&config.sync_root)?;
     own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
@@ -25,7 +26,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> Result<()> {
     let mut state = State::load(&config.sync_root)?;
     let (mut done, mut conflicts, mut refused) = (0, 0, 0);
     let mut lines = Vec::new();
-    for path in paths {
+    for path in &paths {
         let shown = upgrade.relative(path).display().to_string();
         match upgrade.revert(path, discard_local, &mut state) {
             Ok(Reverted::Done { tid, now_from }) => {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{ThemeExportArgs, ThemeImportArgs};
 use crate::commands::Context;
-use crate::config::{Config, ConnectionArgs, DEFAULT_SYNC_ROOT, ENV_SYNC_ROOT};
+use crate::config::{Config, ConnectionArgs};
 use crate::disk::atomic::{AtomicBatch, Seen};
 use crate::error::{Error, Result};
 use crate::mybb::board::{Board, MASTER_THEME_TID};
@@ -34,7 +34,7 @@ use crate::sync::theme_unpack;
 /// Runs `theme unpack FILE` under the sync root the global options `connection` name. It needs
 /// no database, so no configuration is resolved: `inc/config.php` and the URL are not read.
 pub fn run_unpack(connection: &ConnectionArgs, file: &Path) -> Result<()> {
-    let root = unpack_root(connection.sync_root.as_deref());
+    let root = crate::config::sync_root(connection.sync_root.as_deref())?;
     unpack(&root, file, !connection.no_fsync)
 }
 
@@ -355,12 +355,4 @@ pub fn unpack(root: &Path, file: &Path, durable: bool) -> Result<()> {
         return Err(Error::Incomplete { refused: committed.skipped.len() });
     }
     Ok(())
-}
-
-/// Returns the sync root for `theme unpack`, which needs no database: `--root`, else
-/// `MYBB_SYNC_ROOT`, else `./mybb_sync`.
-pub fn unpack_root(flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SYNC_ROOT))
 }

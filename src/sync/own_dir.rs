@@ -21,8 +21,9 @@ use crate::disk::atomic;
 use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
 
-/// The folder's name in the sync root (hidden: the walker and the watcher skip it).
-pub const OWN_DIR: &str = ".mybb-sync";
+/// The folder's name in the sync root (hidden: the walker and the watcher skip it); `root.rs`
+/// finds a sync root by it, from inside.
+pub use crate::root::OWN_DIR;
 /// What the folder's `.gitignore` holds: everything.
 const GITIGNORE: &[u8] = b"*\n";
 /// The stamp naming the board, in the folder.
