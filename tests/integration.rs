@@ -3,6 +3,7 @@
 
 mod util;
 
+mod advice;
 mod cache;
 mod chaos;
 mod check;

@@ -9,31 +9,35 @@ use std::path::{Path, PathBuf};
 use crate::util::{TestCommand, TestDb, TestDir};
 
 /// The title of the template customised in "Default Templates" (sid 1), behind its master.
-const TITLE: &str = "footer";
+pub const TITLE: &str = "footer";
 
-/// A fixture board whose "Default Templates" holds an old custom copy of [`TITLE`] (version
-/// 1800, behind its master), exported into `<dir>/sync`. Returns the board, the dir, the root
-/// and the copy's path relative to the root.
-fn board(name: &str) -> (TestDb, TestDir, PathBuf, String) {
+/// A fixture board whose "Default Templates" holds a custom copy of [`TITLE`], exported into
+/// `<dir>/sync`, then given an old version (1800, behind its master's 1837) as a theme import
+/// that keeps old versions gives it: `outdated` lists it as already merged. Returns the board,
+/// the dir, the root and the copy's path relative to the root.
+pub fn board(name: &str) -> (TestDb, TestDir, PathBuf, String) {
     let db = TestDb::new(name);
     db.exec(&format!(
         "UPDATE mybb_templates SET version = '1837' WHERE sid = -2 AND title = '{TITLE}'"
     ));
     db.exec(&format!(
         "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-         SELECT title, CONCAT('<!-- custom -->', template), 1, '1800', '', UNIX_TIMESTAMP() \
+         SELECT title, CONCAT('<!-- custom -->', template), 1, '1837', '', UNIX_TIMESTAMP() \
          FROM mybb_templates WHERE sid = -2 AND title = '{TITLE}'"
     ));
     let dir = TestDir::new(name);
     let root = dir.join("sync");
     at(&db, dir.path(), Some(&root)).arg("export").expect_success();
+    db.exec(&format!(
+        "UPDATE mybb_templates SET version = '1800' WHERE sid = 1 AND title = '{TITLE}'"
+    ));
     let file = file_in(&root, "Default Templates", TITLE);
     let relative = file.strip_prefix(&root).unwrap().display().to_string();
     (db, dir, root, relative)
 }
 
 /// Returns the file of `title` in set `set` under `root`, whatever its group folder.
-fn file_in(root: &Path, set: &str, title: &str) -> PathBuf {
+pub fn file_in(root: &Path, set: &str, title: &str) -> PathBuf {
     let dir = root.join("template_sets").join(set);
     for group in std::fs::read_dir(&dir).unwrap() {
         let path = group.unwrap().path().join(format!("{title}.html"));
@@ -45,7 +49,7 @@ fn file_in(root: &Path, set: &str, title: &str) -> PathBuf {
 }
 
 /// mybb-sync against `db`, run in `cwd`, with `--root` when given (else found from `cwd`).
-fn at(db: &TestDb, cwd: &Path, root: Option<&Path>) -> TestCommand {
+pub fn at(db: &TestDb, cwd: &Path, root: Option<&Path>) -> TestCommand {
     let command = TestCommand::new().arg("--db").arg(db.url()).arg("--no-fsync").current_dir(cwd);
     match root {
         Some(root) => command.arg("--root").arg(root),

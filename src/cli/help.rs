@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::cli::args::HelpTopic;
-use crate::cli::spec::{CommandSpec, Flag};
-use crate::cli::table::{COMMANDS, GLOBAL_FLAGS};
+use crate::cli::spec::{CommandSpec, Flag, did_you_mean};
+use crate::cli::table::{COMMAND_WORDS, COMMANDS, GLOBAL_FLAGS};
 use crate::error::{Error, Result};
 
 /// Prints the help of `topic` to stdout. Never fails: it returns a result to sit in
@@ -141,7 +141,10 @@ pub(crate) fn topic(words: &[String]) -> Result<HelpTopic> {
     match group.iter().find(|c| c.words.get(1).copied() == second) {
         Some(spec) => Ok(HelpTopic::Command(spec)),
         None if !group.is_empty() => Ok(HelpTopic::Group(group[0].words[0])),
-        None => Err(Error::usage(format!("unknown command {first:?}"))),
+        None => Err(Error::usage(format!(
+            "unknown command {first:?}{}",
+            did_you_mean(first, COMMAND_WORDS.iter().copied(), "`", "`")
+        ))),
     }
 }
 

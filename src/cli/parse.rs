@@ -10,7 +10,7 @@ use lexopt::prelude::*;
 
 use crate::cli::args::{Args, Command, Given};
 use crate::cli::help::topic;
-use crate::cli::spec::{CommandSpec, Flag, Operands, ValueKind, any_flag};
+use crate::cli::spec::{CommandSpec, Flag, Operands, ValueKind, any_flag, did_you_mean};
 use crate::cli::table::{COMMAND_WORDS, COMMANDS, GLOBAL_FLAGS};
 use crate::error::{Error, Result};
 
@@ -50,6 +50,7 @@ fn parse_inner(mut parser: lexopt::Parser) -> Result<Args> {
                 continue;
             }
             (_, Some(flag)) => flag,
+            (Long(name), None) => return Err(unknown_flag(&format!("--{name}"), name)),
             (arg, None) => return Err(usage(arg.unexpected())),
         };
         let value = match (flag.value, flag.optional) {
@@ -108,15 +109,18 @@ fn args(given: Given, command: Command) -> Args {
 /// words (`cache rebuild`, `theme export`) the second.
 fn command_of(positionals: &[String]) -> Result<&'static CommandSpec> {
     let Some(word) = positionals.first() else {
-        return Err(Error::usage(
-            "no command given: use export, import, watch, status, cache rebuild, outdated, diff, \
-             merge or revert",
-        ));
+        let names: Vec<String> = COMMANDS.iter().map(CommandSpec::name).collect();
+        return Err(Error::usage(format!("no command given: use one of {}", names.join(", "))));
     };
     let group: Vec<&'static CommandSpec> =
         COMMANDS.iter().filter(|c| c.words[0] == word.as_str()).collect();
     match group.as_slice() {
-        [] => return Err(Error::usage(format!("unknown command {word:?}"))),
+        [] => {
+            return Err(Error::usage(format!(
+                "unknown command {word:?}{}",
+                did_you_mean(word, COMMAND_WORDS.iter().copied(), "`", "`")
+            )));
+        }
         [only] if only.words.len() == 1 => return Ok(only),
         _ => {}
     }
@@ -125,7 +129,11 @@ fn command_of(positionals: &[String]) -> Result<&'static CommandSpec> {
     match positionals.get(1) {
         Some(action) => {
             group.iter().find(|c| c.words.get(1) == Some(&action.as_str())).copied().ok_or_else(
-                || Error::usage(format!("unknown {word} action {action:?}: use {names}")),
+                || {
+                    let actions = group.iter().filter_map(|c| c.words.get(1).copied());
+                    let guess = did_you_mean(action, actions, &format!("`{word} "), "`");
+                    Error::usage(format!("unknown {word} action {action:?}{guess}: use {names}"))
+                },
             )
         }
         None => Err(Error::usage(format!("`{word}` needs an action: use {names}"))),
@@ -159,8 +167,9 @@ fn check_operands<'a>(spec: &CommandSpec, operands: &'a [String]) -> Result<&'a 
         && !words.contains(&first.as_str())
     {
         return Err(Error::usage(format!(
-            "`{name}` takes one of {}, not {first:?}",
-            words.join(", ")
+            "`{name}` takes one of {}, not {first:?}{}",
+            words.join(", "),
+            did_you_mean(first, words.iter().copied(), "`", "`")
         )));
     }
     Ok(operands)
@@ -175,6 +184,14 @@ fn optional_value(parser: &mut lexopt::Parser, flag: &str) -> Result<Option<Stri
         })
     });
     value.map(|v| string(v, flag)).transpose()
+}
+
+/// Returns the error for `--name`, a flag no table knows, with the nearest flag's name when
+/// one is close (a typo rather than another tool's flag).
+fn unknown_flag(shown: &str, name: &str) -> Error {
+    let longs = GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter()));
+    let guess = did_you_mean(name, longs.map(|f| f.long), "--", "");
+    Error::usage(format!("unknown option {shown}{guess}"))
 }
 
 /// Returns lexopt's error as a usage error (exit 2).
@@ -487,6 +504,37 @@ mod tests {
                 assert!(own.contains(&flag.usage()), "{}: {}", command.name(), flag.usage());
                 assert!(text.contains(&flag.usage()), "{}", flag.usage());
             }
+        }
+    }
+
+    #[test]
+    fn a_mistyped_command_action_or_flag_gets_did_you_mean() {
+        // See: issue 27.
+        for (args, says) in [
+            (&["exprot"][..], "unknown command \"exprot\"; did you mean `export`?"),
+            (&["stauts"][..], "did you mean `status`?"),
+            (&["theme", "exprot", "x"][..], "did you mean `theme export`?"),
+            (&["cache", "rebuld"][..], "did you mean `cache rebuild`?"),
+            (&["import", "--dry-rn"][..], "did you mean --dry-run?"),
+            (&["--rot", "x", "status"][..], "did you mean --root?"),
+            (&["status", "--porcelian"][..], "did you mean --porcelain?"),
+            (&["watch", "--live-relaod"][..], "did you mean --live-reload?"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(says), "{args:?}: {err}");
+        }
+        // Nothing close: no guess.
+        let err = parse(&["frobnicate"]).unwrap_err().to_string();
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn no_command_lists_every_command() {
+        // See: issue 27: theme, help and completions were missing.
+        let err = parse(&[]).unwrap_err().to_string();
+        for command in COMMANDS {
+            assert!(err.contains(&command.name()), "{}: {err}", command.name());
         }
     }
 

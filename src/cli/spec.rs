@@ -200,3 +200,46 @@ pub fn command_spec(word: &str) -> Option<&'static CommandSpec> {
 pub(crate) fn any_flag(matches: impl Fn(&Flag) -> bool) -> Option<&'static Flag> {
     GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter())).find(|f| matches(f))
 }
+
+/// Returns "; did you mean {before}WORD{after}?" for the word of `candidates` nearest to
+/// `typed`, or nothing when none is within a typo's reach (a third of its length, at least 1).
+pub(crate) fn did_you_mean<'a>(
+    typed: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    before: &str,
+    after: &str,
+) -> String {
+    let reach = (typed.chars().count() / 3).max(1);
+    let best = candidates
+        .map(|c| (edit_distance(typed, c), c))
+        .filter(|(distance, _)| *distance <= reach)
+        .min_by_key(|(distance, _)| *distance);
+    match best {
+        Some((_, word)) => format!("; did you mean {before}{word}{after}?"),
+        None => String::new(),
+    }
+}
+
+/// Returns the Damerau-Levenshtein distance (optimal string alignment) of `a` and `b`: a
+/// swapped pair of letters, the commonest typo, counts as one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}

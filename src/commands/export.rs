@@ -67,8 +67,13 @@ pub fn run(ctx: &Context, args: &ExportArgs, hooks: &Hooks) -> Result<()> {
 /// exclusively. Returns [`Error::Incomplete`] when files were refused or in conflict (each
 /// reported).
 pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Result<ExportSummary> {
+    let created = !config.sync_root.exists();
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
+    // Every later line names paths inside the root: say once where it is (issue 27).
+    if created {
+        log::info!("created the sync root {}", config.sync_root.display());
+    }
     let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
     let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
     let started = SystemTime::now();

@@ -10,6 +10,8 @@ use crate::disk::walk::walk_files;
 use crate::error::{Error, Result};
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
+use crate::sync::decide::Prefer;
+use crate::sync::merged;
 use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Syncer, walk_root};
 use crate::sync::state::State;
@@ -68,6 +70,12 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         true => refuse_check_errors(db, config, files)?,
         false => (files, Vec::new()),
     };
+    // `--prefer db`: the database's side wins, so its content goes to the file (issue 27: the
+    // same meaning as in every command taking --prefer), whichever way the item leaned.
+    let flow = match prefer {
+        Some(Prefer::Db) => Flow::BOTH,
+        _ => Flow::IMPORT,
+    };
     let syncer = Syncer::new(db, config, prefer)?;
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
     // Files deleted since the last sync (under the paths given): their deletion is imported.
@@ -80,13 +88,13 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
     );
     let plan = syncer.plan_paths(&files, &state)?;
     if dry_run {
-        let report = crate::commands::status::print_dry_run(config, &plan, Flow::IMPORT, json)?;
+        let report = crate::commands::status::print_dry_run(config, &plan, flow, json)?;
         if !strict_refused.is_empty() {
             return Err(Error::Incomplete { refused: strict_refused.len() });
         }
         return Ok(report);
     }
-    let mut report = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
+    let mut report = syncer.apply(plan, flow, &mut state, &ApplyOptions::default())?;
     // A file still being written: give its writer a moment, then try again, a few times.
     for _ in 0..5 {
         if report.unstable.is_empty() {
@@ -94,9 +102,10 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         }
         std::thread::sleep(Duration::from_millis(100));
         let plan = syncer.plan_paths(&std::mem::take(&mut report.unstable), &state)?;
-        let again = syncer.apply(plan, Flow::IMPORT, &mut state, &ApplyOptions::default())?;
+        let again = syncer.apply(plan, flow, &mut state, &ApplyOptions::default())?;
         report.written.extend(again.written);
         report.unchanged.extend(again.unchanged);
+        report.pulled.extend(again.pulled);
         report.refused.extend(again.refused);
         report.conflicts.extend(again.conflicts);
         report.unstable = again.unstable;
@@ -106,10 +115,15 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         log::warn!("{}: refused: kept changing while being read", config.relative(&path).display());
         report.refused.push((path, "kept changing while being read".to_owned()));
     }
+    let bumped = merged::bump_versions(db, config, &report.unchanged)?;
+    let fetched = match report.pulled.len() {
+        0 => String::new(),
+        n => format!(", {n} fetched from the database (--prefer db)"),
+    };
     log::info!(
-        "import: {} written, {} unchanged, {} refused, {} in conflict",
-        report.written.len(),
-        report.unchanged.len(),
+        "import: {} written{fetched}, {} unchanged, {} refused, {} in conflict",
+        report.written.len() + bumped.len(),
+        report.unchanged.len() - bumped.len(),
         report.refused.len(),
         report.conflicts.len()
     );

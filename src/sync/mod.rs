@@ -8,6 +8,7 @@ pub mod decide;
 pub mod ignore;
 pub mod inspect;
 pub mod layout;
+pub mod merged;
 pub mod own_dir;
 pub mod plan;
 pub mod state;
