@@ -109,14 +109,26 @@ pub fn operands(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// Returns `path` as a path under `root`, resolved against `cwd` first, then `root`.
 fn operand(root: &Path, cwd: Option<&Path>, path: &Path) -> Result<PathBuf> {
     let absolute_root = absolute(root, cwd);
-    let mut candidates = Vec::new();
+    let mut joined = Vec::new();
     if path.is_absolute() {
-        candidates.push(normalize(path));
+        joined.push(path.to_path_buf());
     } else {
         if let Some(cwd) = cwd {
-            candidates.push(normalize(&cwd.join(path)));
+            joined.push(cwd.join(path));
         }
-        candidates.push(normalize(&absolute_root.join(path)));
+        joined.push(absolute_root.join(path));
+    }
+    let mut candidates = Vec::new();
+    for path_joined in &joined {
+        if let Some(link) = dot_dot_through_link(path_joined) {
+            return Err(Error::usage(format!(
+                "{}: `..` after the symbolic link {}: nothing is read through a link; give the \
+                 path without `..`",
+                path.display(),
+                link.display()
+            )));
+        }
+        candidates.push(normalize(path_joined));
     }
     let inside: Vec<&PathBuf> =
         candidates.iter().filter(|c| c.starts_with(&absolute_root)).collect();
@@ -138,6 +150,22 @@ fn operand(root: &Path, cwd: Option<&Path>, path: &Path) -> Result<PathBuf> {
         path.display(),
         root.display()
     )))
+}
+
+/// Returns the symbolic link a `..` of `path` would climb out of, if any: there the folder
+/// `..` reaches is the link target's parent, not the one the words name, so the words cannot
+/// be normalized (and the engine never reads through a link anyway).
+fn dot_dot_through_link(path: &Path) -> Option<PathBuf> {
+    let mut walked = PathBuf::new();
+    for component in path.components() {
+        if component == Component::ParentDir
+            && std::fs::symlink_metadata(&walked).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Some(walked);
+        }
+        walked.push(component.as_os_str());
+    }
+    None
 }
 
 /// Returns `root` joined with `relative`, `root` itself for an empty `relative`.
@@ -230,6 +258,17 @@ mod tests {
         // A relative root stays relative: messages and the engine see the root as given.
         let relative = operand(Path::new("root"), Some(&dir), Path::new("a b")).unwrap();
         assert_eq!(relative, Path::new("root/a b"));
+    }
+
+    #[test]
+    fn dot_dot_after_a_link_is_refused() {
+        let dir = tree("link");
+        let root = dir.join("root");
+        std::os::unix::fs::symlink(&dir, root.join("sub/link")).unwrap();
+        let err = operand(&root, Some(&dir), Path::new("root/sub/link/../a b/x.html")).unwrap_err();
+        assert!(err.to_string().contains("after the symbolic link"), "{err}");
+        let fine = operand(&root, Some(&dir), Path::new("root/sub/../a b/x.html")).unwrap();
+        assert_eq!(fine, root.join("a b/x.html"));
     }
 
     #[test]

@@ -101,3 +101,40 @@ fn a_mistyped_command_or_flag_gets_did_you_mean_and_no_command_lists_them_all() 
         assert!(out.stderr.contains(command), "{command}: {out}");
     }
 }
+
+#[test]
+fn under_watch_a_conflict_is_warned_about_once() {
+    let (db, dir, root, relative) = board("advice_watch_conflict_once");
+    conflict(&db, dir.path(), &root, &relative);
+    let cmd = at(&db, dir.path(), Some(&root)).arg("-v");
+    let run = crate::util::start_watching(cmd, &["--pull-interval", "0.1"]);
+    // The first pull compares every file with the database (it has no fingerprint yet)...
+    crate::util::wait_until("the first pull", std::time::Duration::from_secs(30), || {
+        run.stderr_so_far().contains("the database changed; comparing every file")
+    });
+    // ...and a batch after it takes whatever the pull queued: a save elsewhere marks it.
+    let other = crate::paths::file_in(&root, "Default Templates", "header");
+    std::fs::write(&other, "<!-- marker -->").unwrap();
+    let shown = other.strip_prefix(&root).unwrap().display().to_string();
+    crate::util::wait_until("the marker's batch", std::time::Duration::from_secs(30), || {
+        run.stderr_so_far().lines().any(|l| l.starts_with(&shown) && !l.contains("debug"))
+    });
+    let stderr = crate::util::stop_watching(run);
+    let warned = format!("{relative}: conflict:");
+    assert_eq!(stderr.matches(&warned).count(), 1, "{stderr}");
+}
+
+#[test]
+fn watch_export_first_says_watching_before_anything_paused() {
+    let db = TestDb::new("advice_watch_export_first");
+    let dir = crate::util::TestDir::new("advice_watch_export_first");
+    let root = dir.join("sync");
+    let cmd = at(&db, dir.path(), Some(&root));
+    let run = crate::util::start_watching(cmd, &["--export-first", "--no-pull"]);
+    crate::util::wait_until("the export", std::time::Duration::from_secs(60), || {
+        run.stderr_so_far().contains("watcher resumed")
+    });
+    let stderr = crate::util::stop_watching(run);
+    let watching = stderr.find("watching ").unwrap();
+    assert!(!stderr[..watching].contains("watcher paused"), "{stderr}");
+}

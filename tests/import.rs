@@ -175,11 +175,23 @@ fn a_path_with_dot_dot_cannot_reach_another_set_or_leave_the_root() {
     std::fs::create_dir_all(root.join("template_sets/Other/Header Templates")).unwrap();
     std::fs::write(root.join("template_sets/Other/Header Templates/header.html"), "sneaky")
         .unwrap();
+    // A PATH names the file it reaches (issue 27: one resolution for every command): the words
+    // `A/../../Other/x` are the Other set's file, so it goes to the Other set and no other.
+    // (a file never synced that differs from what the set inherits: a conflict, there.)
     let out = sync_cmd(&db, &root).arg("import").arg(&sneaky).expect_code(3);
-    assert!(out.stderr.contains("leaves the sync root"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("template_sets/Other/Header Templates/header.html: conflict"),
+        "{out}"
+    );
+    assert!(db.template(1, "header").is_none());
+    // Through a link, `..` would reach the target's parent: refused, before anything is read.
+    std::os::unix::fs::symlink(dir.path(), root.join(SET).join("link")).unwrap();
+    let through = root.join(SET).join("link/../Header Templates/header.html");
+    let out = sync_cmd(&db, &root).arg("import").arg(&through).expect_code(2);
+    assert!(out.stderr.contains("after the symbolic link"), "{}", out.stderr);
     let outside = dir.join("elsewhere.html");
     std::fs::write(&outside, "x").unwrap();
-    let out = sync_cmd(&db, &root).arg("import").arg(&outside).expect_code(3);
+    let out = sync_cmd(&db, &root).arg("import").arg(&outside).expect_code(2);
     assert!(out.stderr.contains("not under the sync root"), "{}", out.stderr);
     assert!(db.template(2, "header").is_none());
 }

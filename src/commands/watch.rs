@@ -66,7 +66,7 @@ fn watch(ctx: &Context, mut options: WatchOptions, export_first: bool) -> Result
     let db = ctx.db()?;
     let worker_config = config.clone();
     let worker_gate = Arc::clone(&gate);
-    let paused = gate.pause_guard();
+    let paused = gate.quiet_pause_guard();
     let worker = std::thread::spawn(move || armed.run(&worker_config, &options, worker_gate));
     let mode = Mode { keep_edits_during_export: true, ..Mode::default() };
     let exported = export::export(db, config, &ExportArgs::default(), mode);

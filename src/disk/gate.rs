@@ -57,6 +57,13 @@ impl Gate {
         }
     }
 
+    /// Shuts the gate without a word, until the returned guard is dropped: for a pause the
+    /// caller announces itself (`watch --export-first`, whose watcher says it waits).
+    pub fn quiet_pause_guard(&self) -> PauseGuard<'_> {
+        *self.state() = true;
+        PauseGuard { gate: self }
+    }
+
     /// Shuts the gate until the returned guard is dropped.
     pub fn pause_guard(&self) -> PauseGuard<'_> {
         self.pause();

@@ -403,6 +403,9 @@ struct Worker {
     held_up: bool,
     /// The pause before retrying such rows, doubled up to [`MAX_BUSY_BACKOFF`].
     busy_backoff: Duration,
+    /// Conflicts a batch already warned about: a pull does not queue them again (the same
+    /// warning would print twice), until a batch sees the path in another state.
+    conflicted: std::collections::HashSet<PathBuf>,
 }
 
 /// The least time without a file vanishing before deletions are applied (see
@@ -452,6 +455,7 @@ impl Worker {
             last_deletion: Instant::now(),
             held_up: false,
             busy_backoff: Duration::ZERO,
+            conflicted: std::collections::HashSet::new(),
             options,
         })
     }
@@ -460,8 +464,14 @@ impl Worker {
         if self.rescan {
             self.process(false)?;
         }
+        // `--export-first` shuts the gate quietly before the worker starts: the first word the
+        // user reads is "watching", then what waits for what (issue 27).
+        let paused = match self.gate.is_paused() {
+            true => "; changes wait until the export ends",
+            false => "",
+        };
         log::info!(
-            "watching {} (debounce {} ms)",
+            "watching {} (debounce {} ms){paused}",
             self.root.display(),
             self.options.debounce.as_millis()
         );
@@ -590,6 +600,7 @@ impl Worker {
         let pending = &self.pending;
         let reported = &mut self.reported;
         let held_deletions = &self.held_deletions;
+        let conflicted = &self.conflicted;
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let board = crate::mybb::board::Board::load(&self.db)?;
             let scope = syncer.default_scope(&board)?;
@@ -599,6 +610,8 @@ impl Worker {
                 _ if pending.contains(&p.path) => false,
                 // Waits for an explicit import; reported when it was held.
                 Action::Delete(_) if held_deletions.contains(&p.path) => false,
+                // Warned about by a batch, and neither side saved since (a save is an event).
+                Action::Conflict(_) if conflicted.contains(&p.path) => false,
                 Action::ToDb(_) | Action::Conflict(_) | Action::Unstable | Action::Delete(_) => {
                     deferred.push(p.path.clone());
                     false
@@ -876,6 +889,13 @@ impl Worker {
         self.stats.pulled += report.pulled.len();
         self.stats.refused += report.refused.len();
         self.reported.extend(report.refused.iter().cloned());
+        for path in &batch {
+            self.conflicted.remove(path);
+        }
+        self.conflicted.extend(report.conflicts.iter().map(|(path, _)| path.clone()));
+        for path in &report.missing {
+            log::info!("{}: deleted on disk; the database keeps it", self.config.shown(path));
+        }
         if !report.unstable.is_empty() {
             // Still being written: wait for the writer to go quiet, then read again.
             self.pending.extend(report.unstable);
