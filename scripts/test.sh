@@ -14,7 +14,8 @@
 # MYBB_SYNC_CHROMIUM; on CI (CI=true, as root, with apt-get) it installs Debian's `chromium`
 # when missing, and stops if it cannot: CI never passes without the browser test. Elsewhere a
 # missing Chromium is announced here and that one test fails saying what to install.
-# MYBB_SYNC_SKIP_BROWSER=1 skips it knowingly (the test prints SKIPPED).
+# MYBB_SYNC_SKIP_BROWSER=1 skips it knowingly (the test prints SKIPPED). The completion tests
+# need tmux, zsh and fish: installed the same way on CI, named here when missing elsewhere.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,6 +54,27 @@ else
     echo "test.sh: no Chromium found (chromium, chromium-browser, google-chrome, MYBB_SYNC_CHROMIUM):" >&2
     echo "test.sh: the live-reload browser test will fail; install it (apt-get install chromium)" >&2
     echo "test.sh: or set MYBB_SYNC_SKIP_BROWSER=1 to skip that test knowingly" >&2
+fi
+
+# The completion tests drive bash through tmux, and zsh and fish themselves; they fail, never
+# skip, when a shell is missing. On CI (CI=true, as root, with apt-get) the missing ones are
+# installed, as Chromium is; elsewhere they are named here.
+missing_shells=()
+for program in tmux zsh fish; do
+    command -v "$program" >/dev/null || missing_shells+=("$program")
+done
+if ((${#missing_shells[@]} > 0)); then
+    if [[ ${CI:-} == true && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        echo "test.sh: installing ${missing_shells[*]} with apt-get (CI) for the completion tests" >&2
+        if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-upgrade "${missing_shells[@]}"; } >&2; then
+            echo "test.sh: cannot install ${missing_shells[*]} with apt-get, so the completion tests cannot run" >&2
+            exit 1
+        fi
+    else
+        echo "test.sh: ${missing_shells[*]} not installed: the completion tests will fail;" >&2
+        echo "test.sh: install them (apt-get install ${missing_shells[*]})" >&2
+    fi
 fi
 
 if ! cargo test --locked --lib --tests "$@"; then

@@ -7,6 +7,7 @@ mod advice;
 mod cache;
 mod chaos;
 mod check;
+mod completion;
 mod config;
 mod copies;
 mod existence;

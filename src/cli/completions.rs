@@ -4,6 +4,12 @@
 //! Commands are completed by their first word; a first word shared by several commands
 //! (`cache rebuild`, and so `theme export`, `theme import`) completes their second words, then
 //! the flags of all of them.
+//!
+//! Paths complete whole, spaces included (every template lives under `template_sets/Default
+//! Templates/...`), a folder ending in `/` so TAB goes on into it. Set and theme names
+//! (`--set`, `--theme`) complete from the folders of the sync tree, found as mybb-sync finds
+//! its root (`--root`, `MYBB_SYNC_ROOT`, the enclosing root, `./mybb_sync`) and decoded as the
+//! layout encodes them (`%2F` is `/`): no database is asked on a TAB.
 
 use std::fmt::Write as _;
 
@@ -115,10 +121,135 @@ fn fish_quote(text: &str) -> String {
     format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
+/// The bash functions the completion calls: dequoting, the root, paths and names.
+const BASH_PRELUDE: &str = r#"# The word being completed without its shell quoting (a leading quote, backslashes), in REPLY.
+_mybb_sync_dequote() {
+    local w=$1 c
+    REPLY=
+    case $w in
+        \'*) w=${w#\'}; REPLY=${w%\'}; return ;;
+        \"*) w=${w#\"}; w=${w%\"} ;;
+    esac
+    while [[ -n $w ]]; do
+        c=${w:0:1}; w=${w:1}
+        if [[ $c == \\ ]]; then c=${w:0:1}; w=${w:1}; fi
+        REPLY+=$c
+    done
+}
+# The sync root as mybb-sync finds it, in REPLY.
+_mybb_sync_root() {
+    local i d
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        if [[ ${COMP_WORDS[i]} == --root ]]; then _mybb_sync_dequote "${COMP_WORDS[i+1]}"; return; fi
+    done
+    if [[ -n ${MYBB_SYNC_ROOT:-} ]]; then REPLY=$MYBB_SYNC_ROOT; return; fi
+    d=$PWD
+    while :; do
+        if [[ -d $d/.mybb-sync ]]; then REPLY=${d:-/}; return; fi
+        [[ -z $d || $d == / ]] && break
+        d=${d%/*}
+    done
+    REPLY=mybb_sync
+}
+# Files (-f) or folders (-d) completing the current word, each whole, a folder with its /.
+_mybb_sync_paths() {
+    local IFS=$'\n' f
+    _mybb_sync_dequote "$cur"
+    COMPREPLY=()
+    for f in $(compgen "$1" -- "$REPLY"); do
+        [[ -d $f ]] && f+=/
+        COMPREPLY+=("$f")
+    done
+    # Quoted as file names (spaces escaped), a folder followed by no space.
+    compopt -o filenames 2>/dev/null
+    return 0
+}
+# The names of the sets (template_sets) or themes (styles) in the sync tree.
+_mybb_sync_names() {
+    local d n
+    _mybb_sync_root
+    local root=$REPLY
+    _mybb_sync_dequote "$cur"
+    COMPREPLY=()
+    for d in "$root/$1"/*/; do
+        [[ -d $d ]] || continue
+        n=${d%/}; n=${n##*/}
+        printf -v n '%b' "${n//\%/\\x}"
+        [[ $n == "$REPLY"* ]] && COMPREPLY+=("$n")
+    done
+    compopt -o filenames 2>/dev/null
+    return 0
+}
+"#;
+
+/// The zsh functions the completion calls: the root and the names of sets and themes.
+const ZSH_PRELUDE: &str = r#"# The sync root as mybb-sync finds it, in REPLY.
+_mybb_sync_root() {
+    local -a w; w=(${(z)BUFFER})
+    local i=${w[(i)--root]} d
+    if (( i < $#w )); then REPLY=${(Q)w[i+1]}; return; fi
+    if [[ -n $MYBB_SYNC_ROOT ]]; then REPLY=$MYBB_SYNC_ROOT; return; fi
+    d=$PWD
+    while true; do
+        if [[ -d $d/.mybb-sync ]]; then REPLY=${d:-/}; return; fi
+        [[ -z $d || $d == / ]] && break
+        d=${d%/*}
+    done
+    REPLY=mybb_sync
+}
+# The names of the sets (template_sets) or themes (styles) in the sync tree, in reply.
+_mybb_sync_names() {
+    local d REPLY
+    reply=()
+    _mybb_sync_root
+    for d in $REPLY/$1/*(N/); do reply+=("${(g::)${${d:t}//\%/\\x}}"); done
+}
+_mybb_sync_sets() { local -a reply; _mybb_sync_names template_sets; compadd -a reply }
+_mybb_sync_themes() { local -a reply; _mybb_sync_names styles; compadd -a reply }
+"#;
+
+/// The fish functions the completion calls: the root and the names of sets and themes.
+const FISH_PRELUDE: &str = r#"# The sync root as mybb-sync finds it.
+function __mybb_sync_root
+    set -l tokens (commandline -opc)
+    set -l i (contains -i -- --root $tokens)
+    if test -n "$i"; and test (count $tokens) -gt $i
+        echo $tokens[(math $i + 1)]
+        return
+    end
+    if test -n "$MYBB_SYNC_ROOT"
+        echo $MYBB_SYNC_ROOT
+        return
+    end
+    set -l d $PWD
+    while true
+        if test -d "$d/.mybb-sync"
+            echo $d
+            return
+        end
+        if test -z "$d"; or test "$d" = /
+            break
+        end
+        set d (string replace -r '/[^/]*$' '' -- $d)
+    end
+    echo mybb_sync
+end
+# The names of the sets (template_sets) or themes (styles) in the sync tree, decoded.
+function __mybb_sync_names
+    set -l root (__mybb_sync_root)
+    for d in $root/$argv[1]/*/
+        printf (string replace -a '%' '\\x' -- (basename $d))'\n'
+    end
+end
+"#;
+
+/// Returns the bash completion script.
 fn bash() -> String {
-    let mut out = String::from(
-        "# bash completion for mybb-sync, from `mybb-sync completions bash`.\n\
-         _mybb_sync() {\n\
+    let mut out = format!(
+        "# bash completion for mybb-sync, from `mybb-sync completions bash`.\n{BASH_PRELUDE}"
+    );
+    out.push_str(
+        "_mybb_sync() {\n\
          \x20   local cur prev cmd i\n\
          \x20   cur=${COMP_WORDS[COMP_CWORD]}\n\
          \x20   prev=${COMP_WORDS[COMP_CWORD-1]}\n",
@@ -157,16 +288,16 @@ fn bash() -> String {
         match flag.kind {
             ValueKind::Text => texts.push(word),
             ValueKind::Dir => {
-                let _ = writeln!(
-                    out,
-                    "        {word}) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;"
-                );
+                let _ = writeln!(out, "        {word}) _mybb_sync_paths -d; return ;;");
             }
             ValueKind::File => {
-                let _ = writeln!(
-                    out,
-                    "        {word}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;"
-                );
+                let _ = writeln!(out, "        {word}) _mybb_sync_paths -f; return ;;");
+            }
+            ValueKind::SetName => {
+                let _ = writeln!(out, "        {word}) _mybb_sync_names template_sets; return ;;");
+            }
+            ValueKind::ThemeName => {
+                let _ = writeln!(out, "        {word}) _mybb_sync_names styles; return ;;");
             }
             ValueKind::Choice(_) => {
                 let _ = write!(out, "        {word}) case $cmd in");
@@ -221,7 +352,7 @@ fn bash() -> String {
 fn bash_operands(group: &Group) -> String {
     let words: Vec<&str> = match group.operands() {
         Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
-            return "COMPREPLY=($(compgen -f -- \"$cur\"))".to_owned();
+            return "_mybb_sync_paths -f".to_owned();
         }
         Some(
             Operands::One(ValueKind::Choice(words)) | Operands::Optional(ValueKind::Choice(words)),
@@ -242,6 +373,8 @@ fn zsh_flag(flag: &Flag) -> Vec<String> {
         (Some(value), ValueKind::File) => format!("{colon}{value}:_files"),
         (Some(value), ValueKind::Choice(words)) => format!("{colon}{value}:({})", words.join(" ")),
         (Some(value), ValueKind::Text) => format!("{colon}{value}: "),
+        (Some(value), ValueKind::SetName) => format!("{colon}{value}:_mybb_sync_sets"),
+        (Some(value), ValueKind::ThemeName) => format!("{colon}{value}:_mybb_sync_themes"),
     };
     let repeat = if flag.repeatable { "*" } else { "" };
     let mut specs = vec![zsh_quote(&format!("{repeat}--{}[{help}]{action}", flag.long))];
@@ -251,11 +384,14 @@ fn zsh_flag(flag: &Flag) -> Vec<String> {
     specs
 }
 
+/// Returns the zsh completion script.
 fn zsh() -> String {
-    let mut out = String::from(
-        "#compdef mybb-sync\n\
-         # zsh completion for mybb-sync, from `mybb-sync completions zsh`.\n\
-         _mybb_sync() {\n\
+    let mut out = format!(
+        "#compdef mybb-sync\n# zsh completion for mybb-sync, from `mybb-sync completions zsh`.\n\
+         {ZSH_PRELUDE}"
+    );
+    out.push_str(
+        "_mybb_sync() {\n\
          \x20   local -a global commands\n",
     );
     let global: Vec<String> = GLOBAL_FLAGS.iter().flat_map(zsh_flag).collect();
@@ -325,15 +461,20 @@ fn fish_flag(flag: &Flag, condition: &str) -> String {
             let _ = write!(line, " -x -a '{}'", words.join(" "));
         }
         (Some(_), ValueKind::Text) => line.push_str(" -x"),
+        (Some(_), ValueKind::SetName) => {
+            line.push_str(" -x -a '(__mybb_sync_names template_sets)'")
+        }
+        (Some(_), ValueKind::ThemeName) => line.push_str(" -x -a '(__mybb_sync_names styles)'"),
     }
     let _ = write!(line, " -d {}", fish_quote(&plain(flag.help)));
     line
 }
 
+/// Returns the fish completion script.
 fn fish() -> String {
-    let mut out = String::from(
-        "# fish completion for mybb-sync, from `mybb-sync completions fish`.\n\
-         complete -c mybb-sync -f\n",
+    let mut out = format!(
+        "# fish completion for mybb-sync, from `mybb-sync completions fish`.\n{FISH_PRELUDE}\
+         complete -c mybb-sync -f\n"
     );
     let words = COMMAND_WORDS.join(" ");
     for flag in GLOBAL_FLAGS {

@@ -46,6 +46,10 @@ pub enum ValueKind {
     File,
     /// One of these words.
     Choice(&'static [&'static str]),
+    /// A template set's name: completed from the sync tree's folders, no database asked.
+    SetName,
+    /// A theme's name: completed from the sync tree's folders, no database asked.
+    ThemeName,
 }
 
 /// One flag, as `--help` shows it and the parser and the completions know it, with its effect.

@@ -122,6 +122,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Export only this template set (repeatable; \"Global Templates\" is sid -1)",
                 Set(|a, v| a.of.export.sets.push(text(v))),
             )
+            .kind(ValueKind::SetName)
             .repeatable(),
             Flag::value(
                 "theme",
@@ -129,6 +130,7 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Export only this theme (repeatable; the master theme only when named)",
                 Set(|a, v| a.of.export.themes.push(text(v))),
             )
+            .kind(ValueKind::ThemeName)
             .repeatable(),
             dry_run(Set(|a, _| a.of.export.dry_run = true)),
             Flag::value(
@@ -306,6 +308,7 @@ pub const COMMANDS: &[CommandSpec] = &[
              (repeatable; default: every theme, the master theme included)",
             Set(|a, v| a.of.cache.themes.push(text(v))),
         )
+        .kind(ValueKind::ThemeName)
         .repeatable()],
         build: |of, _| Ok(Command::CacheRebuild(of.cache)),
     },
@@ -392,7 +395,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         words: &["theme", "export"],
         operands_usage: "NAME",
-        operands: Operands::One(ValueKind::Text),
+        operands: Operands::One(ValueKind::ThemeName),
         summary: "Write theme NAME as the Admin CP's \"Export Theme\" does, to stdout",
         about: "Writes theme NAME as a MyBB theme file, byte for byte as the Admin CP's Export \
                 Theme does, to stdout.",
@@ -437,7 +440,8 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "NAME",
                 "The parent theme [default: MyBB Master Style]",
                 Set(|a, v| a.of.theme_import.parent = v),
-            ),
+            )
+            .kind(ValueKind::ThemeName),
             Flag::switch(
                 "no-templates",
                 "Import no templates",
