@@ -129,8 +129,7 @@ impl Tmux {
             screen = self.run(&["capture-pane", "-p"]);
             screen.lines().any(|l| l.trim_end_matches(' ') == format!("$ {}", want.trim_end()))
         });
-        let prompt = screen.lines().rev().find(|l| l.starts_with("$ ")).unwrap_or("").to_owned();
-        prompt
+        screen.lines().rev().find(|l| l.starts_with("$ ")).unwrap_or("").to_owned()
     }
 }
 
