@@ -39,7 +39,7 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
     Flag::value(
         "root",
         "DIR",
-        "The sync root [env: MYBB_SYNC_ROOT] [default: ./mybb_sync]",
+        "The sync root [env: MYBB_SYNC_ROOT]\n[default: the enclosing sync root, as git finds its repository, else ./mybb_sync]",
         Set(|a, v| a.connection.sync_root = v.map(PathBuf::from)),
     )
     .kind(ValueKind::Dir),
