@@ -203,7 +203,7 @@ pub fn mysql_sentence(error: &mysql::Error) -> String {
         }
         E::DriverError(e) => lowercase_first(&e.to_string()),
         E::UrlError(e) => format!("bad connection settings: {e}"),
-        E::CodecError(e) => format!("the connection broke: {e}"),
+        E::CodecError(e) => format!("the connection broke: {}", plain(e)),
         E::FromValueError(_) | E::FromRowError(_) => {
             "the database returned a value of an unexpected type".to_owned()
         }
@@ -229,6 +229,12 @@ fn quoted_pair(message: &str) -> Option<(String, String)> {
     let (user, rest) = message[start..].split_once("'@'")?;
     let host = rest.split('\'').next()?;
     Some((user.to_owned(), host.to_owned()))
+}
+
+/// Returns `error`'s text without Rust's " (os error N)", for an error written into a message
+/// of our own (a refusal's reason, a warning): messages read as sentences, never errno.
+pub fn plain(error: &dyn fmt::Display) -> String {
+    without_os_error_code(&error.to_string()).to_owned()
 }
 
 /// Drops the " (os error 111)" that Rust appends to an I/O error's text: the words before it

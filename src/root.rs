@@ -168,6 +168,17 @@ fn dot_dot_through_link(path: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Returns a usage error (exit 2) unless `path`, a file given on the command line outside the
+/// sync tree (a theme file, `--base FILE.xml`), is a file: a mistyped name is said as such
+/// before anything is read or connected, as for a PATH in the tree.
+pub fn input_file(path: &Path, what: &str) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(Error::usage(format!("{}: a folder, not a file ({what})", path.display()))),
+        Err(_) => Err(Error::usage(format!("{}: no such file ({what})", path.display()))),
+    }
+}
+
 /// Returns `root` joined with `relative`, `root` itself for an empty `relative`.
 fn join(root: &Path, relative: &Path) -> PathBuf {
     if relative.as_os_str().is_empty() { root.to_path_buf() } else { root.join(relative) }

@@ -156,6 +156,16 @@ fn a_path_that_names_nothing_is_exit_2_in_every_command() {
         assert!(out.stderr.contains(says), "{args:?}: {out}");
         assert_eq!(out.stderr.lines().count(), 1, "one sentence: {out}");
     }
+    // Files outside the tree, too: a theme file, old masters.
+    for args in [
+        &["theme", "unpack", "nope.xml"][..],
+        &["theme", "import", "nope.xml"],
+        &["outdated", "--base", "nope.xml"],
+        &["merge", "--base", "nope.xml"],
+    ] {
+        let out = at(&db, dir.path(), Some(&root)).args(args.iter().copied()).expect_code(2);
+        assert!(out.stderr.contains("nope.xml: no such file"), "{args:?}: {out}");
+    }
 }
 
 #[test]

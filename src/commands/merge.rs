@@ -98,6 +98,9 @@ pub fn json_lines(config: &Config, report: &MergeReport, dry_run: bool) -> Vec<s
 /// template could not be merged.
 pub fn run(ctx: &Context, args: &MergeArgs) -> Result<()> {
     let paths = ctx.paths(&args.paths)?;
+    if let Some(base) = &args.base {
+        crate::root::input_file(base, "merge --base FILE.xml")?;
+    }
     let (db, config) = ctx.connected()?;
     let MergeArgs { base, dry_run, json, .. } = args;
     let (base, dry_run, json) = (base.as_deref(), *dry_run, *json);

@@ -45,6 +45,9 @@ fn json_item(config: &Config, item: &Outdated) -> serde_json::Value {
 /// Runs `outdated`: prints every outdated custom template, returns [`Error::Outdated`]
 /// (exit 3) when there is any.
 pub fn run(ctx: &Context, args: &OutdatedArgs) -> Result<()> {
+    if let Some(base) = &args.base {
+        crate::root::input_file(base, "outdated --base FILE.xml")?;
+    }
     let (db, config) = ctx.connected()?;
     let OutdatedArgs { base, porcelain, json } = args;
     let (base, porcelain, json) = (base.as_deref(), *porcelain, *json);

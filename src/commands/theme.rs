@@ -35,6 +35,7 @@ use crate::sync::theme_unpack;
 /// no database, so no configuration is resolved: `inc/config.php` and the URL are not read.
 pub fn run_unpack(connection: &ConnectionArgs, file: &Path) -> Result<()> {
     let root = crate::config::sync_root(connection.sync_root.as_deref())?;
+    crate::root::input_file(file, "theme unpack FILE")?;
     unpack(&root, file, !connection.no_fsync)
 }
 
@@ -200,6 +201,7 @@ fn files_differing(
 /// [`Error::Incomplete`] (exit 3) when the file is refused (the Admin CP's message is logged,
 /// nothing is written) or some cache files could not be written.
 pub fn import(ctx: &Context, args: &ThemeImportArgs) -> Result<()> {
+    crate::root::input_file(&args.file, "theme import FILE")?;
     let (db, config) = ctx.connected()?;
     let root = config.mybb_root.as_deref().ok_or_else(|| {
         Error::usage(

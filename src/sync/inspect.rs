@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use crate::error::plain;
+
 /// Why a link is refused, in words a user can act on.
 pub const LINK: &str = "symbolic link: mybb-sync never reads, follows or writes through a link \
                         inside the sync root; replace it with a real file or folder";
@@ -136,7 +138,7 @@ fn look_at(path: &Path, last: bool) -> Look {
         Ok(meta) => meta,
         Err(e) if e.kind() == ErrorKind::NotFound => return Look::Gone,
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Look::NotAFolder,
-        Err(e) => return Look::Refused(format!("cannot look at it: {e}")),
+        Err(e) => return Look::Refused(format!("cannot look at it: {}", plain(&e))),
     };
     let kind = meta.file_type();
     if kind.is_symlink() {
@@ -145,7 +147,7 @@ fn look_at(path: &Path, last: bool) -> Look {
     if kind.is_dir() {
         return match std::fs::read_dir(path) {
             Ok(_) => Look::Fine,
-            Err(e) => Look::Refused(format!("cannot read this folder: {e}")),
+            Err(e) => Look::Refused(format!("cannot read this folder: {}", plain(&e))),
         };
     }
     if kind.is_file() || !last {

@@ -27,7 +27,7 @@ use notify::{Event, EventKind, RecursiveMode, Watcher as _};
 use crate::config::Config;
 use crate::disk::gate::{Gate, SyncLock};
 use crate::disk::walk::walk_files;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, plain};
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
@@ -197,7 +197,7 @@ fn watch_folders(
             if strict && folder == dir {
                 return Err(Error::Watch { source });
             }
-            log::warn!("{}: not watched: {source}", folder.display());
+            log::warn!("{}: not watched: {}", folder.display(), plain(&source));
         }
     }
     Ok(())
@@ -245,7 +245,10 @@ pub fn arm(config: &Config) -> Result<Armed> {
             // One folder that cannot be read makes notify's recursive watch fail as a whole
             // (inotify needs read permission): watch each readable folder on its own instead,
             // and each new folder as it appears. The planner reports the unreadable ones.
-            log::warn!("cannot watch the sync root as one tree ({e}); watching folder by folder");
+            log::warn!(
+                "cannot watch the sync root as one tree ({}); watching folder by folder",
+                plain(&e)
+            );
             watcher = new_watcher()?;
             watch_folders(&mut watcher, &root, true)?;
             true
@@ -336,7 +339,9 @@ impl Armed {
                 worker_shared.finish();
                 result
             })
-            .map_err(|e| Error::usage(format!("cannot start the watcher's thread: {e}")))?;
+            .map_err(|e| {
+                Error::usage(format!("cannot start the watcher's thread: {}", plain(&e)))
+            })?;
         let done = lock(&shared.done);
         let done = shared
             .changed
@@ -736,7 +741,10 @@ impl Worker {
         let event = match event {
             Ok(event) => event,
             Err(e) => {
-                log::warn!("file events may have been lost ({e}); will rescan the sync root");
+                log::warn!(
+                    "file events may have been lost ({}); will rescan the sync root",
+                    plain(&e)
+                );
                 self.rescan = true;
                 return;
             }

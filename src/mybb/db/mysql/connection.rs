@@ -14,7 +14,7 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Row};
 
 use super::rows::{RowReader, decode_rows_of};
 use crate::config::DbTarget;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, plain};
 use crate::mybb::db::TIMEOUT;
 
 /// How long the connection may lie idle before its next use checks, with a ping, that it is
@@ -206,8 +206,9 @@ impl MySql {
             && let Err(e) = conn.ping()
         {
             log::debug!(
-                "the connection to {} no longer answers ({e}); connecting again",
-                self.target
+                "the connection to {} no longer answers ({}); connecting again",
+                self.target,
+                plain(&e)
             );
             link.conn = None;
         }
