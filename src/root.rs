@@ -169,11 +169,12 @@ fn dot_dot_through_link(path: &Path) -> Option<PathBuf> {
 }
 
 /// Returns a usage error (exit 2) unless `path`, a file given on the command line outside the
-/// sync tree (a theme file, `--base FILE.xml`), is a file: a mistyped name is said as such
+/// sync tree (a theme file, `--base FILE.xml`), exists and is not a folder: a mistyped name is said as such
 /// before anything is read or connected, as for a PATH in the tree.
 pub fn input_file(path: &Path, what: &str) -> Result<()> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Ok(()),
+        // A pipe or a device reads as a file (`<(curl ...)`), and is read up to a cap later.
+        Ok(meta) if !meta.is_dir() => Ok(()),
         Ok(_) => Err(Error::usage(format!("{}: a folder, not a file ({what})", path.display()))),
         Err(_) => Err(Error::usage(format!("{}: no such file ({what})", path.display()))),
     }
