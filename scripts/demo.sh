@@ -81,7 +81,7 @@ if [[ -n ${MYBB_SYNC_DEMO_BIN:-} ]]; then
     say "using the binary $bin (MYBB_SYNC_DEMO_BIN)"
 else
     bin=$PWD/target/release/mybb-sync
-    say "building the release binary (the first build takes a minute or two)"
+    say "building the release binary (the first build compiles about 125 crates: 5-6 minutes on a busy 2-core machine)"
     cargo build --release
 fi
 
