@@ -56,6 +56,8 @@ fn bash_completes_folders_with_spaces_and_set_and_theme_names_by_compgen() {
         complete_words mybb-sync export --set ''
         complete_words mybb-sync export --theme 'M'
         complete_words mybb-sync --root mybb_sync export --set 'Def'
+        complete_words mybb-sync theme ''
+        complete_words mybb-sync theme export ''
         cd mybb_sync/template_sets
         complete_words mybb-sync export --set 'A'
     "#;
@@ -70,8 +72,10 @@ fn bash_completes_folders_with_spaces_and_set_and_theme_names_by_compgen() {
     assert_eq!(lines[2], "A/B|Default Templates|", "{out}");
     assert_eq!(lines[3], "My Theme|", "{out}");
     assert_eq!(lines[4], "Default Templates|", "{out}");
+    assert_eq!(lines[5], "export|import|unpack|", "{out}");
+    assert_eq!(lines[6], "My Theme|", "{out}");
     // From inside the root, found as mybb-sync finds it.
-    assert_eq!(lines[5], "A/B|", "{out}");
+    assert_eq!(lines[7], "A/B|", "{out}");
 }
 
 /// A bash in a tmux session of its own: what a user's TAB does, readline included.
@@ -183,6 +187,7 @@ fn zsh_tab_completes_a_path_with_spaces_and_set_and_theme_names() {
     tmux.tab("mybb-sync export --set Def", "mybb-sync export --set Default\\ Templates");
     tmux.tab("mybb-sync export --set A", "mybb-sync export --set A/B");
     tmux.tab("mybb-sync export --theme M", "mybb-sync export --theme My\\ Theme");
+    tmux.tab("mybb-sync theme export M", "mybb-sync theme export My\\ Theme");
 }
 
 #[test]
@@ -198,6 +203,8 @@ fn fish_completes_a_path_with_spaces_and_set_and_theme_names() {
         complete -C"mybb-sync export --set "
         echo ==
         complete -C"mybb-sync export --theme M"
+        echo ==
+        complete -C"mybb-sync theme export M"
     "#;
     let out = TestCommand::program("fish")
         .args(["-N", "-c", probe])
@@ -213,4 +220,5 @@ fn fish_completes_a_path_with_spaces_and_set_and_theme_names() {
     assert_eq!(parts[0], ["mybb_sync/template_sets/Default Templates/"], "{out}");
     assert_eq!(parts[1], ["A/B", "Default Templates"], "{out}");
     assert_eq!(parts[2], ["My Theme"], "{out}");
+    assert_eq!(parts[3], ["My Theme"], "{out}");
 }

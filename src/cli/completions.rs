@@ -348,17 +348,38 @@ fn bash() -> String {
 }
 
 /// Returns the bash statement completing the operands of `group` (files fall back to
-/// `complete -o default`).
+/// `complete -o default`). A group of two-word commands completes its actions, then the
+/// operand of the action given (`theme export NAME`: the tree's theme names).
 fn bash_operands(group: &Group) -> String {
     let words: Vec<&str> = match group.operands() {
-        Some(Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir)) => {
+        Some(operands) => return bash_operand(operands),
+        None => group.actions(),
+    };
+    let actions = format!("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words.join(" "));
+    let mut per_action = String::new();
+    for spec in &group.specs {
+        if let Some(action) = spec.words.get(1) {
+            let _ = write!(per_action, " {action}) {} ;;", bash_operand(spec.operands));
+        }
+    }
+    // `i` is the command's index in COMP_WORDS (the loop at the top stops there).
+    format!(
+        "if ((COMP_CWORD == i + 1)); then {actions}; else case ${{COMP_WORDS[i+1]}} in{per_action} esac; fi"
+    )
+}
+
+/// Returns the bash statement completing `operands`.
+fn bash_operand(operands: Operands) -> String {
+    let words: Vec<&str> = match operands {
+        Operands::Paths { .. } | Operands::One(ValueKind::File | ValueKind::Dir) => {
             return "_mybb_sync_paths -f".to_owned();
         }
-        Some(
-            Operands::One(ValueKind::Choice(words)) | Operands::Optional(ValueKind::Choice(words)),
-        ) => words.to_vec(),
-        Some(_) => Vec::new(),
-        None => group.actions(),
+        Operands::One(ValueKind::ThemeName) => return "_mybb_sync_names styles".to_owned(),
+        Operands::One(ValueKind::SetName) => return "_mybb_sync_names template_sets".to_owned(),
+        Operands::One(ValueKind::Choice(words)) | Operands::Optional(ValueKind::Choice(words)) => {
+            words.to_vec()
+        }
+        _ => Vec::new(),
     };
     format!("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words.join(" "))
 }
@@ -390,6 +411,27 @@ fn zsh() -> String {
         "#compdef mybb-sync\n# zsh completion for mybb-sync, from `mybb-sync completions zsh`.\n\
          {ZSH_PRELUDE}"
     );
+    // A group's operand follows its action: `theme export NAME`, `theme import FILE`.
+    for group in groups().iter().filter(|g| g.operands().is_none()) {
+        let mut cases = String::new();
+        for spec in &group.specs {
+            let Some(action) = spec.words.get(1) else { continue };
+            let call = match spec.operands {
+                Operands::One(ValueKind::ThemeName) => "_mybb_sync_themes",
+                Operands::One(ValueKind::SetName) => "_mybb_sync_sets",
+                Operands::One(ValueKind::File | ValueKind::Dir) | Operands::Paths { .. } => {
+                    "_files"
+                }
+                _ => continue,
+            };
+            let _ = write!(cases, " {action}) {call} ;;");
+        }
+        let _ = writeln!(
+            out,
+            "_mybb_sync_{}_operand() {{ case $words[2] in{cases} esac }}",
+            group.word
+        );
+    }
     out.push_str(
         "_mybb_sync() {\n\
          \x20   local -a global commands\n",
@@ -423,7 +465,7 @@ fn zsh() -> String {
             Some(_) => {}
             None => {
                 specs.push(format!("'1:action:({})'", group.actions().join(" ")));
-                specs.push("'*:file:_files'".to_owned());
+                specs.push(format!("'*:operand:_mybb_sync_{}_operand'", group.word));
             }
         }
         let _ = writeln!(
@@ -509,11 +551,30 @@ fn fish() -> String {
             }
             Some(_) => {}
             None => {
+                let actions = group.actions().join(" ");
                 let _ = writeln!(
                     out,
-                    "complete -c mybb-sync -n '{condition}' -a '{}'",
-                    group.actions().join(" ")
+                    "complete -c mybb-sync -n '{condition}; and not __fish_seen_subcommand_from \
+                     {actions}' -a '{actions}'"
                 );
+                // The action's operand: `theme export NAME` completes the tree's theme names.
+                for spec in &group.specs {
+                    let Some(action) = spec.words.get(1) else { continue };
+                    let what = match spec.operands {
+                        Operands::One(ValueKind::ThemeName) => "-a '(__mybb_sync_names styles)'",
+                        Operands::One(ValueKind::SetName) => {
+                            "-a '(__mybb_sync_names template_sets)'"
+                        }
+                        Operands::One(ValueKind::File | ValueKind::Dir)
+                        | Operands::Paths { .. } => "-F",
+                        _ => continue,
+                    };
+                    let _ = writeln!(
+                        out,
+                        "complete -c mybb-sync -n '{condition}; and __fish_seen_subcommand_from \
+                         {action}' {what}"
+                    );
+                }
             }
         }
     }
