@@ -58,8 +58,11 @@ fn prefer_db_and_prefer_disk_resolve_a_conflict_as_the_warning_says() {
     for (side, wins) in [("db", "<!-- db -->"), ("disk", "<!-- disk -->")] {
         let (db, dir, root, relative) = board(&format!("advice_prefer_{side}"));
         let warning = conflict(&db, dir.path(), &root, &relative);
-        assert!(warning.contains("resolve with --prefer disk or --prefer db"), "{warning}");
-        // What it says, with import (the command that warned).
+        assert!(
+            warning.contains("resolve with import --prefer disk or import --prefer db"),
+            "{warning}"
+        );
+        // What it says.
         at(&db, dir.path(), Some(&root)).args(["import", "--prefer", side]).expect_success();
         assert_eq!(std::fs::read_to_string(root.join(&relative)).unwrap(), wins, "{side}");
         assert_eq!(db.template(1, TITLE).unwrap(), wins.as_bytes(), "{side}");
@@ -68,12 +71,15 @@ fn prefer_db_and_prefer_disk_resolve_a_conflict_as_the_warning_says() {
 }
 
 #[test]
-fn export_prefer_db_resolves_a_conflict_too() {
-    let (db, dir, root, relative) = board("advice_export_prefer_db");
-    conflict(&db, dir.path(), &root, &relative);
-    at(&db, dir.path(), Some(&root)).args(["export", "--prefer", "db"]).expect_success();
-    assert_eq!(std::fs::read_to_string(root.join(&relative)).unwrap(), "<!-- db -->");
-    at(&db, dir.path(), Some(&root)).arg("status").expect_success();
+fn export_prefer_means_the_same_as_imports() {
+    for (side, wins) in [("db", "<!-- db -->"), ("disk", "<!-- disk -->")] {
+        let (db, dir, root, relative) = board(&format!("advice_export_prefer_{side}"));
+        conflict(&db, dir.path(), &root, &relative);
+        at(&db, dir.path(), Some(&root)).args(["export", "--prefer", side]).expect_success();
+        assert_eq!(std::fs::read_to_string(root.join(&relative)).unwrap(), wins, "{side}");
+        assert_eq!(db.template(1, TITLE).unwrap(), wins.as_bytes(), "{side}");
+        at(&db, dir.path(), Some(&root)).arg("status").expect_success();
+    }
 }
 
 #[test]

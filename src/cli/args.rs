@@ -88,7 +88,8 @@ pub struct ExportArgs {
     pub themes: Vec<String>,
     /// Print what would change, change nothing.
     pub dry_run: bool,
-    /// `--prefer db` overwrites files edited since the last sync, and resolves conflicts.
+    /// `--prefer`: where file and database differ, that side wins (`disk`: the file's content
+    /// goes to the database), conflicts included.
     pub prefer: Option<Prefer>,
     /// Print JSON lines on stdout (`commands/output.rs`).
     pub json: bool,

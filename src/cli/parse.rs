@@ -547,7 +547,6 @@ mod tests {
             (&["watch", "--set", "x"][..], "--set belongs to `export`"),
             (&["watch", "--dry-run"][..], "--dry-run belongs to `export` and `import`"),
             (&["import", "--prefer", "both"][..], "--prefer takes disk or db"),
-            (&["export", "--prefer", "disk"][..], "import --prefer disk"),
             (&["watch", "--pull-interval", "0"][..], "--pull-interval takes seconds"),
             (&["watch", "--debounce", "soon"][..], "--debounce takes a number"),
             (&["export", "stray"][..], "stray"),

@@ -135,14 +135,14 @@ pub const COMMANDS: &[CommandSpec] = &[
             dry_run(Set(|a, _| a.of.export.dry_run = true)),
             Flag::value(
                 "prefer",
-                "db",
-                "Overwrite files edited since the last sync, conflicts included",
+                "disk|db",
+                "Where file and database differ (conflicts included), this side wins",
                 Parse(|a, v| {
-                    a.of.export.prefer = Some(export_prefer(&text(v))?);
+                    a.of.export.prefer = Some(prefer(&text(v))?);
                     Ok(())
                 }),
             )
-            .kind(ValueKind::Choice(&["db"])),
+            .kind(ValueKind::Choice(PREFER_CHOICES)),
             json(Set(|a, _| a.of.export.json = true)),
         ],
         build: |of, _| Ok(Command::Export(of.export)),
@@ -548,17 +548,6 @@ fn prefer(value: &str) -> Result<Prefer> {
         "disk" => Ok(Prefer::Disk),
         "db" => Ok(Prefer::Db),
         other => Err(Error::usage(format!("--prefer takes disk or db, not {other:?}"))),
-    }
-}
-
-/// Parses `export --prefer`, where disk would mean nothing.
-fn export_prefer(value: &str) -> Result<Prefer> {
-    match value {
-        "disk" => Err(Error::usage(
-            "export --prefer disk would mean nothing: export writes files, and files edited on \
-             disk are kept anyway; to send them to the database use import --prefer disk",
-        )),
-        other => prefer(other),
     }
 }
 

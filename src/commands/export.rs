@@ -20,6 +20,7 @@ use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::baseline;
+use crate::sync::decide::Prefer;
 use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::own_dir::{self, Binding};
 use crate::sync::plan::{Flow, Scope, Syncer};
@@ -77,6 +78,12 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
     let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
     let forgotten = own_dir::bind(&config.sync_root, config, binding)?;
     let started = SystemTime::now();
+    // `--prefer disk`: the file's side wins, so its content goes to the database, as `--prefer`
+    // means in every command (issue 27); otherwise an export only writes files.
+    let flow = match options.prefer {
+        Some(Prefer::Disk) => Flow::BOTH,
+        _ => Flow::EXPORT,
+    };
     let syncer = Syncer::new(db, config, options.prefer)?;
     let board = Board::load(db)?;
     let scope = chosen_scope(&syncer, &board, options)?;
@@ -103,7 +110,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
     let plan = plan?;
     drop(unsaved);
     if options.dry_run {
-        crate::commands::status::print_dry_run(config, &plan, Flow::EXPORT, options.json)?;
+        crate::commands::status::print_dry_run(config, &plan, flow, options.json)?;
         return Ok(summary);
     }
     let apply = ApplyOptions {
@@ -111,7 +118,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
         fail_after: mode.fail_after,
         ..ApplyOptions::default()
     };
-    let report = syncer.apply(plan, Flow::EXPORT, &mut state, &apply)?;
+    let report = syncer.apply(plan, flow, &mut state, &apply)?;
     for part in &mut summary.parts {
         part.count(&report);
         part.log(config);

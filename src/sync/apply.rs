@@ -468,8 +468,8 @@ impl Syncer<'_> {
             ),
             Action::DeletedConflict(why) => {
                 log::warn!(
-                    "{}: conflict: {why}; nothing deleted or created (resolve with --prefer disk \
-                     or --prefer db)",
+                    "{}: conflict: {why}; nothing deleted or created (resolve with import \
+                     --prefer disk or import --prefer db)",
                     self.config.shown(&path)
                 );
                 round.report.deletion_conflicts.push((path, why));
@@ -519,8 +519,8 @@ impl Syncer<'_> {
                 };
                 log::warn!(
                     "{}: conflict: changed on disk and in the database since the last sync; \
-                     the database's version is in {}{kept} (resolve with --prefer disk or \
-                     --prefer db)",
+                     the database's version is in {}{kept} (resolve with import --prefer disk \
+                     or import --prefer db)",
                     self.config.shown(&path),
                     self.config.shown(&copy)
                 );
