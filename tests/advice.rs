@@ -144,3 +144,42 @@ fn watch_export_first_says_watching_before_anything_paused() {
     let watching = stderr.find("watching ").unwrap();
     assert!(!stderr[..watching].contains("watcher paused"), "{stderr}");
 }
+
+#[test]
+fn run_export_to_fetch_it_fetches_it() {
+    let (db, dir, root, relative) = board("advice_export_fetches");
+    db.exec(&format!(
+        "UPDATE mybb_templates SET template = '<!-- admin cp -->' WHERE sid = 1 AND title = '{TITLE}'"
+    ));
+    let out = at(&db, dir.path(), Some(&root)).arg("import").expect_success();
+    assert!(
+        out.stderr
+            .contains(&format!("{relative}: changed in the database; run export to fetch it")),
+        "{out}"
+    );
+    // What it says.
+    at(&db, dir.path(), Some(&root)).arg("export").expect_success();
+    assert_eq!(std::fs::read_to_string(root.join(&relative)).unwrap(), "<!-- admin cp -->");
+    at(&db, dir.path(), Some(&root)).arg("status").expect_success();
+}
+
+#[test]
+fn kept_import_it_or_prefer_db_does_either() {
+    for (follow, wins) in
+        [(&["import"][..], "<!-- mine -->"), (&["export", "--prefer", "db"][..], "")]
+    {
+        let (db, dir, root, relative) = board(&format!("advice_kept_{}", follow.len()));
+        let before = db.template(1, TITLE).unwrap();
+        std::fs::write(root.join(&relative), "<!-- mine -->").unwrap();
+        let out = at(&db, dir.path(), Some(&root)).arg("export").expect_success();
+        let says =
+            format!("{relative}: edited since the last sync; kept (import it, or --prefer db)");
+        assert!(out.stderr.contains(&says), "{out}");
+        // What it says: either way, file and row agree afterwards.
+        at(&db, dir.path(), Some(&root)).args(follow.iter().copied()).expect_success();
+        let want = if wins.is_empty() { before } else { wins.as_bytes().to_vec() };
+        assert_eq!(db.template(1, TITLE).unwrap(), want, "{follow:?}");
+        assert_eq!(std::fs::read(root.join(&relative)).unwrap(), want, "{follow:?}");
+        at(&db, dir.path(), Some(&root)).arg("status").expect_success();
+    }
+}
