@@ -169,8 +169,8 @@ fn dot_dot_through_link(path: &Path) -> Option<PathBuf> {
 }
 
 /// Returns a usage error (exit 2) unless `path`, a file given on the command line outside the
-/// sync tree (a theme file, `--base FILE.xml`), exists and is not a folder: a mistyped name is said as such
-/// before anything is read or connected, as for a PATH in the tree.
+/// sync tree (a theme file, `--base FILE.xml`), exists and is not a folder: a mistyped name is
+/// said as such before anything is read or connected, as for a PATH in the tree.
 pub fn input_file(path: &Path, what: &str) -> Result<()> {
     match std::fs::metadata(path) {
         // A pipe or a device reads as a file (`<(curl ...)`), and is read up to a cap later.
