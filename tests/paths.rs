@@ -111,6 +111,15 @@ fn import_takes_each_form_of_a_path() {
 }
 
 #[test]
+fn check_takes_each_form_of_a_path() {
+    let (db, dir, root, relative) = board("paths_check");
+    for (cwd, given_root, path, form) in forms(dir.path(), &root, &relative) {
+        let out = at(&db, &cwd, given_root).args(["check", &path]).expect_success();
+        assert!(out.stderr.contains("check: 1 file checked"), "{form}: {out}");
+    }
+}
+
+#[test]
 fn merge_takes_each_form_of_a_path_and_finds_the_outdated_copy() {
     let (db, dir, root, relative) = board("paths_merge");
     let listed = at(&db, dir.path(), Some(&root)).args(["outdated", "--porcelain"]).expect_code(3);
@@ -145,6 +154,7 @@ fn a_path_that_names_nothing_is_exit_2_in_every_command() {
         &["diff", "--master", missing.as_str()],
         &["merge", missing.as_str()],
         &["revert", missing.as_str()],
+        &["check", missing.as_str()],
         &["import", "/etc/hostname"],
     ] {
         let out = at(&db, dir.path(), Some(&root)).args(args.iter().copied()).expect_code(2);
@@ -188,6 +198,8 @@ fn a_root_that_is_a_file_is_one_sentence_and_exit_2_in_every_command() {
         &["theme", "export", "Default"],
         &["theme", "import", "x.xml"],
         &["theme", "unpack", "x.xml"],
+        &["check"],
+        &["check", "a.html"],
     ] {
         for root in [file.clone(), file.join("below")] {
             let out = at(&db, dir.path(), Some(&root)).args(args.iter().copied()).expect_code(2);

@@ -29,15 +29,15 @@ use crate::sync::ignore::IgnoreFile;
 use crate::sync::plan::walk_root;
 use crate::sync::upgrade::OldMasters;
 
-/// Returns the sync root `args` name, as [`config::resolve`] would, without needing a
-/// database: `check` without `--mybb` reads only files.
-pub fn sync_root(args: &ConnectionArgs) -> PathBuf {
-    args.sync_root
-        .clone()
-        .or_else(|| {
-            std::env::var_os(config::ENV_SYNC_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_SYNC_ROOT))
+/// Returns the sync root `args` name, as [`config::resolve`] would (`root.rs` decides: the
+/// flag, the environment, the enclosing root, `./mybb_sync`), without needing a database:
+/// `check` without `--mybb` reads only files.
+///
+/// # Errors
+///
+/// A usage error (exit 2) when the root is a file.
+pub fn sync_root(args: &ConnectionArgs) -> Result<PathBuf> {
+    config::sync_root(args.sync_root.as_deref())
 }
 
 /// Returns `path` relative to `root` when it lies under it (as every message shows paths),
@@ -172,8 +172,10 @@ fn files_to_check(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// the board for `--mybb`) and its own `options`. Prints every finding and returns
 /// [`Error::Findings`] (exit 3) when any is an error.
 pub fn run(args: &ConnectionArgs, options: &CheckArgs) -> Result<()> {
-    let root = sync_root(args);
+    let root = sync_root(args)?;
     crate::sync::own_dir::require_root(&root)?;
+    // As every command takes a PATH: as `status` prints it, or from the current directory.
+    let paths = crate::root::operands(&root, &options.paths)?;
     let silence = Silence::load(&root, &options.allow)?;
     let xml_masters = options.masters.as_deref().map(read_masters).transpose()?;
     let baseline = match xml_masters {
@@ -188,7 +190,7 @@ pub fn run(args: &ConnectionArgs, options: &CheckArgs) -> Result<()> {
         board: board.as_ref(),
         silence: &silence,
     };
-    let files = files_to_check(&root, &options.paths)?;
+    let files = files_to_check(&root, &paths)?;
     let findings = check_files(&checker, &root, &files);
     let errors = findings.iter().filter(|f| f.severity() == Severity::Error).count();
     let warnings = findings.len() - errors;
