@@ -1,5 +1,5 @@
 //! `watch`: arms the watcher, installs the Ctrl-C/SIGTERM handler, and with `--export-first`
-//! exports while the watcher is paused. The watch loop itself is the engine's (`sync/watcher.rs`).
+//! exports while the watcher is paused. The watch loop itself is the engine's (`sync/watcher/`).
 
 use std::io::Write as _;
 use std::path::PathBuf;

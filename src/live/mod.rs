@@ -5,7 +5,7 @@
 //! watcher's worker --Change list--> Sender::publish --bounded channel + wake-up--> server thread
 //!   (never waits)                    (reload JSON)                                 (poll loop)
 //! ```
-//! The worker learns what it made live from `sync/apply.rs`'s report ([`Change`]: a stylesheet whose
+//! The worker learns what it made live from `sync/apply/`'s report ([`Change`]: a stylesheet whose
 //! cache files were renamed into place, a template whose row was written) and hands it to a
 //! [`Sender`], which never blocks: a full channel drops the message. One server thread
 //! (`server.rs`) multiplexes every browser connection with `poll(2)`, serves `/livereload.js`
@@ -40,7 +40,7 @@ pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALH
 /// channel within microseconds, so only a stuck thread would lose any).
 const CHANNEL_CAPACITY: usize = 1024;
 
-/// Something a sync made live on the forum, as `sync/apply.rs` reports it.
+/// Something a sync made live on the forum, as `sync/apply/` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// The cache files of stylesheet `name` of theme `tid` hold its new content (renamed into

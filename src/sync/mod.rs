@@ -11,6 +11,7 @@ pub mod layout;
 pub mod merged;
 pub mod own_dir;
 pub mod plan;
+pub mod recovery;
 pub mod state;
 pub mod textmerge;
 pub mod theme_unpack;

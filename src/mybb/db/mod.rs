@@ -9,7 +9,7 @@
 //!   one statement that is safe on its own, and the template and stylesheet writes are
 //!   compare-and-swap in that one statement (an `UPDATE` only where the row still holds what
 //!   was read; an `INSERT` that finds an older row of the same item removes itself again).
-//! - The write functions are `pub(crate)` and called only from `sync/apply.rs`, the one door
+//! - The write functions are `pub(crate)` and called only from `sync/apply/`, the one door
 //!   through which file content reaches the database, from `cache.rs`, which keeps MyBB's
 //!   stylesheet lists and `default_theme` cache in step with it, and from the theme import.
 //! - Nothing read is trusted: a value that does not convert is an error naming table, row and

@@ -4,20 +4,20 @@
 //! across the read), validates it (safeguard 1, `validate.rs`), finds what MyBB renders for it
 //! (`mybb/board.rs`), and compares the two with what they were at the last sync (`state.rs`,
 //! `decide.rs`): only the file changed, write the row; only the row changed, write the file;
-//! both, a conflict that touches neither. `apply.rs` then carries out what the command allows:
+//! both, a conflict that touches neither. `apply/` then carries out what the command allows:
 //! `import` writes rows, `export` writes files, `watch` both, `status` and `--dry-run` nothing.
 //! Each plan keeps what it saw, the file's identity ([`Seen`]) and the row's content, so that
-//! `apply.rs` replaces either only while it is still that (compare-and-swap on both sides).
+//! `apply/` replaces either only while it is still that (compare-and-swap on both sides).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::disk::atomic::{self, FileId, Seen};
+use crate::disk::atomic::Seen;
 use crate::disk::walk::walk_files;
 use crate::error::Result;
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
-use crate::mybb::db::{Db, VersionedTemplate, now};
+use crate::mybb::db::{Db, VersionedTemplate};
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
 use crate::sync::ignore::IgnoreFile;
@@ -28,10 +28,13 @@ use crate::sync::layout::{
 use crate::sync::state::{Record, State, content_hash};
 use crate::sync::validate::{self, ItemKind};
 
-/// MyBB's `templates.title` is varchar(120).
-const MAX_TITLE_CHARS: usize = 120;
-/// MyBB's `themestylesheets.name` is varchar(30).
-const MAX_STYLESHEET_NAME_CHARS: usize = 30;
+mod duplicates;
+mod read;
+mod sides;
+
+use duplicates::{DuplicateTitles, index_set, shared_name};
+use read::{ReadProblem, read_stable};
+use sides::{Emptied, emptied, outcome, oversize_refusal, synced_hash};
 
 /// Which ways changes may flow in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,18 +226,6 @@ fn normalized(kind: ItemKind, bytes: &[u8]) -> &[u8] {
         ItemKind::Template => text::rtrim_bytes(bytes),
         ItemKind::Stylesheet => bytes,
     }
-}
-
-/// What the database holds for one item, and how a write to it would go.
-struct DbSide {
-    kind: ItemKind,
-    /// The rendered content and its stamp, if MyBB renders anything for the item.
-    rendered: Option<(Vec<u8>, u64)>,
-    /// How to write the item, or why it may not be written.
-    target: std::result::Result<Target, String>,
-    /// The pages a theme's own stylesheet row is attached to (`attachedto`), for a deletion
-    /// to remember (see [`Deletion::Stylesheet`]); None for anything else.
-    attachedto: Option<String>,
 }
 
 /// Which sets and themes a whole-board plan covers.
@@ -583,7 +574,8 @@ impl<'a> Syncer<'a> {
         }
         let mut db = self.db_side(&item, ctx);
         if let Ok(Target::InsertStylesheet { attachedto, .. }) = &mut db.target
-            && let Some(remembered) = crate::sync::apply::remembered_attachments(self.config, &path)
+            && let Some(remembered) =
+                crate::sync::recovery::remembered_attachments(self.config, &path)
         {
             *attachedto = remembered;
         }
@@ -697,14 +689,6 @@ impl<'a> Syncer<'a> {
             ItemPath::Stylesheet { theme, .. } => board.theme_by_name(theme).is_none(),
         }
     }
-
-    /// Returns what the database holds for `item`, and how a write to it would go.
-    fn db_side(&self, item: &ItemPath, ctx: &Context<'_>) -> DbSide {
-        match item {
-            ItemPath::Template { set, title, .. } => template_side(ctx, set, title),
-            ItemPath::Stylesheet { theme, name } => stylesheet_side(ctx.board, theme, name),
-        }
-    }
 }
 
 /// An item path as parsed, or why it is not one.
@@ -746,334 +730,10 @@ impl<'p> Context<'p> {
     }
 }
 
-/// Returns the hash the last sync recorded for an item, given what its file and row hold now.
-/// A record with a pending hash was left by a run that stopped (or was killed) between saving
-/// the state and renaming files into place: the file holds the old content or the new one,
-/// and either is what both sides held, so whichever of the two the file holds counts as
-/// synced. A file that holds neither was edited, but on top of which is unknown (the rename
-/// may not have happened): None, so that a difference is a conflict, never a local edit that
-/// overwrites the row (design.md, invariant 7; issue 26).
-fn synced_hash(record: Option<Record>, file: Option<u64>, db: Option<u64>) -> Option<u64> {
-    let record = record?;
-    let Some(pending) = record.pending else { return Some(record.hash) };
-    match file {
-        Some(file) if file == record.hash || file == pending => Some(file),
-        Some(_) => None,
-        // No file: a row holding the pending content is unchanged since.
-        None => Some(db.filter(|h| *h == pending).unwrap_or(record.hash)),
-    }
-}
-
-/// Returns the plan of an item from its verdict (path and `seen` are filled in by the caller).
-/// `db_hash` is the hash of the database's side as [`Syncer::plan_one`] took it.
-fn outcome(
-    verdict: Verdict,
-    db: DbSide,
-    db_hash: Option<u64>,
-    content: Option<&str>,
-    key: String,
-) -> Planned {
-    let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
-    let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
-    let record = |bytes: &[u8]| {
-        Some((key.clone(), Record { hash: content_hash(bytes), stamp, pending: None }))
-    };
-    let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
-    match verdict {
-        Verdict::Nothing => plain(Action::Missing),
-        // The key goes with the action, for the record to be dropped once it is carried out.
-        Verdict::DeletedInDb => Planned {
-            sync: Some((key, Record { hash: 0, stamp, pending: None })),
-            ..plain(Action::RemoveFile { owner_gone: false })
-        },
-        Verdict::DeletedAndEdited { edited_on_disk: true } => {
-            plain(Action::DeletedConflict(DELETED_IN_DB_EDITED_ON_DISK))
-        }
-        Verdict::DeletedAndEdited { edited_on_disk: false } => {
-            plain(Action::DeletedConflict(DELETED_ON_DISK_EDITED_IN_DB))
-        }
-        Verdict::Unknown => plain(Action::DeletedConflict(NO_STATE_NO_ROW)),
-        Verdict::DeletedOnDisk => {
-            let rendered = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
-            let deletion = match db.target {
-                Ok(Target::UpdateTemplate { tid, title, seen }) => {
-                    Deletion::Template { tid, title, seen }
-                }
-                Ok(Target::UpdateStylesheet { tid, sid, name, seen }) => {
-                    let attachedto = db.attachedto.unwrap_or_default();
-                    Deletion::Stylesheet { tid, sid, name, seen, attachedto }
-                }
-                // Rendered from a master, the global set or a parent theme (or a read-only
-                // theme): nothing here to delete.
-                _ => {
-                    let sync = match db_hash {
-                        Some(hash) => Some((key, Record { hash, stamp, pending: None })),
-                        None => record(normalized(db.kind, &rendered)),
-                    };
-                    return Planned { sync, ..plain(Action::Delete(Deletion::Nothing(rendered))) };
-                }
-            };
-            // The key goes with the action, for the record to be dropped once the row is gone.
-            let sync = Some((key, Record { hash: 0, stamp, pending: None }));
-            Planned { sync, ..plain(Action::Delete(deletion)) }
-        }
-        Verdict::InSync => Planned { sync: file_norm.and_then(record), ..plain(Action::InSync) },
-        Verdict::Conflict => {
-            let theirs = db.rendered.map(|(bytes, _)| bytes).unwrap_or_default();
-            plain(Action::Conflict(theirs))
-        }
-        Verdict::ToDisk => {
-            let (bytes, _) = db.rendered.unwrap_or_default();
-            // The very bytes `db_hash` hashed: not hashed twice (issue 16, a 600 KB pass).
-            let sync = match db_hash {
-                Some(hash) => Some((key, Record { hash, stamp, pending: None })),
-                None => record(normalized(db.kind, &bytes)),
-            };
-            Planned { sync, ..plain(Action::ToDisk(bytes)) }
-        }
-        Verdict::ToDb => match (db.target, content) {
-            (Err(why), _) => plain(Action::Refused(why)),
-            (Ok(target), Some(content)) => {
-                let content = match db.kind {
-                    ItemKind::Template => text::rtrim(content).to_owned(),
-                    ItemKind::Stylesheet => content.to_owned(),
-                };
-                let hash = content_hash(content.as_bytes());
-                let sync = Some((key, Record { hash, stamp: now(), pending: None }));
-                Planned { sync, ..plain(Action::ToDb(Write { target, content })) }
-            }
-            (Ok(_), None) => plain(Action::Missing),
-        },
-    }
-}
-
-/// Returns what the database holds for template `title` of set `set`.
-fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
-    let kind = ItemKind::Template;
-    let Some(sid) = ctx.board.set_sid(set) else {
-        let why = format!("no template set named {set:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
-    };
-    let templates = ctx.sets.get(&sid);
-    let rendered = templates.and_then(|s| s.rendered(title));
-    // Only a new title can clash (and looking costs a pass over the set).
-    let other_case =
-        rendered.is_none().then(|| templates.and_then(|s| s.other_case(title))).flatten();
-    let target = if title.chars().count() > MAX_TITLE_CHARS {
-        Err(format!("a template title has at most {MAX_TITLE_CHARS} characters"))
-    } else if let (None, Some(other)) = (rendered, other_case) {
-        // MySQL's collation takes them for one title: MyBB would go on rendering the other,
-        // and the Admin CP refuses such a title as existing.
-        Err(format!(
-            "{title:?} differs only in case from the template {other:?} of this set, which MySQL \
-             and MyBB take for the same title; edit {other}.html instead"
-        ))
-    } else {
-        Ok(match templates.and_then(|s| s.own(title)) {
-            Some(own) => Target::UpdateTemplate {
-                tid: own.tid,
-                title: title.to_owned(),
-                seen: own.template.clone(),
-            },
-            None => Target::InsertTemplate {
-                sid,
-                title: title.to_owned(),
-                new_title: rendered.is_none(),
-            },
-        })
-    };
-    let rendered = rendered.map(|r| (r.template.clone(), r.dateline));
-    DbSide { kind, rendered, target, attachedto: None }
-}
-
-/// Returns what the database holds for stylesheet `name` of theme `theme`.
-fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
-    let kind = ItemKind::Stylesheet;
-    let Some(theme_row) = board.theme_by_name(theme) else {
-        let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
-    };
-    let tid = theme_row.tid;
-    let resolved = board.resolved_stylesheets(tid);
-    let row = resolved.get(name);
-    let name = name.to_owned();
-    let target = if tid == MASTER_THEME_TID {
-        Err("the master theme is read-only, as in the Admin CP; edit a child theme".to_owned())
-    } else if name.chars().count() > MAX_STYLESHEET_NAME_CHARS {
-        Err(format!("a stylesheet name has at most {MAX_STYLESHEET_NAME_CHARS} characters"))
-    } else {
-        Ok(match row {
-            Some(row) if row.tid == tid => {
-                Target::UpdateStylesheet { tid, sid: row.sid, name, seen: row.stylesheet.clone() }
-            }
-            Some(row) => Target::InsertStylesheet {
-                tid,
-                name,
-                attachedto: row.attachedto.clone(),
-                new_name: false,
-            },
-            None => {
-                Target::InsertStylesheet { tid, name, attachedto: String::new(), new_name: true }
-            }
-        })
-    };
-    let attachedto = row.filter(|r| r.tid == tid).map(|r| r.attachedto.clone());
-    let rendered = row.map(|r| (r.stylesheet.clone(), r.lastmodified));
-    DbSide { kind, rendered, target, attachedto }
-}
-
-/// Returns why `item` is refused if it is a stylesheet whose row is too big for the
-/// connection to read (issue 26): whatever its file holds, it is never compared with, nor
-/// written over, a row not read.
-fn oversize_refusal(board: &Board, item: &ItemPath) -> Option<String> {
-    let ItemPath::Stylesheet { theme, name } = item else { return None };
-    if board.oversize.is_empty() {
-        return None;
-    }
-    let resolved = board.resolved_stylesheets(board.theme_by_name(theme)?.tid);
-    board.oversize_refusal(resolved.get(name.as_str())?)
-}
-
-/// What an empty or blank file means, where it is not simply refused.
-enum Emptied {
-    /// The row is blank too: in sync.
-    OverBlankRow,
-    /// `--prefer db` and the row has content: the file is rewritten from it.
-    RefillFromDb,
-}
-
-/// Returns what an empty or blank file (`bytes`; validation refuses both) means instead, if
-/// the database side says more (see [`Emptied`]); None for any other file.
-fn emptied(bytes: &[u8], db: &DbSide, prefer: Option<Prefer>) -> Option<Emptied> {
-    if !validate::is_blank(bytes) {
-        return None;
-    }
-    let (row, _) = db.rendered.as_ref()?;
-    if row.iter().all(|&b| text::is_php_trim_byte(b)) {
-        Some(Emptied::OverBlankRow)
-    } else if prefer == Some(Prefer::Db) {
-        Some(Emptied::RefillFromDb)
-    } else {
-        None
-    }
-}
-
-/// Why a file could not be read.
-enum ReadProblem {
-    /// The file changed while it was read.
-    Unstable,
-    /// Reading failed, for this reason (never taken for a missing or unchanged file).
-    Failed(String),
-}
-
-/// Returns the file's bytes (None if it does not exist) and what was there, for the atomic
-/// writer's compare-and-swap; [`ReadProblem::Unstable`] if its size or modification time
-/// changed during the read (a writer was still at work), or [`ReadProblem::Failed`] if it
-/// cannot be read: a link (opened without following it, so a link planted after the planner
-/// looked is refused too), not a regular file, or a read error.
-fn read_stable(path: &Path) -> std::result::Result<(Option<Vec<u8>>, Seen), ReadProblem> {
-    use std::io::Read as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let failed = |e: std::io::Error| ReadProblem::Failed(format!("cannot read it: {e}"));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-    let mut file = match file {
-        Ok(file) => file,
-        // Absent (the whole of an export into an empty root): the writer places such a file
-        // with RENAME_NOREPLACE, so one created meanwhile is caught there, not looked for here.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Seen::Absent)),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(ReadProblem::Failed(crate::sync::inspect::LINK.to_owned()));
-        }
-        Err(e) => return Err(failed(e)),
-    };
-    let stamp = |file: &std::fs::File| -> std::result::Result<std::fs::Metadata, ReadProblem> {
-        let meta = file.metadata().map_err(failed)?;
-        if !meta.is_file() {
-            return Err(ReadProblem::Failed("not a regular file; it is never read".to_owned()));
-        }
-        Ok(meta)
-    };
-    let before = stamp(&file)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(before.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(failed)?;
-    let after = stamp(&file)?;
-    // Replaced by a rename meanwhile, or removed: the name now holds another file, or none.
-    let now = match std::fs::symlink_metadata(path) {
-        Ok(meta) => FileId::of(&meta),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((None, atomic::seen_at(path)));
-        }
-        Err(e) => return Err(failed(e)),
-    };
-    let id = FileId::of(&after);
-    if id == FileId::of(&before) && after.len() == bytes.len() as u64 && now == id {
-        Ok((Some(bytes), Seen::File(id)))
-    } else {
-        Err(ReadProblem::Unstable)
-    }
-}
-
-/// Returns the refusal of the second of two sets or themes named `name` (`first` and
-/// `second`, such as "sid 1"), which would share the folder `dir`.
-fn shared_name(dir: PathBuf, kind: &str, name: &str, first: String, second: String) -> Planned {
-    let why = format!(
-        "two {kind}s are named {name:?} ({first} and {second}); this folder holds {first}'s, \
-         and {second} is not synced: rename one of them in the Admin CP"
-    );
-    Planned { path: dir, action: Action::Refused(why), sync: None, seen: Seen::Absent }
-}
-
 /// Returns true if and only if `planned` should be kept: refusals at one path (a link or an
 /// unreadable folder refuses every item below it) are reported once.
 fn once_per_refused_path(refused: &mut BTreeSet<PathBuf>, planned: &Planned) -> bool {
     !matches!(planned.action, Action::Refused(_)) || refused.insert(planned.path.clone())
-}
-
-/// Finds template files that name the same template from two group folders of one set.
-#[derive(Default)]
-struct DuplicateTitles {
-    /// Per set: every template title found on disk, with its paths.
-    sets: HashMap<String, HashMap<String, Vec<PathBuf>>>,
-}
-
-impl DuplicateTitles {
-    fn index(&mut self, root: &Path, set: &str) -> &HashMap<String, Vec<PathBuf>> {
-        self.sets.entry(set.to_owned()).or_insert_with(|| index_set(root, set))
-    }
-
-    /// Returns another path under the same set that names `title`, if there is one.
-    fn other_path(&mut self, root: &Path, set: &str, title: &str, path: &Path) -> Option<PathBuf> {
-        let same = |p: &PathBuf| std::path::absolute(p).ok() == std::path::absolute(path).ok();
-        self.index(root, set).get(title)?.iter().find(|p| !same(p)).cloned()
-    }
-
-    /// Returns the one file naming `title` in set `set`, if exactly one does.
-    fn only_path(&mut self, root: &Path, set: &str, title: &str) -> Option<PathBuf> {
-        match self.index(root, set).get(title).map(Vec::as_slice) {
-            Some([only]) => Some(only.clone()),
-            _ => None,
-        }
-    }
-}
-
-/// Returns every template title in the folder of set `set`, with the files that name it.
-fn index_set(root: &Path, set: &str) -> HashMap<String, Vec<PathBuf>> {
-    let mut index: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    let Ok(groups) = std::fs::read_dir(root.join(ItemPath::set_dir(set))) else { return index };
-    for group in groups.flatten() {
-        let Ok(files) = std::fs::read_dir(group.path()) else { continue };
-        for file in files.flatten() {
-            let path = file.path();
-            let Ok(rel) = path.strip_prefix(root) else { continue };
-            if let Ok(ItemPath::Template { title, .. }) = layout::parse(rel) {
-                index.entry(title).or_default().push(path);
-            }
-        }
-    }
-    index
 }
 
 /// Returns every file of both layouts under the sync root `root`.
@@ -1081,31 +741,4 @@ pub fn walk_root(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = walk_files(&root.join(TEMPLATE_SETS_DIR))?;
     files.extend(walk_files(&root.join(STYLES_DIR))?);
     Ok(files)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_pending_record_accepts_the_old_or_the_new_content_as_synced() {
-        let (old, new, edit) = (1, 2, 3);
-        let plain = Record { hash: old, stamp: 0, pending: None };
-        assert_eq!(synced_hash(Some(plain), Some(new), Some(new)), Some(old));
-        let pending = Record { pending: Some(new), ..plain };
-        // Killed after the rename: the file holds the new content; the row was reverted.
-        assert_eq!(synced_hash(Some(pending), Some(new), Some(old)), Some(new));
-        // Killed before it: the file holds the old content, the row the new one.
-        assert_eq!(synced_hash(Some(pending), Some(old), Some(new)), Some(old));
-        // An edit on disk, on top of the old content or the new one: unknown, a conflict
-        // whatever the row holds (issue 26: the row holding the new content was taken for
-        // "the rename happened", and the edit overwrote the Admin CP's).
-        assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), None);
-        assert_eq!(synced_hash(Some(pending), Some(edit), Some(old)), None);
-        assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), None);
-        // No file: the row's side tells.
-        assert_eq!(synced_hash(Some(pending), None, Some(new)), Some(new));
-        assert_eq!(synced_hash(Some(pending), None, Some(edit)), Some(old));
-        assert_eq!(synced_hash(None, Some(new), Some(new)), None);
-    }
 }

@@ -35,6 +35,12 @@ use crate::sync::own_dir;
 use crate::sync::plan::{self, Action, Flow, Syncer};
 use crate::sync::state::State;
 
+mod claim;
+mod deletions;
+
+use claim::claim_root;
+use deletions::hold_mass_deletion;
+
 /// How the watcher behaves.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -142,49 +148,6 @@ pub struct Armed {
     claim: std::fs::File,
 }
 
-/// The file in mybb-sync's own folder that a watcher holds locked while it watches, with its
-/// process id in it, so a second watcher of the same root can name it.
-const WATCH_CLAIM: &str = "watch.pid";
-
-/// Claims sync root `root` for one watcher: locks [`WATCH_CLAIM`] exclusively (the kernel lets
-/// go when the process dies) and writes this process's id in it. Two watchers of one root
-/// would fight over every row ("its row changed meanwhile; planning again"), so a second one is
-/// refused, naming the first. The file is a lock, written in place: replacing it atomically
-/// would give the next watcher another file to lock.
-fn claim_root(root: &std::path::Path) -> Result<std::fs::File> {
-    use std::io::{Read as _, Seek as _, Write as _};
-    let path = own_dir::ensure(root)?.join(WATCH_CLAIM);
-    let io = |action, source| Error::IoAt { path: path.clone(), action, source };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io("open", e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            let first = match text.trim() {
-                "" => "another process".to_owned(),
-                pid => format!("process {pid}"),
-            };
-            return Err(Error::usage(format!(
-                "{} is already watched by another mybb-sync watch ({first}); two watchers of \
-                 one sync root would overwrite each other's work: stop that one first",
-                root.display()
-            )));
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", e)),
-    }
-    file.set_len(0).map_err(|e| io("truncate", e))?;
-    file.rewind().map_err(|e| io("rewind", e))?;
-    writeln!(file, "{}", std::process::id()).map_err(|e| io("write", e))?;
-    Ok(file)
-}
-
 /// Watches `dir` and every readable folder below it, each on its own. A folder that cannot be
 /// watched is logged and skipped, unless it is `dir` and `strict`.
 fn watch_folders(
@@ -255,52 +218,6 @@ pub fn arm(config: &Config) -> Result<Armed> {
         }
     };
     Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder, claim })
-}
-
-/// Why a batch's deletions were held.
-#[derive(Debug, PartialEq, Eq)]
-enum MassDeletion {
-    /// More files than `--max-deletions` vanished.
-    TooMany(usize),
-    /// A whole folder vanished: a set's or theme's, a group folder, or a layout's top folder.
-    Folder(PathBuf),
-}
-
-/// Takes the deletions out of `plan` when they are a mass deletion: more than `max` files, or
-/// any file whose folder vanished with it (a branch switch, an `rm -rf`).
-/// Returns the paths held and why, or None when the batch may delete what it planned.
-fn hold_mass_deletion(
-    plan: &mut Vec<plan::Planned>,
-    max: usize,
-    root: &std::path::Path,
-) -> Option<(Vec<PathBuf>, MassDeletion)> {
-    let deletions: Vec<&PathBuf> =
-        plan.iter().filter(|p| matches!(p.action, Action::Delete(_))).map(|p| &p.path).collect();
-    if deletions.is_empty() {
-        return None;
-    }
-    // The highest folder above a deleted file that is gone with it: a set's or theme's, a
-    // group folder of a set (an `rm -rf` of one group, however few its files), or a layout's
-    // top folder. A file deleted alone leaves its folder.
-    let vanished = |path: &PathBuf| -> Option<PathBuf> {
-        let relative = path.strip_prefix(root).ok()?;
-        relative
-            .ancestors()
-            .skip(1)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(|dir| root.join(dir))
-            .filter(|dir| std::fs::symlink_metadata(dir).is_err())
-            .last()
-    };
-    let gone_folder = deletions.iter().find_map(|p| vanished(p));
-    let why = match gone_folder {
-        Some(dir) => MassDeletion::Folder(dir),
-        None if deletions.len() > max => MassDeletion::TooMany(deletions.len()),
-        None => return None,
-    };
-    let held: Vec<PathBuf> = deletions.into_iter().cloned().collect();
-    plan.retain(|p| !matches!(p.action, Action::Delete(_)));
-    Some((held, why))
 }
 
 /// How long a stop request waits for a worker stuck in a database call (a frozen server
@@ -412,10 +329,6 @@ struct Worker {
     /// warning would print twice), until a batch sees the path in another state.
     conflicted: std::collections::HashSet<PathBuf>,
 }
-
-/// The least time without a file vanishing before deletions are applied (see
-/// [`Worker::deletions`]); four debounce windows when that is longer.
-const DELETION_QUIET: Duration = Duration::from_millis(500);
 
 /// The longest wait between attempts while the database is unreachable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -542,19 +455,6 @@ impl Worker {
         [self.batch_at(), self.pull_at(), self.deletions_at()].into_iter().flatten().min()
     }
 
-    /// Returns how long no file may have vanished before deletions are applied.
-    fn deletion_quiet(&self) -> Duration {
-        DELETION_QUIET.max(self.options.debounce * 4)
-    }
-
-    /// Returns when the deletions found so far are due (see [`Worker::deletions`]).
-    fn deletions_at(&self) -> Option<Instant> {
-        (!self.deletions.is_empty()).then(|| {
-            let quiet = self.last_deletion + self.deletion_quiet();
-            self.retry_at.map_or(quiet, |retry| retry.max(quiet))
-        })
-    }
-
     /// Returns when the pending batch is due: after a quiet debounce window, and during an
     /// outage not before the next retry.
     fn batch_at(&self) -> Option<Instant> {
@@ -643,34 +543,6 @@ impl Worker {
                 Ok(())
             }
             Err(e) => self.outage_or(e, Vec::new()),
-        }
-    }
-
-    /// Reports deletions on disk held for an explicit `import`, once for as long as the same
-    /// files stay held. A batch that held nothing leaves the earlier hold as it is: those files
-    /// still wait, and the pull does not queue them again.
-    fn report_held_deletions(&mut self, held: Option<(Vec<PathBuf>, MassDeletion)>) {
-        let Some((paths, why)) = held else { return };
-        let new = paths.iter().any(|p| !self.held_deletions.contains(p));
-        self.held_deletions.extend(paths.iter().cloned());
-        if !new {
-            return;
-        }
-        let why = match why {
-            MassDeletion::TooMany(n) => format!(
-                "{n} files were deleted at once (more than --max-deletions {})",
-                self.options.max_deletions
-            ),
-            MassDeletion::Folder(dir) => {
-                format!("the whole folder {} was deleted", self.config.shown(&dir))
-            }
-        };
-        log::warn!(
-            "{why}: nothing is deleted from the database (a branch switch or an rm -rf?); \
-             run `mybb-sync import` to delete them, or `mybb-sync export` to bring the files back"
-        );
-        for path in &paths {
-            log::info!("{}: deleted on disk; held for an explicit import", self.config.shown(path));
         }
     }
 
@@ -940,40 +812,5 @@ impl Worker {
             (self.busy_backoff * 2).clamp(Duration::from_millis(100), MAX_BUSY_BACKOFF);
         self.retry_at = Some(Instant::now() + self.busy_backoff);
         self.pending.extend(busy.into_iter().map(|(path, _)| path));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::disk::atomic::Seen;
-    use crate::sync::plan::{Deletion, Planned};
-
-    fn deletion(path: PathBuf) -> Planned {
-        let action = Action::Delete(Deletion::Nothing(Vec::new()));
-        Planned { path, action, sync: None, seen: Seen::Absent }
-    }
-
-    #[test]
-    fn a_batch_deleting_many_files_or_a_whole_folder_is_held() {
-        let root = crate::test_support::scratch_dir("watcher", "mass_deletion");
-        let theme = root.join("styles/Default");
-        std::fs::create_dir_all(&theme).unwrap();
-        let few: Vec<Planned> = (0..3).map(|n| deletion(theme.join(format!("{n}.css")))).collect();
-        let mut plan = few.clone();
-        assert_eq!(hold_mass_deletion(&mut plan, 3, &root), None);
-        assert_eq!(plan.len(), 3);
-        let mut plan = few.clone();
-        let held = hold_mass_deletion(&mut plan, 2, &root);
-        assert_eq!(
-            held.map(|(paths, why)| (paths.len(), why)),
-            Some((3, MassDeletion::TooMany(3)))
-        );
-        assert!(plan.is_empty());
-        // One file, but its theme's folder is gone with it.
-        let mut plan = vec![deletion(root.join("styles/Gone/a.css"))];
-        let held = hold_mass_deletion(&mut plan, 5, &root);
-        assert_eq!(held.map(|(_, why)| why), Some(MassDeletion::Folder(root.join("styles/Gone"))));
-        let _ = std::fs::remove_dir_all(root);
     }
 }
