@@ -773,8 +773,11 @@ impl Worker {
             self.conflicted.remove(path);
         }
         self.conflicted.extend(report.conflicts.iter().map(|(path, _)| path.clone()));
+        // Gone from both sides (a removal of our own seen as an event, or an item deleted on
+        // both): nothing changed, so nothing to tell at info. A file deleted on disk whose row
+        // remains is a deletion, reported where it is applied or held.
         for path in &report.missing {
-            log::info!("{}: deleted on disk; the database keeps it", self.config.shown(path));
+            log::debug!("{}: no file and no row; nothing to do", self.config.shown(path));
         }
         if !report.unstable.is_empty() {
             // Still being written: wait for the writer to go quiet, then read again.
