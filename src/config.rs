@@ -70,9 +70,23 @@ impl Config {
     }
 }
 
+/// The database engine a board is on: which module of `mybb::db` speaks to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// MySQL or MariaDB (`mysqli`, `mysql`, `mysql_pdo` in `inc/config.php`): a server.
+    #[default]
+    MySql,
+    /// SQLite (`sqlite`): a database file, named by [`DbTarget::database`]; the server fields
+    /// (host, port, user, password, socket, encoding) are unused.
+    Sqlite,
+}
+
 /// Where the database is. The password never leaves this struct in text form.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbTarget {
+    /// The engine; the fields below are a server's, except `database`, which for SQLite is
+    /// the database file's path.
+    pub engine: EngineKind,
     pub host: String,
     pub port: u16,
     pub user: String,
@@ -88,6 +102,9 @@ pub struct DbTarget {
 impl fmt::Display for DbTarget {
     /// Writes the target as a URL with the password replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.engine == EngineKind::Sqlite {
+            return write!(f, "sqlite:{}", self.database);
+        }
         let host =
             if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
         write!(f, "mysql://{}", self.user)?;
@@ -109,15 +126,24 @@ impl fmt::Debug for DbTarget {
 }
 
 impl DbTarget {
-    /// Parses `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]`. User, password and
+    /// Parses `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]`, or `sqlite:PATH`
+    /// for a SQLite board's database file (`sqlite:///abs/path` too). User, password and
     /// database may be percent-encoded (a password with `@`, `:` or `/` must be). Errors never
     /// contain the password.
     pub fn parse_url(url: &str) -> Result<DbTarget> {
         let bad = |why: &str| Error::usage(format!("invalid database URL: {why}"));
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            // `sqlite:///abs` as other tools write it; `sqlite:/abs` and `sqlite:rel` as given.
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(bad("no database file after sqlite:"));
+            }
+            return Ok(DbTarget::sqlite(path));
+        }
         let rest = url
             .strip_prefix("mysql://")
             .or_else(|| url.strip_prefix("mariadb://"))
-            .ok_or_else(|| bad("it must start with mysql://"))?;
+            .ok_or_else(|| bad("it must start with mysql:// (or sqlite: for a SQLite board)"))?;
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, Some(q)),
             None => (rest, None),
@@ -155,6 +181,7 @@ impl DbTarget {
             }
         }
         Ok(DbTarget {
+            engine: EngineKind::MySql,
             host: if host.is_empty() { "localhost".to_owned() } else { host },
             port: port.unwrap_or(3306),
             user,
@@ -163,6 +190,22 @@ impl DbTarget {
             socket,
             encoding: None,
         })
+    }
+}
+
+impl DbTarget {
+    /// Returns the target of a SQLite board whose database file is `path`.
+    pub fn sqlite(path: &str) -> DbTarget {
+        DbTarget {
+            engine: EngineKind::Sqlite,
+            host: String::new(),
+            port: 0,
+            user: String::new(),
+            password: String::new(),
+            database: path.to_owned(),
+            socket: None,
+            encoding: None,
+        }
     }
 }
 
@@ -245,9 +288,20 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
         (None, Some(root)) => {
             check_mybb_root(root)?;
             let board = config_file::read(root)?;
+            if board.is_sqlite() {
+                let target = DbTarget::sqlite(&sqlite_file(root, &board.database));
+                return finish(
+                    args,
+                    target,
+                    Some(board.table_prefix),
+                    sync_root,
+                    mybb_root.clone(),
+                );
+            }
             if !board.is_mysql() {
                 return Err(Error::usage(format!(
-                    "{}: database type {:?} is not supported yet (only mysqli, mysql, mysql_pdo)",
+                    "{}: database type {:?} is not supported yet (only mysqli, mysql, \
+                     mysql_pdo and sqlite)",
                     root.join("inc/config.php").display(),
                     board.db_type
                 )));
@@ -267,6 +321,7 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
                 found.map(|path| path.to_string_lossy().into_owned())
             });
             let target = DbTarget {
+                engine: EngineKind::MySql,
                 host: board.hostname.clone(),
                 port: board.port.unwrap_or(3306),
                 user: board.username.clone(),
@@ -285,12 +340,37 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
             )));
         }
     };
+    finish(args, db, board_prefix, sync_root, mybb_root)
+}
+
+/// Returns the checked configuration for database `db`, the table prefix chosen from the flag,
+/// the environment and the board's own (`board_prefix`, from `inc/config.php`).
+fn finish(
+    args: &ConnectionArgs,
+    db: DbTarget,
+    board_prefix: Option<String>,
+    sync_root: PathBuf,
+    mybb_root: Option<PathBuf>,
+) -> Result<Config> {
     let prefix = flag_or_env(args.prefix.clone(), ENV_TABLE_PREFIX)
         .or(board_prefix)
         .unwrap_or_else(|| "mybb_".to_owned());
     config_file::validate_table_prefix(&prefix)
         .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
     Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync, rebind: args.rebind })
+}
+
+/// Returns the path of a SQLite board's database file, `database` as `inc/config.php` names it.
+/// MyBB hands it to PDO as it is (`new PDO("sqlite:{$config['database']}")` in
+/// `inc/db_sqlite.php`), so a relative path is relative to whichever directory the PHP script
+/// runs in; MyBB's installer refuses `./` and `../` for that reason. Here a relative path is
+/// taken from MyBB's root, where the forum's own pages run.
+fn sqlite_file(root: &std::path::Path, database: &str) -> String {
+    let path = std::path::Path::new(database);
+    if path.is_absolute() {
+        return database.to_owned();
+    }
+    root.join(path).to_string_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -331,6 +411,23 @@ mod tests {
         let t =
             DbTarget::parse_url("mysql://u@localhost/d?socket=/run/mysqld/mysqld.sock").unwrap();
         assert_eq!(t.socket.as_deref(), Some("/run/mysqld/mysqld.sock"));
+    }
+
+    #[test]
+    fn a_sqlite_url_names_the_database_file() {
+        for (url, path) in [
+            ("sqlite:/srv/forum/mybb.db", "/srv/forum/mybb.db"),
+            ("sqlite:///srv/forum/mybb.db", "/srv/forum/mybb.db"),
+            ("sqlite:board.db", "board.db"),
+        ] {
+            let t = DbTarget::parse_url(url).unwrap();
+            assert_eq!((t.engine, t.database.as_str()), (EngineKind::Sqlite, path), "{url}");
+        }
+        assert_eq!(
+            DbTarget::parse_url("sqlite:/a b/x.db").unwrap().to_string(),
+            "sqlite:/a b/x.db"
+        );
+        assert_eq!(DbTarget::parse_url("sqlite:").unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use fs_err as fs;
 
-use crate::config::Config;
+use crate::config::{Config, EngineKind};
 use crate::disk::atomic;
 use crate::disk::gate::SyncLock;
 use crate::error::{Error, Result};
@@ -162,6 +162,16 @@ fn identity(config: &Config) -> Vec<(&'static str, String)> {
     if let Some(server) = server_of(config) {
         fields.push((SERVER, server));
     }
+    if db.engine == EngineKind::Sqlite {
+        // The file, absolute where it can be made so: the same board named from another
+        // directory is the same board. (A MySQL stamp keeps the fields it always had.)
+        let file = std::path::absolute(&db.database)
+            .map_or_else(|_| db.database.clone(), |p| p.to_string_lossy().into_owned());
+        fields.push(("engine", "sqlite".to_owned()));
+        fields.push(("file", file));
+        fields.push(("prefix", config.prefix.clone()));
+        return fields;
+    }
     match &db.socket {
         Some(socket) => fields.push(("socket", socket.clone())),
         None => {
@@ -177,6 +187,9 @@ fn identity(config: &Config) -> Vec<(&'static str, String)> {
 /// Returns the board `fields` name, in words.
 fn describe(fields: &[(String, String)]) -> String {
     let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    if let Some(file) = get("file") {
+        return format!("SQLite file {file}, table prefix {:?}", get("prefix").unwrap_or("?"));
+    }
     let at = match (get("socket"), get("host"), get("port")) {
         (Some(socket), _, _) => format!("socket {socket}"),
         (None, Some(host), Some(port)) => format!("{host}:{port}"),

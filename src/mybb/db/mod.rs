@@ -1,9 +1,9 @@
 //! What a board is asked, whatever engine holds it: the rows mybb-sync reads and the facade,
 //! [`Db`], through which the rest of the code reads MyBB's tables and makes its few writes.
 //!
-//! This part is engine-neutral: it names no SQL. The statements are the engine's (today
-//! MySQL/MariaDB, in [`mysql`]; the next engines sit beside it), and [`Db`] only hands each
-//! question to the engine the board is on. What holds for every engine is written here:
+//! This part is engine-neutral: it names no SQL. The statements are the engine's (MySQL and
+//! MariaDB in [`mysql`], SQLite in [`sqlite`]), and [`Db`] only hands each question to the
+//! engine the board is on. What holds for every engine is written here:
 //!
 //! - MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is
 //!   one statement that is safe on its own, and the template and stylesheet writes are
@@ -16,12 +16,24 @@
 //!   column, never a panic.
 
 mod mysql;
+mod sqlite;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::DbTarget;
+use crate::config::{DbTarget, EngineKind};
 use crate::error::{Error, Result};
+
+/// Returns true if and only if `error` says that a SQLite database file stayed locked by
+/// another writer past the busy wait (for the error's message).
+pub(crate) fn sqlite_busy(error: &rusqlite::Error) -> bool {
+    sqlite::is_busy(error)
+}
+
+/// Returns how long a SQLite statement waits for a database file another writer holds.
+pub(crate) fn sqlite_busy_wait() -> Duration {
+    sqlite::busy_wait()
+}
 
 /// How long connecting, and each read or write on a connection, may take before the server
 /// counts as unreachable. Generous for MyBB's small rows; short enough that a frozen server is
@@ -156,12 +168,29 @@ pub fn now() -> u64 {
 /// A connection to a MyBB database: one connection, made again when a ping after a pause or an
 /// error on it says that it is gone. Every question is handed to the engine the board is on.
 pub struct Db {
-    engine: mysql::MySql,
+    engine: Engine,
+}
+
+/// The engine a board is on, each with its own connection and its own SQL. An enum rather than
+/// a trait object: the set of engines is closed, and each question is one `match` away.
+enum Engine {
+    MySql(mysql::MySql),
+    Sqlite(sqlite::Sqlite),
+}
+
+/// Hands a question to the engine of `$db`: `on_engine!(self, e => e.themes())`.
+macro_rules! on_engine {
+    ($db:expr, $e:ident => $call:expr) => {
+        match &$db.engine {
+            Engine::MySql($e) => $call,
+            Engine::Sqlite($e) => $call,
+        }
+    };
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Db({})", self.engine.target())
+        write!(f, "Db({})", on_engine!(self, e => e.target()))
     }
 }
 
@@ -171,28 +200,32 @@ impl Db {
     /// gave: TCP stays TCP unless a socket was asked for. A database without MyBB's tables under
     /// the prefix is a configuration error (exit 2) naming the prefixes that have them.
     pub fn connect(target: &DbTarget, prefix: &str) -> Result<Db> {
-        Ok(Db { engine: mysql::MySql::connect(target, prefix)? })
+        let engine = match target.engine {
+            EngineKind::MySql => Engine::MySql(mysql::MySql::connect(target, prefix)?),
+            EngineKind::Sqlite => Engine::Sqlite(sqlite::Sqlite::open(target, prefix)?),
+        };
+        Ok(Db { engine })
     }
 
     /// Returns the template sets as `(sid, title)`, by sid.
     pub fn template_sets(&self) -> Result<Vec<(i32, String)>> {
-        self.engine.template_sets()
+        on_engine!(self, e => e.template_sets())
     }
 
     /// Returns the template groups as `(prefix, title)`, by gid.
     pub fn template_groups(&self) -> Result<Vec<(String, String)>> {
-        self.engine.template_groups()
+        on_engine!(self, e => e.template_groups())
     }
 
     /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
     /// ordered by tid, so that among duplicates of one (sid, title) the last one wins, as in MyBB.
     pub fn templates(&self, sids: &[i32], titles: Option<&[String]>) -> Result<Vec<TemplateRow>> {
-        self.engine.templates(sids, titles)
+        on_engine!(self, e => e.templates(sids, titles))
     }
 
     /// Returns every theme, by tid.
     pub fn themes(&self) -> Result<Vec<ThemeRow>> {
-        self.engine.themes()
+        on_engine!(self, e => e.themes())
     }
 
     /// Returns every stylesheet row, by sid; an error naming the first row too big for the
@@ -211,30 +244,30 @@ impl Db {
     /// columns. Such a row comes back with an empty `stylesheet`, listed apart, where reading
     /// it failed every command with "Packet is larger than max_allowed_packet" (issue 26).
     pub fn stylesheets_within_packet(&self) -> Result<(Vec<StylesheetRow>, Vec<Oversize>)> {
-        self.engine.stylesheets_within_packet()
+        on_engine!(self, e => e.stylesheets_within_packet())
     }
 
     /// Returns a `datacache` row's serialized value, if the row exists.
     pub fn datacache(&self, title: &str) -> Result<Option<String>> {
-        self.engine.lookup(Lookup::DATACACHE, title)
+        on_engine!(self, e => e.lookup(Lookup::DATACACHE, title))
     }
 
     /// Returns the value of MyBB setting `name` (a `settings` row, which MyBB copies into
     /// `inc/settings.php`), if the row exists.
     pub fn setting(&self, name: &str) -> Result<Option<String>> {
-        self.engine.lookup(Lookup::SETTING, name)
+        on_engine!(self, e => e.lookup(Lookup::SETTING, name))
     }
 
     /// Returns the names of every MyBB setting (the `settings` table), for `check`'s
     /// `unknown-setting` rule: one read per run.
     pub fn setting_names(&self) -> Result<Vec<String>> {
-        self.engine.keys(Lookup::SETTING)
+        on_engine!(self, e => e.keys(Lookup::SETTING))
     }
 
     /// Returns the board's version code (1837 for MyBB 1.8.37), which the Admin CP writes into
     /// every template it saves, read from the `version` datacache row.
     pub fn version_code(&self) -> Result<String> {
-        let prefix = self.engine.prefix();
+        let prefix = on_engine!(self, e => e.prefix());
         let missing = || Error::Data {
             what: format!(
                 "{prefix}datacache has no readable `version` row: is this a MyBB 1.8 database?"
@@ -255,14 +288,14 @@ impl Db {
     /// connection: false where the engine would silently turn them into `?` (MySQL's 3-byte
     /// `utf8`, in the column or as the connection's character set).
     pub fn store_four_byte_utf8(&self, columns: &[(&str, &str)]) -> Result<Vec<bool>> {
-        self.engine.store_four_byte_utf8(columns)
+        on_engine!(self, e => e.store_four_byte_utf8(columns))
     }
 
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
     /// insert, delete or edit, content included (so a Search & Replace that leaves `dateline`
     /// alone is seen too), and with the number of sets and themes.
     pub fn fingerprint(&self) -> Result<Vec<u64>> {
-        self.engine.fingerprint()
+        on_engine!(self, e => e.fingerprint())
     }
 }
 
@@ -272,7 +305,7 @@ impl Db {
     /// Returns a name of the database server that is the same through every address it
     /// answers on (see the engine's `server_identity` for how each engine names itself).
     pub fn server_identity(&self) -> Result<String> {
-        self.engine.server_identity()
+        on_engine!(self, e => e.server_identity())
     }
 }
 
@@ -288,7 +321,7 @@ impl Db {
         content: &str,
         version: &str,
     ) -> Result<Option<u64>> {
-        self.engine.insert_template(sid, title, content, version)
+        on_engine!(self, e => e.insert_template(sid, title, content, version))
     }
 
     /// Updates the content of template row `tid`, with the version, status and dateline the
@@ -302,7 +335,7 @@ impl Db {
         version: &str,
         seen: &[u8],
     ) -> Result<bool> {
-        self.engine.update_template(tid, title, content, version, seen)
+        on_engine!(self, e => e.update_template(tid, title, content, version, seen))
     }
 
     /// Updates template rows as [`Db::update_template`] does, many per statement: each row
@@ -316,7 +349,7 @@ impl Db {
         version: &str,
         budget: usize,
     ) -> Result<HashMap<u32, bool>> {
-        self.engine.update_templates(rows, version, budget)
+        on_engine!(self, e => e.update_templates(rows, version, budget))
     }
 
     /// Inserts template rows as [`Db::insert_template`] does, many per statement: one row
@@ -330,14 +363,14 @@ impl Db {
         version: &str,
         budget: usize,
     ) -> Result<HashMap<(i32, String), bool>> {
-        self.engine.insert_templates_unless_taken(rows, version, budget)
+        on_engine!(self, e => e.insert_templates_unless_taken(rows, version, budget))
     }
 
     /// Returns the bytes one statement's values may take (`budget` of [`Db::update_templates`]
     /// and [`Db::insert_templates_unless_taken`]), asked anew by each caller's round, not kept:
     /// an admin may lower the server's limit while a watcher runs.
     pub(crate) fn statement_budget(&self) -> Result<usize> {
-        self.engine.statement_budget()
+        on_engine!(self, e => e.statement_budget())
     }
 
     /// Inserts a stylesheet row into theme `tid` as it is, for a theme just created (by
@@ -351,7 +384,7 @@ impl Db {
         content: &str,
         lastmodified: u64,
     ) -> Result<u64> {
-        self.engine.insert_new_stylesheet(tid, name, attachedto, content, lastmodified)
+        on_engine!(self, e => e.insert_new_stylesheet(tid, name, attachedto, content, lastmodified))
     }
 
     /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
@@ -364,7 +397,7 @@ impl Db {
         content: &str,
         lastmodified: u64,
     ) -> Result<Option<u64>> {
-        self.engine.insert_stylesheet(tid, name, attachedto, content, lastmodified)
+        on_engine!(self, e => e.insert_stylesheet(tid, name, attachedto, content, lastmodified))
     }
 
     /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`,
@@ -377,13 +410,13 @@ impl Db {
         lastmodified: u64,
         seen: &[u8],
     ) -> Result<bool> {
-        self.engine.update_stylesheet(sid, name, content, lastmodified, seen)
+        on_engine!(self, e => e.update_stylesheet(sid, name, content, lastmodified, seen))
     }
 
     /// Sets stylesheet row `sid`'s `cachefile`, as the Admin CP does (to
     /// `css.php?stylesheet={sid}`) when it could not write the row's cache file.
     pub(crate) fn set_stylesheet_cachefile(&self, sid: u32, cachefile: &str) -> Result<()> {
-        self.engine.set_stylesheet_cachefile(sid, cachefile)
+        on_engine!(self, e => e.set_stylesheet_cachefile(sid, cachefile))
     }
 
     /// Writes theme `tid`'s rebuilt stylesheet list and, when given, its `properties` (whose
@@ -395,13 +428,13 @@ impl Db {
         properties: Option<&str>,
         stylesheets: &str,
     ) -> Result<()> {
-        self.engine.update_theme_lists(tid, properties, stylesheets)
+        on_engine!(self, e => e.update_theme_lists(tid, properties, stylesheets))
     }
 
     /// Stores `value` (PHP-serialized) as datacache row `title`, creating the row if need be:
     /// MyBB's `$cache->update()`, which is one statement.
     pub(crate) fn update_datacache(&self, title: &str, value: &str) -> Result<()> {
-        self.engine.update_datacache(title, value)
+        on_engine!(self, e => e.update_datacache(title, value))
     }
 }
 
@@ -413,7 +446,7 @@ impl Db {
     /// since it was read is not thrown away unseen). Never a master theme's row (tid 1).
     /// Returns true if and only if a row went.
     pub(crate) fn delete_stylesheet(&self, tid: u32, sid: u32, seen: &[u8]) -> Result<bool> {
-        self.engine.delete_stylesheet(tid, sid, seen)
+        on_engine!(self, e => e.delete_stylesheet(tid, sid, seen))
     }
 }
 
@@ -425,25 +458,25 @@ impl Db {
     /// column, by tid descending, ties in the server's order (the export keeps the first row of
     /// each `cachefile`, so that order decides).
     pub fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
-        self.engine.stylesheets_for_export(tids)
+        on_engine!(self, e => e.stylesheets_for_export(tids))
     }
 
     /// Returns the templates of set `sid` as the export reads them: unordered, so in the order
     /// the server hands them to MyBB too.
     pub fn templates_for_export(&self, sid: i64) -> Result<Vec<ExportTemplate>> {
-        self.engine.templates_for_export(sid)
+        on_engine!(self, e => e.templates_for_export(sid))
     }
 
     /// Returns the tid of a theme called `name` (compared as the database compares, so in the
     /// column's collation: usually case-insensitive), as `import_theme_xml()`'s name check
     /// finds it.
     pub fn theme_tid_by_name(&self, name: &str) -> Result<Option<u32>> {
-        self.engine.theme_tid_by_name(name)
+        on_engine!(self, e => e.theme_tid_by_name(name))
     }
 
     /// Inserts a template set titled `title`. Returns its sid.
     pub(crate) fn insert_template_set(&self, title: &str) -> Result<u64> {
-        self.engine.insert_template_set(title)
+        on_engine!(self, e => e.insert_template_set(title))
     }
 
     /// Inserts the templates `(title, template, version)` into set `sid`, in order, with
@@ -454,19 +487,19 @@ impl Db {
         sid: i32,
         templates: &[(&str, &str, &str)],
     ) -> Result<()> {
-        self.engine.insert_templates(sid, templates)
+        on_engine!(self, e => e.insert_templates(sid, templates))
     }
 
     /// Inserts a theme row as `build_new_theme()` does: `def` 0, `allowedgroups` `all`, empty
     /// `properties` and `stylesheets` (filled in next). Returns its tid.
     pub(crate) fn insert_theme(&self, name: &str, pid: u32) -> Result<u64> {
-        self.engine.insert_theme(name, pid)
+        on_engine!(self, e => e.insert_theme(name, pid))
     }
 
     /// Writes theme `tid`'s `properties` alone, as `build_new_theme()` does when the parent has
     /// no stylesheet list to inherit.
     pub(crate) fn update_theme_properties(&self, tid: u32, properties: &str) -> Result<()> {
-        self.engine.update_theme_properties(tid, properties)
+        on_engine!(self, e => e.update_theme_properties(tid, properties))
     }
 }
 
@@ -475,21 +508,21 @@ impl Db {
     /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its
     /// version, ordered by tid (so a later duplicate of one (sid, title) wins, as in MyBB).
     pub fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
-        self.engine.versioned_templates()
+        on_engine!(self, e => e.versioned_templates())
     }
 
     /// Returns the tids of the custom rows (set rows, and global rows) that MyBB's "Find Updated
     /// Templates" finds: a master of the same title has a greater version and other content.
     /// Each tid once, ascending.
     pub fn find_updated(&self) -> Result<Vec<u32>> {
-        self.engine.find_updated()
+        on_engine!(self, e => e.find_updated())
     }
 
     /// Returns a cheap digest of the master templates and of which custom rows exist: it
     /// changes when an upgrade, a plugin or a hand edit changes a master, and when a custom
     /// copy is added or deleted. The baseline is refreshed only when it changes.
     pub fn templates_digest(&self) -> Result<String> {
-        self.engine.templates_digest()
+        on_engine!(self, e => e.templates_digest())
     }
 
     /// Deletes custom template row `tid` (a set's or a global row), as the Admin CP's "Revert
@@ -502,7 +535,7 @@ impl Db {
         title: &str,
         seen: &[u8],
     ) -> Result<bool> {
-        self.engine.delete_custom_template(tid, title, seen)
+        on_engine!(self, e => e.delete_custom_template(tid, title, seen))
     }
 }
 

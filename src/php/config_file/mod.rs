@@ -67,7 +67,8 @@ pub const DEFAULT_ENCODING: &str = "utf8";
 #[derive(Clone, PartialEq, Eq)]
 pub struct BoardConfig {
     /// `$config['database']['type']`: `mysqli`, `mysql`, `mysql_pdo`, `pgsql`, `pgsql_pdo` or
-    /// `sqlite`, as written. See [`BoardConfig::is_mysql`]; the caller refuses the others.
+    /// `sqlite`, as written. See [`BoardConfig::is_mysql`] and [`BoardConfig::is_sqlite`]; the
+    /// caller refuses the others.
     pub db_type: String,
     /// The database (schema) name; for SQLite boards, a file path.
     pub database: String,
@@ -92,10 +93,16 @@ pub struct BoardConfig {
 
 impl BoardConfig {
     /// Returns true if and only if the board runs on MySQL or MariaDB, through any of MyBB's
-    /// three MySQL drivers (`mysqli`, `mysql`, `mysql_pdo`). PostgreSQL (`pgsql`, `pgsql_pdo`)
-    /// and SQLite (`sqlite`) boards are not supported by this tool.
+    /// three MySQL drivers (`mysqli`, `mysql`, `mysql_pdo`).
     pub fn is_mysql(&self) -> bool {
         matches!(self.db_type.as_str(), "mysqli" | "mysql" | "mysql_pdo")
+    }
+
+    /// Returns true if and only if the board runs on SQLite (`sqlite`): `database` is then the
+    /// database file's path, and there is no server. PostgreSQL boards (`pgsql`, `pgsql_pdo`)
+    /// are neither, and refused by the caller.
+    pub fn is_sqlite(&self) -> bool {
+        self.db_type == "sqlite"
     }
 }
 
