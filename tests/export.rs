@@ -119,7 +119,10 @@ fn bytes_are_written_exactly_as_stored() {
     let db = TestDb::new("export_bytes_exact");
     let dir = TestDir::new("export_bytes_exact");
     let root = dir.join("sync");
-    db.exec("UPDATE mybb_templates SET template = 'line one\\r\\nline two\\r\\n\\t ' WHERE title = 'index' AND sid = -2");
+    db.exec_with(
+        "UPDATE mybb_templates SET template = ? WHERE title = 'index' AND sid = -2",
+        ("line one\r\nline two\r\n\t ",),
+    );
     sync_cmd(&db, &root).args(["export", "--set", "Default Templates"]).expect_success();
     assert_eq!(set_files(&root, "Default Templates")["index"], b"line one\r\nline two\r\n\t ");
 }

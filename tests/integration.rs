@@ -23,6 +23,7 @@ mod oversize;
 mod paths;
 mod races;
 mod readme;
+mod sqlite_board;
 mod sync;
 mod theme;
 mod trust;

@@ -14,6 +14,8 @@
 //! Each test module uses only part of this file, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+mod sqlite;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt::{self, Write as _};
 use std::io::Read;
@@ -29,6 +31,27 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Po
 
 /// The environment variable naming the test server; see the module documentation.
 pub const TEST_URL_VAR: &str = "MYBB_SYNC_TEST_URL";
+
+/// The environment variable choosing the engine [`TestDb`] is on: `sqlite` for a SQLite board
+/// file per test (no server needed), unset or `mysql` for MariaDB. `scripts/test.sh` runs the
+/// core modules a second time with `sqlite`.
+pub const TEST_ENGINE_VAR: &str = "MYBB_SYNC_TEST_ENGINE";
+
+/// Returns true when the tests run on SQLite and the calling test checks what only MariaDB has
+/// (`why` says what), printing `SKIPPED on SQLite: why` so that the skip is never silent; the
+/// test then returns early.
+pub fn mysql_only(why: &str) -> bool {
+    let skip = on_sqlite();
+    if skip {
+        eprintln!("SKIPPED on SQLite: {why}");
+    }
+    skip
+}
+
+/// Returns true if and only if the tests run on SQLite (see [`TEST_ENGINE_VAR`]).
+pub fn on_sqlite() -> bool {
+    std::env::var(TEST_ENGINE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("sqlite"))
+}
 
 /// The binary under test, as cargo built it for this test run.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mybb-sync");
@@ -130,10 +153,12 @@ fn fixture_sql() -> &'static str {
 pub struct TestDb {
     /// The database's name, as made by [`unique_name`].
     name: String,
-    /// The server URL, without a database and without a trailing slash.
+    /// The server URL, without a database and without a trailing slash (empty on SQLite).
     server_url: String,
-    /// One connection to the database, with `prefer_socket` off.
-    pool: Pool,
+    /// One connection to the database, with `prefer_socket` off (None on SQLite).
+    pool: Option<Pool>,
+    /// The board file, when the tests run on SQLite (see [`TEST_ENGINE_VAR`]).
+    sqlite: Option<sqlite::SqliteDb>,
 }
 
 impl TestDb {
@@ -145,6 +170,9 @@ impl TestDb {
     /// Panics if `MYBB_SYNC_TEST_URL` is unset, the server does not answer, or the load fails.
     #[track_caller]
     pub fn new(test_name: &str) -> TestDb {
+        if on_sqlite() {
+            return TestDb::on_sqlite(test_name, Some(fixture_sql()));
+        }
         let db = TestDb::empty(test_name);
         db.load_sql(fixture_sql());
         db
@@ -156,6 +184,9 @@ impl TestDb {
     /// Panics if `MYBB_SYNC_TEST_URL` is unset or the server does not answer.
     #[track_caller]
     pub fn empty(test_name: &str) -> TestDb {
+        if on_sqlite() {
+            return TestDb::on_sqlite(test_name, None);
+        }
         let server_url = server_url();
         let name = unique_name(test_name);
         let server_opts = connect_opts(&server_url, None);
@@ -181,12 +212,42 @@ impl TestDb {
         let opts =
             OptsBuilder::from_opts(connect_opts(&server_url, Some(&name))).pool_opts(pool_opts);
         let pool = Pool::new(opts).or_panic(|| format!("connecting to the test database {name}"));
-        TestDb { name, server_url, pool }
+        TestDb { name, server_url, pool: Some(pool), sqlite: None }
+    }
+
+    /// Creates a SQLite board file for the test named `test_name`, with the rows of the dump
+    /// `fixture` (converted by `tests/sqlite_board.rs`) or empty.
+    #[track_caller]
+    fn on_sqlite(test_name: &str, fixture: Option<&str>) -> TestDb {
+        let name = unique_name(test_name);
+        let board = sqlite::SqliteDb::create(&name, fixture)
+            .or_panic(|| format!("creating the SQLite test board {name}"));
+        TestDb { name, server_url: String::new(), pool: None, sqlite: Some(board) }
+    }
+
+    /// Returns the pool of the MariaDB database; panics on SQLite, saying the helper is
+    /// MariaDB's only.
+    #[track_caller]
+    fn pool(&self) -> &Pool {
+        self.pool.as_ref().unwrap_or_else(|| {
+            panic!(
+                "this test uses a MariaDB-only helper of TestDb (a connection of its own or the \
+                 server); run it without {TEST_ENGINE_VAR}=sqlite"
+            )
+        })
+    }
+
+    /// Returns the SQLite board file's path, when the tests run on SQLite.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite.as_ref().map(|board| board.path())
     }
 
     /// Returns the URL of this database, for the binary's `--db`: the server URL, `/`, the
     /// database name, then the server URL's `?options` if it had any.
     pub fn url(&self) -> String {
+        if let Some(board) = &self.sqlite {
+            return board.url();
+        }
         match self.server_url.split_once('?') {
             Some((base, options)) => format!("{base}/{}?{options}", self.name),
             None => format!("{}/{}", self.server_url, self.name),
@@ -199,7 +260,9 @@ impl TestDb {
     }
 
     /// Returns the URL of the server, without a database.
+    #[track_caller]
     pub fn server_url(&self) -> &str {
+        let _ = self.pool();
         &self.server_url
     }
 
@@ -210,7 +273,7 @@ impl TestDb {
     /// they panic after 30 s saying so.
     #[track_caller]
     pub fn conn(&self) -> PooledConn {
-        self.pool.try_get_conn(CONN_WAIT).or_panic(|| {
+        self.pool().try_get_conn(CONN_WAIT).or_panic(|| {
             format!(
                 "no connection to {} within {CONN_WAIT:?} (TestDb has one connection; \
                  is the test still holding the one from TestDb::conn()?)",
@@ -225,6 +288,11 @@ impl TestDb {
     /// Panics naming the database if any statement fails.
     #[track_caller]
     pub fn load_sql(&self, sql: &str) {
+        if let Some(board) = &self.sqlite {
+            let loaded = board.exec_batch(sql);
+            return loaded
+                .or_panic(|| format!("loading SQL ({} bytes) into {}", sql.len(), self.name));
+        }
         if let Err(e) = self.run_all(sql) {
             panic!("loading SQL ({} bytes) into {}: {e}", sql.len(), self.name);
         }
@@ -236,6 +304,9 @@ impl TestDb {
     /// Panics showing `sql` if one fails.
     #[track_caller]
     pub fn exec(&self, sql: &str) {
+        if let Some(board) = &self.sqlite {
+            return board.exec_batch(sql).or_panic(|| format!("in {}: {sql}", self.name));
+        }
         if let Err(e) = self.run_all(sql) {
             panic!("in {}: {sql}: {e}", self.name);
         }
@@ -262,6 +333,11 @@ impl TestDb {
     /// Panics showing `sql` if it fails.
     #[track_caller]
     pub fn exec_with(&self, sql: &str, params: impl Into<Params>) -> u64 {
+        if let Some(board) = &self.sqlite {
+            return board
+                .exec_with(sql, params.into())
+                .or_panic(|| format!("in {}: {sql}", self.name));
+        }
         let mut conn = self.conn();
         conn.exec_drop(sql, params).or_panic(|| format!("in {}: {sql}", self.name));
         conn.affected_rows()
@@ -274,12 +350,23 @@ impl TestDb {
     /// Panics showing `sql` if the query fails.
     #[track_caller]
     pub fn query_rows<T: FromRow>(&self, sql: &str) -> Vec<T> {
+        if self.sqlite.is_some() {
+            return self.query_rows_with(sql, Params::Empty);
+        }
         self.conn().query(sql).or_panic(|| format!("in {}: {sql}", self.name))
     }
 
     /// Like [`TestDb::query_rows`], with `?` placeholders bound to `params`.
     #[track_caller]
     pub fn query_rows_with<T: FromRow>(&self, sql: &str, params: impl Into<Params>) -> Vec<T> {
+        if let Some(board) = &self.sqlite {
+            let rows =
+                board.rows(sql, params.into()).or_panic(|| format!("in {}: {sql}", self.name));
+            return rows
+                .into_iter()
+                .map(|row| T::from_row_opt(row).or_panic(|| format!("in {}: {sql}", self.name)))
+                .collect();
+        }
         self.conn().exec(sql, params).or_panic(|| format!("in {}: {sql}", self.name))
     }
 
@@ -341,7 +428,9 @@ impl Drop for TestDb {
     /// Drops the database. A failure is printed, not raised: panicking here would abort a test
     /// that is already panicking and hide its real failure.
     fn drop(&mut self) {
-        let outcome = self.pool.try_get_conn(CONN_WAIT).and_then(|mut conn| {
+        // A SQLite board removes itself.
+        let Some(pool) = &self.pool else { return };
+        let outcome = pool.try_get_conn(CONN_WAIT).and_then(|mut conn| {
             conn.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name))
         });
         if let Err(e) = outcome {

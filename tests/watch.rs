@@ -14,7 +14,7 @@ use mybb_sync::sync::watcher::{self as watch, WatchOptions};
 use crate::export::sync_cmd;
 use crate::util::library_config as config;
 use crate::util::stop_watching as stop;
-use crate::util::{Running, TestDb, TestDir, start_watching, wait_until};
+use crate::util::{self, Running, TestDb, TestDir, start_watching, wait_until};
 
 const SET: &str = "template_sets/Default Templates";
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -352,6 +352,9 @@ fn a_directory_moved_in_is_reconciled() {
 
 #[test]
 fn a_killed_database_connection_is_reopened_and_the_pending_edit_applied() {
+    if util::mysql_only("a SQLite board has no server connection to kill") {
+        return;
+    }
     let (db, _dir, root, run) = watching("watch_connection_killed", &[]);
     let ids: Vec<u64> = db.query_rows(&format!(
         "SELECT id FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
