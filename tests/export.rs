@@ -39,7 +39,7 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Returns template file name stem -> content for every file of a set folder.
-fn set_files(root: &Path, set: &str) -> BTreeMap<String, Vec<u8>> {
+pub fn set_files(root: &Path, set: &str) -> BTreeMap<String, Vec<u8>> {
     let mut titles = BTreeMap::new();
     for (rel, body) in tree(&root.join("template_sets").join(set)) {
         let name = rel.rsplit('/').next().unwrap().strip_suffix(".html").unwrap().to_owned();

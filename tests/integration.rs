@@ -10,6 +10,7 @@ mod check;
 mod completion;
 mod config;
 mod copies;
+mod engines;
 mod existence;
 mod export;
 mod first_hour;

@@ -1,0 +1,248 @@
+//! What differs between the engines a board may be on (issue 31): the SQLite form of the
+//! fixture holds the MySQL load's rows, a save waits for a busy SQLite file (and says so when it
+//! stays busy), `inc/config.php` of each type is read or refused clearly.
+//!
+//! These tests make their SQLite boards themselves (with `tests/sqlite_board.rs`), so they run
+//! the same in the MariaDB pass and the SQLite pass of `scripts/test.sh`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::export::set_files;
+use crate::sqlite_board;
+use crate::util::{self, FIXTURE_SQL, TestCommand, TestDb, TestDir, wait_until};
+
+/// Builds the fixture's SQLite board at `path`.
+fn sqlite_fixture(path: &Path) {
+    let dump = std::fs::read_to_string(FIXTURE_SQL).unwrap();
+    sqlite_board::build(&dump, path).unwrap();
+}
+
+/// `mybb-sync --db sqlite:BOARD --root ROOT --no-fsync`.
+fn on_board(board: &Path, root: &Path) -> TestCommand {
+    TestCommand::new()
+        .arg("--db")
+        .arg(format!("sqlite:{}", board.display()))
+        .arg("--root")
+        .arg(root)
+        .arg("--no-fsync")
+}
+
+/// The seven tables of the fixture, each with the column it is ordered by.
+const TABLES: [(&str, &str); 7] = [
+    ("mybb_templates", "tid"),
+    ("mybb_templatesets", "sid"),
+    ("mybb_templategroups", "gid"),
+    ("mybb_themes", "tid"),
+    ("mybb_themestylesheets", "sid"),
+    ("mybb_settings", "sid"),
+    ("mybb_datacache", "title"),
+];
+
+#[test]
+fn the_sqlite_fixture_holds_the_same_rows_as_the_mysql_load() {
+    if util::on_sqlite() {
+        eprintln!("SKIPPED on SQLite: this test compares with the MariaDB load (the first pass)");
+        return;
+    }
+    let db = TestDb::new("engines_fixture_rows");
+    let dir = TestDir::new("engines_fixture_rows");
+    let board = dir.join("board.db");
+    sqlite_fixture(&board);
+    let conn = Connection::open(&board).unwrap();
+    for (table, key) in TABLES {
+        let sql = format!("SELECT * FROM {table} ORDER BY {key}");
+        let mysql: Vec<mysql::Row> = db.query_rows(&sql);
+        let mysql: Vec<Vec<Vec<u8>>> = mysql
+            .into_iter()
+            .map(|row| row.unwrap().into_iter().map(as_text_mysql).collect())
+            .collect();
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let width = stmt.column_count();
+        let sqlite: Vec<Vec<Vec<u8>>> = stmt
+            .query_map([], |row| (0..width).map(|i| row.get_ref(i).map(as_text_sqlite)).collect())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!mysql.is_empty(), "{table} is empty in the fixture");
+        assert_eq!(mysql.len(), sqlite.len(), "{table}: row counts differ");
+        for (m, s) in mysql.iter().zip(&sqlite) {
+            assert_eq!(m, s, "{table}: a row differs");
+        }
+    }
+}
+
+/// Returns a MariaDB value as the bytes of its text form.
+fn as_text_mysql(value: mysql::Value) -> Vec<u8> {
+    match value {
+        mysql::Value::Bytes(bytes) => bytes,
+        mysql::Value::Int(n) => n.to_string().into_bytes(),
+        mysql::Value::UInt(n) => n.to_string().into_bytes(),
+        other => format!("{other:?}").into_bytes(),
+    }
+}
+
+/// Returns a SQLite value as the bytes of its text form.
+fn as_text_sqlite(value: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Integer(n) => n.to_string().into_bytes(),
+        other => format!("{other:?}").into_bytes(),
+    }
+}
+
+#[test]
+fn a_save_waits_for_a_busy_sqlite_board_and_lands_when_it_is_free() {
+    let dir = TestDir::new("engines_sqlite_busy");
+    let (board, root) = (dir.join("board.db"), dir.join("sync"));
+    sqlite_fixture(&board);
+    on_board(&board, &root).arg("export").expect_success();
+    let header = root.join("template_sets/Default Templates/Header Templates/header.html");
+    std::fs::write(&header, "<div>saved while the board was busy</div>").unwrap();
+
+    // Another writer (a MyBB request, say) holds the file's write lock.
+    let other = Connection::open(&board).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; UPDATE mybb_settings SET value = value").unwrap();
+    let mut import = on_board(&board, &root).arg("import").spawn();
+    wait_until("the import says that it waits for the busy file", Duration::from_secs(60), || {
+        import.stderr_so_far().contains("is busy")
+    });
+    assert!(import.is_running(), "{}", import.stderr_so_far());
+    other.execute_batch("COMMIT").unwrap();
+    let out = import.wait(Duration::from_secs(60)).expect_success();
+    assert!(out.stderr.contains("1 written"), "{}", out.stderr);
+
+    let body: String = other
+        .query_row(
+            "SELECT template FROM mybb_templates WHERE sid = 1 AND title = 'header'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(body, "<div>saved while the board was busy</div>");
+    assert_eq!(set_files(&root, "Default Templates")["header"], body.as_bytes());
+}
+
+#[test]
+fn a_sqlite_board_that_stays_busy_is_an_error_naming_the_file_and_nothing_is_written() {
+    let dir = TestDir::new("engines_sqlite_stays_busy");
+    let (board, root) = (dir.join("board.db"), dir.join("sync"));
+    sqlite_fixture(&board);
+    on_board(&board, &root).arg("export").expect_success();
+    let header = root.join("template_sets/Default Templates/Header Templates/header.html");
+    std::fs::write(&header, "<div>never lands</div>").unwrap();
+
+    let other = Connection::open(&board).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; UPDATE mybb_settings SET value = value").unwrap();
+    let out = on_board(&board, &root)
+        .arg("import")
+        .env("MYBB_SYNC_TEST_HOOKS", "sqlite-busy-ms=200")
+        .run();
+    assert_ne!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("stayed locked by another writer"), "{}", out.stderr);
+    assert!(out.stderr.contains(&board.display().to_string()), "{}", out.stderr);
+    other.execute_batch("ROLLBACK").unwrap();
+    let rows: i64 = other
+        .query_row("SELECT COUNT(*) FROM mybb_templates WHERE sid = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "nothing may have been written");
+}
+
+#[test]
+fn the_journal_mode_of_a_sqlite_board_is_left_as_it_was() {
+    let dir = TestDir::new("engines_sqlite_journal");
+    let (board, root) = (dir.join("board.db"), dir.join("sync"));
+    sqlite_fixture(&board);
+    let mode = |conn: &Connection| -> String {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap()
+    };
+    let conn = Connection::open(&board).unwrap();
+    let wal: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(wal, "wal");
+    drop(conn);
+    on_board(&board, &root).arg("export").expect_success();
+    let header = root.join("template_sets/Default Templates/Header Templates/header.html");
+    std::fs::write(&header, "<div>in WAL mode</div>").unwrap();
+    on_board(&board, &root).arg("import").expect_success();
+    assert_eq!(mode(&Connection::open(&board).unwrap()), "wal");
+}
+
+#[test]
+fn config_php_of_type_sqlite_names_the_board_file_relative_to_the_mybb_root() {
+    let dir = TestDir::new("engines_config_sqlite");
+    let forum = dir.join("forum");
+    std::fs::create_dir_all(forum.join("inc")).unwrap();
+    sqlite_fixture(&forum.join("inc/forum.sqlite"));
+    for database in
+        ["inc/forum.sqlite".to_owned(), forum.join("inc/forum.sqlite").display().to_string()]
+    {
+        std::fs::write(
+            forum.join("inc/config.php"),
+            format!(
+                "<?php\n$config['database']['type'] = 'sqlite';\n\
+                 $config['database']['database'] = '{database}';\n\
+                 $config['database']['table_prefix'] = 'mybb_';\n\
+                 $config['database']['hostname'] = 'localhost';\n\
+                 $config['database']['username'] = '';\n\
+                 $config['database']['password'] = '';\n"
+            ),
+        )
+        .unwrap();
+        let root = dir.join(format!("sync-{}", database.len()));
+        TestCommand::new()
+            .arg("--mybb")
+            .arg(&forum)
+            .arg("--root")
+            .arg(&root)
+            .args(["--no-fsync", "export", "--set", "Default Templates"])
+            .expect_success();
+        assert_eq!(set_files(&root, "Default Templates").len(), 974, "{database}");
+    }
+}
+
+#[test]
+fn config_php_of_a_type_still_unsupported_is_refused_naming_it() {
+    let dir = TestDir::new("engines_config_pgsql");
+    let forum = dir.join("forum");
+    for db_type in ["pgsql", "pgsql_pdo", "mssql"] {
+        std::fs::create_dir_all(forum.join("inc")).unwrap();
+        std::fs::write(
+            forum.join("inc/config.php"),
+            format!(
+                "<?php\n$config['database']['type'] = '{db_type}';\n\
+                 $config['database']['database'] = 'forum';\n\
+                 $config['database']['table_prefix'] = 'mybb_';\n\
+                 $config['database']['hostname'] = 'localhost';\n\
+                 $config['database']['username'] = 'forum';\n\
+                 $config['database']['password'] = 'hunter2';\n"
+            ),
+        )
+        .unwrap();
+        let out = TestCommand::new()
+            .arg("--mybb")
+            .arg(&forum)
+            .arg("--root")
+            .arg(dir.join("sync"))
+            .arg("export")
+            .expect_code(2);
+        assert!(
+            out.stderr.contains(&format!("database type \"{db_type}\" is not supported")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("sqlite"), "{}", out.stderr);
+        assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_missing_sqlite_file_is_a_usage_error_and_is_not_created() {
+    let dir = TestDir::new("engines_sqlite_missing");
+    let board = dir.join("no-such.db");
+    let out = on_board(&board, &dir.join("sync")).arg("export").expect_code(2);
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+    assert!(!board.exists(), "the file must not be created");
+}
