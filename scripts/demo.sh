@@ -2,8 +2,10 @@
 # scripts/demo.sh: the main job of mybb-sync on the bundled sample data, end to end, then a
 # short guided tour against what it made.
 #
-# Usage: scripts/demo.sh [--keep] [--reset]
+# Usage: scripts/demo.sh [--keep] [--reset] [--sqlite]
 #
+#   --sqlite  run on a SQLite board built from the sample (a file, no server) even when MariaDB
+#             is here; the same as MYBB_SYNC_DEMO_SQLITE=1
 #   --keep    with a throwaway server: leave it running (and the demo database in it) and print
 #             how to stop it; without --keep it is removed as the script ends (the files stay)
 #   --reset   drop the demo database and the demo's sync root left by an earlier run first
@@ -15,6 +17,10 @@
 # try next against the same database and tree.
 #
 # The database:
+# - --sqlite (or MYBB_SYNC_DEMO_SQLITE=1), or a machine with no MariaDB server binaries and no
+#   local server to load the sample into (a throwaway server asked for included): a SQLite board,
+#   MYBB_SYNC_DEMO_DB.db in the clone, built from the sample by examples/sqlite-board.rs. Cargo
+#   is then all the demo needs.
 # - MYBB_DATABASE_URL set (mysql://user:password@host:port/database): the sample is loaded into
 #   that database, but only if it has none of the sample's tables (mybb_templates, mybb_themes,
 #   mybb_settings, ...) yet: the script never drops or overwrites anything there.
@@ -25,7 +31,8 @@
 #
 # Environment: MYBB_SYNC_DEMO_DB (the database name), MYBB_SYNC_DEMO_ROOT (the sync root,
 # default mybb_sync in the clone; a relative path is taken from the current directory),
-# MYBB_SYNC_DEMO_BIN (use this mybb-sync binary instead of building one), MYBB_SYNC_FORCE_THROWAWAY=1
+# MYBB_SYNC_DEMO_BIN (use this mybb-sync binary instead of building one), MYBB_SYNC_DEMO_BOARD (the
+# SQLite board's file), MYBB_SYNC_DEMO_BOARD_TOOL (a built examples/sqlite-board), MYBB_SYNC_FORCE_THROWAWAY=1
 # (use a throwaway server even when one answers at 127.0.0.1:3306).
 set -euo pipefail
 
@@ -34,16 +41,19 @@ say() { printf '%s: %s\n' "$me" "$*" >&2; }
 
 keep=0
 reset=0
+sqlite=0
+[[ ${MYBB_SYNC_DEMO_SQLITE:-0} == 1 ]] && sqlite=1
 for arg in "$@"; do
     case $arg in
         --keep) keep=1 ;;
         --reset) reset=1 ;;
+        --sqlite) sqlite=1 ;;
         -h | --help)
             sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
             exit 0
             ;;
         *)
-            say "unknown argument: $arg (use --keep, --reset or --help)"
+            say "unknown argument: $arg (use --keep, --reset, --sqlite or --help)"
             exit 2
             ;;
     esac
@@ -76,6 +86,27 @@ if [[ ! $demo_db =~ ^[A-Za-z0-9_]{1,64}$ ]]; then
     exit 2
 fi
 
+# With no MariaDB to use, the embedded default: no server binaries to start a throwaway one, and
+# no local server with a client to load the sample (or a throwaway one was asked for).
+if [[ $sqlite == 0 && -z ${MYBB_DATABASE_URL:-} && -z ${MYBB_SYNC_TEST_URL:-} ]] &&
+    ! _mariadb_find mariadbd mysqld >/dev/null; then
+    if [[ ${MYBB_SYNC_FORCE_THROWAWAY:-0} == 1 ]] || ! _mariadb_find mariadb mysql >/dev/null ||
+        ! _mariadb_answers "mysql://root@127.0.0.1:${MYBB_SYNC_LOCAL_PORT:-3306}" 1; then
+        say "no MariaDB server binaries here and no local server to use: the demo runs on a SQLite board"
+        sqlite=1
+    fi
+fi
+
+if [[ $sqlite == 1 ]]; then
+    if [[ -n ${MYBB_SYNC_DEMO_BOARD_TOOL:-} ]]; then
+        tool=$(absolute "$MYBB_SYNC_DEMO_BOARD_TOOL" "$caller_dir")
+    else
+        say "building the SQLite board tool (examples/sqlite-board.rs)"
+        cargo build --quiet --example sqlite-board
+        tool=$PWD/target/debug/examples/sqlite-board
+    fi
+fi
+
 if [[ -n ${MYBB_SYNC_DEMO_BIN:-} ]]; then
     bin=$(absolute "$MYBB_SYNC_DEMO_BIN" "$caller_dir")
     say "using the binary $bin (MYBB_SYNC_DEMO_BIN)"
@@ -97,7 +128,19 @@ if [[ -e $root/.mybb-sync.state ]]; then
     fi
 fi
 
-if [[ -n ${MYBB_DATABASE_URL:-} ]]; then
+if [[ $sqlite == 1 ]]; then
+    board=${MYBB_SYNC_DEMO_BOARD:-$PWD/$demo_db.db}
+    if [[ -e $board && $reset != 1 ]]; then
+        say "the SQLite board $board exists already (from an earlier run of the demo?): kept as it is."
+        say "run scripts/demo.sh --sqlite --reset to remove it and build the sample afresh."
+        exit 1
+    fi
+    rm -f -- "$board" "$board-journal" "$board-wal" "$board-shm"
+    say "building the SQLite board $board from the sample"
+    "$tool" build "$board" "$fixture"
+    db_url=sqlite:$board
+    shown_url=$db_url
+elif [[ -n ${MYBB_DATABASE_URL:-} ]]; then
     db_url=$MYBB_DATABASE_URL
     mariadb_parse_url "$db_url"
     if [[ -z $mariadb_url_db ]]; then
@@ -142,8 +185,21 @@ else
     shown_url=$(mariadb_redact "$db_url")
 fi
 
-mariadb_client "$db_url" <"$fixture"
-templates=$(mariadb_client "$db_url" --batch --skip-column-names -e 'SELECT COUNT(*) FROM mybb_templates')
+# Runs SQL statement $1 on the demo's board, printing any rows as a table.
+db_sql() {
+    if [[ $sqlite == 1 ]]; then
+        "$tool" sql "$board" "$1"
+    else
+        mariadb_client "$db_url" --table -e "$1"
+    fi
+}
+
+if [[ $sqlite == 1 ]]; then
+    templates=$("$tool" sql "$board" 'SELECT COUNT(*) FROM mybb_templates' | tail -n 1)
+else
+    mariadb_client "$db_url" <"$fixture"
+    templates=$(mariadb_client "$db_url" --batch --skip-column-names -e 'SELECT COUNT(*) FROM mybb_templates')
+fi
 say "loaded $templates templates"
 
 # Runs mybb-sync with only the options given here (a table prefix from the shell would not
@@ -163,8 +219,7 @@ step() {
 # Prints the demo database's rows of the header template, as `sid title dateline`.
 header_rows() {
     printf '\n$ SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = '"'header'"'\n'
-    mariadb_client "$db_url" --table -e \
-        "SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = 'header' ORDER BY sid"
+    db_sql "SELECT tid, sid, title, LENGTH(template) FROM mybb_templates WHERE title = 'header' ORDER BY sid"
 }
 
 # The command line the tour's "mybb-sync" stands for, quoted to be pasted into a shell.
@@ -200,8 +255,7 @@ header_rows
 
 step "6. A conflict: the same template edited in the Admin CP and on disk"
 printf '\n$ UPDATE mybb_templates SET template = CONCAT(template, "<!-- edited in the Admin CP -->") WHERE sid = 1 AND title = '"'header'"'\n'
-mariadb_client "$db_url" -e \
-    "UPDATE mybb_templates SET template = CONCAT(template, '<!-- edited in the Admin CP -->'), dateline = dateline + 1 WHERE sid = 1 AND title = 'header'"
+db_sql "UPDATE mybb_templates SET template = CONCAT(template, '<!-- edited in the Admin CP -->'), dateline = dateline + 1 WHERE sid = 1 AND title = 'header'"
 printf '$ echo "<!-- edited on disk again -->" >> %q\n' "$header"
 echo "<!-- edited on disk again -->" >>"$header"
 rc=0

@@ -246,3 +246,71 @@ fn a_missing_sqlite_file_is_a_usage_error_and_is_not_created() {
     assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
     assert!(!board.exists(), "the file must not be created");
 }
+
+/// Returns the demo script with the binary under test, the sync root `root`, and the SQLite
+/// board tool (examples/sqlite-board.rs) built here, so the demo builds nothing.
+fn sqlite_demo(dir: &TestDir) -> TestCommand {
+    let target = Path::new(util::BIN).parent().unwrap();
+    TestCommand::program(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "sqlite-board", "--manifest-path"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .timeout(Duration::from_secs(600))
+        .expect_success();
+    TestCommand::program("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo.sh"))
+        .env("MYBB_SYNC_DEMO_BIN", util::BIN)
+        .env("MYBB_SYNC_DEMO_BOARD_TOOL", target.join("examples/sqlite-board"))
+        .env("MYBB_SYNC_DEMO_ROOT", dir.join("sync"))
+        .env("MYBB_SYNC_DEMO_BOARD", dir.join("demo.db"))
+        .timeout(Duration::from_secs(300))
+}
+
+/// Asserts that `out` is the demo's whole tour, on the SQLite board in `dir`.
+#[track_caller]
+fn assert_sqlite_tour(out: &util::Output, dir: &TestDir) {
+    let board = format!("sqlite:{}", dir.join("demo.db").display());
+    assert!(out.stdout.contains(&board), "{out}");
+    assert!(out.stdout.contains("975\t1\theader"), "the set's copy of header: {out}");
+    assert!(out.stdout.contains("in sync: nothing to do"), "{out}");
+    assert!(!out.stdout.contains("throwaway"), "{out}");
+}
+
+#[test]
+fn the_demo_runs_on_a_sqlite_board_when_there_is_no_mariadb_on_path() {
+    let dir = TestDir::new("engines_demo_no_mariadb");
+    // A PATH of every program here but MariaDB's (client, server, install script).
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cargo_dir = Path::new(env!("CARGO")).parent().unwrap().to_path_buf();
+    for from in [Path::new("/usr/local/bin"), Path::new("/usr/bin"), Path::new("/bin"), &cargo_dir]
+    {
+        for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with("mariadb") || text.starts_with("mysql") || bin.join(&name).exists()
+            {
+                continue;
+            }
+            std::os::unix::fs::symlink(entry.path(), bin.join(&name)).unwrap();
+        }
+    }
+    let out = sqlite_demo(&dir)
+        .env("PATH", &bin)
+        .env("MARIADB_SEARCH_PATH", &bin)
+        // No local server either (a port nothing listens on), and a throwaway one asked for.
+        .env("MYBB_SYNC_LOCAL_PORT", "9")
+        .env("MYBB_SYNC_FORCE_THROWAWAY", "1")
+        .env_remove("MYBB_SYNC_TEST_URL")
+        .expect_success();
+    assert!(out.stderr.contains("the demo runs on a SQLite board"), "{out}");
+    assert_sqlite_tour(&out, &dir);
+}
+
+#[test]
+fn the_demo_with_sqlite_picks_the_embedded_board_even_with_mariadb_present() {
+    let dir = TestDir::new("engines_demo_sqlite_flag");
+    let out = sqlite_demo(&dir).arg("--sqlite").expect_success();
+    assert_sqlite_tour(&out, &dir);
+    let again = sqlite_demo(&dir).arg("--sqlite").expect_code(1);
+    assert!(again.stderr.contains("--reset"), "{again}");
+}
