@@ -21,6 +21,9 @@ pub enum Error {
     /// A statement on a SQLite board's database file `file` failed (or opening it did).
     /// `what` says which, in words.
     Sqlite { what: String, file: String, source: rusqlite::Error },
+    /// A SQLite database file stayed locked by another writer for `waited`, so statement
+    /// `what` gave up; nothing of it was written.
+    SqliteBusy { what: String, file: String, waited: std::time::Duration },
     /// The database holds something we cannot work with (a missing table, a malformed row).
     Data { what: String },
     /// A set or theme asked for by name does not exist.
@@ -98,14 +101,12 @@ impl fmt::Display for Error {
             Error::Query { what, source } => {
                 write!(f, "database query failed: {what}: {}", mysql_sentence(source))
             }
-            Error::Sqlite { what, file, source } if crate::mybb::db::sqlite_busy(source) => {
-                write!(
-                    f,
-                    "the SQLite database {file} stayed locked by another writer for {} s, so \
-                     mybb-sync could not {what}; nothing of it was written: try again",
-                    crate::mybb::db::sqlite_busy_wait().as_secs_f32()
-                )
-            }
+            Error::SqliteBusy { what, file, waited } => write!(
+                f,
+                "the SQLite database {file} stayed locked by another writer for {} s, so \
+                 mybb-sync could not {what}; nothing of it was written: try again",
+                waited.as_secs_f32()
+            ),
             Error::Sqlite { what, file, source } => {
                 write!(f, "SQLite database {file}: could not {what}: {source}")
             }

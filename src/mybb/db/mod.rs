@@ -24,17 +24,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::config::{DbTarget, EngineKind};
 use crate::error::{Error, Result};
 
-/// Returns true if and only if `error` says that a SQLite database file stayed locked by
-/// another writer past the busy wait (for the error's message).
-pub(crate) fn sqlite_busy(error: &rusqlite::Error) -> bool {
-    sqlite::is_busy(error)
-}
-
-/// Returns how long a SQLite statement waits for a database file another writer holds.
-pub(crate) fn sqlite_busy_wait() -> Duration {
-    sqlite::busy_wait()
-}
-
 /// How long connecting, and each read or write on a connection, may take before the server
 /// counts as unreachable. Generous for MyBB's small rows; short enough that a frozen server is
 /// noticed (and logged) within seconds.

@@ -51,7 +51,7 @@ pub(crate) const BUSY_HOOK: &str = "sqlite-busy-ms";
 static BUSY_MS: AtomicU64 = AtomicU64::new(BUSY_WAIT.as_millis() as u64);
 
 /// How long a statement waits for a busy database file.
-pub(crate) fn busy_wait() -> Duration {
+fn busy_wait() -> Duration {
     Duration::from_millis(BUSY_MS.load(Ordering::Relaxed))
 }
 
@@ -162,7 +162,11 @@ impl Sqlite {
 
     /// Returns the error of statement `what` failing with `source`.
     fn error(&self, what: impl Into<String>, source: rusqlite::Error) -> Error {
-        Error::Sqlite { what: what.into(), file: self.file.clone(), source }
+        let (what, file) = (what.into(), self.file.clone());
+        if is_busy(&source) {
+            return Error::SqliteBusy { what, file, waited: busy_wait() };
+        }
+        Error::Sqlite { what, file, source }
     }
 
     /// Returns a configuration error (exit 2) when the database has no `templates` table under
@@ -203,7 +207,7 @@ impl Sqlite {
 
 /// Returns true if and only if `error` says that the database file stayed locked (busy) past
 /// the busy wait.
-pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
+fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
