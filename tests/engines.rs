@@ -314,3 +314,29 @@ fn the_demo_with_sqlite_picks_the_embedded_board_even_with_mariadb_present() {
     let again = sqlite_demo(&dir).arg("--sqlite").expect_code(1);
     assert!(again.stderr.contains("--reset"), "{again}");
 }
+
+#[test]
+fn a_watcher_keeps_a_save_pending_while_the_sqlite_board_stays_busy_and_applies_it_after() {
+    let dir = TestDir::new("engines_sqlite_watch_busy");
+    let (board, root) = (dir.join("board.db"), dir.join("sync"));
+    sqlite_fixture(&board);
+    on_board(&board, &root).arg("export").expect_success();
+    let watcher = util::start_watching(
+        on_board(&board, &root).env("MYBB_SYNC_TEST_HOOKS", "sqlite-busy-ms=100"),
+        &[],
+    );
+    let other = Connection::open(&board).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; UPDATE mybb_settings SET value = value").unwrap();
+    let header = root.join("template_sets/Default Templates/Header Templates/header.html");
+    std::fs::write(&header, "<div>saved during a long write</div>").unwrap();
+    wait_until("the watcher keeps the save pending", Duration::from_secs(60), || {
+        watcher.stderr_so_far().contains("retrying")
+    });
+    other.execute_batch("COMMIT").unwrap();
+    let sql = "SELECT template FROM mybb_templates WHERE sid = 1 AND title = 'header'";
+    wait_until("the save lands once the board is free", Duration::from_secs(60), || {
+        other.query_row(sql, [], |r| r.get::<_, String>(0)).ok().as_deref()
+            == Some("<div>saved during a long write</div>")
+    });
+    util::stop_watching(watcher);
+}

@@ -125,7 +125,7 @@ impl Syncer<'_> {
                 round.raced.push(path);
                 return Ok(());
             }
-            Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => return Err(e),
             Err(e) => {
                 let why = crate::error::chain(&e);
                 log::warn!("{}: not deleted: {why}", self.config.shown(&path));

@@ -438,7 +438,8 @@ impl Syncer<'_> {
     fn or_one_by_one<T>(&self, done: Result<T>) -> Result<Option<T>> {
         match done {
             Ok(done) => Ok(Some(done)),
-            Err(e @ Error::Connect { .. }) => Err(e),
+            // A SQLite file busy past its wait stays busy for the rows one by one too.
+            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => Err(e),
             Err(e) => {
                 log::debug!(
                     "writing the templates together failed, one by one instead: {}",
@@ -600,7 +601,7 @@ impl Syncer<'_> {
                 );
                 round.raced.push(path);
             }
-            Err(e @ Error::Connect { .. }) => return Err(e),
+            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => return Err(e),
             Err(e) if e.is_transient() => {
                 let why = format!(
                     "{}; another transaction holds the row (a plugin's, or a backup's)",

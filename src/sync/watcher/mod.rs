@@ -490,7 +490,12 @@ impl Worker {
         // upgrade's old masters are recorded before anything is pulled.
         let read = match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
             Ok(read) => read,
-            Err(e @ (Error::Connect { .. } | Error::Query { .. })) => {
+            Err(
+                e @ (Error::Connect { .. }
+                | Error::Query { .. }
+                | Error::Sqlite { .. }
+                | Error::SqliteBusy { .. }),
+            ) => {
                 return self.outage_or(e, Vec::new());
             }
             Err(e) => {
@@ -581,7 +586,14 @@ impl Worker {
             return Ok(());
         }
         self.bad_ignore_file = false;
-        if !matches!(error, Error::Connect { .. } | Error::Query { .. }) {
+        // A SQLite file that stayed busy, or failed a statement, is that engine's outage.
+        if !matches!(
+            error,
+            Error::Connect { .. }
+                | Error::Query { .. }
+                | Error::Sqlite { .. }
+                | Error::SqliteBusy { .. }
+        ) {
             return Err(error);
         }
         self.pending.extend(batch);
