@@ -8,8 +8,8 @@
 # MYBB_SYNC_TEST_URL for the integration tests (tests/util.rs), then runs
 # `cargo test --locked --lib --tests` with the given arguments: every unit and integration test (the
 # binary target has none). With no arguments, a second pass runs the core modules (export,
-# import, sync, watch, cache, theme, upgrade, engines, and the compare-and-swap races) on SQLite
-# boards, which need no server.
+# import, sync, watch, cache, theme, upgrade, existence, engines, and the compare-and-swap
+# races) on SQLite boards, which need no server.
 # Exits non-zero if anything fails.
 #
 # The browser test of live reload (tests/live.rs) drives headless Chromium. test.sh finds it
@@ -92,7 +92,7 @@ fi
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != sqlite ]]; then
     echo "test.sh: second pass: the core modules on SQLite" >&2
     if ! MYBB_SYNC_TEST_ENGINE=sqlite cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: engines:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: engines:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on SQLite failed" >&2

@@ -384,6 +384,9 @@ fn socket_url(db: &TestDb) -> String {
 
 #[test]
 fn one_root_is_one_board_through_the_socket_and_through_tcp() {
+    if crate::util::mysql_only("a SQLite board has no server to reach by socket or TCP") {
+        return;
+    }
     let (db, _dir, root) = exported("exist_socket_tcp");
     let socket = |root: &Path| {
         crate::util::TestCommand::new()
