@@ -181,7 +181,7 @@ pub struct WatchStats {
 pub fn arm(config: &Config) -> Result<Armed> {
     fs_err::create_dir_all(&config.sync_root)?;
     let claim = claim_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, own_dir::Binding::CheckAndStamp)?;
+    own_dir::bind(&config.sync_root, config, None, own_dir::Binding::CheckAndStamp)?;
     let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
         path: config.sync_root.clone(),
         action: "resolve",
