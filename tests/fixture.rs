@@ -214,12 +214,12 @@ fn a_hanging_command_is_killed_and_fails_the_test() {
 #[test]
 fn a_spawned_command_can_be_watched_and_interrupted() {
     let mut running = TestCommand::program("sh").args(["-c", "echo ready; exec sleep 30"]).spawn();
-    wait_until("the child to say it is ready", Duration::from_secs(10), || {
+    wait_until("the child to say it is ready", Duration::from_secs(60), || {
         running.stdout_so_far() == "ready\n"
     });
     assert!(running.is_running());
     running.interrupt();
-    let output = running.wait(Duration::from_secs(10));
+    let output = running.wait(Duration::from_secs(60));
     assert_eq!(output.code(), None, "ended by SIGINT:\n{output}");
 }
 
