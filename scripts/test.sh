@@ -8,7 +8,7 @@
 # MYBB_SYNC_TEST_URL for the integration tests (tests/util.rs), then runs
 # `cargo test --locked --lib --tests` with the given arguments: every unit and integration test (the
 # binary target has none). With no arguments, a second pass runs the core modules (export,
-# import, sync, watch, cache, theme, upgrade, existence, engines, and the compare-and-swap
+# import, sync, watch, cache, theme, upgrade, existence, identity, engines, and the compare-and-swap
 # races) on SQLite boards, which need no server.
 # Exits non-zero if anything fails.
 #
@@ -92,7 +92,7 @@ fi
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != sqlite ]]; then
     echo "test.sh: second pass: the core modules on SQLite" >&2
     if ! MYBB_SYNC_TEST_ENGINE=sqlite cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: engines:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: identity:: engines:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on SQLite failed" >&2

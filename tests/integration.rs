@@ -15,6 +15,7 @@ mod existence;
 mod export;
 mod first_hour;
 mod fixture;
+mod identity;
 mod import;
 mod interrupted;
 mod layers;

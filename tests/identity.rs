@@ -1,0 +1,201 @@
+//! A record of the sync state belongs to the row it was synced with, not only to a path: a set
+//! or theme deleted and made again under the same name in the Admin CP, or one stylesheet
+//! deleted and made again, is a new item. The old item's file is never taken as the base of
+//! the new row: its edits are a conflict, its unedited content is kept under
+//! `.mybb-sync/deleted/`, and a deletion on disk never deletes a row it never saw.
+//! See: issue 25 (records keyed by path only).
+
+use std::path::{Path, PathBuf};
+
+use crate::export::{exported, sync_cmd};
+use crate::util::{TestDb, TestDir};
+
+const EXTRA: &str = "template_sets/Extra";
+
+/// Returns how many template rows set `sid` has titled `title`.
+fn template_rows(db: &TestDb, sid: i32, title: &str) -> u64 {
+    db.query_one(&format!(
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = {sid} AND title = '{title}'"
+    ))
+}
+
+/// Returns how many stylesheet rows theme `tid` has named `name`.
+fn sheet_rows(db: &TestDb, tid: u32, name: &str) -> u64 {
+    db.query_one(&format!(
+        "SELECT COUNT(*) FROM mybb_themestylesheets WHERE tid = {tid} AND name = '{name}'"
+    ))
+}
+
+/// Returns the fixture with a set "Extra" (sid 2) that has a `header` of its own, exported.
+fn exported_with_extra_set(name: &str) -> (TestDb, TestDir, PathBuf) {
+    let db = TestDb::new(name);
+    db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (2, 'Extra')");
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>extra</p>', 2, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    (db, dir, root)
+}
+
+/// As the Admin CP: set 2 deleted with its templates, then a set of the same title made
+/// (sid 3), with `header` as its own template if given.
+fn remake_extra_set(db: &TestDb, header: Option<&str>) {
+    db.exec("DELETE FROM mybb_templates WHERE sid = 2");
+    db.exec("DELETE FROM mybb_templatesets WHERE sid = 2");
+    db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (3, 'Extra')");
+    if let Some(header) = header {
+        db.exec(&format!(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES ('header', '{header}', 3, '1837', '', UNIX_TIMESTAMP())"
+        ));
+    }
+}
+
+/// As the Admin CP exporting theme 2 (Default) to a file, deleting it, and importing the file
+/// again: a new theme (tid 5) of the same name with the same stylesheets.
+fn remake_default_theme(db: &TestDb) {
+    db.exec(
+        "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, allowedgroups) \
+         SELECT 5, name, pid, def, properties, stylesheets, allowedgroups FROM mybb_themes \
+         WHERE tid = 2",
+    );
+    db.exec(
+        "INSERT INTO mybb_themestylesheets (name, tid, attachedto, stylesheet, cachefile, \
+         lastmodified) SELECT name, 5, attachedto, stylesheet, cachefile, lastmodified \
+         FROM mybb_themestylesheets WHERE tid = 2",
+    );
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2");
+    db.exec("DELETE FROM mybb_themes WHERE tid = 2");
+}
+
+fn kept_copy(root: &Path, relative: &str) -> PathBuf {
+    root.join(".mybb-sync/deleted").join(relative)
+}
+
+#[test]
+fn a_template_set_deleted_and_made_again_under_its_title_is_a_new_set_not_the_old_one() {
+    let (db, _dir, root) = exported_with_extra_set("ident_set_remade");
+    let header = root.join(EXTRA).join("Header Templates/header.html");
+    let index = root.join(EXTRA).join("Index Page Templates/index.html");
+    // An edit of the old set's inherited index, not yet imported.
+    std::fs::write(&index, "<p>my index</p>").unwrap();
+    remake_extra_set(&db, None);
+
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(
+        status.stdout.contains(&format!("conflict\t{EXTRA}/Index Page Templates/index.html")),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains(&format!("to-disk\t{EXTRA}/Header Templates/header.html")),
+        "{}",
+        status.stdout
+    );
+    // The old set's edit is not the new set's: it never lands there unasked.
+    sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert_eq!(template_rows(&db, 3, "index"), 0);
+    // The old set's own header, on no side but this file, is kept before the new one's comes.
+    sync_cmd(&db, &root).arg("export").expect_code(3);
+    assert_eq!(std::fs::read(&header).unwrap(), db.template(-2, "header").unwrap());
+    let copy = kept_copy(&root, &format!("{EXTRA}/Header Templates/header.html"));
+    assert_eq!(std::fs::read(copy).unwrap(), b"<p>extra</p>");
+    assert_eq!(std::fs::read(&index).unwrap(), b"<p>my index</p>");
+    // Once settled, the new set's files are synced as any others.
+    sync_cmd(&db, &root).args(["import", "--prefer", "disk"]).arg(&index).expect_success();
+    assert_eq!(db.template(3, "index").unwrap(), b"<p>my index</p>");
+    std::fs::write(&header, "<p>new header</p>").unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.template(3, "header").unwrap(), b"<p>new header</p>");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_file_deleted_while_its_set_was_made_again_with_the_same_content_deletes_no_row() {
+    let (db, _dir, root) = exported_with_extra_set("ident_set_remade_deleted");
+    let header = root.join(EXTRA).join("Header Templates/header.html");
+    std::fs::remove_file(&header).unwrap();
+    remake_extra_set(&db, Some("<p>extra</p>"));
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(!status.stdout.contains("deleted\t"), "{}", status.stdout);
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.template(3, "header").unwrap(), b"<p>extra</p>");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert_eq!(std::fs::read(&header).unwrap(), b"<p>extra</p>");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_file_deleted_while_its_theme_was_made_again_with_the_same_content_deletes_no_row() {
+    let (db, _dir, root) = exported("ident_theme_remade");
+    let sheet = root.join("styles/Default/color_black.css");
+    let before = std::fs::read(&sheet).unwrap();
+    std::fs::remove_file(&sheet).unwrap();
+    remake_default_theme(&db);
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert!(
+        status.stdout.contains("to-disk\tstyles/Default/color_black.css"),
+        "{}",
+        status.stdout
+    );
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(sheet_rows(&db, 5, "color_black.css"), 1);
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert_eq!(std::fs::read(&sheet).unwrap(), before);
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn a_file_deleted_while_its_stylesheet_was_made_again_with_the_same_content_deletes_no_row() {
+    let (db, _dir, root) = exported("ident_sheet_remade");
+    let sheet = root.join("styles/Default/color_black.css");
+    std::fs::remove_file(&sheet).unwrap();
+    // Deleted and added again in the Admin CP (a new sid), with the same content and pages.
+    db.exec(
+        "INSERT INTO mybb_themestylesheets (name, tid, attachedto, stylesheet, cachefile, \
+         lastmodified) SELECT name, tid, attachedto, stylesheet, cachefile, lastmodified \
+         FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'",
+    );
+    let old: u64 = db.query_one(
+        "SELECT MIN(sid) FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'",
+    );
+    db.exec(&format!("DELETE FROM mybb_themestylesheets WHERE sid = {old}"));
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 1);
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert!(sheet.exists());
+}
+
+#[test]
+fn a_state_file_of_the_previous_format_is_trusted_and_rewritten_in_the_new_one() {
+    let (db, _dir, root) = exported("ident_old_state");
+    let state = root.join(".mybb-sync/state");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.starts_with("# mybb-sync state v2"), "{text}");
+    // The previous format: no identity column.
+    let mut old = String::from(
+        "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.\n",
+    );
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.splitn(4, '\t').collect();
+        old.push_str(&format!("{}\t{}\t{}\n", fields[0], fields[1], fields[3]));
+    }
+    std::fs::write(&state, old).unwrap();
+    // Trusted as it was: an edit is an edit, a deletion a deletion, nothing a conflict.
+    sync_cmd(&db, &root).arg("status").expect_success();
+    let sheet = root.join("styles/Default/color_calm.css");
+    std::fs::write(&sheet, "a { color: calm }").unwrap();
+    std::fs::remove_file(root.join("styles/Default/color_black.css")).unwrap();
+    sync_cmd(&db, &root).arg("import").expect_success();
+    assert_eq!(db.stylesheet(2, "color_calm.css").unwrap(), b"a { color: calm }");
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
+    // Written again in the new format; the record written gains its row's identity.
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.starts_with("# mybb-sync state v2"), "{text}");
+    let calm = text.lines().find(|l| l.ends_with("\tstyles/Default/color_calm.css")).unwrap();
+    assert!(calm.split('\t').nth(2).is_some_and(|id| id.starts_with("t2/")), "{calm}");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
