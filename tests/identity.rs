@@ -136,11 +136,7 @@ fn a_file_deleted_while_its_theme_was_made_again_with_the_same_content_deletes_n
     std::fs::remove_file(&sheet).unwrap();
     remake_default_theme(&db);
     let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
-    assert!(
-        status.stdout.contains("to-disk\tstyles/Default/color_black.css"),
-        "{}",
-        status.stdout
-    );
+    assert!(status.stdout.contains("to-disk\tstyles/Default/color_black.css"), "{}", status.stdout);
     sync_cmd(&db, &root).arg("import").expect_success();
     assert_eq!(sheet_rows(&db, 5, "color_black.css"), 1);
     sync_cmd(&db, &root).arg("export").expect_success();

@@ -37,7 +37,8 @@ fn reason(action: &Action) -> Option<&str> {
         Action::Refused(why) => Some(why.as_str()),
         Action::Conflict(_) => Some(CONFLICT_REASON),
         Action::DeletedConflict(why) => Some(why),
-        Action::RemoveFile { .. } => Some(crate::sync::plan::REMOVED),
+        Action::RemoveFile { then_write: None, .. } => Some(crate::sync::plan::REMOVED),
+        Action::RemoveFile { then_write: Some(_), .. } => Some(crate::sync::plan::REPLACED),
         Action::Delete(deletion) => Some(deletion.describe()),
         _ => None,
     }

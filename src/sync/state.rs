@@ -6,9 +6,13 @@
 //!
 //! The state is a plain text file in mybb-sync's own folder of the sync root
 //! (`.mybb-sync/state`, see `own_dir.rs`), one line per item:
-//! `<content hash>[+<pending hash>]\t<database stamp>\t<item key>`. It is written atomically, and every update
-//! is a read-merge-write under its own lock file, so an export and a watcher updating it at the
-//! same time both keep their entries. A missing or unreadable state is never fatal.
+//! `<content hash>[+<pending hash>]\t<database stamp>\t<identity>\t<item key>`, where the
+//! identity ([`Identity`]) names the row the record was synced with, since a path alone cannot
+//! tell a set or theme made again under an old name from the old one. It is written
+//! atomically, and every update is a read-merge-write under its own lock file, so an export
+//! and a watcher updating it at the same time both keep their entries. A missing or unreadable
+//! state is never fatal. A state of the previous format (v1, no identity) is read as it was
+//! meant: each record trusted, gaining its identity when it is next written.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,8 +33,75 @@ pub fn state_path(root: &Path) -> PathBuf {
 }
 
 /// The first line of a state file.
-const HEADER: &str =
+const HEADER: &str = "# mybb-sync state v2: hash, database stamp, identity, item. Written by \
+     mybb-sync; do not edit.";
+
+/// The first line of a state file of the previous format, read still: no identity column.
+const HEADER_V1: &str =
     "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.";
+
+/// What holds an item's row: a template set (templates, by sid: -1 for the global templates)
+/// or a theme (stylesheets, by tid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Set(i32),
+    Theme(u32),
+}
+
+/// Which row a record was synced with: its owner, and the owner's own row for the item (a
+/// template's tid, a stylesheet's sid), None where the item was inherited (a master or global
+/// template, a parent theme's stylesheet) or its row was not made yet (an insert). Deleting a
+/// set or theme, or a row, and making it again under the same name gives new ids, so a record
+/// of the old one is not taken for the base of the new (see [`Identity::admits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub owner: Owner,
+    pub row: Option<u32>,
+}
+
+impl Identity {
+    /// Returns true if and only if a record synced with `self` may be the base of the row that
+    /// `now` names: the same owner, and the same own row where both had one. A row of the
+    /// owner's own made or deleted since (a copy-on-write, a revert) is the same item.
+    pub fn admits(self, now: Identity) -> bool {
+        self.owner == now.owner
+            && match (self.row, now.row) {
+                (Some(then), Some(now)) => then == now,
+                _ => true,
+            }
+    }
+
+    /// Parses the identity column of a state line (see [`Identity::fmt`]); None if malformed.
+    fn parse(text: &str) -> Option<Identity> {
+        let (owner, row) = match text.split_once('/') {
+            Some((owner, row)) => (owner, Some(row.parse().ok()?)),
+            None => (text, None),
+        };
+        let owner = match owner.split_at_checked(1)? {
+            ("s", sid) => Owner::Set(sid.parse().ok()?),
+            ("t", tid) => Owner::Theme(tid.parse().ok()?),
+            _ => return None,
+        };
+        Some(Identity { owner, row })
+    }
+}
+
+/// `s<sid>` or `t<tid>`, then `/<row id>` where there is one: `s1/512`, `t2`.
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.owner {
+            Owner::Set(sid) => write!(f, "s{sid}")?,
+            Owner::Theme(tid) => write!(f, "t{tid}")?,
+        }
+        match self.row {
+            Some(row) => write!(f, "/{row}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The identity column of a record without one: one of the previous format, or a tombstone.
+const NO_IDENTITY: &str = "-";
 
 /// What one item looked like at its last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +113,9 @@ pub struct Record {
     /// The hash of the content a run was about to write to the file when this was saved: set
     /// before the renames, cleared after. Left set (by a kill), the file holds either content.
     pub pending: Option<u64>,
+    /// The row it was synced with; None for a record of the previous format (trusted as it
+    /// was) and for a tombstone.
+    pub identity: Option<Identity>,
 }
 
 impl Record {
@@ -53,7 +127,12 @@ impl Record {
 
     /// Returns a tombstone record made now (see [`Record::TOMBSTONE_HASH`]).
     pub fn tombstone() -> Record {
-        Record { hash: Record::TOMBSTONE_HASH, stamp: crate::mybb::db::now(), pending: None }
+        Record {
+            hash: Record::TOMBSTONE_HASH,
+            stamp: crate::mybb::db::now(),
+            pending: None,
+            identity: None,
+        }
     }
 
     /// Returns true if and only if this record is a tombstone (see [`Record::TOMBSTONE_HASH`]).
@@ -170,13 +249,13 @@ impl State {
         }
     }
 
-    /// Records that the file of item `key` is about to be replaced with content hashing to
-    /// `hash` (stamp `stamp`), before the rename: a crash between the two leaves a state that
-    /// accepts either content as synced, so neither is taken for a local edit.
-    pub fn set_pending(&mut self, key: &str, hash: u64, stamp: u64) {
+    /// Records that the file of item `key` is about to be replaced with the content `record`
+    /// is of, before the rename: a crash between the two leaves a state that accepts either
+    /// content as synced, so neither is taken for a local edit.
+    pub fn set_pending(&mut self, key: &str, record: &Record) {
         let record = match self.get(key) {
-            Some(old) => Record { pending: Some(hash), ..old },
-            None => Record { hash, stamp, pending: Some(hash) },
+            Some(old) => Record { pending: Some(record.hash), ..old },
+            None => Record { pending: Some(record.hash), ..*record },
         };
         self.set(key, record);
     }
@@ -249,7 +328,10 @@ impl State {
                 None => write!(text, "{:016x}", record.hash),
                 Some(p) => write!(text, "{:016x}+{p:016x}", record.hash),
             };
-            let _ = writeln!(text, "\t{}\t{key}", record.stamp);
+            let _ = match record.identity {
+                Some(identity) => writeln!(text, "\t{}\t{identity}\t{key}", record.stamp),
+                None => writeln!(text, "\t{}\t{NO_IDENTITY}\t{key}", record.stamp),
+            };
         }
         // A failed write keeps the changes, so a caller can amend them and save again.
         write(&path, text.as_bytes())?;
@@ -263,16 +345,27 @@ impl State {
 /// Parses a state file, or says what is wrong with it.
 fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
     let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, first)) if first == HEADER => {}
+    let with_identity = match lines.next() {
+        Some((_, first)) if first == HEADER => true,
+        Some((_, first)) if first == HEADER_V1 => false,
         _ => return Err("its first line is not the mybb-sync state header".to_owned()),
-    }
+    };
     let mut records = BTreeMap::new();
     for (n, line) in lines {
         let bad = || format!("line {} is malformed", n + 1);
-        let mut fields = line.splitn(3, '\t');
-        let (Some(hash), Some(stamp), Some(key)) = (fields.next(), fields.next(), fields.next())
-        else {
+        let mut fields = line.splitn(if with_identity { 4 } else { 3 }, '\t');
+        let (Some(hash), Some(stamp)) = (fields.next(), fields.next()) else {
+            return Err(bad());
+        };
+        let identity = match with_identity {
+            false => None,
+            true => match fields.next() {
+                Some(NO_IDENTITY) => None,
+                Some(text) => Some(Identity::parse(text).ok_or_else(bad)?),
+                None => return Err(bad()),
+            },
+        };
+        let Some(key) = fields.next() else {
             return Err(bad());
         };
         let (hash, pending) = match hash.split_once('+') {
@@ -289,7 +382,7 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
         let hash = hex(hash)?;
         let pending = pending.map(hex).transpose()?;
         let stamp = stamp.parse().map_err(|_| bad())?;
-        records.insert(key.to_owned(), Record { hash, stamp, pending });
+        records.insert(key.to_owned(), Record { hash, stamp, pending, identity });
     }
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("it ends in the middle of a line".to_owned());
@@ -305,18 +398,25 @@ mod tests {
         crate::test_support::scratch_dir("state", name)
     }
 
+    fn plain(hash: u64, stamp: u64) -> Record {
+        Record { hash, stamp, pending: None, identity: None }
+    }
+
     #[test]
     fn records_survive_a_save_and_a_load() {
         let root = scratch("roundtrip");
         let mut state = State::load(&root).unwrap();
         assert!(!state.trusted);
-        state.set("styles/Default/global.css", Record { hash: 7, stamp: 9, pending: Some(8) });
+        state.set(
+            "styles/Default/global.css",
+            Record { hash: 7, stamp: 9, pending: Some(8), identity: None },
+        );
         state.save(false).unwrap();
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
         assert_eq!(
             state.get("styles/Default/global.css"),
-            Some(Record { hash: 7, stamp: 9, pending: Some(8) })
+            Some(Record { hash: 7, stamp: 9, pending: Some(8), identity: None })
         );
         let _ = std::fs::remove_dir_all(root);
     }
@@ -333,7 +433,10 @@ mod tests {
                 let (root, barrier) = (&root, &barrier);
                 scope.spawn(move || {
                     let mut state = State::load(root).unwrap();
-                    state.set(&format!("key {n}"), Record { hash: n, stamp: n, pending: None });
+                    state.set(
+                        &format!("key {n}"),
+                        Record { hash: n, stamp: n, pending: None, identity: None },
+                    );
                     barrier.wait();
                     state.save(false).unwrap();
                 });
@@ -343,7 +446,7 @@ mod tests {
         for n in 0..WRITERS {
             assert_eq!(
                 state.get(&format!("key {n}")),
-                Some(Record { hash: n, stamp: n, pending: None })
+                Some(Record { hash: n, stamp: n, pending: None, identity: None })
             );
         }
         let _ = std::fs::remove_dir_all(root);
@@ -372,16 +475,25 @@ mod tests {
     fn a_pending_hash_is_saved_and_undone() {
         let root = scratch("pending");
         let mut state = State::load(&root).unwrap();
-        state.set("kept", Record { hash: 1, stamp: 1, pending: None });
-        state.set_pending("kept", 2, 5);
-        state.set_pending("new", 3, 5);
+        state.set("kept", Record { hash: 1, stamp: 1, pending: None, identity: None });
+        state.set_pending("kept", &plain(2, 5));
+        state.set_pending("new", &plain(3, 5));
         state.save(false).unwrap();
         let mut state = State::load(&root).unwrap();
-        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: Some(2) }));
-        assert_eq!(state.get("new"), Some(Record { hash: 3, stamp: 5, pending: Some(3) }));
+        assert_eq!(
+            state.get("kept"),
+            Some(Record { hash: 1, stamp: 1, pending: Some(2), identity: None })
+        );
+        assert_eq!(
+            state.get("new"),
+            Some(Record { hash: 3, stamp: 5, pending: Some(3), identity: None })
+        );
         state.unset_pending("kept");
         state.unset_pending("new");
-        assert_eq!(state.get("kept"), Some(Record { hash: 1, stamp: 1, pending: None }));
+        assert_eq!(
+            state.get("kept"),
+            Some(Record { hash: 1, stamp: 1, pending: None, identity: None })
+        );
         assert_eq!(state.get("new"), None);
         let _ = std::fs::remove_dir_all(root);
     }
@@ -390,5 +502,77 @@ mod tests {
     fn the_hash_tells_contents_apart() {
         assert_eq!(content_hash(b""), 0xcbf2_9ce4_8422_2325);
         assert_ne!(content_hash(b"ab"), content_hash(b"ba"));
+    }
+
+    #[test]
+    fn identities_survive_a_save_and_a_load() {
+        let root = scratch("identity");
+        let mut state = State::load(&root).unwrap();
+        let identities = [
+            Identity { owner: Owner::Set(1), row: Some(512) },
+            Identity { owner: Owner::Set(-1), row: None },
+            Identity { owner: Owner::Theme(2), row: Some(9) },
+            Identity { owner: Owner::Theme(3), row: None },
+        ];
+        for (n, identity) in identities.iter().enumerate() {
+            let record = Record { identity: Some(*identity), ..plain(n as u64, 1) };
+            state.set(&format!("key\t{n}"), record);
+        }
+        state.set("none", plain(7, 1));
+        state.save(false).unwrap();
+        let text = std::fs::read_to_string(state_path(&root)).unwrap();
+        assert!(text.contains("\ts1/512\tkey\t0\n") && text.contains("\tt3\tkey\t3\n"), "{text}");
+        let state = State::load(&root).unwrap();
+        for (n, identity) in identities.iter().enumerate() {
+            let record = state.get(&format!("key\t{n}")).unwrap();
+            assert_eq!(record.identity, Some(*identity));
+        }
+        assert_eq!(state.get("none"), Some(plain(7, 1)));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_state_of_the_previous_format_is_read_without_identities_and_saved_with_them() {
+        let root = scratch("v1");
+        std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+        let v1 = format!(
+            "{HEADER_V1}\n0000000000000001\t5\tstyles/Default/a.css\n\
+             0000000000000002+0000000000000003\t6\ttemplate_sets/S/x.html\n"
+        );
+        std::fs::write(state_path(&root), v1).unwrap();
+        let mut state = State::load(&root).unwrap();
+        assert!(state.trusted);
+        assert_eq!(state.get("styles/Default/a.css"), Some(plain(1, 5)));
+        assert_eq!(
+            state.get("template_sets/S/x.html"),
+            Some(Record { pending: Some(3), ..plain(2, 6) })
+        );
+        let identity = Identity { owner: Owner::Theme(2), row: Some(4) };
+        state.set("styles/Default/a.css", Record { identity: Some(identity), ..plain(1, 5) });
+        state.save(false).unwrap();
+        let text = std::fs::read_to_string(state_path(&root)).unwrap();
+        assert!(text.starts_with(HEADER), "{text}");
+        assert!(text.contains("\t6\t-\ttemplate_sets/S/x.html\n"), "{text}");
+        let state = State::load(&root).unwrap();
+        assert_eq!(state.get("styles/Default/a.css").unwrap().identity, Some(identity));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_record_is_the_base_only_of_a_row_of_its_owner_and_own_row() {
+        let id = |owner, row| Identity { owner, row };
+        let set = |row| id(Owner::Set(1), row);
+        assert!(set(Some(5)).admits(set(Some(5))));
+        // A copy-on-write since, or a revert: the same item.
+        assert!(set(None).admits(set(Some(5))));
+        assert!(set(Some(5)).admits(set(None)));
+        // The set made again, or the row deleted and made again: a new item.
+        assert!(!set(Some(5)).admits(id(Owner::Set(2), Some(5))));
+        assert!(!set(None).admits(id(Owner::Set(2), None)));
+        assert!(!set(Some(5)).admits(set(Some(6))));
+        assert!(!id(Owner::Theme(1), None).admits(set(None)));
+        for bad in ["", "s", "x1", "s1/", "s1/-2", "t-1", "s1/2/3"] {
+            assert_eq!(Identity::parse(bad), None, "{bad:?}");
+        }
     }
 }

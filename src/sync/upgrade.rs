@@ -24,7 +24,7 @@ use crate::php::text;
 use crate::sync::baseline::Baseline;
 use crate::sync::layout::{self, GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::plan::{Action, Syncer};
-use crate::sync::state::{Record, State, content_hash};
+use crate::sync::state::{Identity, Owner, Record, State, content_hash};
 use crate::sync::textmerge::{self, Labels};
 use crate::sync::validate::conflict_marker_line;
 
@@ -342,7 +342,15 @@ impl Upgrade<'_> {
                 && let Ok(parsed) = layout::parse(rel)
             {
                 let hash = content_hash(text::rtrim_bytes(&item.copy.template));
-                state.set(&parsed.key(), Record { hash, stamp: item.copy.dateline, pending: None });
+                let identity =
+                    Identity { owner: Owner::Set(item.copy.sid), row: Some(item.copy.tid) };
+                let record = Record {
+                    hash,
+                    stamp: item.copy.dateline,
+                    pending: None,
+                    identity: Some(identity),
+                };
+                state.set(&parsed.key(), record);
             }
             self.baseline.set_base(&item.copy, &item.master);
         }
@@ -631,7 +639,9 @@ impl Upgrade<'_> {
             )));
         }
         let hash = content_hash(text::rtrim_bytes(&rendered.template));
-        state.set(&item.key(), Record { hash, stamp: rendered.dateline, pending: None });
+        let row = (rendered.sid == *sid).then_some(rendered.tid);
+        let identity = Some(Identity { owner: Owner::Set(*sid), row });
+        state.set(&item.key(), Record { hash, stamp: rendered.dateline, pending: None, identity });
         Ok(Reverted::Done { tid: copy.tid, now_from })
     }
 }

@@ -17,8 +17,9 @@ use super::{ApplyOptions, Round, ToWrite, refuse_unwritable};
 impl Syncer<'_> {
     /// Removes the file of an item deleted in the database, if it is still as planned: moved
     /// under `.mybb-sync/deleted/` (recoverable), its record dropped, and, when its set or
-    /// theme is gone too, the folders it leaves empty removed. A file changed meanwhile goes
-    /// back to the planner.
+    /// theme is gone too, the folders it leaves empty removed; or, where a new row of the same
+    /// name took the item's place, replaced by `then_write` (recorded as `sync` says). A file
+    /// changed meanwhile goes back to the planner.
     pub(super) fn remove_file(
         &self,
         round: &mut Round<'_>,
@@ -26,6 +27,7 @@ impl Syncer<'_> {
         seen: atomic::Seen,
         sync: Option<(String, Record)>,
         owner_gone: bool,
+        then_write: Option<Vec<u8>>,
     ) {
         let copy = match recovery_path(self.config, &path) {
             Some(copy) => copy,
@@ -36,6 +38,17 @@ impl Syncer<'_> {
             }
         };
         match atomic::move_if(&path, &copy, seen) {
+            Ok(Ok(())) if let Some(bytes) = then_write => {
+                log::info!(
+                    "{}: deleted and made again in the database; the old file is kept in {}",
+                    self.config.shown(&path),
+                    self.config.shown(&copy)
+                );
+                // Placed only where nothing stands: a file saved meanwhile is planned again.
+                let write = ToWrite { path: path.clone(), bytes, seen: Seen::Absent, sync };
+                round.to_write.push(write);
+                round.report.removed.push((path, copy));
+            }
             Ok(Ok(())) => {
                 log::info!(
                     "{}: deleted in the database; the file is removed (a copy is kept in {})",

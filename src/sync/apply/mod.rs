@@ -463,8 +463,8 @@ impl Syncer<'_> {
                 }
                 round.report.missing.push(path);
             }
-            Action::RemoveFile { owner_gone } if round.flow.to_disk => {
-                self.remove_file(round, path, seen, sync, owner_gone)
+            Action::RemoveFile { owner_gone, then_write } if round.flow.to_disk => {
+                self.remove_file(round, path, seen, sync, owner_gone, then_write)
             }
             Action::RemoveFile { .. } => round.held(
                 path,
@@ -655,7 +655,7 @@ impl Syncer<'_> {
         let mut announced = false;
         for (_, sync) in &round.staged {
             if let Some((key, record)) = sync {
-                round.state.set_pending(key, record.hash, record.stamp);
+                round.state.set_pending(key, record);
                 announced = true;
             }
         }

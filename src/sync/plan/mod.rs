@@ -34,7 +34,7 @@ mod sides;
 
 use duplicates::{DuplicateTitles, index_set, shared_name};
 use read::{ReadProblem, read_stable};
-use sides::{Emptied, emptied, outcome, oversize_refusal, synced_hash};
+use sides::{Emptied, emptied, outcome, oversize_refusal, replaced, synced_hash};
 
 /// Which ways changes may flow in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +66,10 @@ pub enum Action {
     InSync,
     /// Synced before, deleted in the database since, the file as last synced: the file goes
     /// (moved under `.mybb-sync/deleted/`, recoverable). `owner_gone`: its set or theme was
-    /// deleted too, so the folders it leaves empty go with it.
-    RemoveFile { owner_gone: bool },
+    /// deleted too, so the folders it leaves empty go with it. `then_write`: a new row of the
+    /// same name took its place (its set or theme, or the row, deleted and made again): the
+    /// file it gets once the old one is kept.
+    RemoveFile { owner_gone: bool, then_write: Option<Vec<u8>> },
     /// Synced before, deleted on disk since, the row unchanged: what the Admin CP offers for
     /// the item (`status` word `deleted`).
     Delete(Deletion),
@@ -116,6 +118,10 @@ pub const NO_STATE_NO_ROW: &str = "no row, and no sync state to tell a new file 
 /// Why a file is removed.
 pub const REMOVED: &str = "deleted in the database; the file goes (a copy is kept under \
      .mybb-sync/deleted/)";
+/// Why a file is replaced by a new row's content, its own kept.
+pub const REPLACED: &str = "deleted and made again in the database (a new set, theme or row \
+     of the same name); the old file goes (a copy is kept under .mybb-sync/deleted/) and the \
+     new row's content comes";
 
 /// What deleting a file asks of the database: what the Admin CP offers for the item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -597,13 +603,33 @@ impl<'a> Syncer<'a> {
         // Admin CP is a new item.
         let record = ctx.state.get(&key).filter(|r| !(r.is_tombstone() && db_hash.is_some()));
         let synced = synced_hash(record, file_hash, db_hash);
+        // A record of another row (its set or theme, or the row itself, deleted and made again
+        // under the same name) is no base of this one: the row is new to this file.
+        let stale = db_hash.is_some()
+            && record
+                .and_then(|r| r.identity)
+                .zip(db.identity)
+                .is_some_and(|(then, now)| !then.admits(now));
+        let synced = match stale {
+            // The file as the old row was last synced: the old item was deleted, so its file
+            // goes (kept under .mybb-sync/deleted/), and the new row's content comes.
+            true if synced.is_some() && synced == file_hash && file_hash != db_hash => {
+                if self.prefer != Some(Prefer::Disk) {
+                    return Planned { path, seen, ..replaced(db, db_hash, key) };
+                }
+                None
+            }
+            true => None,
+            false => synced,
+        };
         let emptied = file.as_deref().and_then(|bytes| emptied(bytes, &db, self.prefer));
         let content = match (emptied, file.as_deref()) {
             // A blank file over a blank row (the Admin CP saves empty templates): both sides
             // agree, though the file may never reach the database.
             (Some(Emptied::OverBlankRow), _) => {
                 let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
-                let record = Record { hash: file_hash.unwrap_or_default(), stamp, pending: None };
+                let hash = file_hash.unwrap_or_default();
+                let record = Record { hash, stamp, pending: None, identity: db.identity };
                 let sync = Some((key, record));
                 return Planned { path, action: Action::InSync, sync, seen };
             }
@@ -633,7 +659,7 @@ impl<'a> Syncer<'a> {
         if let Some(key) = bury {
             planned.sync = Some((key, Record::tombstone()));
         }
-        if let Action::RemoveFile { owner_gone: gone } = &mut planned.action {
+        if let Action::RemoveFile { owner_gone: gone, .. } = &mut planned.action {
             *gone = owner_gone;
         }
         planned.path = path;

@@ -11,7 +11,7 @@ use crate::mybb::db::now;
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict};
 use crate::sync::layout::ItemPath;
-use crate::sync::state::{Record, content_hash};
+use crate::sync::state::{Identity, Owner, Record, content_hash};
 use crate::sync::validate::{self, ItemKind};
 
 use super::{
@@ -34,6 +34,9 @@ pub(super) struct DbSide {
     /// The pages a theme's own stylesheet row is attached to (`attachedto`), for a deletion
     /// to remember (see [`Deletion::Stylesheet`]); None for anything else.
     pub(super) attachedto: Option<String>,
+    /// The row the item is now: its set or theme and its own row there, if any; None when
+    /// the set or theme does not exist. Recorded with what is synced.
+    pub(super) identity: Option<Identity>,
 }
 
 impl Syncer<'_> {
@@ -79,16 +82,16 @@ pub(super) fn outcome(
 ) -> Planned {
     let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
     let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
-    let record = |bytes: &[u8]| {
-        Some((key.clone(), Record { hash: content_hash(bytes), stamp, pending: None }))
-    };
+    let identity = db.identity;
+    let synced = |hash| Record { hash, stamp, pending: None, identity };
+    let record = |bytes: &[u8]| Some((key.clone(), synced(content_hash(bytes))));
     let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
     match verdict {
         Verdict::Nothing => plain(Action::Missing),
         // The key goes with the action, for the record to be dropped once it is carried out.
         Verdict::DeletedInDb => Planned {
-            sync: Some((key, Record { hash: 0, stamp, pending: None })),
-            ..plain(Action::RemoveFile { owner_gone: false })
+            sync: Some((key, synced(0))),
+            ..plain(Action::RemoveFile { owner_gone: false, then_write: None })
         },
         Verdict::DeletedAndEdited { edited_on_disk: true } => {
             plain(Action::DeletedConflict(DELETED_IN_DB_EDITED_ON_DISK))
@@ -111,14 +114,14 @@ pub(super) fn outcome(
                 // theme): nothing here to delete.
                 _ => {
                     let sync = match db_hash {
-                        Some(hash) => Some((key, Record { hash, stamp, pending: None })),
+                        Some(hash) => Some((key, synced(hash))),
                         None => record(normalized(db.kind, &rendered)),
                     };
                     return Planned { sync, ..plain(Action::Delete(Deletion::Nothing(rendered))) };
                 }
             };
             // The key goes with the action, for the record to be dropped once the row is gone.
-            let sync = Some((key, Record { hash: 0, stamp, pending: None }));
+            let sync = Some((key, synced(0)));
             Planned { sync, ..plain(Action::Delete(deletion)) }
         }
         Verdict::InSync => Planned { sync: file_norm.and_then(record), ..plain(Action::InSync) },
@@ -130,7 +133,7 @@ pub(super) fn outcome(
             let (bytes, _) = db.rendered.unwrap_or_default();
             // The very bytes `db_hash` hashed: not hashed twice (issue 16, a 600 KB pass).
             let sync = match db_hash {
-                Some(hash) => Some((key, Record { hash, stamp, pending: None })),
+                Some(hash) => Some((key, synced(hash))),
                 None => record(normalized(db.kind, &bytes)),
             };
             Planned { sync, ..plain(Action::ToDisk(bytes)) }
@@ -143,11 +146,26 @@ pub(super) fn outcome(
                     ItemKind::Stylesheet => content.to_owned(),
                 };
                 let hash = content_hash(content.as_bytes());
-                let sync = Some((key, Record { hash, stamp: now(), pending: None }));
+                let sync = Some((key, Record { stamp: now(), ..synced(hash) }));
                 Planned { sync, ..plain(Action::ToDb(Write { target, content })) }
             }
             (Ok(_), None) => plain(Action::Missing),
         },
+    }
+}
+
+/// Returns the plan of a file whose row was deleted and made again since the file was synced,
+/// the file as it was then: it goes, kept, and the new row's content comes (see
+/// [`Action::RemoveFile`]). Path and `seen` are filled in by the caller.
+pub(super) fn replaced(db: DbSide, db_hash: Option<u64>, key: String) -> Planned {
+    let (bytes, stamp) = db.rendered.unwrap_or_default();
+    let hash = db_hash.unwrap_or_else(|| content_hash(normalized(db.kind, &bytes)));
+    let record = Record { hash, stamp, pending: None, identity: db.identity };
+    Planned {
+        path: PathBuf::new(),
+        action: Action::RemoveFile { owner_gone: false, then_write: Some(bytes) },
+        sync: Some((key, record)),
+        seen: Seen::Absent,
     }
 }
 
@@ -156,7 +174,7 @@ fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
     let kind = ItemKind::Template;
     let Some(sid) = ctx.board.set_sid(set) else {
         let why = format!("no template set named {set:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
+        return DbSide { kind, rendered: None, target: Err(why), attachedto: None, identity: None };
     };
     let templates = ctx.sets.get(&sid);
     let rendered = templates.and_then(|s| s.rendered(title));
@@ -186,8 +204,10 @@ fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
             },
         })
     };
+    let row = templates.and_then(|s| s.own(title)).map(|own| own.tid);
+    let identity = Some(Identity { owner: Owner::Set(sid), row });
     let rendered = rendered.map(|r| (r.template.clone(), r.dateline));
-    DbSide { kind, rendered, target, attachedto: None }
+    DbSide { kind, rendered, target, attachedto: None, identity }
 }
 
 /// Returns what the database holds for stylesheet `name` of theme `theme`.
@@ -195,7 +215,7 @@ fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
     let kind = ItemKind::Stylesheet;
     let Some(theme_row) = board.theme_by_name(theme) else {
         let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
-        return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
+        return DbSide { kind, rendered: None, target: Err(why), attachedto: None, identity: None };
     };
     let tid = theme_row.tid;
     let resolved = board.resolved_stylesheets(tid);
@@ -221,9 +241,11 @@ fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
             }
         })
     };
-    let attachedto = row.filter(|r| r.tid == tid).map(|r| r.attachedto.clone());
+    let own = row.filter(|r| r.tid == tid);
+    let attachedto = own.map(|r| r.attachedto.clone());
+    let identity = Some(Identity { owner: Owner::Theme(tid), row: own.map(|r| r.sid) });
     let rendered = row.map(|r| (r.stylesheet.clone(), r.lastmodified));
-    DbSide { kind, rendered, target, attachedto }
+    DbSide { kind, rendered, target, attachedto, identity }
 }
 
 /// Returns why `item` is refused if it is a stylesheet whose row is too big for the
@@ -269,7 +291,7 @@ mod tests {
     #[test]
     fn a_pending_record_accepts_the_old_or_the_new_content_as_synced() {
         let (old, new, edit) = (1, 2, 3);
-        let plain = Record { hash: old, stamp: 0, pending: None };
+        let plain = Record { hash: old, stamp: 0, pending: None, identity: None };
         assert_eq!(synced_hash(Some(plain), Some(new), Some(new)), Some(old));
         let pending = Record { pending: Some(new), ..plain };
         // Killed after the rename: the file holds the new content; the row was reverted.
