@@ -16,7 +16,7 @@ pub fn run(ctx: &Context, args: &DiffArgs) -> Result<()> {
     let (db, config) = ctx.connected()?;
     let master = args.master;
     own_dir::require_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, Some(db), own_dir::Binding::CheckOnly)?;
+    own_dir::bind(&config.sync_root, config, db, own_dir::Binding::CheckOnly)?;
     // Read-only: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;
     let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;

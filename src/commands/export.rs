@@ -76,7 +76,7 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
         log::info!("created the sync root {}", config.sync_root.display());
     }
     let binding = if options.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
-    let forgotten = own_dir::bind(&config.sync_root, config, Some(db), binding)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, db, binding)?;
     let started = SystemTime::now();
     // `--prefer disk`: the file's side wins, so its content goes to the database, as `--prefer`
     // means in every command (issue 27); otherwise an export only writes files.

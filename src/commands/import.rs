@@ -31,7 +31,7 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
     let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
-    let forgotten = own_dir::bind(&config.sync_root, config, Some(db), binding)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, db, binding)?;
     let lock = match binding {
         Binding::CheckAndStamp => Some(own_dir::lock(&config.sync_root)?),
         Binding::CheckOnly => own_dir::lock_if_present(&config.sync_root)?,

@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, args: &MergeArgs) -> Result<()> {
     let MergeArgs { base, dry_run, json, .. } = args;
     let (base, dry_run, json) = (base.as_deref(), *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, Some(db), own_dir::Binding::CheckAndStamp)?;
+    own_dir::bind(&config.sync_root, config, db, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let old = base.map(OldMasters::read).transpose()?;

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &OutdatedArgs) -> Result<()> {
     let (db, config) = ctx.connected()?;
     let OutdatedArgs { base, porcelain, json } = args;
     let (base, porcelain, json) = (base.as_deref(), *porcelain, *json);
-    own_dir::bind(&config.sync_root, config, Some(db), own_dir::Binding::CheckOnly)?;
+    own_dir::bind(&config.sync_root, config, db, own_dir::Binding::CheckOnly)?;
     // Read-only: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;
     let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;

@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> Result<()> {
     let RevertArgs { prefer, json, .. } = args;
     let (discard_local, json) = (*prefer == Some(Prefer::Db), *json);
     own_dir::require_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, Some(db), own_dir::Binding::CheckAndStamp)?;
+    own_dir::bind(&config.sync_root, config, db, own_dir::Binding::CheckAndStamp)?;
     let lock = own_dir::lock(&config.sync_root)?;
     let _held = lock.exclusive()?;
     let mut upgrade = Upgrade::load(db, config)?;

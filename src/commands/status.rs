@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
 /// prints what needs doing, and returns [`Error::Pending`] (exit 3) when anything does.
 pub fn status(db: &Db, config: &Config, form: Form) -> Result<()> {
     own_dir::require_root(&config.sync_root)?;
-    let forgotten = own_dir::bind(&config.sync_root, config, Some(db), Binding::CheckOnly)?;
+    let forgotten = own_dir::bind(&config.sync_root, config, db, Binding::CheckOnly)?;
     // status creates nothing: without mybb-sync's folder there is no lock, and no holder.
     let lock = own_dir::lock_if_present(&config.sync_root)?;
     let _held = lock.as_ref().map(|lock| lock.shared()).transpose()?;

@@ -122,16 +122,12 @@ pub fn lock_if_present(root: &Path) -> Result<Option<SyncLock>> {
 /// The stamp's field naming the server, however it is reached (`Db::server_identity`).
 const SERVER: &str = "server";
 
-/// Returns the server `config` reaches, as [`SERVER`] records it, or None where it cannot be
-/// asked (the stamp is then compared by address, as before servers were named). Asks over
-/// `db`, the command's own connection, where it has one: a second connection only to ask this
-/// cost every command a connect and its read buffer.
-fn server_of(config: &Config, db: Option<&Db>) -> Option<String> {
-    let asked = match db {
-        Some(db) => db.server_identity(),
-        None => Db::connect(&config.db, &config.prefix).and_then(|db| db.server_identity()),
-    };
-    match asked {
+/// Returns the server `db` is on, as [`SERVER`] records it, or None where it cannot be asked
+/// (the stamp is then compared by address, as before servers were named). Asked over the
+/// command's own connection: a second one only to ask this cost every command a connect and
+/// its read buffer.
+fn server_of(db: &Db) -> Option<String> {
+    match db.server_identity() {
         Ok(server) => Some(server),
         Err(e) => {
             log::debug!("cannot tell which server this is: {}", crate::error::chain(&e));
@@ -161,10 +157,10 @@ fn same_board(ours: &[(String, String)], theirs: &[(String, String)]) -> bool {
 }
 
 /// Returns the identity of the board `config` names, as the stamp records it.
-fn identity(config: &Config, connected: Option<&Db>) -> Vec<(&'static str, String)> {
+fn identity(config: &Config, connected: &Db) -> Vec<(&'static str, String)> {
     let db = &config.db;
     let mut fields = Vec::new();
-    if let Some(server) = server_of(config, connected) {
+    if let Some(server) = server_of(connected) {
         fields.push((SERVER, server));
     }
     if db.engine == EngineKind::Sqlite {
@@ -222,12 +218,11 @@ pub enum Binding {
 /// about this one: every difference becomes a conflict). A root without a stamp gets one
 /// (unless `binding` is [`Binding::CheckOnly`]).
 ///
-/// `db` is the command's connection to that board, if it has one yet (it is asked which
-/// server it is on; without one, a connection is made for that question).
+/// `db` is the command's connection to that board (it is asked which server it is on).
 ///
 /// Returns true if and only if the caller must plan with an empty state: a rebind that
 /// [`Binding::CheckOnly`] did not carry out, so the state on disk is still the other board's.
-pub fn bind(root: &Path, config: &Config, db: Option<&Db>, binding: Binding) -> Result<bool> {
+pub fn bind(root: &Path, config: &Config, db: &Db, binding: Binding) -> Result<bool> {
     let ours: Vec<(String, String)> =
         identity(config, db).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let stamp_path = path(root).join(BOARD_FILE);

@@ -146,6 +146,8 @@ pub struct Armed {
     folder_by_folder: bool,
     /// The claim on the sync root, held until the watcher stops (see [`claim_root`]).
     claim: std::fs::File,
+    /// The worker's connection, made by [`arm`], which asks it which server the board is on.
+    db: Db,
 }
 
 /// Watches `dir` and every readable folder below it, each on its own. A folder that cannot be
@@ -176,12 +178,17 @@ pub struct WatchStats {
     pub refused: usize,
 }
 
-/// Starts collecting events under the sync root (created if missing). Events that arrive
-/// before [`Armed::run`] are kept, so nothing saved in between is lost.
+/// Starts collecting events under the sync root (created if missing), and connects the worker
+/// to the database (a board that cannot be reached is an error). Events that arrive before
+/// [`Armed::run`] are kept, so nothing saved in between is lost.
 pub fn arm(config: &Config) -> Result<Armed> {
     fs_err::create_dir_all(&config.sync_root)?;
     let claim = claim_root(&config.sync_root)?;
-    own_dir::bind(&config.sync_root, config, None, own_dir::Binding::CheckAndStamp)?;
+    // The worker's own connection, made before the stamp is checked so that it is asked which
+    // server the board is on: a connection only for that question cost a connect and its read
+    // buffer. A board that cannot be reached ends the run here, as the worker's connect did.
+    let db = Db::connect(&config.db, &config.prefix)?;
+    own_dir::bind(&config.sync_root, config, &db, own_dir::Binding::CheckAndStamp)?;
     let root = std::path::absolute(&config.sync_root).map_err(|source| Error::IoAt {
         path: config.sync_root.clone(),
         action: "resolve",
@@ -217,7 +224,7 @@ pub fn arm(config: &Config) -> Result<Armed> {
             true
         }
     };
-    Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder, claim })
+    Ok(Armed { root, rx, tx, shared: Arc::default(), watcher, folder_by_folder, claim, db })
 }
 
 /// How long a stop request waits for a worker stuck in a database call (a frozen server
@@ -230,8 +237,7 @@ impl Armed {
         Stopper { tx: self.tx.clone(), shared: Arc::clone(&self.shared) }
     }
 
-    /// Runs the worker until stopped: connects to the database (a failure here ends the run),
-    /// then applies each quiet batch of changed files while `gate` is open. The worker runs
+    /// Runs the worker until stopped, on the connection [`arm`] made: applies each quiet batch of changed files while `gate` is open. The worker runs
     /// on a thread of its own, so that a stop request ends the run within [`STOP_GRACE`] even
     /// while the worker waits for a database that does not answer.
     pub fn run(
@@ -245,14 +251,21 @@ impl Armed {
         let _claim = self.claim;
         *lock(&shared.gate) = Some(Arc::clone(&gate));
         let config = Config { sync_root: self.root.clone(), ..config.clone() };
-        let (root, rx, options) = (self.root, self.rx, options.clone());
+        let (root, rx, options, db) = (self.root, self.rx, options.clone(), self.db);
         let (watcher, worker_shared) = ((self.watcher, self.folder_by_folder), Arc::clone(&shared));
         let worker = std::thread::Builder::new()
             .name("mybb-sync-watch".to_owned())
             .spawn(move || {
-                let result =
-                    Worker::start(root, config, options, gate, Arc::clone(&worker_shared), watcher)
-                        .and_then(|worker| worker.run(&rx));
+                let result = Worker::start(
+                    root,
+                    db,
+                    config,
+                    options,
+                    gate,
+                    Arc::clone(&worker_shared),
+                    watcher,
+                )
+                .and_then(|worker| worker.run(&rx));
                 worker_shared.finish();
                 result
             })
@@ -341,13 +354,13 @@ const DRAIN_MAX: usize = 100_000;
 impl Worker {
     fn start(
         root: PathBuf,
+        db: Db,
         config: Config,
         options: WatchOptions,
         gate: Arc<Gate>,
         shared: Arc<Shared>,
         (watcher, folder_by_folder): (notify::RecommendedWatcher, bool),
     ) -> Result<Worker> {
-        let db = Db::connect(&config.db, &config.prefix)?;
         Ok(Worker {
             lock: own_dir::lock(&root)?,
             root,
