@@ -6,10 +6,12 @@
 //! See: issue 25 (records keyed by path only).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::export::{exported, sync_cmd};
-use crate::util::{TestDb, TestDir};
+use crate::util::{TestDb, TestDir, start_watching, stop_watching, wait_until};
 
+const DEADLINE: Duration = Duration::from_secs(30);
 const EXTRA: &str = "template_sets/Extra";
 
 /// Returns how many template rows set `sid` has titled `title`.
@@ -193,5 +195,22 @@ fn a_state_file_of_the_previous_format_is_trusted_and_rewritten_in_the_new_one()
     assert!(text.starts_with("# mybb-sync state v2"), "{text}");
     let calm = text.lines().find(|l| l.ends_with("\tstyles/Default/color_calm.css")).unwrap();
     assert!(calm.split('\t').nth(2).is_some_and(|id| id.starts_with("t2/")), "{calm}");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}
+
+#[test]
+fn the_watcher_keeps_the_old_sets_file_when_the_admin_cp_makes_the_set_again() {
+    let (db, _dir, root) = exported_with_extra_set("ident_watch_set_remade");
+    let header = root.join(EXTRA).join("Header Templates/header.html");
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--pull-interval", "0.1"]);
+    remake_extra_set(&db, None);
+    let master = db.template(-2, "header").unwrap();
+    wait_until("the new set's header to come to disk", DEADLINE, || {
+        std::fs::read(&header).is_ok_and(|b| b == master)
+    });
+    let log = stop_watching(run);
+    let copy = kept_copy(&root, &format!("{EXTRA}/Header Templates/header.html"));
+    assert_eq!(std::fs::read(copy).unwrap(), b"<p>extra</p>", "{log}");
+    assert_eq!(template_rows(&db, 3, "header"), 0);
     sync_cmd(&db, &root).arg("status").expect_success();
 }
