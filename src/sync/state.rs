@@ -71,7 +71,7 @@ impl Identity {
             }
     }
 
-    /// Parses the identity column of a state line (see [`Identity::fmt`]); None if malformed.
+    /// Parses the identity column of a state line, as `Display` writes it; None if malformed.
     fn parse(text: &str) -> Option<Identity> {
         let (owner, row) = match text.split_once('/') {
             Some((owner, row)) => (owner, Some(row.parse().ok()?)),

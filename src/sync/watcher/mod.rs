@@ -237,9 +237,10 @@ impl Armed {
         Stopper { tx: self.tx.clone(), shared: Arc::clone(&self.shared) }
     }
 
-    /// Runs the worker until stopped, on the connection [`arm`] made: applies each quiet batch of changed files while `gate` is open. The worker runs
-    /// on a thread of its own, so that a stop request ends the run within [`STOP_GRACE`] even
-    /// while the worker waits for a database that does not answer.
+    /// Runs the worker until stopped, on the connection [`arm`] made: applies each quiet batch
+    /// of changed files while `gate` is open. The worker runs on a thread of its own, so that a
+    /// stop request ends the run within [`STOP_GRACE`] even while the worker waits for a
+    /// database that does not answer.
     pub fn run(
         self,
         config: &Config,
