@@ -147,6 +147,20 @@ fn a_file_deleted_while_its_theme_was_made_again_with_the_same_content_deletes_n
 }
 
 #[test]
+fn an_edit_of_a_theme_deleted_and_made_again_is_a_conflict_not_an_edit_of_the_new_one() {
+    let (db, _dir, root) = exported("ident_theme_remade_edited");
+    let sheet = root.join("styles/Default/color_calm.css");
+    let before = std::fs::read(&sheet).unwrap();
+    std::fs::write(&sheet, "a { color: edited }").unwrap();
+    remake_default_theme(&db);
+    let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
+    assert_eq!(status.stdout, "conflict\tstyles/Default/color_calm.css\n");
+    sync_cmd(&db, &root).arg("import").expect_code(3);
+    assert_eq!(db.stylesheet(5, "color_calm.css").unwrap(), before);
+    assert_eq!(std::fs::read(&sheet).unwrap(), b"a { color: edited }");
+}
+
+#[test]
 fn a_file_deleted_while_its_stylesheet_was_made_again_with_the_same_content_deletes_no_row() {
     let (db, _dir, root) = exported("ident_sheet_remade");
     let sheet = root.join("styles/Default/color_black.css");
