@@ -29,5 +29,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Theme(ThemeCommand::Export(a)) => c::theme::export(&context()?, a),
         Command::Theme(ThemeCommand::Import(a)) => c::theme::import(&context()?, a),
         Command::Theme(ThemeCommand::Unpack(file)) => c::theme::run_unpack(&args.connection, file),
+        Command::Dev(a) => c::dev::run(&context()?, a, &hooks),
+        Command::Publish(a) => c::publish::run(&context()?, a),
     }
 }

@@ -72,6 +72,10 @@ pub fn hold(name: &str) {
 /// rename of a file into place, counted over the whole process from 1: the files of every
 /// batch and the state alike (issue 26).
 pub const KILL_AT_RENAME: &str = "kill-at-rename";
+/// Kill the process (SIGKILL) right after its Nth row written by `publish` (issue 29): the
+/// rerun must finish the publish, nothing lost and nothing written twice.
+pub const KILL_AT_PUBLISH: &str = "kill-at-publish";
+
 /// Fail the process's Nth `fsync` of the atomic writer (a temp file's or a folder's) with EIO,
 /// as a failing disk does (issue 26).
 pub const EIO_AT_FSYNC: &str = "eio-at-fsync";

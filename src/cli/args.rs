@@ -51,6 +51,10 @@ pub enum Command {
     Revert(RevertArgs),
     /// `theme export|import|unpack`.
     Theme(ThemeCommand),
+    /// `dev THEME`: a private development copy, watched with live reload (issue 29).
+    Dev(DevArgs),
+    /// `publish [THEME]`: the development copy's changes onto the live theme (issue 29).
+    Publish(PublishArgs),
 }
 
 impl Default for Command {
@@ -222,6 +226,46 @@ pub struct ThemeImportArgs {
     pub version_compat: bool,
 }
 
+/// Options of `dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevArgs {
+    /// The live theme's name.
+    pub theme: String,
+    /// `--name NAME`: the copy's name [default: "THEME (development)"].
+    pub name: Option<String>,
+    /// `--groups GIDS`: who may use the copy [default: 4, the administrators].
+    pub groups: String,
+    /// Where to serve live-reload browsers; None with `--no-live-reload`.
+    pub live_reload: Option<SocketAddr>,
+    /// `--no-watch`: make (or find) the copy and export it, then stop.
+    pub no_watch: bool,
+}
+
+impl Default for DevArgs {
+    fn default() -> DevArgs {
+        DevArgs {
+            theme: String::new(),
+            name: None,
+            groups: "4".to_owned(),
+            live_reload: Some(crate::live::DEFAULT_ADDR),
+            no_watch: false,
+        }
+    }
+}
+
+/// Options of `publish`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PublishArgs {
+    /// The live theme whose copy to publish; None: the sync root's only copy.
+    pub theme: Option<String>,
+    pub dry_run: bool,
+    pub json: bool,
+    /// `--partial`: publish what merges even when other items conflict.
+    pub partial: bool,
+    /// `--drop`: delete the copy once published.
+    pub drop: bool,
+}
+
 /// What the flags given fill while the command is not yet known: the global options, and
 /// each command's own struct (a flag's effect writes only to its command's). The command's
 /// `build` in the table then takes its struct and adds the operands.
@@ -249,4 +293,6 @@ pub(crate) struct PerCommand {
     pub revert: RevertArgs,
     pub theme_export: ThemeExportArgs,
     pub theme_import: ThemeImportArgs,
+    pub dev: DevArgs,
+    pub publish: PublishArgs,
 }

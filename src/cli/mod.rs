@@ -27,9 +27,9 @@ mod spec;
 mod table;
 
 pub use args::{
-    Args, CacheArgs, CheckArgs, Command, DiffArgs, ExportArgs, HelpTopic, ImportArgs, MergeArgs,
-    OutdatedArgs, Prefer, RevertArgs, StatusArgs, ThemeCommand, ThemeExportArgs, ThemeImportArgs,
-    Verbosity, WatchArgs,
+    Args, CacheArgs, CheckArgs, Command, DevArgs, DiffArgs, ExportArgs, HelpTopic, ImportArgs,
+    MergeArgs, OutdatedArgs, Prefer, PublishArgs, RevertArgs, StatusArgs, ThemeCommand,
+    ThemeExportArgs, ThemeImportArgs, Verbosity, WatchArgs,
 };
 pub use help::{command_help, group_help, help, print as print_help, print_version};
 pub use parse::{parse, parse_from};

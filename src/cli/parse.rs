@@ -459,8 +459,14 @@ mod tests {
                 let mut args: Vec<&str> = command.words.to_vec();
                 let value = match flag.kind {
                     ValueKind::Choice(words) => words[words.len() - 1],
-                    _ if ["pull-interval", "debounce", "live-reload", "max-deletions"]
-                        .contains(&flag.long) =>
+                    _ if [
+                        "pull-interval",
+                        "debounce",
+                        "live-reload",
+                        "max-deletions",
+                        "groups",
+                    ]
+                    .contains(&flag.long) =>
                     {
                         "5"
                     }

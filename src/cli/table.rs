@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::args::{
-    CheckArgs, Command, DiffArgs, ImportArgs, MergeArgs, Prefer, RevertArgs, ThemeCommand,
-    ThemeExportArgs, ThemeImportArgs, Verbosity,
+    CheckArgs, Command, DevArgs, DiffArgs, ImportArgs, MergeArgs, Prefer, PublishArgs, RevertArgs,
+    ThemeCommand, ThemeExportArgs, ThemeImportArgs, Verbosity,
 };
 use crate::cli::help::topic;
 use crate::cli::spec::Effect::{self, Parse, Set};
@@ -474,6 +474,81 @@ pub const COMMANDS: &[CommandSpec] = &[
         build: |_, operands| Ok(Command::Theme(ThemeCommand::Unpack(first(operands).into()))),
     },
     CommandSpec {
+        words: &["dev"],
+        operands_usage: "THEME",
+        operands: Operands::One(ValueKind::ThemeName),
+        summary: "Develop on a private copy of THEME, watched with live reload (needs --mybb)",
+        about: "Makes (or finds again) a development copy of THEME as the Admin CP's Duplicate \
+                Theme does, templates included, usable only by administrators; exports it under \
+                its own name, records the base for publish, and watches with live reload (the \
+                script goes into the copy's headerinclude only). Ctrl-C keeps the copy.",
+        flags: &[
+            Flag::value(
+                "name",
+                "NAME",
+                "The copy's name [default: \"THEME (development)\"]",
+                Set(|a, v| a.of.dev.name = v),
+            ),
+            Flag::value(
+                "groups",
+                "GIDS",
+                "The user groups that may use the copy, comma-separated [default: 4]",
+                Parse(|a, v| {
+                    a.of.dev.groups = groups(&text(v))?;
+                    Ok(())
+                }),
+            ),
+            Flag::value(
+                "live-reload",
+                "ADDR",
+                "Where browsers connect for live reload [default: 127.0.0.1:35729]",
+                Parse(|a, v| {
+                    a.of.dev.live_reload = Some(live_reload_addr(&text(v))?);
+                    Ok(())
+                }),
+            ),
+            Flag::switch(
+                "no-live-reload",
+                "Watch without live reload (no script in the copy)",
+                Set(|a, _| a.of.dev.live_reload = None),
+            ),
+            Flag::switch(
+                "no-watch",
+                "Make or find the copy and export it, then stop",
+                Set(|a, _| a.of.dev.no_watch = true),
+            ),
+        ],
+        build: |of, operands| Ok(Command::Dev(DevArgs { theme: first(operands), ..of.dev })),
+    },
+    CommandSpec {
+        words: &["publish"],
+        operands_usage: "[THEME]",
+        operands: Operands::Optional(ValueKind::ThemeName),
+        summary: "Merge what changed in the development copy onto the live theme (needs --mybb)",
+        about: "Carries every template and stylesheet changed in THEME's development copy since \
+                its base onto THEME, as the Admin CP writes it; three-way where THEME changed \
+                too. A conflict writes nothing of that item, and nothing at all unless \
+                --partial. Exit 3 when conflicts remain.",
+        flags: &[
+            dry_run(Set(|a, _| a.of.publish.dry_run = true)),
+            json(Set(|a, _| a.of.publish.json = true)),
+            Flag::switch(
+                "partial",
+                "Publish what merges even when other items conflict",
+                Set(|a, _| a.of.publish.partial = true),
+            ),
+            Flag::switch(
+                "drop",
+                "Delete the copy (theme, template set, cache files, folders) once published",
+                Set(|a, _| a.of.publish.drop = true),
+            ),
+        ],
+        build: |of, operands| {
+            let theme = operands.into_iter().next();
+            Ok(Command::Publish(PublishArgs { theme, ..of.publish }))
+        },
+    },
+    CommandSpec {
         words: &["help"],
         operands_usage: "[COMMAND]",
         operands: Operands::Optional(ValueKind::Choice(COMMAND_WORDS)),
@@ -515,6 +590,8 @@ pub const COMMAND_WORDS: &[&str] = &[
     "diff",
     "merge",
     "revert",
+    "dev",
+    "publish",
     "help",
     "completions",
 ];
@@ -590,6 +667,17 @@ fn live_reload_addr(text: &str) -> Result<SocketAddr> {
             "--live-reload takes an address such as 127.0.0.1:35729 or 0.0.0.0:35729, not {text:?}"
         ))
     })
+}
+
+/// Parses `dev --groups`: user group ids, comma-separated, as Edit Theme stores them.
+fn groups(value: &str) -> Result<String> {
+    let gids: Vec<&str> = value.split(',').map(str::trim).collect();
+    if gids.iter().any(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(Error::usage(format!(
+            "--groups takes user group ids separated by commas, such as 4 or 3,4, not {value:?}"
+        )));
+    }
+    Ok(gids.join(","))
 }
 
 /// Parses a number given to `flag`.

@@ -12,12 +12,14 @@ use crate::mybb::db::Db;
 
 pub mod cache;
 pub mod check;
+pub mod dev;
 pub mod diff;
 pub mod export;
 pub mod import;
 pub mod merge;
 pub mod outdated;
 pub mod output;
+pub mod publish;
 pub mod revert;
 pub mod status;
 pub mod theme;

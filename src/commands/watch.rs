@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &WatchArgs, hooks: &Hooks) -> Result<()> {
 
 /// Watches until Ctrl-C or SIGTERM; with `export_first`, exports first with the watcher armed
 /// but paused.
-fn watch(ctx: &Context, mut options: WatchOptions, export_first: bool) -> Result<()> {
+pub(crate) fn watch(ctx: &Context, mut options: WatchOptions, export_first: bool) -> Result<()> {
     let config = &ctx.config;
     let armed = watcher::arm(config)?;
     if options.on_saved.is_none() {

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod check_template;
 pub mod db;
 pub mod stylecache;
+pub mod theme_duplicate;
 pub mod theme_export;
 pub mod theme_import;
 pub mod theme_xml;

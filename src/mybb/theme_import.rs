@@ -368,7 +368,12 @@ fn file_properties(theme: &ThemeXml) -> Option<Value> {
 /// a theme with its own properties, and writes the `properties` column. The parent's stylesheet
 /// list, which MyBB copies here too, is left to the rebuild that follows, which replaces it
 /// with the same list. Returns the new tid.
-fn build_new_theme(db: &Db, name: &str, properties: Option<Value>, parent: u32) -> Result<u32> {
+pub(crate) fn build_new_theme(
+    db: &Db,
+    name: &str,
+    properties: Option<Value>,
+    parent: u32,
+) -> Result<u32> {
     let tid = db.insert_theme(name, parent)?;
     let tid = u32::try_from(tid).map_err(|_| crate::error::Error::Data {
         what: format!("the new theme's tid {tid} is out of range"),
@@ -412,7 +417,7 @@ fn build_new_theme(db: &Db, name: &str, properties: Option<Value>, parent: u32) 
 }
 
 /// PHP's truthiness of a scalar, for `!empty(...)`.
-fn php_truthy(value: &Value) -> bool {
+pub(crate) fn php_truthy(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => false,
         Value::Int(n) => *n != 0,

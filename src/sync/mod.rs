@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod baseline;
 pub mod decide;
+pub mod devtheme;
 pub mod ignore;
 pub mod inspect;
 pub mod layout;

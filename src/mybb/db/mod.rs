@@ -492,6 +492,43 @@ impl Db {
     }
 }
 
+/// Development themes (issue 29): Edit Theme's allowed groups, and the Admin CP's Delete Theme
+/// and Delete Template Set, for `dev` and `publish --drop`.
+impl Db {
+    /// Writes theme `tid`'s `allowedgroups` (`all`, or gids joined by commas), as Edit Theme's
+    /// "Allowed User Groups" does. Never the master theme.
+    pub(crate) fn set_theme_allowedgroups(&self, tid: u32, groups: &str) -> Result<()> {
+        on_engine!(self, e => e.set_theme_allowedgroups(tid, groups))
+    }
+
+    /// Deletes every stylesheet row of theme `tid`, as Delete Theme does (never tid 1).
+    pub(crate) fn delete_theme_stylesheets(&self, tid: u32) -> Result<()> {
+        on_engine!(self, e => e.delete_theme_stylesheets(tid))
+    }
+
+    /// Resets the members whose saved style is theme `tid` to the default (0), as Delete
+    /// Theme does; nothing where the prefix has no `users` table.
+    pub(crate) fn reset_users_style(&self, tid: u32) -> Result<()> {
+        on_engine!(self, e => e.reset_users_style(tid))
+    }
+
+    /// Gives the children of theme `tid` the parent `pid`, as Delete Theme does.
+    pub(crate) fn reparent_children(&self, tid: u32, pid: u32) -> Result<()> {
+        on_engine!(self, e => e.reparent_children(tid, pid))
+    }
+
+    /// Deletes the row of theme `tid` (never tid 1), as Delete Theme's last statement.
+    pub(crate) fn delete_theme(&self, tid: u32) -> Result<()> {
+        on_engine!(self, e => e.delete_theme(tid))
+    }
+
+    /// Deletes template set `sid` (never master or global) with its templates, as Delete
+    /// Template Set does.
+    pub(crate) fn delete_template_set(&self, sid: i32) -> Result<()> {
+        on_engine!(self, e => e.delete_template_set(sid))
+    }
+}
+
 /// The upgrade commands (`outdated`, `merge`, `revert`): custom copies against their masters.
 impl Db {
     /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its

@@ -2,6 +2,7 @@
 //! connection. Only this folder names the `mysql` crate or writes a statement.
 
 mod connection;
+mod devtheme;
 mod reads;
 mod rows;
 mod themes;

@@ -25,6 +25,7 @@
 //!   not taken: it changes with every commit to any table (MyBB writes its sessions table on
 //!   every page view) and never with this connection's own writes.
 
+mod devtheme;
 mod reads;
 mod writes;
 

@@ -35,7 +35,12 @@ impl Sqlite {
     }
 
     /// Runs one statement `sql` with `params`; returns the number of rows it changed.
-    fn run(&self, what: &str, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    pub(super) fn run(
+        &self,
+        what: &str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(sql).map_err(|e| self.error(what, e))?;
         stmt.execute(params).map_err(|e| self.error(what, e))
