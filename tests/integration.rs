@@ -10,6 +10,7 @@ mod check;
 mod completion;
 mod config;
 mod copies;
+mod devtheme;
 mod engines;
 mod existence;
 mod export;

@@ -1,0 +1,437 @@
+//! `dev THEME` and `publish` (issue 29): a private development copy made as the Admin CP's
+//! Duplicate Theme makes it, and its changes merged back onto the live theme.
+//!
+//! `tests/fixtures/mybb-1.8.37-duplicate-theme/` holds what MyBB 1.8.37's own Admin CP wrote
+//! for Duplicate Theme ("duplicate templates" ticked, name "Default (dev)") on a board installed
+//! by MyBB's installer, after `setup.sql`; see `tests/fixtures/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::export::{sync_cmd, tree};
+use crate::util::{TestCommand, TestDb, TestDir};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+/// How long a background step (the watcher starting, a save reaching the database) may take.
+const DEADLINE: Duration = Duration::from_secs(30);
+/// The copy's name in the fixture.
+const COPY: &str = "Default (dev)";
+const COPY_SET: &str = "Default (dev) Templates";
+
+fn fixture(relative: &str) -> String {
+    let path = Path::new(FIXTURES).join("mybb-1.8.37-duplicate-theme").join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A test's board (with the fixture's two customised templates), sync root and MyBB root
+/// (with MyBB's own cache files of the fixture install).
+struct Forum {
+    db: TestDb,
+    _dir: TestDir,
+    sync_root: PathBuf,
+    mybb_root: PathBuf,
+}
+
+impl Forum {
+    fn new(name: &str) -> Forum {
+        let db = TestDb::new(name);
+        db.load_sql(&fixture("setup.sql"));
+        let dir = TestDir::new(name);
+        let sync_root = dir.join("sync");
+        let mybb_root = dir.join("forum");
+        let themes = mybb_root.join("cache/themes");
+        for (file, content) in tree(&Path::new(FIXTURES).join("mybb-1.8.37-cache-themes")) {
+            let path = themes.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        Forum { db, _dir: dir, sync_root, mybb_root }
+    }
+
+    fn cmd(&self) -> TestCommand {
+        sync_cmd(&self.db, &self.sync_root).arg("--mybb").arg(&self.mybb_root)
+    }
+
+    /// Runs `dev Default --no-watch` with the fixture's copy name and `args`.
+    fn dev(&self, args: &[&str]) -> crate::util::Output {
+        self.cmd()
+            .args(["dev", "Default", "--no-watch", "--name", COPY])
+            .args(["--live-reload", "127.0.0.1:0"])
+            .args(args)
+            .expect_success()
+    }
+
+    fn copy_tid(&self) -> u32 {
+        self.db.query_one("SELECT tid FROM mybb_themes WHERE name = 'Default (dev)'")
+    }
+
+    fn copy_sid(&self) -> i32 {
+        self.db
+            .query_one("SELECT sid FROM mybb_templatesets WHERE title = 'Default (dev) Templates'")
+    }
+
+    /// The copy's file of template `title` in group folder `group`.
+    fn copy_template(&self, group: &str, title: &str) -> PathBuf {
+        self.sync_root
+            .join("template_sets")
+            .join(COPY_SET)
+            .join(group)
+            .join(format!("{title}.html"))
+    }
+
+    fn copy_stylesheet(&self, name: &str) -> PathBuf {
+        self.sync_root.join("styles").join(COPY).join(name)
+    }
+
+    /// Saves `content` into a file of the copy and imports it, as the watcher would.
+    fn save(&self, path: &Path, content: &str) {
+        std::fs::write(path, content).unwrap();
+        self.cmd().arg("import").arg(path).expect_success();
+    }
+
+    fn live_template(&self, title: &str) -> Option<String> {
+        self.db.template(1, title).map(|b| String::from_utf8(b).unwrap())
+    }
+
+    /// A digest of every row of the tables publish writes, and of the cache files.
+    fn snapshot(&self) -> (Vec<(u32, Vec<u8>)>, Vec<(u32, Vec<u8>)>, Vec<(u32, Vec<u8>)>, usize) {
+        let templates = self.db.query_rows("SELECT tid, template FROM mybb_templates ORDER BY tid");
+        let sheets =
+            self.db.query_rows("SELECT sid, stylesheet FROM mybb_themestylesheets ORDER BY sid");
+        let themes = self.db.query_rows("SELECT tid, stylesheets FROM mybb_themes ORDER BY tid");
+        let files = tree(&self.mybb_root).into_iter().map(|(k, v)| k.len() + v.len()).sum();
+        (templates, sheets, themes, files)
+    }
+}
+
+/// MyBB's `is_member($allowedgroups)` for a user of `usergroup` with no additional groups, as
+/// `global.php` applies it to a theme: "all", or the group among the listed gids.
+fn may_use(allowedgroups: &str, usergroup: u32) -> bool {
+    allowedgroups == "all" || allowedgroups.split(',').any(|g| g.trim() == usergroup.to_string())
+}
+
+#[test]
+fn dev_makes_the_rows_the_admin_cps_duplicate_theme_makes() {
+    let forum = Forum::new("dev_duplicate_rows");
+    forum.dev(&["--no-live-reload"]);
+    let theme = fixture("theme.tsv");
+    let fields: Vec<&str> = theme.trim_end_matches('\n').split('\t').collect();
+    let (name, pid, def): (String, u32, u32) = {
+        let rows: Vec<(String, u32, u32)> =
+            forum.db.query_rows("SELECT name, pid, def FROM mybb_themes WHERE tid = 3");
+        rows.into_iter().next().expect("the copy is theme 3, as on the Admin CP's board")
+    };
+    assert_eq!(
+        (name.as_str(), pid.to_string(), def.to_string()),
+        (fields[0], fields[1].into(), fields[2].into())
+    );
+    let properties: Vec<u8> =
+        forum.db.query_one("SELECT properties FROM mybb_themes WHERE tid = 3");
+    assert_eq!(String::from_utf8(properties).unwrap(), fixture("properties.txt").trim_end());
+    let stylesheets: Vec<u8> =
+        forum.db.query_one("SELECT stylesheets FROM mybb_themes WHERE tid = 3");
+    assert_eq!(String::from_utf8(stylesheets).unwrap(), fixture("stylesheets.txt"));
+    let set = fixture("templatesets.tsv");
+    assert_eq!(format!("{}\t{COPY_SET}\n", forum.copy_sid()), set);
+    let rows: Vec<(Vec<u8>, Vec<u8>, i32, Vec<u8>, Vec<u8>)> = forum.db.query_rows(
+        "SELECT title, template, sid, version, status FROM mybb_templates WHERE sid = 2 ORDER BY tid",
+    );
+    let got: String = rows
+        .iter()
+        .map(|(title, template, sid, version, status)| {
+            let s = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+            format!("{}\t{}\t{sid}\t{}\t{}\n", s(title), s(template), s(version), s(status))
+        })
+        .collect();
+    assert_eq!(got, fixture("templates.tsv"), "the copied templates, in the Admin CP's order");
+}
+
+#[test]
+fn the_copy_is_invisible_to_guests_and_members() {
+    let forum = Forum::new("dev_copy_invisible");
+    forum.dev(&["--no-live-reload"]);
+    let groups: String = forum.db.query_one("SELECT allowedgroups FROM mybb_themes WHERE tid = 3");
+    assert_eq!(groups, "4");
+    // MyBB's default groups: 1 guests, 2 registered, 4 administrators.
+    assert!(!may_use(&groups, 1) && !may_use(&groups, 2) && may_use(&groups, 4));
+    let live: String = forum.db.query_one("SELECT allowedgroups FROM mybb_themes WHERE tid = 2");
+    assert_eq!(live, "all", "the live theme is left as it was");
+    // --groups on a second run restricts it anew.
+    forum.dev(&["--no-live-reload", "--groups", "3,4"]);
+    let groups: String = forum.db.query_one("SELECT allowedgroups FROM mybb_themes WHERE tid = 3");
+    assert_eq!(groups, "3,4");
+    assert!(!may_use(&groups, 2) && may_use(&groups, 3));
+}
+
+#[test]
+fn the_live_reload_script_goes_only_into_the_copy_and_never_through_publish() {
+    let forum = Forum::new("dev_live_script");
+    forum.dev(&[]);
+    let sid = forum.copy_sid();
+    let head = String::from_utf8(forum.db.template(sid, "headerinclude").unwrap()).unwrap();
+    assert!(head.contains("/livereload.js"), "{head}");
+    let file = forum.copy_template("Ungrouped Templates", "headerinclude");
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    assert!(on_disk.contains("/livereload.js"), "the copy's file holds it too");
+    let anywhere: u64 = forum.db.query_one(
+        "SELECT COUNT(*) FROM mybb_templates WHERE template LIKE '%livereload.js%' AND sid <> 2",
+    );
+    assert_eq!(anywhere, 0, "no other set has the script");
+    // An edit of the copy's headerinclude is published without the script.
+    let edited =
+        on_disk.replacen("{$stylesheets}", "{$stylesheets}\n<meta name=\"dev\" content=\"1\">", 1);
+    assert_ne!(edited, on_disk);
+    forum.save(&file, &edited);
+    forum.cmd().arg("publish").expect_success();
+    let live = forum.live_template("headerinclude").expect("published into the live set");
+    assert!(live.contains("<meta name=\"dev\" content=\"1\">"), "{live}");
+    assert!(!live.contains("livereload") && !live.contains("mybb-sync dev"), "{live}");
+    // A script pasted outside the block is refused, nothing written.
+    let pasted = format!("{edited}\n<script src=\"http://127.0.0.1:1/livereload.js\"></script>");
+    forum.save(
+        &forum.copy_template("Footer Templates", "footer"),
+        &pasted.replace(&edited, "custom footer"),
+    );
+    let out = forum.cmd().arg("publish").expect_code(3);
+    assert!(out.stdout.contains("refused") && out.stdout.contains("footer"), "{out}");
+    assert_eq!(forum.live_template("footer").as_deref(), Some("custom footer"));
+}
+
+#[test]
+fn publish_carries_clean_template_and_stylesheet_changes_as_the_admin_cp_writes_them() {
+    let forum = Forum::new("publish_clean");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(
+        &forum.copy_template("Header Templates", "header"),
+        "<div id=\"custom-header\">DEV</div>",
+    );
+    // index has no row in the live set: publish copies it in (copy-on-write).
+    let index = forum.copy_template("Index Page Templates", "index");
+    let index_text =
+        std::fs::read_to_string(&index).unwrap().replace("</head>", "<!-- dev -->\n</head>");
+    forum.save(&index, &index_text);
+    let css = forum.copy_stylesheet("global.css");
+    let mut sheet = std::fs::read_to_string(&css).unwrap();
+    sheet.push_str("\n.dev { color: red; }\n");
+    forum.save(&css, &sheet);
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"published\":3"), "{out}");
+    assert_eq!(
+        forum.live_template("header").as_deref(),
+        Some("<div id=\"custom-header\">DEV</div>")
+    );
+    let version: String =
+        forum.db.query_one("SELECT version FROM mybb_templates WHERE sid = 1 AND title = 'index'");
+    assert_eq!(version, "1837", "the board's version, as the Admin CP writes it");
+    assert!(forum.live_template("index").unwrap().contains("<!-- dev -->"));
+    let live_css = String::from_utf8(forum.db.stylesheet(2, "global.css").unwrap()).unwrap();
+    assert!(live_css.contains(".dev { color: red; }"), "copied into the live theme");
+    let cached =
+        std::fs::read_to_string(forum.mybb_root.join("cache/themes/theme2/global.css")).unwrap();
+    assert!(cached.contains(".dev { color: red; }"), "the live theme's cache file is rewritten");
+    let list: Vec<u8> = forum.db.query_one("SELECT stylesheets FROM mybb_themes WHERE tid = 2");
+    assert!(String::from_utf8(list).unwrap().contains("cache/themes/theme2/global.css"));
+    // The base moved: a second publish has nothing to do.
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
+
+#[test]
+fn an_admin_cp_edit_of_the_same_lines_is_a_conflict_and_nothing_is_published() {
+    let forum = Forum::new("publish_conflict");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(
+        &forum.copy_template("Header Templates", "header"),
+        "<div id=\"custom-header\">DEV</div>",
+    );
+    forum.save(&forum.copy_template("Footer Templates", "footer"), "dev footer");
+    forum.db.exec("UPDATE mybb_templates SET template = '<div>ADMIN</div>' WHERE sid = 1 AND title = 'header'");
+    let before = forum.snapshot();
+    let out = forum.cmd().arg("publish").expect_code(3);
+    assert!(out.stdout.contains("conflict  template header"), "{out}");
+    assert!(out.stdout.contains("held      template footer"), "{out}");
+    assert_eq!(forum.snapshot(), before, "nothing is written");
+    // --partial publishes the rest; the conflict stays as it is.
+    forum.cmd().args(["publish", "--partial"]).expect_code(3);
+    assert_eq!(forum.live_template("footer").as_deref(), Some("dev footer"));
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN</div>"));
+}
+
+#[test]
+fn an_admin_cp_edit_of_another_template_or_other_lines_is_kept() {
+    let forum = Forum::new("publish_both_kept");
+    forum.dev(&["--no-live-reload"]);
+    let multi = "line 1\nline 2\nline 3\nline 4\nline 5";
+    forum.db.exec_with(
+        "UPDATE mybb_templates SET template = ? WHERE sid IN (1, 2) AND title = 'footer'",
+        (multi,),
+    );
+    forum.cmd().arg("export").expect_success();
+    // Recreate the copy's record with the multi-line footer as its base.
+    forum.cmd().args(["publish", "--drop"]).expect_success();
+    forum.dev(&["--no-live-reload"]);
+    forum.save(
+        &forum.copy_template("Header Templates", "header"),
+        "<div id=\"custom-header\">DEV</div>",
+    );
+    forum.save(
+        &forum.copy_template("Footer Templates", "footer"),
+        "line 1\nDEV 2\nline 3\nline 4\nline 5",
+    );
+    forum.db.exec("UPDATE mybb_templates SET template = 'line 1\nline 2\nline 3\nline 4\nADMIN 5' WHERE sid = 1 AND title = 'footer'");
+    forum
+        .db
+        .exec("UPDATE mybb_templates SET template = 'admin nav' WHERE sid = -2 AND title = 'nav'");
+    let out = forum.cmd().arg("publish").expect_success();
+    assert!(out.stdout.contains("merge     template footer"), "{out}");
+    assert_eq!(
+        forum.live_template("footer").as_deref(),
+        Some("line 1\nDEV 2\nline 3\nline 4\nADMIN 5")
+    );
+    assert_eq!(
+        forum.live_template("header").as_deref(),
+        Some("<div id=\"custom-header\">DEV</div>")
+    );
+    assert_eq!(forum.live_template("nav"), None, "an item the copy left alone is not written");
+    // The copy gets the merge too, so the next publish has nothing to carry.
+    let copy = String::from_utf8(forum.db.template(forum.copy_sid(), "footer").unwrap()).unwrap();
+    assert_eq!(copy, "line 1\nDEV 2\nline 3\nline 4\nADMIN 5");
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
+
+#[test]
+fn publish_dry_run_prints_diffs_and_changes_nothing() {
+    let forum = Forum::new("publish_dry_run");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(
+        &forum.copy_template("Header Templates", "header"),
+        "<div id=\"custom-header\">DEV</div>",
+    );
+    let before = forum.snapshot();
+    let journal_dir = forum.sync_root.join(".mybb-sync/dev");
+    let records = tree(&journal_dir);
+    let out = forum.cmd().args(["publish", "--dry-run"]).expect_success();
+    assert!(out.stdout.contains("publish   template header (changed in the copy)"), "{out}");
+    assert!(
+        out.stdout.contains("--- live/template header\n+++ published/template header"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("+<div id=\"custom-header\">DEV</div>"), "{out}");
+    let json = forum.cmd().args(["publish", "--dry-run", "--json"]).expect_success();
+    assert!(json.stdout.contains("\"diff\":"), "{json}");
+    assert_eq!(forum.snapshot(), before);
+    assert_eq!(tree(&journal_dir), records, "neither the record nor a journal changed");
+}
+
+#[test]
+fn publish_drop_deletes_the_copy_as_the_admin_cp_would() {
+    let forum = Forum::new("publish_drop");
+    forum.dev(&["--no-live-reload"]);
+    let (tid, sid) = (forum.copy_tid(), forum.copy_sid());
+    // An edited stylesheet gives the copy rows and cache files of its own.
+    let css = forum.copy_stylesheet("global.css");
+    let sheet = std::fs::read_to_string(&css).unwrap() + "\n.x { top: 0; }\n";
+    forum.save(&css, &sheet);
+    assert!(forum.mybb_root.join(format!("cache/themes/theme{tid}/global.css")).exists());
+    forum.cmd().args(["publish", "--drop"]).expect_success();
+    let count = |sql: &str| forum.db.query_one::<u64>(sql);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM mybb_themes WHERE tid = {tid}")), 0);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM mybb_themestylesheets WHERE tid = {tid}")), 0);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM mybb_templatesets WHERE sid = {sid}")), 0);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM mybb_templates WHERE sid = {sid}")), 0);
+    assert!(!forum.mybb_root.join(format!("cache/themes/theme{tid}")).exists());
+    assert!(!forum.sync_root.join("styles").join(COPY).exists());
+    assert!(!forum.sync_root.join("template_sets").join(COPY_SET).exists());
+    assert!(tree(&forum.sync_root.join(".mybb-sync/dev")).is_empty());
+    assert!(
+        String::from_utf8(forum.db.stylesheet(2, "global.css").unwrap())
+            .unwrap()
+            .contains(".x { top: 0; }")
+    );
+}
+
+#[test]
+fn a_second_dev_resumes_the_same_copy_with_its_edits() {
+    let forum = Forum::new("dev_resumes");
+    forum.dev(&[]);
+    let tid = forum.copy_tid();
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>kept</div>");
+    let out = forum.dev(&[]);
+    assert!(out.stdout.contains(&format!("(tid {tid})")), "{out}");
+    assert_eq!(forum.db.query_one::<u64>("SELECT COUNT(*) FROM mybb_themes"), 3, "no second copy");
+    let header = forum.db.template(forum.copy_sid(), "header").unwrap();
+    assert_eq!(header, b"<div>kept</div>");
+    let head =
+        String::from_utf8(forum.db.template(forum.copy_sid(), "headerinclude").unwrap()).unwrap();
+    assert_eq!(head.matches("/livereload.js").count(), 1, "one script, the new address's: {head}");
+}
+
+#[test]
+fn publish_killed_half_way_is_finished_by_the_next_run_nothing_twice() {
+    let forum = Forum::new("publish_killed");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>one</div>");
+    forum.save(&forum.copy_template("Index Page Templates", "index"), "<html>two</html>");
+    let css = forum.copy_stylesheet("global.css");
+    forum.save(&css, &(std::fs::read_to_string(&css).unwrap() + "\n.three {}\n"));
+    let killed = forum.cmd().arg("publish").env("MYBB_SYNC_TEST_HOOKS", "kill-at-publish=1").run();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9), "{killed}");
+    assert!(forum.sync_root.join(".mybb-sync/dev/theme-2.publish.json").exists());
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(!forum.sync_root.join(".mybb-sync/dev/theme-2.publish.json").exists(), "{out}");
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>one</div>"));
+    assert_eq!(forum.live_template("index").as_deref(), Some("<html>two</html>"));
+    let css = String::from_utf8(forum.db.stylesheet(2, "global.css").unwrap()).unwrap();
+    assert_eq!(css.matches(".three {}").count(), 1);
+    let rows: u64 = forum.db.query_one(
+        "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND title IN ('header', 'index')",
+    );
+    assert_eq!(rows, 2, "one row each, none inserted twice");
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "the base moved: {out}");
+}
+
+#[test]
+fn dev_watches_the_copy_and_ctrl_c_keeps_it() {
+    let forum = Forum::new("dev_watches");
+    let running = forum
+        .cmd()
+        .args(["dev", "Default", "--name", COPY, "--live-reload", "127.0.0.1:0"])
+        .spawn();
+    let started = Instant::now();
+    while !running.stderr_so_far().contains("watching") {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the watcher did not start:\n{}",
+            running.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = running.stdout_so_far();
+    assert!(
+        out.contains(&format!("theme \"{COPY}\" (tid 3)")) && out.contains("index.php?theme=3"),
+        "{out}"
+    );
+    std::fs::write(forum.copy_template("Header Templates", "header"), "<div>watched</div>")
+        .unwrap();
+    let sid = forum.copy_sid();
+    let started = Instant::now();
+    while forum.db.template(sid, "header").as_deref() != Some(&b"<div>watched</div>"[..]) {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the save did not reach the copy:\n{}",
+            running.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        forum.live_template("header").as_deref(),
+        Some("<div id=\"custom-header\">{$lang->welcome_back}</div>")
+    );
+    running.interrupt();
+    let out = running.wait(DEADLINE);
+    assert!(out.status.success(), "{out}");
+    assert!(out.stdout.contains("is kept"), "{out}");
+    assert_eq!(forum.db.query_one::<u64>("SELECT COUNT(*) FROM mybb_themes WHERE tid = 3"), 1);
+}
