@@ -92,7 +92,7 @@ fi
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != sqlite ]]; then
     echo "test.sh: second pass: the core modules on SQLite" >&2
     if ! MYBB_SYNC_TEST_ENGINE=sqlite cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: identity:: engines:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: identity:: engines:: devtheme:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on SQLite failed" >&2
