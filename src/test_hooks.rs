@@ -39,7 +39,7 @@ pub fn number(name: &str) -> Option<usize> {
         .and_then(|(_, value)| value.trim().parse().ok())
 }
 
-/// Hold a `merge` or `revert` right before it writes (after it read and planned everything),
+/// Hold a `merge`, `revert` or `publish` right before it writes (after it read and planned everything),
 /// so a test can save a file or edit a row in that window: the value is a directory, where the
 /// command creates `held` and then waits until the test creates `go`.
 pub const HOLD_BEFORE_WRITE: &str = "hold-before-write";

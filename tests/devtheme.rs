@@ -452,3 +452,34 @@ fn dev_watches_the_copy_and_ctrl_c_keeps_it() {
     assert!(out.stdout.contains("is kept"), "{out}");
     assert_eq!(forum.db.query_one::<u64>("SELECT COUNT(*) FROM mybb_themes WHERE tid = 3"), 1);
 }
+
+#[test]
+fn an_admin_cp_edit_racing_a_publish_is_never_overwritten() {
+    let forum = Forum::new("publish_races_admin_cp");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>dev header</div>");
+    forum.save(&forum.copy_template("Footer Templates", "footer"), "dev footer");
+    let hold = forum._dir.join("hold");
+    std::fs::create_dir_all(&hold).unwrap();
+    let running = forum
+        .cmd()
+        .arg("publish")
+        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-before-write={}", hold.display()))
+        .spawn();
+    let started = Instant::now();
+    while !hold.join("held").exists() {
+        assert!(started.elapsed() < DEADLINE, "publish never got to its writes");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The Admin CP saves the header after publish read it, before publish writes it.
+    forum.db.exec("UPDATE mybb_templates SET template = '<div>admin</div>' WHERE sid = 1 AND title = 'header'");
+    std::fs::write(hold.join("go"), b"").unwrap();
+    let out = running.wait(DEADLINE);
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>admin</div>"), "kept");
+    assert_eq!(forum.live_template("footer").as_deref(), Some("dev footer"));
+    // The next publish sees both edits of the header: a conflict, still nothing lost.
+    let out = forum.cmd().arg("publish").expect_code(3);
+    assert!(out.stdout.contains("conflict  template header"), "{out}");
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>admin</div>"));
+}

@@ -156,6 +156,8 @@ fn finish(
 ) -> Result<Vec<Outcome>> {
     let board = Board::load(writer.db)?;
     let (live, copy) = themes(writer.db, &board, record)?;
+    // Tests race an Admin CP edit or a save against the writes here.
+    crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
     let outcomes = writer.run(entries, (record.theme_tid, &live), (record.copy_tid, &copy))?;
     record.base = publish::moved_base(&record.base, entries, &outcomes);
     record.save(&config.sync_root, config.durable)?;
