@@ -51,6 +51,12 @@
 #     saves' latency to the row being visible in the database (polled as in part 4), and (in the
 #     details) the time from the cache file's mtime (written, not yet renamed into place) to the
 #     reload: the cache files, the stylesheet lists and the notification.
+#  8. development copies (issue 29), 3 rounds, each on a fresh board, --no-fsync: `dev Default
+#     --live-reload` from its start to the first reload a browser receives for a template saved
+#     in the copy (the copy made, exported, the watcher and the server up, the save applied), and
+#     `publish` of a stylesheet saved in the copy from its start to the live theme's cache file
+#     holding it (what the forum serves); both against an export --no-fsync of the same board,
+#     same round.
 #  6. release binary size (against bench-helper, a std-only binary built with the same opt-level
 #     and stripping) and the crates in `cargo tree --edges normal` (host target, normal
 #     dependencies, each name+version once, mybb-sync itself not counted), against all packages
@@ -99,6 +105,7 @@ idle_secs=10    # part 5
 fp_calls=50     # part 4b: pull checks per database
 live_saves=100  # part 7
 live_clients=10 # part 7
+dev_rounds=3    # part 8
 started_all=$EPOCHREALTIME
 
 # ---- Clean-up: only what this script started, by pid and by name. ----
@@ -364,6 +371,9 @@ make_db scale
 make_db import
 make_db watch
 make_db live
+for ((r = 0; r < dev_rounds; r++)); do
+    make_db "dev$r"
+done
 # The scale fixture: sets 2..10, each with a customised copy of every other master template
 # (487 rows per set), so each set renders 974 titles, half of them its own.
 mariadb_client "$(db_url scale)" -e "
@@ -791,6 +801,65 @@ stop_browsers
 stop_watcher "$work/live.log"
 stop_dbq
 
+# ---- 8. Development copies: dev to the first live reload, publish to the served file. ----
+say "8 dev and publish, $dev_rounds rounds"
+copy='Default (development)'
+dev_first=() dev_exp=() pub_served=() r_dev=() r_pub=()
+for ((r = 0; r < dev_rounds; r++)); do
+    url=$(db_url "dev$r")
+    fresh
+    t_exp0=$EPOCHREALTIME
+    "$bin" -q --no-fsync --db "$url" --root "$out" export || die "the export of round $r failed"
+    exp_us=$(($(us "$EPOCHREALTIME") - $(us "$t_exp0")))
+    dev_exp+=("$exp_us")
+    forum_dev=$work/forum_dev$r root_dev=$work/dv$r
+    mkdir -p "$forum_dev/cache/themes"
+    "$bin" -q --db "$url" --mybb "$forum_dev" cache rebuild || die "cache rebuild before dev failed"
+    log=$work/dev$r.log
+    : >"$log"
+    t0=$EPOCHREALTIME
+    "$bin" --no-fsync --db "$url" --root "$root_dev" --mybb "$forum_dev" dev Default \
+        --live-reload 127.0.0.1:0 >"$log.out" 2>>"$log" &
+    watcher_pid=$!
+    deadline=$((SECONDS + 30))
+    until grep -q 'watching .* (debounce' "$log" 2>/dev/null; do
+        ((SECONDS < deadline)) || die "dev did not start watching: $(tail -n 5 "$log")"
+        nap 0.001
+    done
+    live_addr=$(sed -n 's/^  live reload: listening on \([^;]*\);.*/\1/p' "$log.out")
+    [[ -n $live_addr ]] || die "dev did not say where it listens: $(cat "$log.out")"
+    start_browsers 1
+    header="$root_dev/template_sets/$copy Templates/Header Templates/header.html"
+    printf '%s\n<!-- bench dev %s -->\n' "$(<"$header")" "$r" >"$header"
+    IFS=' ' read -r -t 10 t_msg _ msg <&"$live_fd" || die "no reload for the dev save of round $r: $(tail -n 5 "$log")"
+    [[ $msg == *header.html* ]] || die "unexpected message for the dev save of round $r: $msg"
+    dev_first+=($((t_msg - $(us "$t0"))))
+    stop_browsers
+    stop_watcher "$log"
+    css="$root_dev/styles/$copy/global.css"
+    printf '%s\n/* bench publish %s */\n' "$(<"$css")" "$r" >"$css"
+    "$bin" -q --no-fsync --db "$url" --root "$root_dev" --mybb "$forum_dev" import "$css" ||
+        die "the import before publish failed"
+    served=$forum_dev/cache/themes/theme2/global.css
+    t0=$EPOCHREALTIME
+    "$bin" -q --no-fsync --db "$url" --root "$root_dev" --mybb "$forum_dev" publish &
+    pub_pid=$!
+    deadline=$((SECONDS + 30))
+    until grep -q "bench publish $r" "$served" 2>/dev/null; do
+        ((SECONDS < deadline)) || die "publish of round $r never reached $served"
+        nap 0.001
+    done
+    pub_served+=($(($(us "$EPOCHREALTIME") - $(us "$t0"))))
+    wait "$pub_pid" || die "publish of round $r failed"
+    r_dev+=("$(div "${dev_first[-1]}" "$exp_us")")
+    r_pub+=("$(div "${pub_served[-1]}" "$exp_us")")
+done
+m_dev_first=$(median "${dev_first[@]}")
+m_dev_exp=$(median "${dev_exp[@]}")
+m_pub=$(median "${pub_served[@]}")
+ratio_dev=$(fmedian "${r_dev[@]}")
+ratio_pub=$(fmedian "${r_pub[@]}")
+
 # ---- 4b. The pull check: what a watcher asks the database every --pull-interval. ----
 # The same statement as Db::fingerprint (src/mybb/db/mysql/reads.rs), wrapped so that it
 # answers one line; timed per call over one persistent connection, client round trip
@@ -911,6 +980,10 @@ row "live: idle CPU, $live_clients browsers, ${idle_secs} s" "$(ms "$live_idle_c
     "$(ratio "$live_idle_cpu_us" "$idle_cpu_us")" "~0 (< 0.1%)" "$(verdict "$live_idle_cpu_us" "x < $live_idle_wall / 1000")"
 row "live: RSS, $live_clients browsers (VmRSS)" "$(kb "$live_rss")" "the same watcher, none: $(kb "$live_rss0")" \
     "$(ratio "$live_rss" "$live_rss0")" "< 10 MB" "$(verdict "$live_rss" 'x < 10240')"
+row "dev THEME -> first live reload" "$(ms "$m_dev_first")" "export --no-fsync, same board: $(ms "$m_dev_exp")" \
+    "${ratio_dev}x" "(report)" "-"
+row "publish -> live cache file served" "$(ms "$m_pub")" "export --no-fsync, same board: $(ms "$m_dev_exp")" \
+    "${ratio_pub}x" "(report)" "-"
 row "binary size (release)" "$(kb "$((bin_size / 1024))")" "std-only binary: $(kb "$((helper_size / 1024))")" \
     "$(ratio "$bin_size" "$helper_size")" "(report)" "-"
 row "crates, cargo tree --edges normal" "$n_crates" "packages in Cargo.lock: $n_lock" \
@@ -958,6 +1031,9 @@ echo "  live reload: a stylesheet save is announced after its row, both cache fi
     "from the cache file's mtime to the reload received, median $(ms "$m_live_cache"), p95 $(ms "$p95_live_cache")"
 echo "  live reload, idle with $live_clients browsers: $live_threads threads, $live_idle_wakeups wakeups in ${idle_secs} s" \
     "(part 5 without: $idle_wakeups); VmHWM after the $live_saves saves $(kb "$live_hwm")"
+echo "  dev and publish (ms): dev to first reload $(for v in "${dev_first[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')," \
+    "publish to served $(for v in "${pub_served[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')," \
+    "export $(for v in "${dev_exp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')"
 echo "  crates: host target, normal edges, each name+version once, mybb-sync not counted"
 echo "  wall time of this script: $(awk -v u="$total_us" 'BEGIN { printf "%.0f s", u / 1e6 }')" \
     "(of which cargo build $(awk -v u="$build_us" 'BEGIN { printf "%.0f s", u / 1e6 }'))"

@@ -272,6 +272,27 @@ fn an_admin_cp_edit_of_the_same_lines_is_a_conflict_and_nothing_is_published() {
     forum.cmd().args(["publish", "--partial"]).expect_code(3);
     assert_eq!(forum.live_template("footer").as_deref(), Some("dev footer"));
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN</div>"));
+    // --prefer live settles it: the copy takes the live content, nothing is left to publish.
+    let out = forum.cmd().args(["publish", "--prefer", "live"]).expect_success();
+    assert!(out.stdout.contains("keep-live template header"), "{out}");
+    assert_eq!(
+        forum.db.template(forum.copy_sid(), "header").as_deref(),
+        Some(&b"<div>ADMIN</div>"[..])
+    );
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN</div>"));
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
+
+#[test]
+fn publish_prefer_copy_settles_a_conflict_with_the_copys_content() {
+    let forum = Forum::new("publish_prefer_copy");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>ADMIN and DEV</div>");
+    forum.db.exec("UPDATE mybb_templates SET template = '<div>ADMIN</div>' WHERE sid = 1 AND title = 'header'");
+    forum.cmd().arg("publish").expect_code(3);
+    forum.cmd().args(["publish", "--prefer", "copy"]).expect_success();
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN and DEV</div>"));
 }
 
 #[test]

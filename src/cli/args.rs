@@ -264,6 +264,8 @@ pub struct PublishArgs {
     pub partial: bool,
     /// `--drop`: delete the copy once published.
     pub drop: bool,
+    /// `--prefer copy|live`: the side that settles conflicts.
+    pub prefer: Option<crate::sync::devtheme::publish::Prefer>,
 }
 
 /// What the flags given fill while the command is not yet known: the global options, and

@@ -542,6 +542,25 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Delete the copy (theme, template set, cache files, folders) once published",
                 Set(|a, _| a.of.publish.drop = true),
             ),
+            Flag::value(
+                "prefer",
+                "copy|live",
+                "Settle conflicts for this side: the copy's content goes live, or the\n\
+                 live content goes into the copy",
+                Parse(|a, v| {
+                    a.of.publish.prefer = Some(match text(v).as_str() {
+                        "copy" => crate::sync::devtheme::publish::Prefer::Copy,
+                        "live" => crate::sync::devtheme::publish::Prefer::Live,
+                        other => {
+                            return Err(Error::usage(format!(
+                                "publish --prefer takes copy or live, not {other:?}"
+                            )));
+                        }
+                    });
+                    Ok(())
+                }),
+            )
+            .kind(ValueKind::Choice(&["copy", "live"])),
         ],
         build: |of, operands| {
             let theme = operands.into_iter().next();

@@ -50,7 +50,10 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
     }
     let board = Board::load(db)?;
     let (live, copy) = themes(db, &board, &record)?;
-    let plan = publish::plan(&record.base, &live, &copy);
+    let mut plan = publish::plan(&record.base, &live, &copy);
+    if let Some(prefer) = args.prefer {
+        plan = publish::settle(plan, prefer);
+    }
     let blocked = plan.iter().filter(|p| matches!(p.action, Action::Conflict | Action::Refused));
     let blocked = blocked.count();
     let writes: Vec<Entry> = if blocked > 0 && !args.partial {

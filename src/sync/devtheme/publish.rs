@@ -43,6 +43,17 @@ pub enum Action {
     Refused,
     /// Not carried (a deletion in the copy).
     Skipped,
+    /// A conflict settled for the live theme (`--prefer live`): the copy gets the live content.
+    KeepLive,
+}
+
+/// Which side settles a conflict (`publish --prefer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefer {
+    /// The copy's content goes live: the copy was edited to hold what is wanted.
+    Copy,
+    /// The live content stays and goes into the copy: the copy's change is given up.
+    Live,
 }
 
 impl Action {
@@ -54,12 +65,13 @@ impl Action {
             Action::Conflict => "conflict",
             Action::Refused => "refused",
             Action::Skipped => "skipped",
+            Action::KeepLive => "keep-live",
         }
     }
 
     /// Returns true if and only if the item is written.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Publish | Action::Merge)
+        matches!(self, Action::Publish | Action::Merge | Action::KeepLive)
     }
 }
 
@@ -211,6 +223,35 @@ fn plan_item(kind: ItemKind, name: &str, sides: &Sides<'_>, attachedto: String) 
         }
     };
     Some(checked(planned))
+}
+
+/// Settles the conflicts of `plan` for side `prefer`: with the copy, the copy's content is
+/// published (checked as any result); with the live theme, the copy gets the live content. A
+/// conflict where one side deleted the item stays one.
+pub fn settle(plan: Vec<Planned>, prefer: Prefer) -> Vec<Planned> {
+    plan.into_iter()
+        .map(|mut item| {
+            if item.action != Action::Conflict {
+                return item;
+            }
+            match (prefer, item.live.clone()) {
+                (Prefer::Copy, _) => {
+                    item.action = Action::Publish;
+                    item.result = Some(item.copy.clone());
+                }
+                (Prefer::Live, Some(live)) => {
+                    item.action = Action::KeepLive;
+                    item.result = Some(live);
+                }
+                (Prefer::Live, None) => return item,
+            }
+            item.reason = Some(format!(
+                "in conflict, settled for the {} (--prefer)",
+                if prefer == Prefer::Copy { "copy" } else { "live theme" }
+            ));
+            checked(item)
+        })
+        .collect()
 }
 
 /// Returns `item` refused if its result may not be stored: what validation (with MyBB's
