@@ -842,7 +842,7 @@ for ((r = 0; r < dev_rounds; r++)); do
         die "the import before publish failed"
     served=$forum_dev/cache/themes/theme2/global.css
     t0=$EPOCHREALTIME
-    "$bin" -q --no-fsync --db "$url" --root "$root_dev" --mybb "$forum_dev" publish &
+    "$bin" -q --no-fsync --db "$url" --root "$root_dev" --mybb "$forum_dev" publish >/dev/null &
     pub_pid=$!
     deadline=$((SECONDS + 30))
     until grep -q "bench publish $r" "$served" 2>/dev/null; do
