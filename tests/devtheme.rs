@@ -504,3 +504,75 @@ fn an_admin_cp_edit_racing_a_publish_is_never_overwritten() {
     assert!(out.stdout.contains("conflict  template header"), "{out}");
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>admin</div>"));
 }
+
+/// Runs `curl` with `args` and returns what it printed (the page).
+fn curl(args: &[&str]) -> String {
+    let out = std::process::Command::new("curl").arg("-s").args(args).output();
+    String::from_utf8_lossy(&out.expect("curl runs").stdout).into_owned()
+}
+
+/// The real-board oracle (issue 29): on a board MyBB's own installer made
+/// (`shared/mybb/install-board.sh DIR DB PORT`, named in `MYBB_SYNC_ORACLE_BOARD=DIR|DB|URL`),
+/// MyBB's `global.php` shows the development copy to an administrator who chose it, and falls
+/// back to the default theme for a member and a guest who ask for it. Without the variable it
+/// says SKIPPED: the suite runs without PHP.
+#[test]
+fn on_a_real_board_only_administrators_see_the_copy() {
+    let Ok(oracle) = std::env::var("MYBB_SYNC_ORACLE_BOARD") else {
+        eprintln!(
+            "SKIPPED: no real board (MYBB_SYNC_ORACLE_BOARD=DIR|DB|URL, see install-board.sh)"
+        );
+        return;
+    };
+    let parts: Vec<&str> = oracle.split('|').collect();
+    let [dir, db, url] = parts[..] else { panic!("MYBB_SYNC_ORACLE_BOARD is DIR|DB|URL") };
+    let server = crate::util::TestDb::new("oracle_server").server_url().to_owned();
+    let board = format!("{}/{db}", server.trim_end_matches('/'));
+    let work = TestDir::new("oracle_board");
+    let name = format!("Oracle dev {}", std::process::id());
+    let cmd = || {
+        TestCommand::new()
+            .args(["--db", &board, "--mybb", dir, "--no-fsync", "--root"])
+            .arg(work.join("sync"))
+    };
+    cmd()
+        .args(["dev", "Default", "--no-watch", "--live-reload", "127.0.0.1:0", "--name", &name])
+        .expect_success();
+    let header = work
+        .join("sync/template_sets")
+        .join(format!("{name} Templates/Header Templates/header.html"));
+    std::fs::write(&header, "<div>ORACLE-DEV-MARKER</div>").unwrap();
+    cmd().arg("import").arg(&header).expect_success();
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&board).unwrap()).unwrap();
+    use mysql::prelude::Queryable;
+    let tid: u32 =
+        conn.exec_first("SELECT tid FROM mybb_themes WHERE name = ?", (&name,)).unwrap().unwrap();
+    let shows = |page: &str| page.contains("ORACLE-DEV-MARKER");
+    let guest = curl(&["-b", &format!("mybbtheme={tid}"), &format!("{url}/index.php")]);
+    assert!(guest.contains("<html") && !shows(&guest), "a guest who asks for the copy");
+    let jar = work.join("cookies");
+    let jar = jar.to_str().unwrap();
+    let login = curl(&["-c", jar, "-b", jar, &format!("{url}/member.php?action=login")]);
+    let key = login.split("my_post_key = \"").nth(1).and_then(|k| k.split('"').next()).unwrap();
+    let fields =
+        ["action=do_login", "username=admin", "password=adminpass1", &format!("my_post_key={key}")];
+    let mut post = vec!["-c", jar, "-b", jar];
+    for field in &fields {
+        post.extend(["-d", field]);
+    }
+    let login_url = format!("{url}/member.php");
+    post.push(&login_url);
+    curl(&post);
+    conn.exec_drop("UPDATE mybb_users SET style = ?, usergroup = 4 WHERE uid = 1", (tid,)).unwrap();
+    let admin = curl(&["-c", jar, "-b", jar, &format!("{url}/index.php")]);
+    assert!(admin.contains("action=logout") && shows(&admin), "the administrator who chose it");
+    assert!(admin.contains("/livereload.js"), "with the live-reload script");
+    conn.exec_drop("UPDATE mybb_users SET usergroup = 2 WHERE uid = 1", ()).unwrap();
+    let member = curl(&["-c", jar, "-b", jar, &format!("{url}/index.php")]);
+    let style: u32 =
+        conn.exec_first("SELECT style FROM mybb_users WHERE uid = 1", ()).unwrap().unwrap();
+    conn.exec_drop("UPDATE mybb_users SET usergroup = 4, style = 0 WHERE uid = 1", ()).unwrap();
+    assert!(member.contains("action=logout") && !shows(&member), "a member who chose it");
+    assert_eq!(style, 0, "MyBB resets a member's style the member may not use");
+    cmd().args(["publish", "--drop"]).expect_success();
+}
