@@ -231,8 +231,12 @@ fn publish_carries_clean_template_and_stylesheet_changes_as_the_admin_cp_writes_
     let mut sheet = std::fs::read_to_string(&css).unwrap();
     sheet.push_str("\n.dev { color: red; }\n");
     forum.save(&css, &sheet);
+    // A stylesheet new in the copy becomes one of the live theme's.
+    forum.save(&forum.copy_stylesheet("dev.css"), ".new { margin: 0; }\n");
     let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"published\":3"), "{out}");
+    assert!(out.stdout.contains("\"published\":4"), "{out}");
+    assert_eq!(forum.db.stylesheet(2, "dev.css").as_deref(), Some(&b".new { margin: 0; }\n"[..]));
+    assert!(forum.mybb_root.join("cache/themes/theme2/dev.css").exists());
     assert_eq!(
         forum.live_template("header").as_deref(),
         Some("<div id=\"custom-header\">DEV</div>")

@@ -195,3 +195,33 @@ pub fn write_json(file: &Path, value: &Value, durable: bool) -> Result<()> {
 pub fn object() -> Map<String, Value> {
     Map::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let root = crate::test_support::scratch_dir("devtheme", "record");
+        let mut base = Items::default();
+        base.templates.insert("header".into(), "<div>\r\n\"é\"</div>".into());
+        base.stylesheets.insert("global.css".into(), "body {}".into());
+        let record = DevRecord {
+            theme_tid: 2,
+            theme_name: "Default".into(),
+            copy_tid: 3,
+            copy_name: "Default (development)".into(),
+            copy_sid: 2,
+            copy_set_title: "Default (development) Templates".into(),
+            groups: "3,4".into(),
+            base,
+        };
+        record.save(&root, false).unwrap();
+        assert_eq!(DevRecord::load(&root, 2).unwrap(), Some(record.clone()));
+        assert_eq!(DevRecord::all(&root).unwrap(), vec![record]);
+        assert_eq!(DevRecord::load(&root, 9).unwrap(), None);
+        DevRecord::remove(&root, 2).unwrap();
+        assert!(DevRecord::all(&root).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
