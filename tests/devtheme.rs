@@ -580,3 +580,90 @@ fn on_a_real_board_only_administrators_see_the_copy() {
     assert_eq!(style, 0, "MyBB resets a member's style the member may not use");
     cmd().args(["publish", "--drop"]).expect_success();
 }
+
+/// A small chaos run around publish (issue 29): while publish writes twenty templates, the
+/// Admin CP keeps editing their last lines (each edit made on the row as the admin saw it). Afterwards every template holds the Admin CP's
+/// last edit, and a second publish carries what the first could not, the copy's line beside it.
+#[test]
+fn admin_cp_edits_during_a_publish_all_survive_and_the_next_publish_completes_it() {
+    const N: usize = 20;
+    let forum = Forum::new("publish_chaos");
+    let body = |first: &str, last: &str| format!("{first}\nline 2\nline 3\nline 4\n{last}");
+    for i in 0..N {
+        forum.db.exec_with(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES (?, ?, 1, '1837', '', 0)",
+            (format!("chaos_{i}"), body("line 1", "line 5")),
+        );
+    }
+    forum.dev(&["--no-live-reload"]);
+    for i in 0..N {
+        let file = forum.copy_template("Ungrouped Templates", &format!("chaos_{i}"));
+        std::fs::write(&file, body(&format!("copy {i}"), "line 5")).unwrap();
+    }
+    forum
+        .cmd()
+        .arg("import")
+        .arg(forum.sync_root.join("template_sets").join(COPY_SET))
+        .expect_success();
+    let hold = forum._dir.join("chaos-hold");
+    std::fs::create_dir_all(&hold).unwrap();
+    let mut running = forum
+        .cmd()
+        .arg("publish")
+        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-before-write={}", hold.display()))
+        .spawn();
+    let started = Instant::now();
+    while !hold.join("held").exists() {
+        assert!(started.elapsed() < DEADLINE, "publish never got to its writes");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut last = vec![None; N];
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut edit = |n: usize, last: &mut Vec<Option<usize>>| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let i = (rng % N as u64) as usize;
+        let title = format!("chaos_{i}");
+        // An edit of what the admin saw: the last line of the row as it is, written only over
+        // that (the test's own compare-and-swap, so its edit never undoes publish's line 1).
+        loop {
+            let seen = String::from_utf8(forum.db.template(1, &title).unwrap()).unwrap();
+            let edited = format!("{}\nadmin {n}", seen.rsplit_once('\n').unwrap().0);
+            let sql = "UPDATE mybb_templates SET template = ? WHERE sid = 1 AND title = ? AND template = ?";
+            if forum.db.exec_with(sql, (edited, &title, seen)) == 1 {
+                break;
+            }
+        }
+        last[i] = Some(n);
+    };
+    // Edits after publish read the rows and before it writes them, then while it writes.
+    for n in 0..N / 2 {
+        edit(n, &mut last);
+    }
+    std::fs::write(hold.join("go"), b"").unwrap();
+    let mut n = N / 2;
+    while running.is_running() {
+        edit(n, &mut last);
+        n += 1;
+    }
+    let out = running.wait(DEADLINE);
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{out}");
+    let live = |i: usize| forum.live_template(&format!("chaos_{i}")).unwrap();
+    for (i, n) in last.iter().enumerate() {
+        if let Some(n) = n {
+            assert!(
+                live(i).ends_with(&format!("admin {n}")),
+                "chaos_{i} lost admin {n}: {}",
+                live(i)
+            );
+        }
+    }
+    // Nothing edits now: the next publish carries the rest, merged with the Admin CP's edits.
+    forum.cmd().arg("publish").expect_success();
+    for (i, n) in last.iter().enumerate() {
+        let last_line = n.map_or("line 5".to_owned(), |n| format!("admin {n}"));
+        assert_eq!(live(i), body(&format!("copy {i}"), &last_line), "chaos_{i}");
+    }
+}
