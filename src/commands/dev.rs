@@ -51,6 +51,12 @@ pub fn run(ctx: &Context, args: &DevArgs, hooks: &Hooks) -> Result<()> {
                 record.copy_name,
                 record.copy_tid
             );
+            if args.name.as_ref().is_some_and(|name| *name != record.copy_name) {
+                log::warn!(
+                    "--name is for a new copy: this one keeps its name {:?}",
+                    record.copy_name
+                );
+            }
             if record.groups != args.groups {
                 db.set_theme_allowedgroups(record.copy_tid, &args.groups)?;
             }

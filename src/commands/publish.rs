@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
         finished = outcomes.iter().filter(|o| **o != Outcome::Changed).count();
     }
     let board = Board::load(db)?;
-    let (live, copy) = themes(db, &board, &record)?;
+    let (live, copy) = themes(db, config, &board, &record)?;
     let mut plan = publish::plan(&record.base, &live, &copy);
     if let Some(prefer) = args.prefer {
         plan = publish::settle(plan, prefer);
@@ -130,13 +130,17 @@ fn pick_record(config: &Config, theme: Option<&str>) -> Result<DevRecord> {
 }
 
 /// Returns what the live theme and the copy render now.
-fn themes(db: &Db, board: &Board, record: &DevRecord) -> Result<(ThemeNow, ThemeNow)> {
+fn themes(
+    db: &Db,
+    config: &Config,
+    board: &Board,
+    record: &DevRecord,
+) -> Result<(ThemeNow, ThemeNow)> {
     let gone = |what: &str, name: &str, tid: u32| {
         Error::usage(format!(
             "the {what} {name:?} (tid {tid}) is no longer on the board; nothing was published \
              (remove {} to forget the copy)",
-            crate::sync::devtheme::record::path(std::path::Path::new("."), record.theme_tid)
-                .display()
+            crate::sync::devtheme::record::path(&config.sync_root, record.theme_tid).display()
         ))
     };
     let live = board
@@ -158,7 +162,7 @@ fn finish(
     entries: &[Entry],
 ) -> Result<Vec<Outcome>> {
     let board = Board::load(writer.db)?;
-    let (live, copy) = themes(writer.db, &board, record)?;
+    let (live, copy) = themes(writer.db, config, &board, record)?;
     // Tests race an Admin CP edit or a save against the writes here.
     crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
     let outcomes = writer.run(entries, (record.theme_tid, &live), (record.copy_tid, &copy))?;
