@@ -667,3 +667,30 @@ fn admin_cp_edits_during_a_publish_all_survive_and_the_next_publish_completes_it
         assert_eq!(live(i), body(&format!("copy {i}"), &last_line), "chaos_{i}");
     }
 }
+
+#[test]
+fn a_template_deleted_in_the_copy_is_deleted_live_unless_edited_there() {
+    let forum = Forum::new("publish_deletion");
+    for title in ["devonly_a", "devonly_b"] {
+        forum.db.exec_with(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES (?, 'custom', 1, '1837', '', 0)",
+            (title,),
+        );
+    }
+    forum.dev(&["--no-live-reload"]);
+    for title in ["devonly_a", "devonly_b"] {
+        let file = forum.copy_template("Ungrouped Templates", title);
+        std::fs::remove_file(&file).unwrap();
+        forum.cmd().arg("import").arg(file.parent().unwrap()).expect_success();
+        assert_eq!(forum.db.template(forum.copy_sid(), title), None, "deleted in the copy");
+    }
+    forum.db.exec(
+        "UPDATE mybb_templates SET template = 'edited live' WHERE sid = 1 AND title = 'devonly_b'",
+    );
+    let out = forum.cmd().args(["publish", "--partial"]).expect_code(3);
+    assert!(out.stdout.contains("delete    template devonly_a"), "{out}");
+    assert!(out.stdout.contains("conflict  template devonly_b"), "{out}");
+    assert_eq!(forum.live_template("devonly_a"), None);
+    assert_eq!(forum.live_template("devonly_b").as_deref(), Some("edited live"));
+}

@@ -41,8 +41,11 @@ pub enum Action {
     Conflict,
     /// The result may not be stored (validation, `check_template`, a live-reload script).
     Refused,
-    /// Not carried (a deletion in the copy).
+    /// Not carried (a stylesheet deleted in the copy, a template whose live row is global).
     Skipped,
+    /// Deleted in the copy, unchanged live: the live set's row is deleted, as the Admin CP's
+    /// delete of a template without a master does.
+    Delete,
     /// A conflict settled for the live theme (`--prefer live`): the copy gets the live content.
     KeepLive,
 }
@@ -65,13 +68,14 @@ impl Action {
             Action::Conflict => "conflict",
             Action::Refused => "refused",
             Action::Skipped => "skipped",
+            Action::Delete => "delete",
             Action::KeepLive => "keep-live",
         }
     }
 
     /// Returns true if and only if the item is written.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Publish | Action::Merge | Action::KeepLive)
+        matches!(self, Action::Publish | Action::Merge | Action::KeepLive | Action::Delete)
     }
 }
 
@@ -171,17 +175,28 @@ fn plan_item(kind: ItemKind, name: &str, sides: &Sides<'_>, attachedto: String) 
         attachedto: attachedto.clone(),
     };
     let Some(copy) = sides.copy else {
-        return sides.base.map(|_| {
-            item(
+        let base = sides.base?;
+        return match sides.live {
+            // Deleted on both sides.
+            None => None,
+            Some(live) if kind == ItemKind::Template && same(kind, live, base) => {
+                Some(item(Action::Delete, "copy", None, Some(String::new())))
+            }
+            Some(_) if kind == ItemKind::Template => Some(item(
+                Action::Conflict,
+                "both",
+                Some("deleted in the copy, changed in the live theme"),
+                None,
+            )),
+            Some(_) => Some(item(
                 Action::Skipped,
                 "copy",
                 Some(
-                    "deleted in the copy: publish does not carry deletions (delete it live in \
-                      the Admin CP, or with import)",
+                    "deleted in the copy: publish does not delete stylesheets (delete it live in the Admin CP, or with import)",
                 ),
                 None,
-            )
-        });
+            )),
+        };
     };
     if sides.base.is_some_and(|base| same(kind, base, copy)) {
         return None;
@@ -257,7 +272,8 @@ pub fn settle(plan: Vec<Planned>, prefer: Prefer) -> Vec<Planned> {
 /// Returns `item` refused if its result may not be stored: what validation (with MyBB's
 /// `check_template()`) refuses, or a live-reload script the live theme does not have.
 fn checked(mut item: Planned) -> Planned {
-    let Some(result) = item.result.as_mut().filter(|_| item.action.writes()) else { return item };
+    let writes = item.action.writes() && item.action != Action::Delete;
+    let Some(result) = item.result.as_mut().filter(|_| writes) else { return item };
     if item.kind == ItemKind::Template {
         let trimmed = rtrim(result).len();
         result.truncate(trimmed);
@@ -288,6 +304,8 @@ pub struct Entry {
     /// What the copy held when planned: the copy gets the result too (a merge) only over that.
     pub copy_before: String,
     pub attachedto: String,
+    /// The item is deleted from the live theme rather than written.
+    pub delete: bool,
 }
 
 impl Entry {
@@ -301,6 +319,7 @@ impl Entry {
             expect_live: item.live.clone(),
             copy_before: item.copy.clone(),
             attachedto: item.attachedto.clone(),
+            delete: item.action == Action::Delete,
         })
     }
 }
@@ -333,6 +352,7 @@ pub fn write_journal(
                 "expect_live": e.expect_live,
                 "copy_before": e.copy_before,
                 "attachedto": e.attachedto,
+                "delete": e.delete,
             })
         })
         .collect();
@@ -367,6 +387,7 @@ pub fn read_journal(root: &Path, tid: u32) -> Result<Option<Vec<Entry>>> {
             expect_live: text("expect_live"),
             copy_before: text("copy_before").ok_or_else(damaged)?,
             attachedto: text("attachedto").unwrap_or_default(),
+            delete: e.get("delete").and_then(Value::as_bool).unwrap_or(false),
         });
     }
     Ok(Some(entries))
@@ -413,6 +434,9 @@ impl Writer<'_> {
 
     /// Writes one entry onto the live theme, unless it holds the result already or changed.
     fn publish_one(&self, entry: &Entry, tid: u32, live: &ThemeNow) -> Result<Outcome> {
+        if entry.delete {
+            return self.delete_one(entry, live);
+        }
         let now_text = match entry.kind {
             ItemKind::Template => live.templates.get(&entry.name).map(|t| t.text.as_str()),
             ItemKind::Stylesheet => live.stylesheets.get(&entry.name).map(|s| s.text.as_str()),
@@ -458,6 +482,33 @@ impl Writer<'_> {
             return Ok(Outcome::Changed);
         }
         log::info!("{} {:?}: published to the live theme", entry.kind, entry.name);
+        crate::test_hooks::kill_if(crate::test_hooks::KILL_AT_PUBLISH);
+        Ok(Outcome::Written)
+    }
+
+    /// Deletes the live set's row of a template deleted in the copy, if it still holds what
+    /// was planned (compare-and-swap); a row gone already is done.
+    fn delete_one(&self, entry: &Entry, live: &ThemeNow) -> Result<Outcome> {
+        let Some(now) = live.templates.get(&entry.name) else {
+            log::info!("template {:?}: deleted live already", entry.name);
+            return Ok(Outcome::AlreadyLive);
+        };
+        let planned = entry.expect_live.as_deref().unwrap_or_default();
+        let deleted = match &now.own {
+            Some((tid, seen)) if same(ItemKind::Template, &now.text, planned) => {
+                self.db.delete_custom_template(*tid, &entry.name, seen)?
+            }
+            _ => false,
+        };
+        if !deleted {
+            log::warn!(
+                "template {:?}: changed in the live theme while publishing; not deleted \
+                 (publish again)",
+                entry.name
+            );
+            return Ok(Outcome::Changed);
+        }
+        log::info!("template {:?}: deleted from the live theme", entry.name);
         crate::test_hooks::kill_if(crate::test_hooks::KILL_AT_PUBLISH);
         Ok(Outcome::Written)
     }
@@ -574,7 +625,11 @@ pub fn moved_base(base: &record::Items, entries: &[Entry], outcomes: &[Outcome])
             ItemKind::Template => &mut base.templates,
             ItemKind::Stylesheet => &mut base.stylesheets,
         };
-        map.insert(entry.name.clone(), entry.result.clone());
+        if entry.delete {
+            map.remove(&entry.name);
+        } else {
+            map.insert(entry.name.clone(), entry.result.clone());
+        }
     }
     base
 }
@@ -612,7 +667,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.action, Action::Conflict);
         let p = plan_item(t, "a", &sides(Some("x"), None, Some("x")), String::new()).unwrap();
-        assert_eq!(p.action, Action::Skipped);
+        assert_eq!(p.action, Action::Delete);
+        let p = plan_item(t, "a", &sides(Some("x"), None, Some("y")), String::new()).unwrap();
+        assert_eq!(p.action, Action::Conflict);
+        assert!(plan_item(t, "a", &sides(Some("x"), None, None), String::new()).is_none());
     }
 
     #[test]
