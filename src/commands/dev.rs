@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: &DevArgs, hooks: &Hooks) -> Result<()> {
             )
         })?;
     let root = &config.sync_root;
-    own_dir::bind(root, config, Some(db), Binding::CheckAndStamp)?;
+    own_dir::bind(root, config, db, Binding::CheckAndStamp)?;
     let board = Board::load(db)?;
     let theme = live_theme(&board, &args.theme)?;
     let record = match DevRecord::load(root, theme.tid)? {

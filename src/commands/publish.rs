@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
     let root = &config.sync_root;
     own_dir::require_root(root)?;
     let binding = if args.dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
-    own_dir::bind(root, config, Some(db), binding)?;
+    own_dir::bind(root, config, db, binding)?;
     if !args.dry_run && !config.mybb_root.as_deref().is_some_and(is_mybb_root) {
         return Err(Error::usage(
             "publish needs MyBB's root (--mybb DIR or MYBB_ROOT): published stylesheets go live \
