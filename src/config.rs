@@ -76,6 +76,9 @@ pub enum EngineKind {
     /// MySQL or MariaDB (`mysqli`, `mysql`, `mysql_pdo` in `inc/config.php`): a server.
     #[default]
     MySql,
+    /// PostgreSQL (`pgsql`, `pgsql_pdo`): a server; `socket` is the directory of its Unix
+    /// socket (or the socket file), as libpq takes it.
+    Postgres,
     /// SQLite (`sqlite`): a database file, named by [`DbTarget::database`]; the server fields
     /// (host, port, user, password, socket, encoding) are unused.
     Sqlite,
@@ -107,7 +110,8 @@ impl fmt::Display for DbTarget {
         }
         let host =
             if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        write!(f, "mysql://{}", self.user)?;
+        let scheme = if self.engine == EngineKind::Postgres { "postgres" } else { "mysql" };
+        write!(f, "{scheme}://{}", self.user)?;
         if !self.password.is_empty() {
             write!(f, ":***")?;
         }
@@ -126,8 +130,10 @@ impl fmt::Debug for DbTarget {
 }
 
 impl DbTarget {
-    /// Parses `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]`, or `sqlite:PATH`
-    /// for a SQLite board's database file (`sqlite:///abs/path` too). User, password and
+    /// Parses `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]`, the same with
+    /// `postgres://` (or `postgresql://`) for a PostgreSQL board (`?host=DIR` too, as libpq
+    /// writes a socket directory), or `sqlite:PATH` for a SQLite board's database file
+    /// (`sqlite:///abs/path` too). User, password and
     /// database may be percent-encoded (a password with `@`, `:` or `/` must be). Errors never
     /// contain the password.
     pub fn parse_url(url: &str) -> Result<DbTarget> {
@@ -140,10 +146,18 @@ impl DbTarget {
             }
             return Ok(DbTarget::sqlite(path));
         }
-        let rest = url
-            .strip_prefix("mysql://")
-            .or_else(|| url.strip_prefix("mariadb://"))
-            .ok_or_else(|| bad("it must start with mysql:// (or sqlite: for a SQLite board)"))?;
+        let (engine, rest) = if let Some(rest) =
+            url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
+        {
+            (EngineKind::Postgres, rest)
+        } else {
+            let rest = url.strip_prefix("mysql://").or_else(|| url.strip_prefix("mariadb://"));
+            let rest = rest.ok_or_else(|| {
+                bad("it must start with mysql://, postgres:// or sqlite: (for a SQLite board)")
+            })?;
+            (EngineKind::MySql, rest)
+        };
+        let default_user = if engine == EngineKind::Postgres { "postgres" } else { "root" };
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, Some(q)),
             None => (rest, None),
@@ -160,7 +174,7 @@ impl DbTarget {
             return Err(bad("no database name after the host"));
         }
         let (user, password) = match userinfo {
-            None => ("root".to_owned(), String::new()),
+            None => (default_user.to_owned(), String::new()),
             Some(u) => {
                 let (user, pass) = u.split_once(':').unwrap_or((u, ""));
                 let user = percent_decode(user).ok_or_else(|| bad("bad %-escape in the user"))?;
@@ -173,6 +187,13 @@ impl DbTarget {
         let mut socket = None;
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
+                // libpq's form of a socket directory, for PostgreSQL.
+                Some(("host", path))
+                    if engine == EngineKind::Postgres
+                        && (path.starts_with('/') || path.starts_with("%2F")) =>
+                {
+                    socket = Some(percent_decode(path).ok_or_else(|| bad("bad %-escape in host"))?)
+                }
                 Some(("socket", path)) => {
                     socket =
                         Some(percent_decode(path).ok_or_else(|| bad("bad %-escape in socket"))?)
@@ -180,10 +201,11 @@ impl DbTarget {
                 _ => return Err(bad(&format!("unknown parameter {pair:?} (only socket=PATH)"))),
             }
         }
+        let default_port = if engine == EngineKind::Postgres { 5432 } else { 3306 };
         Ok(DbTarget {
-            engine: EngineKind::MySql,
+            engine,
             host: if host.is_empty() { "localhost".to_owned() } else { host },
-            port: port.unwrap_or(3306),
+            port: port.unwrap_or(default_port),
             user,
             password,
             database,
@@ -298,10 +320,20 @@ pub fn resolve(args: &ConnectionArgs) -> Result<Config> {
                     mybb_root.clone(),
                 );
             }
+            if board.is_postgres() {
+                let target = postgres_target(root, &board)?;
+                return finish(
+                    args,
+                    target,
+                    Some(board.table_prefix),
+                    sync_root,
+                    mybb_root.clone(),
+                );
+            }
             if !board.is_mysql() {
                 return Err(Error::usage(format!(
-                    "{}: database type {:?} is not supported yet (only mysqli, mysql, \
-                     mysql_pdo and sqlite)",
+                    "{}: database type {:?} is not supported (only mysqli, mysql, mysql_pdo, \
+                     pgsql, pgsql_pdo and sqlite)",
                     root.join("inc/config.php").display(),
                     board.db_type
                 )));
@@ -358,6 +390,45 @@ fn finish(
     config_file::validate_table_prefix(&prefix)
         .map_err(|why| Error::usage(format!("invalid table prefix {prefix:?}: {why}")))?;
     Ok(Config { db, prefix, sync_root, mybb_root, durable: !args.no_fsync, rebind: args.rebind })
+}
+
+/// Returns the server of a PostgreSQL board, as MyBB's `pgsql` driver connects
+/// (`inc/db_pgsql.php` builds a libpq string; `pgsql_pdo` a PDO DSN to the same effect): a
+/// `hostname` of `host:port` is split at the colon; an empty one is libpq's default, the Unix
+/// socket in /var/run/postgresql (Debian's); one that is a path is a socket directory; any
+/// other (`localhost` included, unlike mysqli) is TCP.
+fn postgres_target(root: &Path, board: &config_file::BoardConfig) -> Result<DbTarget> {
+    let written = board.hostname.trim();
+    let (host, port) = match written.split_once(':') {
+        Some((host, port)) if !written.starts_with('/') => {
+            let port = port.trim().parse::<u16>().map_err(|_| {
+                Error::usage(format!(
+                    "{}: the hostname {written:?} has no port number after the colon \
+                     (MyBB's pgsql driver splits host:port there)",
+                    root.join("inc/config.php").display()
+                ))
+            })?;
+            (host, Some(port))
+        }
+        _ => (written, None),
+    };
+    let socket = if host.is_empty() {
+        Some("/var/run/postgresql".to_owned())
+    } else if host.starts_with('/') {
+        Some(host.to_owned())
+    } else {
+        None
+    };
+    Ok(DbTarget {
+        engine: EngineKind::Postgres,
+        host: if socket.is_some() { "localhost".to_owned() } else { host.to_owned() },
+        port: board.port.or(port).unwrap_or(5432),
+        user: board.username.clone(),
+        password: board.password.clone(),
+        database: board.database.clone(),
+        socket,
+        encoding: None,
+    })
 }
 
 /// Returns the path of a SQLite board's database file, `database` as `inc/config.php` names it.
@@ -431,9 +502,23 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_names_a_server_or_a_socket_directory() {
+        let t = DbTarget::parse_url("postgres://forum:s3cret@db.example/board").unwrap();
+        assert_eq!((t.engine, t.host.as_str(), t.port), (EngineKind::Postgres, "db.example", 5432));
+        assert_eq!((t.user.as_str(), t.database.as_str()), ("forum", "board"));
+        assert_eq!(t.to_string(), "postgres://forum:***@db.example:5432/board");
+        let t =
+            DbTarget::parse_url("postgresql://u@localhost:5433/d?host=/run/postgresql").unwrap();
+        assert_eq!((t.port, t.socket.as_deref()), (5433, Some("/run/postgresql")));
+        let t = DbTarget::parse_url("postgres://localhost/d").unwrap();
+        assert_eq!(t.user, "postgres");
+    }
+
+    #[test]
     fn bad_urls_are_usage_errors() {
         for url in [
-            "postgres://u@h/d",
+            "postgres://u@h",
+            "pgsql://u@h/d",
             "mysql://u@h",
             "mysql://u@h/",
             "mysql://u@h:99999/d",

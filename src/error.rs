@@ -18,6 +18,13 @@ pub enum Error {
     Connect { url: String, source: mysql::Error },
     /// A query failed. `what` says which one, in words.
     Query { what: String, source: mysql::Error },
+    /// Connecting to a PostgreSQL server failed, or the connection was lost under a statement
+    /// (timed out, cut, the server shutting down): the server is unreachable. `url` is
+    /// redacted; `code` is the server's SQLSTATE when it answered.
+    PgConnect { url: String, message: String, code: Option<String> },
+    /// A statement on a PostgreSQL server failed; the connection is still usable. `what` says
+    /// which statement, in words; `code` is the server's SQLSTATE.
+    PgQuery { what: String, message: String, code: Option<String> },
     /// A statement on a SQLite board's database file `file` failed (or opening it did).
     /// `what` says which, in words.
     Sqlite { what: String, file: String, source: rusqlite::Error },
@@ -59,6 +66,7 @@ impl Error {
             | Error::UnknownItem { .. }
             | Error::IgnoreFile { .. } => 2,
             Error::Connect { source, .. } if is_wrong_setting(source) => 2,
+            Error::PgConnect { code: Some(code), .. } if is_wrong_pg_setting(code) => 2,
             Error::Incomplete { .. }
             | Error::Pending { .. }
             | Error::Outdated { .. }
@@ -83,9 +91,13 @@ impl Error {
     /// back). Nothing was written, and the same write may succeed once the other transaction
     /// ends: to be tried again, not refused (issue 26).
     pub fn is_transient(&self) -> bool {
+        // PostgreSQL: lock_not_available (lock_timeout), deadlock, serialization failure.
         matches!(
             self,
             Error::Query { source: mysql::Error::MySqlError(e), .. } if matches!(e.code, 1205 | 1213)
+        ) || matches!(
+            self,
+            Error::PgQuery { code: Some(code), .. } if matches!(code.as_str(), "55P03" | "40P01" | "40001")
         )
     }
 }
@@ -100,6 +112,24 @@ impl fmt::Display for Error {
             }
             Error::Query { what, source } => {
                 write!(f, "database query failed: {what}: {}", mysql_sentence(source))
+            }
+            Error::PgConnect { url, message, code } => {
+                write!(f, "cannot reach the PostgreSQL database at {url}: {message}")?;
+                match code.as_deref() {
+                    Some(code) if is_wrong_pg_setting(code) => write!(
+                        f,
+                        ": check the user, password and database (--db URL, \
+                         MYBB_DATABASE_URL, or MyBB's inc/config.php)"
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            Error::PgQuery { what, message, code } => {
+                write!(f, "database query failed: {what}: {message}")?;
+                match code {
+                    Some(code) => write!(f, " (SQLSTATE {code})"),
+                    None => Ok(()),
+                }
             }
             Error::SqliteBusy { what, file, waited } => write!(
                 f,
@@ -171,6 +201,13 @@ impl From<crate::php::config_file::ConfigPhpError> for Error {
     fn from(e: crate::php::config_file::ConfigPhpError) -> Error {
         Error::BoardConfig(e)
     }
+}
+
+/// Returns true if and only if PostgreSQL's SQLSTATE `code` refuses the login or the database
+/// (a setting to fix, exit 2): a wrong password (28P01), a user or address the server does not
+/// let in (28000), a database that does not exist (3D000).
+fn is_wrong_pg_setting(code: &str) -> bool {
+    matches!(code, "28P01" | "28000" | "3D000")
 }
 
 /// Returns what a `mysql` error means, as a sentence without the crate's debug-like wrapping

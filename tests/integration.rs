@@ -24,6 +24,7 @@ mod live;
 mod locked;
 mod oversize;
 mod paths;
+mod pg_board;
 mod races;
 mod readme;
 mod sqlite_board;

@@ -14,6 +14,7 @@
 //! Each test module uses only part of this file, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod postgres;
 mod sqlite;
 
 use std::ffi::{OsStr, OsString};
@@ -33,19 +34,29 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Po
 pub const TEST_URL_VAR: &str = "MYBB_SYNC_TEST_URL";
 
 /// The environment variable choosing the engine [`TestDb`] is on: `sqlite` for a SQLite board
-/// file per test (no server needed), unset or `mysql` for MariaDB. `scripts/test.sh` runs the
-/// core modules a second time with `sqlite`.
+/// file per test (no server needed), `postgres` for a PostgreSQL database per test on the
+/// server `MYBB_SYNC_TEST_PG_URL` names, unset or `mysql` for MariaDB. `scripts/test.sh` runs
+/// the core modules a second time with `sqlite` and a third with `postgres`.
 pub const TEST_ENGINE_VAR: &str = "MYBB_SYNC_TEST_ENGINE";
 
-/// Returns true when the tests run on SQLite and the calling test checks what only MariaDB has
-/// (`why` says what), printing `SKIPPED on SQLite: why` so that the skip is never silent; the
-/// test then returns early.
+/// Returns true when the tests run on SQLite or PostgreSQL and the calling test checks what
+/// only MariaDB has (`why` says what), printing `SKIPPED on ENGINE: why` so that the skip is
+/// never silent; the test then returns early.
 pub fn mysql_only(why: &str) -> bool {
-    let skip = on_sqlite();
-    if skip {
-        eprintln!("SKIPPED on SQLite: {why}");
-    }
-    skip
+    let engine = if on_sqlite() {
+        "SQLite"
+    } else if on_postgres() {
+        "PostgreSQL"
+    } else {
+        return false;
+    };
+    eprintln!("SKIPPED on {engine}: {why}");
+    true
+}
+
+/// Returns true if and only if the tests run on PostgreSQL (see [`TEST_ENGINE_VAR`]).
+pub fn on_postgres() -> bool {
+    std::env::var(TEST_ENGINE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("postgres"))
 }
 
 /// Returns true if and only if the tests run on SQLite (see [`TEST_ENGINE_VAR`]).
@@ -159,6 +170,8 @@ pub struct TestDb {
     pool: Option<Pool>,
     /// The board file, when the tests run on SQLite (see [`TEST_ENGINE_VAR`]).
     sqlite: Option<sqlite::SqliteDb>,
+    /// The database, when the tests run on PostgreSQL.
+    postgres: Option<postgres::PgDb>,
 }
 
 impl TestDb {
@@ -173,6 +186,9 @@ impl TestDb {
         if on_sqlite() {
             return TestDb::on_sqlite(test_name, Some(fixture_sql()));
         }
+        if on_postgres() {
+            return TestDb::on_postgres(test_name, Some(fixture_sql()));
+        }
         let db = TestDb::empty(test_name);
         db.load_sql(fixture_sql());
         db
@@ -186,6 +202,9 @@ impl TestDb {
     pub fn empty(test_name: &str) -> TestDb {
         if on_sqlite() {
             return TestDb::on_sqlite(test_name, None);
+        }
+        if on_postgres() {
+            return TestDb::on_postgres(test_name, None);
         }
         let server_url = server_url();
         let name = unique_name(test_name);
@@ -212,7 +231,7 @@ impl TestDb {
         let opts =
             OptsBuilder::from_opts(connect_opts(&server_url, Some(&name))).pool_opts(pool_opts);
         let pool = Pool::new(opts).or_panic(|| format!("connecting to the test database {name}"));
-        TestDb { name, server_url, pool: Some(pool), sqlite: None }
+        TestDb { name, server_url, pool: Some(pool), sqlite: None, postgres: None }
     }
 
     /// Creates a SQLite board file for the test named `test_name`, with the rows of the dump
@@ -222,7 +241,17 @@ impl TestDb {
         let name = unique_name(test_name);
         let board = sqlite::SqliteDb::create(&name, fixture)
             .or_panic(|| format!("creating the SQLite test board {name}"));
-        TestDb { name, server_url: String::new(), pool: None, sqlite: Some(board) }
+        TestDb { name, server_url: String::new(), pool: None, sqlite: Some(board), postgres: None }
+    }
+
+    /// Creates a PostgreSQL database for the test named `test_name`, with the rows of the dump
+    /// `fixture` (converted by `tests/pg_board.rs`) or empty.
+    #[track_caller]
+    fn on_postgres(test_name: &str, fixture: Option<&str>) -> TestDb {
+        let name = unique_name(test_name);
+        let db = postgres::PgDb::create(&name, fixture)
+            .or_panic(|| format!("creating the PostgreSQL test database {name}"));
+        TestDb { name, server_url: String::new(), pool: None, sqlite: None, postgres: Some(db) }
     }
 
     /// Returns the pool of the MariaDB database; panics on SQLite, saying the helper is
@@ -232,7 +261,7 @@ impl TestDb {
         self.pool.as_ref().unwrap_or_else(|| {
             panic!(
                 "this test uses a MariaDB-only helper of TestDb (a connection of its own or the \
-                 server); run it without {TEST_ENGINE_VAR}=sqlite"
+                 server); run it without {TEST_ENGINE_VAR}=sqlite or postgres"
             )
         })
     }
@@ -247,6 +276,9 @@ impl TestDb {
     pub fn url(&self) -> String {
         if let Some(board) = &self.sqlite {
             return board.url();
+        }
+        if let Some(db) = &self.postgres {
+            return db.url();
         }
         match self.server_url.split_once('?') {
             Some((base, options)) => format!("{base}/{}?{options}", self.name),
@@ -288,6 +320,11 @@ impl TestDb {
     /// Panics naming the database if any statement fails.
     #[track_caller]
     pub fn load_sql(&self, sql: &str) {
+        if let Some(db) = &self.postgres {
+            let loaded = db.exec_batch(sql);
+            return loaded
+                .or_panic(|| format!("loading SQL ({} bytes) into {}", sql.len(), self.name));
+        }
         if let Some(board) = &self.sqlite {
             let loaded = board.exec_batch(sql);
             return loaded
@@ -306,6 +343,9 @@ impl TestDb {
     pub fn exec(&self, sql: &str) {
         if let Some(board) = &self.sqlite {
             return board.exec_batch(sql).or_panic(|| format!("in {}: {sql}", self.name));
+        }
+        if let Some(db) = &self.postgres {
+            return db.exec_batch(sql).or_panic(|| format!("in {}: {sql}", self.name));
         }
         if let Err(e) = self.run_all(sql) {
             panic!("in {}: {sql}: {e}", self.name);
@@ -338,6 +378,11 @@ impl TestDb {
                 .exec_with(sql, params.into())
                 .or_panic(|| format!("in {}: {sql}", self.name));
         }
+        if let Some(db) = &self.postgres {
+            return db
+                .exec_with(sql, params.into())
+                .or_panic(|| format!("in {}: {sql}", self.name));
+        }
         let mut conn = self.conn();
         conn.exec_drop(sql, params).or_panic(|| format!("in {}: {sql}", self.name));
         conn.affected_rows()
@@ -350,7 +395,7 @@ impl TestDb {
     /// Panics showing `sql` if the query fails.
     #[track_caller]
     pub fn query_rows<T: FromRow>(&self, sql: &str) -> Vec<T> {
-        if self.sqlite.is_some() {
+        if self.sqlite.is_some() || self.postgres.is_some() {
             return self.query_rows_with(sql, Params::Empty);
         }
         self.conn().query(sql).or_panic(|| format!("in {}: {sql}", self.name))
@@ -359,9 +404,14 @@ impl TestDb {
     /// Like [`TestDb::query_rows`], with `?` placeholders bound to `params`.
     #[track_caller]
     pub fn query_rows_with<T: FromRow>(&self, sql: &str, params: impl Into<Params>) -> Vec<T> {
-        if let Some(board) = &self.sqlite {
-            let rows =
-                board.rows(sql, params.into()).or_panic(|| format!("in {}: {sql}", self.name));
+        let params: Params = params.into();
+        let engine_rows = match (&self.sqlite, &self.postgres) {
+            (Some(board), _) => Some(board.rows(sql, params.clone())),
+            (_, Some(db)) => Some(db.rows(sql, params.clone())),
+            _ => None,
+        };
+        if let Some(rows) = engine_rows {
+            let rows = rows.or_panic(|| format!("in {}: {sql}", self.name));
             return rows
                 .into_iter()
                 .map(|row| T::from_row_opt(row).or_panic(|| format!("in {}: {sql}", self.name)))

@@ -51,7 +51,9 @@ pub fn run(ctx: &Context, args: &RevertArgs) -> Result<()> {
                 lines.push(output::item(config, "refused", path, Some(&why)));
                 refused += 1;
             }
-            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => return Err(e),
+            Err(
+                e @ (Error::Connect { .. } | Error::PgConnect { .. } | Error::SqliteBusy { .. }),
+            ) => return Err(e),
             Err(e) => {
                 let why = crate::error::chain(&e);
                 log::warn!("{shown}: not reverted: {why}");

@@ -2,8 +2,9 @@
 //! [`Db`], through which the rest of the code reads MyBB's tables and makes its few writes.
 //!
 //! This part is engine-neutral: it names no SQL. The statements are the engine's (MySQL and
-//! MariaDB in [`mysql`], SQLite in [`sqlite`]), and [`Db`] only hands each question to the
-//! engine the board is on. What holds for every engine is written here:
+//! MariaDB in [`mysql`], PostgreSQL in [`postgres`], SQLite in [`sqlite`]), and [`Db`] only
+//! hands each question to the engine the board is on. A new question is a method here, one
+//! line through `on_engine!`, and a method of the same name in each engine's module. What holds for every engine is written here:
 //!
 //! - MyBB's tables are usually MyISAM: there are no transactions to lean on, so every write is
 //!   one statement that is safe on its own, and the template and stylesheet writes are
@@ -15,7 +16,10 @@
 //! - Nothing read is trusted: a value that does not convert is an error naming table, row and
 //!   column, never a panic.
 
+mod batch;
 mod mysql;
+pub mod postgres;
+mod rows;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -164,6 +168,7 @@ pub struct Db {
 /// a trait object: the set of engines is closed, and each question is one `match` away.
 enum Engine {
     MySql(mysql::MySql),
+    Postgres(postgres::Postgres),
     Sqlite(sqlite::Sqlite),
 }
 
@@ -172,6 +177,7 @@ macro_rules! on_engine {
     ($db:expr, $e:ident => $call:expr) => {
         match &$db.engine {
             Engine::MySql($e) => $call,
+            Engine::Postgres($e) => $call,
             Engine::Sqlite($e) => $call,
         }
     };
@@ -191,6 +197,7 @@ impl Db {
     pub fn connect(target: &DbTarget, prefix: &str) -> Result<Db> {
         let engine = match target.engine {
             EngineKind::MySql => Engine::MySql(mysql::MySql::connect(target, prefix)?),
+            EngineKind::Postgres => Engine::Postgres(postgres::Postgres::connect(target, prefix)?),
             EngineKind::Sqlite => Engine::Sqlite(sqlite::Sqlite::open(target, prefix)?),
         };
         Ok(Db { engine })

@@ -98,9 +98,15 @@ impl BoardConfig {
         matches!(self.db_type.as_str(), "mysqli" | "mysql" | "mysql_pdo")
     }
 
+    /// Returns true if and only if the board runs on PostgreSQL, through either of MyBB's
+    /// drivers (`pgsql`, `pgsql_pdo`); `hostname` is then as written (`host:port`, a socket
+    /// directory, or empty for libpq's default).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db_type.as_str(), "pgsql" | "pgsql_pdo")
+    }
+
     /// Returns true if and only if the board runs on SQLite (`sqlite`): `database` is then the
-    /// database file's path, and there is no server. PostgreSQL boards (`pgsql`, `pgsql_pdo`)
-    /// are neither, and refused by the caller.
+    /// database file's path, and there is no server.
     pub fn is_sqlite(&self) -> bool {
         self.db_type == "sqlite"
     }

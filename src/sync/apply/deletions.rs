@@ -138,7 +138,9 @@ impl Syncer<'_> {
                 round.raced.push(path);
                 return Ok(());
             }
-            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => return Err(e),
+            Err(
+                e @ (Error::Connect { .. } | Error::PgConnect { .. } | Error::SqliteBusy { .. }),
+            ) => return Err(e),
             Err(e) => {
                 let why = crate::error::chain(&e);
                 log::warn!("{}: not deleted: {why}", self.config.shown(&path));

@@ -439,7 +439,9 @@ impl Syncer<'_> {
         match done {
             Ok(done) => Ok(Some(done)),
             // A SQLite file busy past its wait stays busy for the rows one by one too.
-            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => Err(e),
+            Err(
+                e @ (Error::Connect { .. } | Error::PgConnect { .. } | Error::SqliteBusy { .. }),
+            ) => Err(e),
             Err(e) => {
                 log::debug!(
                     "writing the templates together failed, one by one instead: {}",
@@ -601,7 +603,9 @@ impl Syncer<'_> {
                 );
                 round.raced.push(path);
             }
-            Err(e @ (Error::Connect { .. } | Error::SqliteBusy { .. })) => return Err(e),
+            Err(
+                e @ (Error::Connect { .. } | Error::PgConnect { .. } | Error::SqliteBusy { .. }),
+            ) => return Err(e),
             Err(e) if e.is_transient() => {
                 let why = format!(
                     "{}; another transaction holds the row (a plugin's, or a backup's)",

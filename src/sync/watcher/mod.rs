@@ -507,6 +507,8 @@ impl Worker {
             Err(
                 e @ (Error::Connect { .. }
                 | Error::Query { .. }
+                | Error::PgConnect { .. }
+                | Error::PgQuery { .. }
                 | Error::Sqlite { .. }
                 | Error::SqliteBusy { .. }),
             ) => {
@@ -605,6 +607,8 @@ impl Worker {
             error,
             Error::Connect { .. }
                 | Error::Query { .. }
+                | Error::PgConnect { .. }
+                | Error::PgQuery { .. }
                 | Error::Sqlite { .. }
                 | Error::SqliteBusy { .. }
         ) {

@@ -13,6 +13,7 @@ use super::MySql;
 use super::connection::placeholders;
 use super::rows::first_value;
 use crate::error::Result;
+use crate::mybb::db::batch::{ROW_OVERHEAD, chunks};
 use crate::mybb::db::now;
 
 impl MySql {
@@ -408,35 +409,4 @@ impl MySql {
         })?;
         Ok(conn.affected_rows() > 0)
     }
-}
-
-/// The bytes a row of [`MySql::update_templates`] adds to a statement besides its content.
-const ROW_OVERHEAD: usize = 96;
-
-/// The most rows one statement of [`MySql::update_templates`] carries: a prepared statement has at
-/// most 65,535 parameters, and the server caches each size it saw.
-const MAX_CHUNK_ROWS: usize = 256;
-
-/// Splits `rows` into statements of at most [`MAX_CHUNK_ROWS`] rows whose `sizes` add up to at
-/// most `budget` bytes each; a row larger than `budget` alone is left out (for the one-row
-/// statement, which has the whole packet).
-fn chunks<T>(rows: &[T], sizes: impl Iterator<Item = usize>, budget: usize) -> Vec<Vec<&T>> {
-    let mut all = Vec::new();
-    let mut chunk = Vec::new();
-    let mut size = 0;
-    for (row, bytes) in rows.iter().zip(sizes) {
-        if bytes > budget {
-            continue;
-        }
-        if size + bytes > budget || chunk.len() == MAX_CHUNK_ROWS {
-            all.push(std::mem::take(&mut chunk));
-            size = 0;
-        }
-        chunk.push(row);
-        size += bytes;
-    }
-    if !chunk.is_empty() {
-        all.push(chunk);
-    }
-    all
 }

@@ -38,6 +38,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
+use crate::mybb::db::rows::{Cell, Cells};
 
 /// How long a statement waits for a database file another writer holds, unless a test sets
 /// another (the test hook `sqlite-busy-ms`). Longer than MySQL's read timeout: a busy file is
@@ -212,103 +213,24 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
-/// Reads the columns of one row fallibly: a value that does not convert is an error naming
-/// table, row and column, never a panic. Text is read as bytes whatever its storage class
-/// (SQLite may hold a body as TEXT or as a BLOB).
-pub(super) struct Reader<'r, 's> {
-    row: &'r rusqlite::Row<'s>,
-    table: &'r str,
-    /// How the row is named in errors: "tid 5", or "row 3" until its id is known.
-    id: String,
-}
-
-impl<'r, 's> Reader<'r, 's> {
-    /// Returns a reader of `row`, the `position`th (from 0) of an answer from `table`.
-    fn new(row: &'r rusqlite::Row<'s>, table: &'r str, position: usize) -> Reader<'r, 's> {
-        Reader { row, table, id: format!("row {}", position + 1) }
-    }
-
-    /// Returns column `index`, named `column`, as SQLite holds it.
-    fn value(&self, index: usize, column: &str) -> Result<ValueRef<'_>> {
-        self.row.get_ref(index).map_err(|_| self.bad(column, "nothing: no such column"))
-    }
-
-    /// Returns column `index`, named `column`, as bytes (TEXT or BLOB; a number as written).
-    pub(super) fn bytes(&self, index: usize, column: &str) -> Result<Vec<u8>> {
-        match self.value(index, column)? {
-            ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b.to_vec()),
-            // A number in a text column (SQLite's affinity may have made `'1800'` one).
-            ValueRef::Integer(n) => Ok(n.to_string().into_bytes()),
-            ValueRef::Real(x) => Ok(x.to_string().into_bytes()),
-            ValueRef::Null => Err(self.bad(column, "NULL")),
-        }
-    }
-
-    /// Returns column `index`, named `column`, as UTF-8 text.
-    pub(super) fn text(&self, index: usize, column: &str) -> Result<String> {
-        String::from_utf8(self.bytes(index, column)?).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            self.bad(column, &format!("text that is not valid UTF-8 (at byte {at})"))
+/// SQLite's rows, as the shared decoder reads them: a value as its storage class holds it.
+impl Cells for rusqlite::Row<'_> {
+    fn cell(&self, index: usize) -> Option<Cell<'_>> {
+        Some(match self.get_ref(index).ok()? {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(n) => Cell::Int(n),
+            ValueRef::Real(x) => Cell::Real(x),
+            ValueRef::Text(b) | ValueRef::Blob(b) => Cell::Bytes(b),
         })
     }
 
-    /// Returns column `index`, named `column`, as an integer of type `T` (a number stored as
-    /// text converts, as MySQL converts it).
-    pub(super) fn int<T: TryFrom<i64>>(&self, index: usize, column: &str) -> Result<T> {
-        let n = match self.value(index, column)? {
-            ValueRef::Integer(n) => Some(n),
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|t| t.trim().parse().ok()),
-            _ => None,
-        };
-        match n.map(T::try_from) {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(_)) => Err(self.bad(column, &format!("the number {}", n.unwrap_or(0)))),
-            None => Err(self.bad(column, &describe(self.value(index, column)?))),
-        }
-    }
-
-    /// Takes column `index` as the row's id, named `column`, for the errors that follow.
-    pub(super) fn id<T: TryFrom<i64> + std::fmt::Display>(
-        &mut self,
-        index: usize,
-        column: &str,
-    ) -> Result<T> {
-        let id: T = self.int(index, column)?;
-        self.id = format!("{column} {id}");
-        Ok(id)
-    }
-
-    /// Returns the position of column `column` in the answer (for a `SELECT *`).
-    pub(super) fn index_of(&self, column: &str) -> Result<usize> {
-        self.row
-            .as_ref()
-            .column_index(column)
-            .map_err(|_| self.bad(column, "nothing: the answer has no such column"))
-    }
-
-    /// Returns the error for column `column` holding `found`, naming table and row.
-    fn bad(&self, column: &str, found: &str) -> Error {
-        Error::Data {
-            what: format!(
-                "cannot read {} {}: its column `{column}` holds {found}, which mybb-sync does not \
-                 take for what MyBB stores there; fix the row in the database",
-                self.table, self.id
-            ),
-        }
+    fn column_index(&self, name: &str) -> Option<usize> {
+        self.as_ref().column_index(name).ok()
     }
 }
 
-/// Returns a database value in words, clipped, for an error message.
-fn describe(value: ValueRef<'_>) -> String {
-    match value {
-        ValueRef::Null => "NULL".to_owned(),
-        ValueRef::Integer(n) => format!("the number {n}"),
-        ValueRef::Real(x) => format!("the number {x}"),
-        ValueRef::Text(b) | ValueRef::Blob(b) => {
-            format!("{:?}", String::from_utf8_lossy(&b[..b.len().min(40)]))
-        }
-    }
-}
+/// A row of a SQLite answer, in the shared decoder.
+pub(super) type Reader<'r, 's> = crate::mybb::db::rows::Reader<'r, rusqlite::Row<'s>>;
 
 /// Returns `n` statement placeholders, `?, ?, ...`.
 fn placeholders(n: usize) -> String {

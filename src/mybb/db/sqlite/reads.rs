@@ -9,13 +9,10 @@ use rusqlite::types::Value;
 
 use super::{FNV_START, Reader, Sqlite, fnv1a, placeholders};
 use crate::error::{Error, Result};
+use crate::mybb::db::rows::{IN_ORDER, STYLESHEET_COLUMNS, by_name, stylesheet_row};
 use crate::mybb::db::{
     ExportTemplate, Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate,
 };
-
-/// The columns of a [`StylesheetRow`], in the struct's order.
-const STYLESHEET_COLUMNS: [&str; 7] =
-    ["sid", "name", "tid", "attachedto", "stylesheet", "cachefile", "lastmodified"];
 
 impl Sqlite {
     /// Runs `sql` with `params` (`what` names it for errors) and decodes each row of table
@@ -118,7 +115,7 @@ impl Sqlite {
             self.table("themestylesheets")
         );
         let rows = self.rows(&sql, vec![], "read the stylesheets", "themestylesheets", |row| {
-            stylesheet_row(row, [0, 1, 2, 3, 4, 5, 6])
+            stylesheet_row(row, IN_ORDER)
         })?;
         Ok((rows, Vec::new()))
     }
@@ -198,10 +195,7 @@ impl Sqlite {
         let params = tids.iter().map(|&t| Value::from(t)).collect();
         let what = format!("read the stylesheets of themes {tids:?}");
         self.rows(&sql, params, &what, "themestylesheets", |row| {
-            let mut at = [0; 7];
-            for (index, name) in at.iter_mut().zip(STYLESHEET_COLUMNS) {
-                *index = row.index_of(name)?;
-            }
+            let at = by_name(row)?;
             stylesheet_row(row, at)
         })
     }
@@ -300,17 +294,4 @@ impl Sqlite {
             .map_or_else(|_| self.file.clone(), |p| p.to_string_lossy().into_owned());
         Ok(format!("sqlite:{path}"))
     }
-}
-
-/// Decodes a `themestylesheets` row whose columns are at `at`, in [`STYLESHEET_COLUMNS`]' order.
-fn stylesheet_row(row: &mut Reader<'_, '_>, at: [usize; 7]) -> Result<StylesheetRow> {
-    Ok(StylesheetRow {
-        sid: row.id(at[0], "sid")?,
-        name: row.text(at[1], "name")?,
-        tid: row.int(at[2], "tid")?,
-        attachedto: row.text(at[3], "attachedto")?,
-        stylesheet: row.bytes(at[4], "stylesheet")?,
-        cachefile: row.text(at[5], "cachefile")?,
-        lastmodified: row.int(at[6], "lastmodified")?,
-    })
 }
