@@ -394,13 +394,14 @@ fn finish(
 
 /// Returns the server of a PostgreSQL board, as MyBB's `pgsql` driver connects
 /// (`inc/db_pgsql.php` builds a libpq string; `pgsql_pdo` a PDO DSN to the same effect): a
-/// `hostname` of `host:port` is split at the colon; an empty one is libpq's default, the Unix
+/// `hostname` of `host:port` is split at the colon; an empty host is libpq's default, the Unix
 /// socket in /var/run/postgresql (Debian's); one that is a path is a socket directory; any
 /// other (`localhost` included, unlike mysqli) is TCP.
 fn postgres_target(root: &Path, board: &config_file::BoardConfig) -> Result<DbTarget> {
     let written = board.hostname.trim();
     let (host, port) = match written.split_once(':') {
-        Some((host, port)) if !written.starts_with('/') => {
+        // As MyBB's explode(':'): a socket directory may carry a port too.
+        Some((host, port)) => {
             let port = port.trim().parse::<u16>().map_err(|_| {
                 Error::usage(format!(
                     "{}: the hostname {written:?} has no port number after the colon \
@@ -410,7 +411,7 @@ fn postgres_target(root: &Path, board: &config_file::BoardConfig) -> Result<DbTa
             })?;
             (host, Some(port))
         }
-        _ => (written, None),
+        None => (written, None),
     };
     let socket = if host.is_empty() {
         Some("/var/run/postgresql".to_owned())

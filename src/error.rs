@@ -114,7 +114,7 @@ impl fmt::Display for Error {
                 write!(f, "database query failed: {what}: {}", mysql_sentence(source))
             }
             Error::PgConnect { url, message, code } => {
-                write!(f, "cannot reach the PostgreSQL database at {url}: {message}")?;
+                write!(f, "cannot connect to the PostgreSQL database at {url}: {message}")?;
                 match code.as_deref() {
                     Some(code) if is_wrong_pg_setting(code) => write!(
                         f,

@@ -205,9 +205,9 @@ fn config_php_of_type_sqlite_names_the_board_file_relative_to_the_mybb_root() {
 
 #[test]
 fn config_php_of_a_type_still_unsupported_is_refused_naming_it() {
-    let dir = TestDir::new("engines_config_pgsql");
+    let dir = TestDir::new("engines_config_unsupported");
     let forum = dir.join("forum");
-    for db_type in ["pgsql", "pgsql_pdo", "mssql"] {
+    for db_type in ["mssql", "oracle"] {
         std::fs::create_dir_all(forum.join("inc")).unwrap();
         std::fs::write(
             forum.join("inc/config.php"),
@@ -234,6 +234,7 @@ fn config_php_of_a_type_still_unsupported_is_refused_naming_it() {
             out.stderr
         );
         assert!(out.stderr.contains("sqlite"), "{}", out.stderr);
+        assert!(out.stderr.contains("pgsql"), "{}", out.stderr);
         assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
     }
 }

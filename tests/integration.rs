@@ -25,6 +25,7 @@ mod locked;
 mod oversize;
 mod paths;
 mod pg_board;
+mod postgres;
 mod races;
 mod readme;
 mod sqlite_board;

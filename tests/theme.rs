@@ -308,9 +308,9 @@ fn theme_import_refuses_as_the_admin_cp_refuses() {
 
     let err = refused_import(&forum, &master_xml(), &[]);
     assert!(err.contains("A theme with the same name already exists"), "{err}");
-    // MySQL compares names as the column's collation does: case-insensitively. (SQLite
-    // compares them byte for byte, as MyBB's own check does there.)
-    if !util::on_sqlite() {
+    // MySQL compares names as the column's collation does: case-insensitively. (SQLite and
+    // PostgreSQL compare them byte for byte, as MyBB's own check does there.)
+    if !util::on_sqlite() && !util::on_postgres() {
         let err = refused_import(&forum, &master_xml(), &["--name", "DEFAULT"]);
         assert!(err.contains("already exists"), "{err}");
     }

@@ -14,6 +14,7 @@
 //! Each test module uses only part of this file, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod pg_cluster;
 pub mod postgres;
 mod sqlite;
 

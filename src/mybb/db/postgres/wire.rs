@@ -181,11 +181,13 @@ impl Client {
     fn authenticate(&mut self, options: &ConnectOptions) -> PgResult<()> {
         let mut scram: Option<ScramSha256> = None;
         let password = options.password.as_bytes();
-        let no_password = || {
-            PgError::protocol(
-                "the server asks for a password and none was given (add it to the URL or to \
-                 inc/config.php)",
-            )
+        // As the server's own refusal of a wrong password (28P01): a setting to fix.
+        let no_password = || PgError {
+            code: Some("28P01".to_owned()),
+            message: "the server asks for a password and none was given (add it to the URL or \
+                      to inc/config.php)"
+                .to_owned(),
+            lost: true,
         };
         loop {
             match self.receive("log in")? {
