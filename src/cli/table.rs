@@ -26,7 +26,8 @@ pub const GLOBAL_FLAGS: &[Flag] = &[
     Flag::value(
         "db",
         "URL",
-        "Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE [env: MYBB_DATABASE_URL]",
+        "Database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE, postgres://... or sqlite:PATH \
+         [env: MYBB_DATABASE_URL]",
         Set(|a, v| a.connection.db_url = v),
     ),
     Flag::value(
