@@ -515,6 +515,40 @@ mod tests {
         assert_eq!(t.user, "postgres");
     }
 
+    /// A pgsql board's `hostname` as MyBB's drivers read it: `host:port`, a socket directory
+    /// (with a port or not), empty for libpq's default socket, `localhost` over TCP.
+    #[test]
+    fn a_pgsql_hostname_is_read_as_mybb_reads_it() {
+        let board = |hostname: &str| config_file::BoardConfig {
+            db_type: "pgsql".into(),
+            database: "forum".into(),
+            table_prefix: "mybb_".into(),
+            hostname: hostname.into(),
+            port: None,
+            socket: None,
+            username: "bb".into(),
+            password: "pw".into(),
+            encoding: String::new(),
+        };
+        let root = Path::new("/srv/forum");
+        let target = |hostname: &str| postgres_target(root, &board(hostname)).unwrap();
+        let t = target("db.example:5433");
+        assert_eq!((t.host.as_str(), t.port, t.socket.as_deref()), ("db.example", 5433, None));
+        let t = target("localhost");
+        assert_eq!((t.host.as_str(), t.port, t.socket.as_deref()), ("localhost", 5432, None));
+        let t = target("");
+        assert_eq!((t.port, t.socket.as_deref()), (5432, Some("/var/run/postgresql")));
+        let t = target("/run/pg:5434");
+        assert_eq!((t.port, t.socket.as_deref()), (5434, Some("/run/pg")));
+        assert_eq!(
+            (t.engine, t.user.as_str(), t.database.as_str()),
+            (EngineKind::Postgres, "bb", "forum")
+        );
+        let err = postgres_target(root, &board("db:x")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(!err.to_string().contains("pw"), "{err}");
+    }
+
     #[test]
     fn bad_urls_are_usage_errors() {
         for url in [

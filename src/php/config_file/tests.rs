@@ -456,7 +456,7 @@ fn validate_table_prefix_follows_the_installer() {
 }
 
 #[test]
-fn postgresql_boards_are_parsed_for_the_caller_to_refuse() {
+fn postgresql_boards_are_parsed_with_the_hostname_as_written() {
     let board = parsed(
         "<?php\n$config['database']['type'] = 'pgsql';\n\
              $config['database']['database'] = 'forum';\n\
@@ -468,6 +468,8 @@ fn postgresql_boards_are_parsed_for_the_caller_to_refuse() {
     assert_eq!(board.db_type, "pgsql");
     assert_eq!(board.hostname, "pg.example.org");
     assert!(!board.is_mysql());
+    assert!(board.is_postgres());
+    assert_eq!((board.username.as_str(), board.password.as_str()), ("bb", "pw"));
 }
 
 #[test]
