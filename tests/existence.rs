@@ -384,7 +384,10 @@ fn socket_url(db: &TestDb) -> String {
 
 #[test]
 fn one_root_is_one_board_through_the_socket_and_through_tcp() {
-    if crate::util::mysql_only("a SQLite board has no server to reach by socket or TCP") {
+    if crate::util::mysql_only(
+        "the socket and TCP of one server are MariaDB's here (a SQLite board has no server; \
+         PostgreSQL's socket is tested by tests/postgres.rs)",
+    ) {
         return;
     }
     let (db, _dir, root) = exported("exist_socket_tcp");

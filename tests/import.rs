@@ -250,7 +250,7 @@ fn an_inherited_stylesheet_is_copied_into_the_theme_and_the_master_theme_is_read
 
 #[test]
 fn four_byte_characters_are_refused_where_the_table_would_store_question_marks() {
-    if util::mysql_only("SQLite has no 3-byte utf8 column or connection to refuse") {
+    if util::mysql_only("the 3-byte utf8 column or connection to refuse is MySQL's") {
         return;
     }
     let (db, _dir, root) = exported("import_utf8mb3");

@@ -76,7 +76,8 @@ fn parse(xml: &str) -> ThemeXml {
 fn theme_export_writes_byte_for_byte_what_the_admin_cp_writes() {
     if util::mysql_only(
         "the oracle is the Admin CP's export on MariaDB, whose sid/title index orders the \
-         templates; on SQLite MyBB reads them in rowid order, and no SQLite oracle was taken",
+         templates; on SQLite and PostgreSQL MyBB reads them in the table's order, and no oracle was \
+         taken there",
     ) {
         return;
     }

@@ -249,7 +249,9 @@ impl TestDb {
     /// `fixture` (converted by `tests/pg_board.rs`) or empty.
     #[track_caller]
     fn on_postgres(test_name: &str, fixture: Option<&str>) -> TestDb {
-        let name = unique_name(test_name);
+        let mut name = unique_name(test_name);
+        // PostgreSQL's names are at most 63 bytes (longer ones are cut, unlike in a login).
+        name.truncate(63);
         let db = postgres::PgDb::create(&name, fixture)
             .or_panic(|| format!("creating the PostgreSQL test database {name}"));
         TestDb { name, server_url: String::new(), pool: None, sqlite: None, postgres: Some(db) }
