@@ -11,8 +11,9 @@
 # `cargo test --locked --lib --tests` with the given arguments: every unit and integration test (the
 # binary target has none; tests/postgres.rs makes PostgreSQL clusters of its own). With no
 # arguments, a second pass runs the core modules (export, import, sync, watch, cache, theme,
-# upgrade, existence, identity, engines, and the compare-and-swap races) on SQLite boards, which
-# need no server, and a third the same core but existence, identity and engines on PostgreSQL.
+# upgrade, existence, identity, engines, devtheme, and the compare-and-swap races) on SQLite
+# boards, which need no server, and a third the same but existence, identity and engines on
+# PostgreSQL.
 # Exits non-zero if anything fails.
 #
 # The browser test of live reload (tests/live.rs) drives headless Chromium. test.sh finds it
@@ -110,14 +111,14 @@ if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != sqlite ]]; then
 fi
 
 # The third pass: the core again on PostgreSQL (MYBB_SYNC_TEST_ENGINE=postgres), a database per
-# test on the server of MYBB_SYNC_TEST_PG_URL. existence (deletions, whose SQL is two
-# compare-and-swap DELETEs checked by tests/postgres.rs's runs) and engines (SQLite's own) are
-# left out to keep the pass near two minutes on CI; the server stopped, frozen and restarted is
-# tests/postgres.rs's, in the first pass.
+# test on the server of MYBB_SYNC_TEST_PG_URL. existence (deletions: two compare-and-swap
+# DELETEs), identity (the state's keys: engine-neutral) and engines (SQLite's own) are left out
+# to keep the pass short on CI; they pass on PostgreSQL too (MYBB_SYNC_TEST_ENGINE=postgres).
+# The server stopped, frozen and restarted is tests/postgres.rs's, in the first pass.
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != postgres ]]; then
     echo "test.sh: third pass: the core modules on PostgreSQL" >&2
     if ! MYBB_SYNC_TEST_ENGINE=postgres cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: devtheme:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on PostgreSQL failed" >&2

@@ -149,9 +149,10 @@ fn dev_makes_the_rows_the_admin_cps_duplicate_theme_makes() {
             format!("{}\t{}\t{sid}\t{}\t{}\n", s(title), s(template), s(version), s(status))
         })
         .collect();
-    if crate::util::on_sqlite() {
+    if crate::util::on_sqlite() || crate::util::on_postgres() {
         // MyBB reads the old set in the engine's order: MariaDB's (sid, title) index gave the
-        // oracle's, SQLite's rowid order is the insertion order; the rows are the same.
+        // oracle's, SQLite's rowid order and PostgreSQL's heap order are the insertion order;
+        // the rows are the same.
         let sorted = |text: &str| {
             let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
             lines.sort();

@@ -24,6 +24,7 @@
 //! - **Types.** MyBB's schema makes `themestylesheets.tid` and `lastmodified` `numeric`; every
 //!   value is read in its text form and converted here, so they read as any integer does.
 
+mod devtheme;
 mod reads;
 pub mod wire;
 mod writes;
