@@ -259,6 +259,29 @@ pub fn after_theme_import(
     Ok(failed.len())
 }
 
+/// Does what the Admin CP does after one of its theme forms wrote theme `tid`'s row or a
+/// stylesheet's pages (issue 28): `update_theme_stylesheet_list($tid, false, $update_disporders)`
+/// for the theme and its descendants, then `$cache->update_default_theme()`. Without a MyBB root
+/// the lists cannot be built (they depend on the cache files): warned, and only the
+/// `default_theme` row is refreshed. An error means a database read or write failed.
+pub fn after_theme_form(db: &Db, config: &Config, tid: u32, update_disporders: bool) -> Result<()> {
+    match config.mybb_root.as_deref().filter(|root| is_mybb_root(root)) {
+        Some(root) => {
+            let cache = Cache { root, durable: config.durable };
+            cache.rebuild_lists_with(db, &[tid], &Failed::new(), update_disporders)?;
+        }
+        None => {
+            log::warn!(
+                "theme {tid}'s row is saved, but with no MyBB root (--mybb DIR) its stylesheet \
+                 list is left as it is: pages link the old stylesheets, in the old order, until \
+                 `mybb-sync --mybb DIR cache rebuild` runs"
+            );
+            refresh_default_theme(db)?;
+        }
+    }
+    Ok(())
+}
+
 /// Returns every theme with its `properties` parsed, and the tids whose `properties` column does
 /// not parse. Such a column is left as it is: rebuilding `disporder` into an empty array, as
 /// MyBB would, would throw the theme's other properties away.
@@ -468,6 +491,18 @@ impl Cache<'_> {
     /// changed (never the master theme's), then refreshes the `default_theme` datacache row if
     /// it no longer matches the default theme's row.
     fn rebuild_lists(&self, db: &Db, tids: &[u32], failed: &Failed) -> Result<ListsWritten> {
+        self.rebuild_lists_with(db, tids, failed, true)
+    }
+
+    /// [`Cache::rebuild_lists`], rebuilding `disporder` too only if `update_disporders` (the
+    /// stylesheet properties form leaves it alone unless the name changed).
+    fn rebuild_lists_with(
+        &self,
+        db: &Db,
+        tids: &[u32],
+        failed: &Failed,
+        update_disporders: bool,
+    ) -> Result<ListsWritten> {
         let theme_rows = db.themes()?;
         let rows = db.stylesheets()?;
         let (themes, damaged) = parsed_themes(&theme_rows);
@@ -478,9 +513,13 @@ impl Cache<'_> {
                 continue;
             }
             let mtime = |theme_id: u32, name: &str| self.cache_file_mtime(theme_id, name, failed);
-            let Some(list) =
-                stylecache::update_theme_stylesheet_list(&themes, &rows, tid, true, mtime)
-            else {
+            let Some(list) = stylecache::update_theme_stylesheet_list(
+                &themes,
+                &rows,
+                tid,
+                update_disporders,
+                mtime,
+            ) else {
                 continue;
             };
             for update in list {

@@ -11,6 +11,7 @@ pub mod stylecache;
 pub mod theme_duplicate;
 pub mod theme_export;
 pub mod theme_file;
+pub mod theme_forms;
 pub mod theme_import;
 pub mod theme_xml;
 pub mod validate;

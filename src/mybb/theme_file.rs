@@ -160,10 +160,8 @@ pub fn render(file: &ThemeFile) -> String {
     properties.insert("imgdir".into(), p.imgdir.clone().into());
     properties.insert("logo".into(), p.logo.clone().into());
     properties.insert("tablespace".into(), p.tablespace.into());
-    properties.insert(
-        "templateset".into(),
-        p.templateset.clone().map_or(Value::Null, Value::String),
-    );
+    properties
+        .insert("templateset".into(), p.templateset.clone().map_or(Value::Null, Value::String));
     let mut sheets = Map::new();
     for (name, sheet) in &file.stylesheets {
         let mut entry = Map::new();

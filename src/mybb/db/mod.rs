@@ -54,6 +54,16 @@ pub struct ThemeRow {
     pub stylesheets: String,
 }
 
+/// The columns of a `themes` row that the Admin CP's Edit Theme form writes (issue 28).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThemeForm {
+    pub name: String,
+    pub pid: u32,
+    pub allowedgroups: String,
+    /// PHP-serialized.
+    pub properties: String,
+}
+
 /// A row of `themestylesheets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StylesheetRow {
@@ -533,6 +543,38 @@ impl Db {
     /// Template Set does.
     pub(crate) fn delete_template_set(&self, sid: i32) -> Result<()> {
         on_engine!(self, e => e.delete_template_set(sid))
+    }
+}
+
+/// The theme file (issue 28): the rows of the Admin CP's Edit Theme, stylesheet properties and
+/// Save Stylesheet Orders forms (admin/modules/style/themes.php).
+impl Db {
+    /// Returns every theme's Edit Theme fields as `(tid, fields)`, by tid.
+    pub fn theme_forms(&self) -> Result<Vec<(u32, ThemeForm)>> {
+        on_engine!(self, e => e.theme_forms())
+    }
+
+    /// Writes theme `tid`'s Edit Theme fields `new` (Save Stylesheet Orders writes only the
+    /// `properties` among them), if the row still holds `seen` byte for byte. Returns false if
+    /// it does not, or is gone.
+    pub(crate) fn update_theme_form(
+        &self,
+        tid: u32,
+        new: &ThemeForm,
+        seen: &ThemeForm,
+    ) -> Result<bool> {
+        on_engine!(self, e => e.update_theme_form(tid, new, seen))
+    }
+
+    /// Sets stylesheet row `sid`'s pages (`attachedto`), as the stylesheet properties form
+    /// does, if it still holds `seen`. Returns false if it does not, or is gone.
+    pub(crate) fn update_stylesheet_attachedto(
+        &self,
+        sid: u32,
+        attachedto: &str,
+        seen: &str,
+    ) -> Result<bool> {
+        on_engine!(self, e => e.update_stylesheet_attachedto(sid, attachedto, seen))
     }
 }
 

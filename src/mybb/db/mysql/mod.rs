@@ -5,6 +5,7 @@ mod connection;
 mod devtheme;
 mod reads;
 mod rows;
+mod theme_forms;
 mod themes;
 mod upgrades;
 mod writes;

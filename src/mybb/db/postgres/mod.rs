@@ -26,6 +26,7 @@
 
 mod devtheme;
 mod reads;
+mod theme_forms;
 pub mod wire;
 mod writes;
 

@@ -27,6 +27,7 @@
 
 mod devtheme;
 mod reads;
+mod theme_forms;
 mod writes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
