@@ -236,7 +236,10 @@ pub fn apply(
     let board = Board::load(db)?;
     let forms = db.theme_forms()?;
     let Some(current) = render_theme(&board, &forms, tid) else { return Ok(false) };
-    if current != *seen {
+    // The stylesheets created from files since the plan are the run's own writes.
+    let mut before = current.clone();
+    before.stylesheets.retain(|name, _| !new_sheets.contains(name));
+    if before != *seen {
         return Ok(false);
     }
     let checks = Checks { mybb_root: config.mybb_root.as_deref(), new_sheets };

@@ -58,6 +58,9 @@ pub enum ItemKind {
     Template,
     /// A row of `themestylesheets` (CSS).
     Stylesheet,
+    /// A theme's file, `theme.json` (issue 28): JSON for a `themes` row and its stylesheets'
+    /// pages and order.
+    Theme,
 }
 
 impl ItemKind {
@@ -66,6 +69,7 @@ impl ItemKind {
         match self {
             ItemKind::Template => MAX_TEMPLATE_BYTES,
             ItemKind::Stylesheet => MAX_STYLESHEET_BYTES,
+            ItemKind::Theme => crate::mybb::theme_file::MAX_THEME_FILE_BYTES,
         }
     }
 }
@@ -75,6 +79,7 @@ impl fmt::Display for ItemKind {
         f.write_str(match self {
             ItemKind::Template => "template",
             ItemKind::Stylesheet => "stylesheet",
+            ItemKind::Theme => "theme file",
         })
     }
 }
@@ -129,6 +134,9 @@ impl fmt::Display for Refusal {
             }
             Refusal::TooLarge { kind: ItemKind::Stylesheet, size, limit } => {
                 write!(f, "file is {size} bytes, more than the {limit} allowed for a stylesheet")
+            }
+            Refusal::TooLarge { kind: ItemKind::Theme, size, limit } => {
+                write!(f, "file is {size} bytes, more than the {limit} allowed for a theme file")
             }
             Refusal::InvalidUtf8 { offset } => write!(f, "invalid UTF-8 at byte {offset}"),
             Refusal::Nul { offset } => write!(f, "NUL byte at offset {offset}"),

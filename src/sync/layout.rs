@@ -3,6 +3,7 @@
 //! ```text
 //! template_sets/<set title>/<Group> Templates/<template title>.html
 //! styles/<theme name>/<stylesheet name>
+//! styles/<theme name>/theme.json
 //! ```
 //! This is the layout of the Python mybb_mcp disk sync, so its users can switch.
 //!
@@ -16,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 pub const TEMPLATE_SETS_DIR: &str = "template_sets";
 /// The folder holding themes.
 pub const STYLES_DIR: &str = "styles";
+pub use crate::mybb::theme_file::THEME_FILE;
 pub use crate::mybb::board::GLOBAL_SET_TITLE;
 /// The group folder of templates whose title matches no template group.
 pub const UNGROUPED: &str = "Ungrouped Templates";
@@ -29,6 +31,8 @@ pub enum ItemPath {
     Template { set: String, group: String, title: String },
     /// A stylesheet: the theme's name and the stylesheet's name.
     Stylesheet { theme: String, name: String },
+    /// A theme's own file, `theme.json` (issue 28): its Edit Theme fields, pages and orders.
+    Theme { theme: String },
 }
 
 impl ItemPath {
@@ -43,7 +47,9 @@ impl ItemPath {
                     encode_component(title, TEMPLATE_EXT)
                 )
             }
-            ItemPath::Stylesheet { .. } => self.to_relative().to_string_lossy().into_owned(),
+            ItemPath::Stylesheet { .. } | ItemPath::Theme { .. } => {
+                self.to_relative().to_string_lossy().into_owned()
+            }
         }
     }
 
@@ -70,6 +76,9 @@ impl ItemPath {
                 [STYLES_DIR, &encode_component(theme, ""), &encode_component(name, "")]
                     .iter()
                     .collect()
+            }
+            ItemPath::Theme { theme } => {
+                [STYLES_DIR, &encode_component(theme, ""), THEME_FILE].iter().collect()
             }
         }
     }
@@ -276,6 +285,10 @@ pub fn parse(relative: &Path) -> Result<ItemPath, NotAnItem> {
             let title = decode_component(file, TEMPLATE_EXT).map_err(NotAnItem::Invalid)?;
             Ok(ItemPath::Template { set, group, title })
         }
+        [STYLES_DIR, theme, THEME_FILE] => {
+            let theme = decode_component(theme, "").map_err(NotAnItem::Invalid)?;
+            Ok(ItemPath::Theme { theme })
+        }
         [STYLES_DIR, theme, name] => {
             let theme = decode_component(theme, "").map_err(NotAnItem::Invalid)?;
             let name = decode_component(name, "").map_err(NotAnItem::Invalid)?;
@@ -302,7 +315,7 @@ pub fn parse_any_stylesheet(relative: &Path) -> Option<ItemPath> {
         })
         .collect::<Option<Vec<&str>>>()?;
     match parts.as_slice() {
-        [STYLES_DIR, theme, name] if !is_noise(name) => Some(ItemPath::Stylesheet {
+        [STYLES_DIR, theme, name] if !is_noise(name) && *name != THEME_FILE => Some(ItemPath::Stylesheet {
             theme: decode_component(theme, "").ok()?,
             name: decode_component(name, "").ok()?,
         }),

@@ -528,9 +528,11 @@ impl Upgrade<'_> {
         }
         let item = match layout::parse(&relative) {
             Ok(item @ ItemPath::Template { .. }) => item,
-            Ok(ItemPath::Stylesheet { .. }) => {
+            Ok(ItemPath::Stylesheet { .. } | ItemPath::Theme { .. }) => {
                 return Err(
-                    "revert handles templates; a stylesheet has no master to go back to".to_owned()
+                    "revert handles templates; a stylesheet or theme file has no master to go \
+                     back to"
+                        .to_owned(),
                 );
             }
             Err(_) => return Err("not a template file of the layout".to_owned()),
@@ -748,7 +750,16 @@ impl Upgrade<'_> {
                 let rendered = sheets.get(name.as_str()).map(|s| s.stylesheet.clone());
                 (rendered, file, format!("{rel} (database)"), format!("{rel} (file)"))
             }
-            (ItemPath::Stylesheet { .. }, DiffSides::MasterToCopy) => {
+            (ItemPath::Theme { theme }, DiffSides::DatabaseToFile) => {
+                let Some(row) = self.board.theme_by_name(theme) else {
+                    return Err(Error::usage(format!("{rel}: no theme named {theme:?}")));
+                };
+                let forms = self.db.theme_forms()?;
+                let rendered = crate::mybb::theme_forms::render_text(&self.board, &forms, row.tid)
+                    .map(String::into_bytes);
+                (rendered, file, format!("{rel} (database)"), format!("{rel} (file)"))
+            }
+            (ItemPath::Stylesheet { .. } | ItemPath::Theme { .. }, DiffSides::MasterToCopy) => {
                 return Err(Error::usage(format!("{rel}: --master compares templates only")));
             }
         };

@@ -31,6 +31,11 @@ use copies::{
 /// The folder of mybb-sync's own folder that keeps the files of deleted items.
 pub use crate::sync::recovery::DELETED_DIR;
 
+/// What a stylesheet created from a file that its theme file does not list is told (issue 28).
+pub const NEW_SHEET_ON_EVERY_PAGE: &str = "created, and linked on every page: MyBB attaches a \
+     stylesheet with no pages everywhere; list it under \"stylesheets\" in its theme's \
+     theme.json with its \"attachedto\" pages to attach it where it belongs";
+
 /// How `validate.rs` words the refusal of a 0-byte file, logged in words of its own: this is
 /// the incident mybb-sync exists for.
 const EMPTY_FILE: &str = "empty file";
@@ -222,6 +227,19 @@ impl Syncer<'_> {
                 let served = self.after_stylesheet_write(*tid, sid, name, content)?;
                 Ok(RowWrite::Written(Some(served)))
             }
+            Target::Theme { tid, seen, new_sheets } => {
+                let new = crate::mybb::theme_file::parse(content)
+                    .map_err(|what| Error::Data { what })?;
+                let written = crate::mybb::theme_forms::apply(
+                    self.db,
+                    self.config,
+                    *tid,
+                    seen,
+                    &new,
+                    new_sheets,
+                )?;
+                Ok(if written { RowWrite::Written(None) } else { RowWrite::Raced })
+            }
         }
     }
 
@@ -235,6 +253,8 @@ impl Syncer<'_> {
             relinked,
         };
         match (&write.target, served) {
+            // Its pages and order reach the forum through the stylesheet lists rebuilt.
+            (Target::Theme { .. }, _) => None,
             (Target::UpdateTemplate { .. } | Target::InsertTemplate { .. }, _) => {
                 let root = std::path::absolute(&self.config.sync_root).ok();
                 let relative = root.as_deref().and_then(|root| path.strip_prefix(root).ok());
@@ -344,6 +364,11 @@ impl Syncer<'_> {
             grouped,
             refused_paths: HashSet::new(),
         };
+        // Theme files last: a stylesheet created in the same run is there for the file to
+        // attach and order (issue 28).
+        let (themes, mut plan): (Vec<Planned>, Vec<Planned>) =
+            plan.into_iter().partition(|p| matches!(&p.action, Action::ToDb(w) if w.is_theme()));
+        plan.extend(themes);
         let mut progress = crate::progress::Progress::new("applying", plan.len());
         for planned in plan {
             progress.tick();
@@ -588,8 +613,14 @@ impl Syncer<'_> {
         match written {
             Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", self.config.shown(&path), write.describe());
-                if let Target::InsertStylesheet { .. } = &write.target {
+                if let Target::InsertStylesheet { new_name, attachedto, .. } = &write.target {
                     crate::sync::recovery::forget_attachments(self.config, &path);
+                    if *new_name && attachedto.is_empty() {
+                        log::warn!(
+                            "{}: {NEW_SHEET_ON_EVERY_PAGE}",
+                            self.config.shown(&path)
+                        );
+                    }
                 }
                 round.inherited.push(path.clone());
                 round.report.live.extend(self.made_live(&path, write, served));

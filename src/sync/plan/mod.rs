@@ -17,7 +17,8 @@ use crate::disk::atomic::Seen;
 use crate::disk::walk::walk_files;
 use crate::error::Result;
 use crate::mybb::board::{Board, GLOBAL_SID, MASTER_THEME_TID, SetTemplates};
-use crate::mybb::db::{Db, VersionedTemplate};
+use crate::mybb::db::{Db, ThemeForm, VersionedTemplate};
+use crate::mybb::theme_file::ThemeFile;
 use crate::php::text;
 use crate::sync::decide::{Prefer, Verdict, decide};
 use crate::sync::ignore::IgnoreFile;
@@ -31,6 +32,7 @@ use crate::sync::validate::{self, ItemKind};
 mod duplicates;
 mod read;
 mod sides;
+mod theme;
 
 use duplicates::{DuplicateTitles, index_set, shared_name};
 use read::{ReadProblem, read_stable};
@@ -181,6 +183,10 @@ pub(super) enum Target {
     /// Insert a row into theme `tid`: a copy-on-write of an inherited stylesheet (with its
     /// `attachedto`), or a new name (attached to every page); not if one appeared meanwhile.
     InsertStylesheet { tid: u32, name: String, attachedto: String, new_name: bool },
+    /// Write theme `tid`'s file through the Admin CP's theme forms (`mybb/theme_forms.rs`), if
+    /// its rows still make `seen`; `new_sheets` are stylesheets of its folder still to be
+    /// created, which the file may already attach and order.
+    Theme { tid: u32, seen: Box<ThemeFile>, new_sheets: Vec<String> },
 }
 
 impl Write {
@@ -210,6 +216,11 @@ impl Write {
         }
     }
 
+    /// Returns true if and only if this writes a theme file (issue 28).
+    pub fn is_theme(&self) -> bool {
+        matches!(self.target, Target::Theme { .. })
+    }
+
     /// Returns what the write does, in words.
     pub fn describe(&self) -> &'static str {
         match &self.target {
@@ -221,6 +232,7 @@ impl Write {
                 "copied into the theme (copy-on-write)"
             }
             Target::InsertTemplate { .. } | Target::InsertStylesheet { .. } => "created",
+            Target::Theme { .. } => "theme updated as the Admin CP's theme forms do",
         }
     }
 }
@@ -230,7 +242,8 @@ impl Write {
 fn normalized(kind: ItemKind, bytes: &[u8]) -> &[u8] {
     match kind {
         ItemKind::Template => text::rtrim_bytes(bytes),
-        ItemKind::Stylesheet => bytes,
+        // A theme file is compared in its canonical form (`theme.rs` makes it so first).
+        ItemKind::Stylesheet | ItemKind::Theme => bytes,
     }
 }
 
@@ -501,7 +514,11 @@ impl<'a> Syncer<'a> {
                 let item = ItemPath::Stylesheet { theme: name.clone(), name: (*sheet).to_owned() };
                 candidates.push(root.join(item.to_relative()));
             }
-            candidates.extend(walk_files(&root.join(ItemPath::theme_dir(name)))?);
+            // The theme file after the stylesheet files (see `apply`), whether or not it exists.
+            let theme_file = root.join(ItemPath::Theme { theme: name.clone() }.to_relative());
+            let files = walk_files(&root.join(ItemPath::theme_dir(name)))?;
+            candidates.extend(files.into_iter().filter(|f| *f != theme_file));
+            candidates.push(theme_file);
         }
         if scope.every_file {
             candidates.extend(walk_root(root)?);
@@ -578,24 +595,50 @@ impl<'a> Syncer<'a> {
         if let Some(why) = oversize_refusal(ctx.board, &item) {
             return plain(Action::Refused(why));
         }
-        let mut db = self.db_side(&item, ctx);
-        if let Ok(Target::InsertStylesheet { attachedto, .. }) = &mut db.target
-            && let Some(remembered) =
-                crate::sync::recovery::remembered_attachments(self.config, &path)
+        if let ItemPath::Theme { .. } = &item
+            && ctx.forms.is_none()
         {
-            *attachedto = remembered;
+            match self.db.theme_forms() {
+                Ok(forms) => ctx.forms = Some(forms),
+                Err(e) => return plain(Action::Refused(crate::error::chain(&e))),
+            }
+        }
+        let mut db = self.db_side(&item, ctx);
+        if let Ok(Target::InsertStylesheet { attachedto, new_name, .. }) = &mut db.target
+            && let ItemPath::Stylesheet { theme, name } = &item
+        {
+            let remembered = crate::sync::recovery::remembered_attachments(self.config, &path);
+            let listed = || theme::pages_from_theme_file(&self.config.sync_root, theme, name);
+            match remembered {
+                Some(remembered) => *attachedto = remembered,
+                None if *new_name => *attachedto = listed().unwrap_or_default(),
+                None => {}
+            }
         }
         // Found absent: not opened again only to fail (an export into an empty root, issue 16).
         let read = match found {
             Found::Absent => Ok((None, Seen::Absent)),
             _ => read_stable(&path),
         };
-        let (file, seen) = match read {
+        let (mut file, seen) = match read {
             Ok(file) => file,
             Err(ReadProblem::Unstable) => return plain(Action::Unstable),
             Err(ReadProblem::Failed(why)) => return plain(Action::Refused(why)),
         };
         let plain = |action| Planned { path: path.clone(), action, sync: None, seen };
+        // A theme file is compared as what it says: read into its canonical form first.
+        let mut theme_file = None;
+        if db.kind == ItemKind::Theme
+            && let Some(bytes) = file.as_deref()
+        {
+            match theme::canonical(bytes) {
+                Ok((canonical, parsed)) => {
+                    file = Some(canonical);
+                    theme_file = Some(parsed);
+                }
+                Err(why) => return plain(Action::Refused(why)),
+            }
+        }
         let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
         let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
         let key = item.key();
@@ -662,6 +705,9 @@ impl<'a> Syncer<'a> {
         if let Action::RemoveFile { owner_gone: gone, .. } = &mut planned.action {
             *gone = owner_gone;
         }
+        if let Some(parsed) = &theme_file {
+            self.check_theme_write(ctx, &mut planned, parsed);
+        }
         planned.path = path;
         planned.seen = seen;
         planned
@@ -684,7 +730,8 @@ impl<'a> Syncer<'a> {
         };
         let four_byte_ok = match kind {
             ItemKind::Template => self.four_byte.0,
-            ItemKind::Stylesheet => self.four_byte.1,
+            // Theme names and properties: taken to be stored as the stylesheets are.
+            ItemKind::Stylesheet | ItemKind::Theme => self.four_byte.1,
         };
         if !four_byte_ok
             && let Some((offset, c)) = content.char_indices().find(|(_, c)| c.len_utf8() == 4)
@@ -712,7 +759,9 @@ impl<'a> Syncer<'a> {
     fn owner_gone(&self, item: &ItemPath, board: &Board) -> bool {
         match item {
             ItemPath::Template { set, .. } => board.set_sid(set).is_none(),
-            ItemPath::Stylesheet { theme, .. } => board.theme_by_name(theme).is_none(),
+            ItemPath::Stylesheet { theme, .. } | ItemPath::Theme { theme } => {
+                board.theme_by_name(theme).is_none()
+            }
         }
     }
 }
@@ -731,6 +780,8 @@ struct Context<'p> {
     recreate_missing: bool,
     /// Every template row, where the caller had just read them.
     read: Option<Vec<VersionedTemplate>>,
+    /// Every theme's Edit Theme fields, read for the first theme file planned.
+    forms: Option<Vec<(u32, ThemeForm)>>,
 }
 
 impl<'p> Context<'p> {
@@ -742,6 +793,7 @@ impl<'p> Context<'p> {
             state,
             recreate_missing,
             read: None,
+            forms: None,
         }
     }
 

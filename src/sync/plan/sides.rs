@@ -45,6 +45,7 @@ impl Syncer<'_> {
         match item {
             ItemPath::Template { set, title, .. } => template_side(ctx, set, title),
             ItemPath::Stylesheet { theme, name } => stylesheet_side(ctx.board, theme, name),
+            ItemPath::Theme { theme } => self.theme_side(ctx, theme),
         }
     }
 }
@@ -143,7 +144,7 @@ pub(super) fn outcome(
             (Ok(target), Some(content)) => {
                 let content = match db.kind {
                     ItemKind::Template => text::rtrim(content).to_owned(),
-                    ItemKind::Stylesheet => content.to_owned(),
+                    ItemKind::Stylesheet | ItemKind::Theme => content.to_owned(),
                 };
                 let hash = content_hash(content.as_bytes());
                 let sync = Some((key, Record { stamp: now(), ..synced(hash) }));
