@@ -31,6 +31,7 @@ mod readme;
 mod sqlite_board;
 mod sync;
 mod theme;
+mod theme_files;
 mod trust;
 mod upgrade;
 mod watch;

@@ -17,8 +17,8 @@ use std::path::{Component, Path, PathBuf};
 pub const TEMPLATE_SETS_DIR: &str = "template_sets";
 /// The folder holding themes.
 pub const STYLES_DIR: &str = "styles";
-pub use crate::mybb::theme_file::THEME_FILE;
 pub use crate::mybb::board::GLOBAL_SET_TITLE;
+pub use crate::mybb::theme_file::THEME_FILE;
 /// The group folder of templates whose title matches no template group.
 pub const UNGROUPED: &str = "Ungrouped Templates";
 /// What ends a template's file name.
@@ -315,10 +315,12 @@ pub fn parse_any_stylesheet(relative: &Path) -> Option<ItemPath> {
         })
         .collect::<Option<Vec<&str>>>()?;
     match parts.as_slice() {
-        [STYLES_DIR, theme, name] if !is_noise(name) && *name != THEME_FILE => Some(ItemPath::Stylesheet {
-            theme: decode_component(theme, "").ok()?,
-            name: decode_component(name, "").ok()?,
-        }),
+        [STYLES_DIR, theme, name] if !is_noise(name) && *name != THEME_FILE => {
+            Some(ItemPath::Stylesheet {
+                theme: decode_component(theme, "").ok()?,
+                name: decode_component(name, "").ok()?,
+            })
+        }
         _ => None,
     }
 }

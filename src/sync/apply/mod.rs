@@ -228,8 +228,8 @@ impl Syncer<'_> {
                 Ok(RowWrite::Written(Some(served)))
             }
             Target::Theme { tid, seen, new_sheets } => {
-                let new = crate::mybb::theme_file::parse(content)
-                    .map_err(|what| Error::Data { what })?;
+                let new =
+                    crate::mybb::theme_file::parse(content).map_err(|what| Error::Data { what })?;
                 let written = crate::mybb::theme_forms::apply(
                     self.db,
                     self.config,
@@ -616,10 +616,7 @@ impl Syncer<'_> {
                 if let Target::InsertStylesheet { new_name, attachedto, .. } = &write.target {
                     crate::sync::recovery::forget_attachments(self.config, &path);
                     if *new_name && attachedto.is_empty() {
-                        log::warn!(
-                            "{}: {NEW_SHEET_ON_EVERY_PAGE}",
-                            self.config.shown(&path)
-                        );
+                        log::warn!("{}: {NEW_SHEET_ON_EVERY_PAGE}", self.config.shown(&path));
                     }
                 }
                 round.inherited.push(path.clone());

@@ -56,7 +56,12 @@ impl Syncer<'_> {
 
     /// Refuses a planned write of a theme file (`parsed`) that the Admin CP's forms would
     /// refuse, in their words, naming the field: nothing is written then.
-    pub(super) fn check_theme_write(&self, ctx: &Context<'_>, planned: &mut Planned, parsed: &ThemeFile) {
+    pub(super) fn check_theme_write(
+        &self,
+        ctx: &Context<'_>,
+        planned: &mut Planned,
+        parsed: &ThemeFile,
+    ) {
         let Action::ToDb(Write { target: Target::Theme { tid, seen, new_sheets }, .. }) =
             &planned.action
         else {

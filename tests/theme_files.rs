@@ -1,0 +1,381 @@
+//! A whole theme in files, `styles/<theme>/theme.json` (issue 28): exported, synced, and written
+//! as the Admin CP's Edit Theme, stylesheet properties and Save Orders forms write it, compared
+//! byte for byte with what MyBB 1.8.37's Admin CP wrote for the same posts on a real board
+//! (`tests/fixtures/mybb-1.8.37-theme-forms/`, made by `scripts/theme-oracle/forms.sh`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::export::sync_cmd;
+use crate::util::{TestCommand, TestDb, TestDir};
+
+/// What MyBB 1.8.37's Admin CP wrote, step by step.
+const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-theme-forms");
+/// MyBB 1.8.37's own cache files for the fixture.
+const FIXTURE_CACHE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-cache-themes");
+
+/// A test's board: its database, a sync root (exported) and a MyBB root holding MyBB's cache
+/// files of the fresh install and the editor themes the Edit Theme form offers.
+struct Board {
+    db: TestDb,
+    _dir: TestDir,
+    sync_root: PathBuf,
+    mybb_root: PathBuf,
+}
+
+impl Board {
+    fn new(name: &str) -> Board {
+        let db = TestDb::new(name);
+        // The rows older than the cache files copied now, as on the oracle's board.
+        db.exec("UPDATE mybb_themestylesheets SET lastmodified = UNIX_TIMESTAMP() - 7200");
+        let dir = TestDir::new(name);
+        let sync_root = dir.join("sync");
+        let mybb_root = dir.join("forum");
+        for tid in [1, 2] {
+            let to = mybb_root.join(format!("cache/themes/theme{tid}"));
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(format!("{FIXTURE_CACHE}/theme{tid}")).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+        let editor = mybb_root.join("jscripts/sceditor/themes");
+        std::fs::create_dir_all(&editor).unwrap();
+        for css in ["mybb.css", "office.css"] {
+            std::fs::write(editor.join(css), "/* an editor theme */\n").unwrap();
+        }
+        let board = Board { db, _dir: dir, sync_root, mybb_root };
+        board.cmd().arg("export").expect_success();
+        board
+    }
+
+    /// `mybb-sync --db ... --root sync --no-fsync --mybb forum`.
+    fn cmd(&self) -> TestCommand {
+        sync_cmd(&self.db, &self.sync_root).arg("--mybb").arg(&self.mybb_root)
+    }
+
+    fn theme_file(&self, theme: &str) -> PathBuf {
+        self.sync_root.join("styles").join(theme).join("theme.json")
+    }
+
+    fn read(&self, theme: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.theme_file(theme)).unwrap()).unwrap()
+    }
+
+    /// Writes `value` as theme `theme`'s file, laid out otherwise than export lays it out.
+    fn write(&self, theme: &str, value: &Value) {
+        let mut text = serde_json::to_vec(value).unwrap();
+        text.push(b'\n');
+        write_later(&self.theme_file(theme), &text);
+    }
+
+    /// Returns what the tests compare of the board: theme 2's row, columns as stored, the
+    /// `default_theme` cache and every stylesheet row's `tid, name, attachedto, cachefile`.
+    fn snapshot(&self) -> Snapshot {
+        let (name, pid, def, allowedgroups, properties, stylesheets): (
+            String,
+            u32,
+            u32,
+            String,
+            String,
+            String,
+        ) = self
+            .db
+            .query_rows(
+                "SELECT name, pid, def, allowedgroups, properties, stylesheets FROM mybb_themes \
+                 WHERE tid = 2",
+            )
+            .remove(0);
+        let default_theme: String =
+            self.db.query_one("SELECT cache FROM mybb_datacache WHERE title = 'default_theme'");
+        let rows: Vec<(u32, String, String, String)> = self.db.query_rows(
+            "SELECT tid, name, attachedto, cachefile FROM mybb_themestylesheets ORDER BY sid",
+        );
+        let rows = rows.iter().map(|(t, n, a, c)| format!("{t}\t{n}\t{a}\t{c}\n")).collect();
+        Snapshot {
+            theme: format!("{name}|{pid}|{def}|{allowedgroups}"),
+            properties,
+            stylesheets,
+            default_theme,
+            rows,
+        }
+    }
+}
+
+/// Writes `bytes` at `path` with an mtime a second on, so that a rewrite within the same
+/// second is still seen as a change by size-and-time checks.
+fn write_later(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+    let later = SystemTime::now() + Duration::from_secs(1);
+    std::fs::File::options().append(true).open(path).unwrap().set_modified(later).unwrap();
+}
+
+/// Asserts that `status` finds everything in sync.
+#[track_caller]
+fn assert_in_sync(board: &Board) {
+    let out = board.cmd().arg("status").run();
+    assert!(out.code() == Some(0) && out.stderr.contains("in sync: nothing to do"), "{out}");
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    theme: String,
+    properties: String,
+    stylesheets: String,
+    default_theme: String,
+    rows: String,
+}
+
+/// Returns what the oracle's board held after `step`.
+fn oracle(step: &str) -> Snapshot {
+    let read = |what: &str| {
+        std::fs::read_to_string(format!("{ORACLE}/{step}-{what}")).unwrap_or_else(|e| {
+            panic!("{ORACLE}/{step}-{what}: {e}");
+        })
+    };
+    Snapshot {
+        theme: read("theme.txt"),
+        properties: read("properties.txt"),
+        stylesheets: read("stylesheets.txt"),
+        default_theme: read("default_theme.txt"),
+        rows: read("rows.tsv"),
+    }
+}
+
+#[track_caller]
+fn assert_same(got: &Snapshot, step: &str) {
+    let want = oracle(step);
+    for (what, got, want) in [
+        ("themes row", &got.theme, &want.theme),
+        ("properties", &got.properties, &want.properties),
+        ("stylesheets", &got.stylesheets, &want.stylesheets),
+        ("default_theme", &got.default_theme, &want.default_theme),
+        ("stylesheet rows", &got.rows, &want.rows),
+    ] {
+        assert_eq!(got, want, "{what} after {step} differs from MyBB's Admin CP");
+    }
+}
+
+#[test]
+fn export_writes_the_theme_file_as_the_edit_theme_form_shows_the_theme() {
+    let board = Board::new("theme_file_export");
+    let text = std::fs::read_to_string(board.theme_file("Default")).unwrap();
+    assert!(text.ends_with("}\n") && !text.ends_with("\n\n"));
+    assert!(text.starts_with("{\n  \"allowedgroups\": \"all\",\n  \"name\": \"Default\",\n"));
+    let file = board.read("Default");
+    assert_eq!(file["parent"], "MyBB Master Style");
+    let p = &file["properties"];
+    assert_eq!(p["templateset"], "Default Templates");
+    assert_eq!((p["tablespace"].clone(), p["borderwidth"].clone()), (json!(5), json!(0)));
+    assert_eq!(p["colors"][0], "black=Black");
+    assert_eq!(p["colors"].as_array().unwrap().len(), 10);
+    let sheets = file["stylesheets"].as_object().unwrap();
+    assert_eq!(sheets.len(), 17, "own and inherited stylesheets");
+    assert_eq!(
+        sheets["usercp.css"],
+        json!({"attachedto": ["usercp.php", "private.php"], "disporder": 2})
+    );
+    assert_eq!(sheets["global.css"], json!({"attachedto": [], "disporder": 1}));
+    // Nothing derived: no `inherited`, no list, no cache file names.
+    for derived in ["inherited", "cache/themes", "disporder\": {"] {
+        assert!(!text.contains(derived), "{derived} in {text}");
+    }
+    // The master theme has no file unless asked for.
+    assert!(!board.sync_root.join("styles/MyBB Master Style").exists());
+    assert_in_sync(&board);
+}
+
+#[test]
+fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
+    let board = Board::new("theme_file_forms");
+    assert_eq!(board.snapshot().rows, oracle("0-installed").rows);
+
+    // 1. Edit Theme: every field.
+    let mut file = board.read("Default");
+    file["name"] = json!("Default Edited");
+    file["allowedgroups"] = json!([2, 4]);
+    let p = &mut file["properties"];
+    p["editortheme"] = json!("office.css");
+    p["imgdir"] = json!("images/dark");
+    p["logo"] = json!("images/dark/logo.png");
+    p["tablespace"] = json!(6);
+    p["borderwidth"] = json!(1);
+    p["color"] = json!("night");
+    p["colors"] = json!(["night=Night", "calm=Calm"]);
+    board.write("Default", &file);
+    let out = board.cmd().arg("import").expect_success();
+    assert!(out.stderr.contains("theme.json: theme updated"), "{}", out.stderr);
+    assert_same(&board.snapshot(), "1-edit");
+    // The rename moves the folder, as a rename in the Admin CP does.
+    board.cmd().arg("export").expect_success();
+    assert!(board.theme_file("Default Edited").is_file());
+    assert!(!board.theme_file("Default").exists());
+    assert_in_sync(&board);
+
+    // 2. Stylesheet properties: an inherited sheet attached to a file and to another's actions.
+    let mut file = board.read("Default Edited");
+    file["stylesheets"]["showthread.css"]["attachedto"] =
+        json!(["showthread.php", "newreply.php?newreply,editdraft"]);
+    board.write("Default Edited", &file);
+    board.cmd().arg("import").expect_success();
+    assert_same(&board.snapshot(), "2-attach");
+
+    // 3. Save Stylesheet Orders: css3.css first, global.css last, the others by sid.
+    let mut file = board.read("Default Edited");
+    let sids: Vec<(u32, String)> = board.db.query_rows(
+        "SELECT MAX(sid), name FROM mybb_themestylesheets WHERE tid IN (1, 2) GROUP BY name",
+    );
+    for (sid, name) in sids {
+        let order = match name.as_str() {
+            "css3.css" => 0,
+            "global.css" => 99,
+            _ => sid,
+        };
+        file["stylesheets"][name.as_str()]["disporder"] = json!(order);
+    }
+    board.write("Default Edited", &file);
+    board.cmd().arg("import").expect_success();
+    assert_same(&board.snapshot(), "3-orders");
+    assert_in_sync(&board);
+}
+
+/// Edits the Default theme's file with `edit`, imports, and returns the refusal printed.
+/// Each case starts from `exported`, the file as export wrote it.
+fn refused(board: &Board, exported: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut file: Value = serde_json::from_str(exported).unwrap();
+    edit(&mut file);
+    board.write("Default", &file);
+    refused_as_is(board)
+}
+
+/// Imports the theme file as it stands; asserts that it was refused with nothing written.
+fn refused_as_is(board: &Board) -> String {
+    let before = board.snapshot();
+    let out = board.cmd().arg("import").expect_code(3);
+    assert_eq!(board.snapshot(), before, "a refused theme file wrote to the board");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("styles/Default/theme.json: refused: "))
+        .unwrap_or_else(|| panic!("no refusal in {}", out.stderr));
+    line.split_once("refused: ").map(|(_, why)| why.to_owned()).unwrap_or_default()
+}
+
+#[test]
+fn the_admin_cps_refusals_name_the_field_and_write_nothing() {
+    let board = Board::new("theme_file_refusals");
+    let exported = std::fs::read_to_string(board.theme_file("Default")).unwrap();
+    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        (
+            Box::new(|f| f["properties"]["colors"] = json!(["night=Night", "sun_2=Sun Two"])),
+            "properties.colors: The defined color set \"sun_2=Sun Two\" either has invalid",
+        ),
+        (
+            Box::new(|f| f["properties"]["templateset"] = json!("Missing Templates")),
+            "properties.templateset: The selected template set does not exist.",
+        ),
+        (
+            Box::new(|f| f["name"] = json!("MyBB Master Style")),
+            "name: A theme with the same name already exists.",
+        ),
+        (Box::new(|f| f["name"] = json!("")), "name: Please enter a name for this theme."),
+        (
+            Box::new(|f| f["parent"] = json!("Nowhere")),
+            "parent: The selected parent theme does not exist.",
+        ),
+        (Box::new(|f| f["parent"] = json!("Default")), "parent: \"Default\" is this theme"),
+        (
+            Box::new(|f| f["properties"]["editortheme"] = json!("missing.css")),
+            "properties.editortheme: The selected editor theme does not exist.",
+        ),
+        (
+            Box::new(|f| f["stylesheets"]["global.css"]["attachedto"] = json!(["a.php|b.php"])),
+            "stylesheets.global.css.attachedto: the page \"a.php|b.php\" holds '|'",
+        ),
+        (
+            Box::new(|f| f["stylesheets"]["nosuch.css"] = json!({"attachedto": []})),
+            "stylesheets.nosuch.css: the theme has no stylesheet of that name",
+        ),
+        (
+            Box::new(|f| f["properties"]["tablespace"] = json!("5")),
+            "properties.tablespace: expected a whole number",
+        ),
+    ];
+    for (edit, want) in cases {
+        let why = refused(&board, &exported, edit);
+        assert!(why.starts_with(want), "refusal {why:?} does not start with {want:?}");
+    }
+}
+
+#[test]
+fn a_json_error_is_refused_with_its_line_and_column() {
+    let board = Board::new("theme_file_json_error");
+    let path = board.theme_file("Default");
+    let text = std::fs::read_to_string(&path).unwrap();
+    write_later(
+        &path,
+        text.replacen("\"name\": \"Default\",", "\"name\": \"Default\"", 1).as_bytes(),
+    );
+    let why = refused_as_is(&board);
+    assert!(why.starts_with("not valid JSON at line 4 column 3: expected `,` or `}`"), "{why}");
+}
+
+#[test]
+fn an_edit_on_both_sides_is_a_conflict_that_writes_neither() {
+    let board = Board::new("theme_file_conflict");
+    let mut file = board.read("Default");
+    file["properties"]["logo"] = json!("images/mine.png");
+    board.write("Default", &file);
+    // The Admin CP's side: another group list.
+    board.db.exec("UPDATE mybb_themes SET allowedgroups = '2' WHERE tid = 2");
+    let before = board.snapshot();
+    let out = board.cmd().arg("import").expect_code(3);
+    assert!(out.stderr.contains("theme.json: conflict"), "{}", out.stderr);
+    assert_eq!(board.snapshot(), before);
+    let theirs = board.sync_root.join("styles/Default/theme.db.json");
+    let theirs: Value = serde_json::from_slice(&std::fs::read(theirs).unwrap()).unwrap();
+    assert_eq!(theirs["allowedgroups"], json!([2]));
+    assert_eq!(board.read("Default")["properties"]["logo"], "images/mine.png");
+}
+
+/// Returns the stylesheet URLs theme 2's list links for `script` and `action`.
+fn linked(board: &Board, script: &str, action: &str) -> Vec<String> {
+    let list = mybb_sync::php::serialize::parse(&board.snapshot().stylesheets).unwrap();
+    let Some(urls) = list.get(script).and_then(|a| a.get(action)) else { return Vec::new() };
+    urls.as_array().unwrap().iter().map(|(_, u)| u.as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_new_stylesheet_listed_in_the_theme_file_is_linked_only_on_its_pages() {
+    let board = Board::new("theme_file_new_sheet");
+    write_later(&board.sync_root.join("styles/Default/member.css"), b".member { color: red; }\n");
+    let mut file = board.read("Default");
+    file["stylesheets"]["member.css"] =
+        json!({"attachedto": ["member.php?profile"], "disporder": 3});
+    board.write("Default", &file);
+    let out = board.cmd().arg("import").expect_success();
+    assert!(!out.stderr.contains("linked on every page"), "{}", out.stderr);
+    let attachedto: String = board
+        .db
+        .query_one("SELECT attachedto FROM mybb_themestylesheets WHERE name = 'member.css'");
+    assert_eq!(attachedto, "member.php?profile");
+    let url = "cache/themes/theme2/member.css".to_owned();
+    assert_eq!(linked(&board, "member.php", "profile"), vec![url.clone()]);
+    assert!(!linked(&board, "global", "global").contains(&url));
+    // Its order is the file's, and the theme file is in sync with the board.
+    assert_eq!(board.read("Default")["stylesheets"]["member.css"]["disporder"], json!(3));
+    assert_in_sync(&board);
+
+    // Unlisted, a new stylesheet is linked on every page, and the import says so.
+    write_later(&board.sync_root.join("styles/Default/extra.css"), b".extra { color: blue; }\n");
+    let out = board.cmd().arg("import").expect_success();
+    assert!(
+        out.stderr.contains("styles/Default/extra.css: created, and linked on every page"),
+        "{}",
+        out.stderr
+    );
+    assert!(linked(&board, "global", "global").contains(&"cache/themes/theme2/extra.css".into()));
+}
