@@ -264,11 +264,14 @@ fn refused_as_is(board: &Board) -> String {
     line.split_once("refused: ").map(|(_, why)| why.to_owned()).unwrap_or_default()
 }
 
+/// One edit of a theme file.
+type Edit = Box<dyn FnOnce(&mut Value)>;
+
 #[test]
 fn the_admin_cps_refusals_name_the_field_and_write_nothing() {
     let board = Board::new("theme_file_refusals");
     let exported = std::fs::read_to_string(board.theme_file("Default")).unwrap();
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|f| f["properties"]["colors"] = json!(["night=Night", "sun_2=Sun Two"])),
             "properties.colors: The defined color set \"sun_2=Sun Two\" either has invalid",

@@ -361,7 +361,7 @@ fn save_orders(db: &Db, tid: u32, new: &ThemeFile) -> Result<bool> {
     let Some((_, form)) = forms.iter().find(|(t, _)| *t == tid) else { return Ok(false) };
     let mut rows: Vec<_> = board.resolved_stylesheets(tid).into_values().collect();
     // The form's list comes sid-descending (`ORDER BY sid DESC`); asort() is stable.
-    rows.sort_by(|a, b| b.sid.cmp(&a.sid));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.sid));
     let mut orders: Vec<(String, i64)> = rows
         .iter()
         .map(|r| {
