@@ -74,7 +74,8 @@ fn default_templates_export_one_file_per_title_with_the_rendered_content() {
     }
 
     // "Default" (tid 2) has 10 colour sheets of its own and inherits 7 from the master theme.
-    let sheets = tree(&root.join("styles/Default"));
+    let mut sheets = tree(&root.join("styles/Default"));
+    assert!(sheets.remove("theme.json").is_some(), "the theme's own file (issue 28)");
     assert_eq!(sheets.len(), 17);
     let rows: Vec<(String, Vec<u8>)> =
         db.query_rows("SELECT name, stylesheet FROM mybb_themestylesheets WHERE tid IN (1, 2)");
@@ -84,7 +85,7 @@ fn default_templates_export_one_file_per_title_with_the_rendered_content() {
     // The master theme is exported only when named.
     assert!(!root.join("styles/MyBB Master Style").exists());
     sync_cmd(&db, &root).args(["export", "--theme", "MyBB Master Style"]).expect_success();
-    assert_eq!(tree(&root.join("styles/MyBB Master Style")).len(), 7);
+    assert_eq!(tree(&root.join("styles/MyBB Master Style")).len(), 7 + 1);
 }
 
 #[test]
@@ -239,7 +240,7 @@ fn a_second_export_of_an_unchanged_board_rewrites_nothing() {
     let before = stamp(&root);
     let out = sync_cmd(&db, &root).arg("export").expect_success();
     assert!(out.stderr.contains("0 written, 974 unchanged"), "{}", out.stderr);
-    assert!(out.stderr.contains("0 written, 17 unchanged"), "{}", out.stderr);
+    assert!(out.stderr.contains("0 written, 18 unchanged"), "{}", out.stderr);
     assert_eq!(stamp(&root), before);
 }
 
@@ -302,7 +303,7 @@ fn a_durable_export_writes_what_a_fast_one_does_and_syncs_it() {
     sync_cmd(&db, &fast).arg("export").expect_success();
 
     let (syncfs, _) = durable_export(&db, &durable, &dir.join("full.trace"), &["export"]);
-    assert!(syncfs >= 1, "a 991-file export makes its files durable with syncfs");
+    assert!(syncfs >= 1, "a 992-file export makes its files durable with syncfs");
     let without_state = |root: &Path| {
         let mut files = crate::export::tree(root);
         files.retain(|path, _| !path.starts_with(".mybb-sync"));
@@ -338,7 +339,8 @@ fn an_export_into_an_empty_root_makes_the_floor_s_calls_per_file() {
         .args(["--no-fsync", "export"])
         .expect_success();
     let files = tree(&root).keys().filter(|p| !p.starts_with(".mybb-sync")).count();
-    assert_eq!(files, 991);
+    // 974 templates, 17 stylesheets and the theme's file (issue 28).
+    assert_eq!(files, 992);
     let calls = std::fs::read_to_string(&trace).unwrap();
     let count = |names: &[&str]| {
         let call = |l: &&str| names.iter().any(|n| l.contains(&format!(" {n}(")));

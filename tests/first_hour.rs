@@ -436,13 +436,13 @@ fn json_lines_of_status_import_and_export_parse_back() {
     let root = dir.join("sync");
     let out = sync_cmd(&db, &root).args(["export", "--json"]).expect_success();
     let (items, summary) = items_and_summary(&out.stdout);
-    assert_eq!(items.len(), 991);
+    assert_eq!(items.len(), 992);
     assert!(items.iter().all(|i| i["action"] == "written" && i["to"] == "disk"));
     let css = items.iter().find(|i| i["path"] == GLOBAL_CSS).expect("global.css");
     assert_eq!(css["kind"], "stylesheet");
     assert_eq!(
         (summary["summary"].as_str(), summary["written"].as_u64()),
-        (Some("export"), Some(991))
+        (Some("export"), Some(992))
     );
 
     std::fs::write(root.join(HEADER), "<p>new header</p>").unwrap();
@@ -616,7 +616,7 @@ fn progress_shows_on_a_terminal_only_and_not_with_quiet() {
         .expect_success();
     assert!(!piped.stderr.contains('\r') && !piped.stderr.contains("comparing"), "{piped}");
     let shown = on_a_terminal(&db, &root, "status");
-    assert!(shown.contains("comparing: ") && shown.contains("/991 files"), "{shown}");
+    assert!(shown.contains("comparing: ") && shown.contains("/992 files"), "{shown}");
     assert!(shown.contains("in sync: nothing to do"), "{shown}");
     let quiet = on_a_terminal(&db, &root, "-q status");
     assert!(!quiet.contains("comparing"), "{quiet}");
