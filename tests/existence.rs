@@ -85,7 +85,8 @@ fn a_stylesheet_deleted_in_the_admin_cp_and_edited_on_disk_is_a_conflict_never_a
     let status = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_code(3);
     assert_eq!(
         status.stdout,
-        "conflict\tstyles/Default/color_black.css\tdeleted in the database, edited on disk\n"
+        "conflict\tstyles/Default/color_black.css\tdeleted in the database, edited on disk\n\
+         to-disk\tstyles/Default/theme.json\n"
     );
     sync_cmd(&db, &root).arg("import").expect_code(3);
     sync_cmd(&db, &root).arg("export").expect_code(3);

@@ -382,3 +382,35 @@ fn a_new_stylesheet_listed_in_the_theme_file_is_linked_only_on_its_pages() {
     );
     assert!(linked(&board, "global", "global").contains(&"cache/themes/theme2/extra.css".into()));
 }
+
+#[test]
+fn theme_unpack_writes_the_theme_file_that_import_then_export_writes() {
+    let board = Board::new("theme_file_unpack");
+    let xml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mybb-1.8.37-theme.xml"
+    ))
+    .unwrap()
+    .replacen("<theme name=\"MyBB Master Style\"", "<theme name=\"Imported Master\"", 1);
+    let file = board.sync_root.parent().unwrap().join("imported.xml");
+    std::fs::write(&file, xml).unwrap();
+    let unpacked = board.sync_root.parent().unwrap().join("unpacked");
+    TestCommand::new()
+        .args(["theme", "unpack"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&unpacked)
+        .arg("--no-fsync")
+        .expect_success();
+    let from_unpack = std::fs::read_to_string(unpacked.join("styles/Imported Master/theme.json"));
+    board.cmd().args(["theme", "import"]).arg(&file).expect_success();
+    board.cmd().arg("export").expect_success();
+    let from_board = std::fs::read_to_string(board.theme_file("Imported Master"));
+    assert_eq!(from_unpack.unwrap(), from_board.unwrap());
+    let file = board.read("Imported Master");
+    assert_eq!(file["properties"]["templateset"], "Imported Master Templates");
+    assert_eq!(
+        file["stylesheets"]["usercp.css"]["attachedto"],
+        json!(["usercp.php", "private.php"])
+    );
+}

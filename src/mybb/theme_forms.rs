@@ -41,52 +41,56 @@ pub fn render_theme(board: &Board, forms: &[(u32, ThemeForm)], tid: u32) -> Opti
         .find(|(t, _)| *t == tid)
         .map_or(AllowedGroups::All, |(_, form)| AllowedGroups::from_column(&form.allowedgroups));
     let parsed = serialize::parse(&theme.properties).unwrap_or(Value::Null);
-    let text = |key: &str| match parsed.get(key) {
-        Some(Value::Str(s)) => s.clone(),
-        Some(Value::Int(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    let whole = |key: &str| match parsed.get(key) {
-        Some(Value::Int(n)) => *n,
-        Some(Value::Str(s)) => php_int(s),
-        _ => 0,
-    };
-    let sid = whole("templateset");
+    let sid = parsed.get("templateset").map_or(0, whole);
     let templateset = board.sets.iter().find(|(s, _)| i64::from(*s) == sid).map(|(_, t)| t.clone());
-    let colors = match parsed.get("colors").and_then(Value::as_array) {
-        Some(pairs) => pairs.iter().map(|(k, v)| format!("{k}={}", scalar(v))).collect(),
-        None => Vec::new(),
-    };
-    let color = parsed.get("color").map(scalar);
-    let orders = parsed.get("disporder").and_then(Value::as_array).unwrap_or(&[]);
     let stylesheets = board
         .resolved_stylesheets(tid)
         .into_iter()
         .map(|(name, row)| {
-            let disporder = orders.iter().find(|(k, _)| k.matches(name)).map(|(_, v)| match v {
-                Value::Int(n) => *n,
-                other => php_int(&scalar(other)),
-            });
             let attachedto = Sheet::split_attachedto(&row.attachedto);
-            (name.to_owned(), Sheet { attachedto, disporder })
+            (name.to_owned(), Sheet { attachedto, disporder: disporder_of(&parsed, name) })
         })
         .collect();
     Some(ThemeFile {
         name: theme.name.clone(),
         parent: board.theme(theme.pid).map(|p| p.name.clone()),
         allowedgroups,
-        properties: Properties {
-            templateset,
-            editortheme: text("editortheme"),
-            imgdir: text("imgdir"),
-            logo: text("logo"),
-            tablespace: whole("tablespace"),
-            borderwidth: whole("borderwidth"),
-            color,
-            colors,
-        },
+        properties: properties_of(&parsed, templateset),
         stylesheets,
     })
+}
+
+/// Returns the Edit Theme form's view of a parsed `properties` column, with the template set
+/// by title (`templateset`, found by the caller).
+pub fn properties_of(parsed: &Value, templateset: Option<String>) -> Properties {
+    let text = |key: &str| parsed.get(key).map(scalar).unwrap_or_default();
+    let colors = match parsed.get("colors").and_then(Value::as_array) {
+        Some(pairs) => pairs.iter().map(|(k, v)| format!("{k}={}", scalar(v))).collect(),
+        None => Vec::new(),
+    };
+    Properties {
+        templateset,
+        editortheme: text("editortheme"),
+        imgdir: text("imgdir"),
+        logo: text("logo"),
+        tablespace: parsed.get("tablespace").map_or(0, whole),
+        borderwidth: parsed.get("borderwidth").map_or(0, whole),
+        color: parsed.get("color").map(scalar),
+        colors,
+    }
+}
+
+/// Returns stylesheet `name`'s place in a parsed `properties` column's `disporder`.
+pub fn disporder_of(parsed: &Value, name: &str) -> Option<i64> {
+    parsed.get("disporder")?.get(name).map(whole)
+}
+
+/// Returns a property as PHP's `(int)` reads it.
+fn whole(value: &Value) -> i64 {
+    match value {
+        Value::Int(n) => *n,
+        other => php_int(&scalar(other)),
+    }
 }
 
 /// Returns a scalar property as PHP would print it.

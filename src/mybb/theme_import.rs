@@ -344,7 +344,7 @@ fn content_refusal(kind: ItemKind, content: &str) -> Option<String> {
 /// Returns the file's properties as `import_theme_xml()` collects them: each as a string, but
 /// `colors` and `disporder` unserialized (dropped when they are not arrays). None when the file
 /// has none (MyBB's `$properties` is then unset, and the new theme inherits its parent's).
-fn file_properties(theme: &ThemeXml) -> Option<Value> {
+pub(crate) fn file_properties(theme: &ThemeXml) -> Option<Value> {
     let mut properties: Option<Value> = None;
     for (key, value) in &theme.properties {
         if key == "tag" || key == "value" {

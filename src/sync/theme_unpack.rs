@@ -7,11 +7,17 @@
 //! characters; names not ending in `.css` skipped). Every name goes through the layout's
 //! reversible path encoding, so a name such as `../x` stays inside the tree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use crate::mybb::board::DEFAULT_TEMPLATE_GROUPS;
-use crate::mybb::theme_import::stored_stylesheet_name;
+use crate::mybb::theme_file::{self, AllowedGroups, Sheet, ThemeFile};
+use crate::mybb::theme_forms::{disporder_of, properties_of};
+use crate::mybb::theme_import::{file_properties, stored_stylesheet_name};
+use crate::php::serialize;
+
+/// The master theme's name on a fresh board: the parent `theme import` gives by default.
+const MASTER_THEME_NAME: &str = "MyBB Master Style";
 use crate::mybb::theme_xml::ThemeXml;
 use crate::sync::layout::{self, ItemPath};
 
@@ -61,7 +67,45 @@ pub fn unpack(theme: &ThemeXml, name: Option<&str>) -> Unpacked {
         put(item.to_relative(), &sheet.content);
     }
     out.skipped = skipped;
+    out.files
+        .push((ItemPath::Theme { theme: name.to_owned() }.to_relative(), theme_file(theme, name)));
     out
+}
+
+/// Returns the theme file (issue 28) of the theme `theme` would become, imported as `name`
+/// with the Admin CP's defaults: its own template set "NAME Templates", the master style as
+/// parent, every group allowed; the file's properties, each stylesheet's pages and order.
+fn theme_file(theme: &ThemeXml, name: &str) -> String {
+    let properties = file_properties(theme).unwrap_or(serialize::Value::Null);
+    let mut stylesheets: BTreeMap<String, Sheet> = BTreeMap::new();
+    let mut unordered = Vec::new();
+    for sheet in &theme.stylesheets {
+        let Some(sheet_name) = stored_stylesheet_name(&sheet.name) else { continue };
+        // As the import stores it: "" and "0" are no pages (PHP's empty()).
+        let given = sheet.attachedto.as_deref().filter(|a| !matches!(*a, "" | "0"));
+        let attachedto = Sheet::split_attachedto(given.unwrap_or_default());
+        let disporder = disporder_of(&properties, &sheet_name);
+        if disporder.is_none() && !stylesheets.contains_key(&sheet_name) {
+            unordered.push(sheet_name.clone());
+        }
+        stylesheets.insert(sheet_name, Sheet { attachedto, disporder });
+    }
+    // The import's list rebuild appends the names the order lacks, in the rows' order.
+    let mut last = stylesheets.values().filter_map(|s| s.disporder).max().unwrap_or(0);
+    for name in unordered {
+        if let Some(sheet) = stylesheets.get_mut(&name) {
+            last += 1;
+            sheet.disporder = Some(last);
+        }
+    }
+    let file = ThemeFile {
+        name: name.to_owned(),
+        parent: Some(MASTER_THEME_NAME.to_owned()),
+        allowedgroups: AllowedGroups::All,
+        properties: properties_of(&properties, Some(format!("{name} Templates"))),
+        stylesheets,
+    };
+    theme_file::render(&file)
 }
 
 #[cfg(test)]
@@ -86,7 +130,8 @@ mod tests {
             ..ThemeXml::default()
         };
         let unpacked = unpack(&theme, None);
-        assert_eq!(unpacked.files.len(), 2);
+        // A template, a stylesheet and the theme's file (issue 28).
+        assert_eq!(unpacked.files.len(), 3);
         for (path, _) in &unpacked.files {
             assert!(
                 path.components().all(|c| matches!(c, std::path::Component::Normal(_))),
@@ -115,7 +160,7 @@ mod tests {
         let theme = crate::mybb::theme_xml::parse(xml.as_bytes()).unwrap();
         assert_eq!(theme.templates.len(), templates);
         let unpacked = unpack(&theme, None);
-        assert_eq!(unpacked.files.len(), templates / 2);
+        assert_eq!(unpacked.files.len(), templates / 2 + 1, "the templates and theme.json");
         let (path, content) = &unpacked.files[0];
         assert_eq!(path.file_name().unwrap(), "t0.html");
         assert_eq!(*content, (templates / 2).to_string());
@@ -137,7 +182,8 @@ mod tests {
             paths,
             [
                 "template_sets/T Templates/Header Templates/header_welcomeblock.html",
-                "template_sets/T Templates/Ungrouped Templates/headerinclude.html"
+                "template_sets/T Templates/Ungrouped Templates/headerinclude.html",
+                "styles/T/theme.json"
             ]
         );
     }

@@ -50,7 +50,8 @@ impl Syncer<'_> {
 
     /// Returns the files of the items that inherit the item at `path` (whose row was just
     /// written or deleted), where they exist: for a stylesheet, the same name in every
-    /// descendant theme; for a global template, the same title in every set. Those with a row
+    /// descendant theme, and the theme files of its theme and of those; for a theme file, the
+    /// descendants' theme files; for a global template, the same title in every set. Those with a row
     /// of their own are planned too, and found in sync.
     pub(super) fn dependants(
         &self,
@@ -65,11 +66,30 @@ impl Syncer<'_> {
                 let Some(tid) = board.theme_by_name(&theme).map(|t| t.tid) else {
                     return Vec::new();
                 };
+                let descendants = board
+                    .themes
+                    .iter()
+                    .filter(|t| t.tid != tid && board.theme_chain(t.tid).contains(&tid));
+                let sheets = descendants
+                    .clone()
+                    .map(|t| ItemPath::Stylesheet { theme: t.name.clone(), name: name.clone() });
+                // The theme files list every stylesheet a theme has: a row made or deleted
+                // changes the theme's own file and its descendants' (issue 28).
+                let theme_files = std::iter::once(theme.clone())
+                    .chain(descendants.map(|t| t.name.clone()))
+                    .map(|theme| ItemPath::Theme { theme });
+                sheets.chain(theme_files).collect()
+            }
+            // A theme renamed through its file is its children's parent by name.
+            Ok(ItemPath::Theme { theme }) => {
+                let Some(tid) = board.theme_by_name(&theme).map(|t| t.tid) else {
+                    return Vec::new();
+                };
                 board
                     .themes
                     .iter()
                     .filter(|t| t.tid != tid && board.theme_chain(t.tid).contains(&tid))
-                    .map(|t| ItemPath::Stylesheet { theme: t.name.clone(), name: name.clone() })
+                    .map(|t| ItemPath::Theme { theme: t.name.clone() })
                     .collect()
             }
             Ok(ItemPath::Template { set, title, .. }) if set == GLOBAL_SET_TITLE => board
