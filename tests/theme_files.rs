@@ -414,3 +414,24 @@ fn theme_unpack_writes_the_theme_file_that_import_then_export_writes() {
         json!(["usercp.php", "private.php"])
     );
 }
+
+#[test]
+fn theme_export_from_files_writes_the_theme_as_the_forms_will_store_it() {
+    let board = Board::new("theme_file_export_from_files");
+    let mut file = board.read("Default");
+    file["properties"]["logo"] = json!("images/other.png");
+    file["properties"]["colors"] = json!(["calm=Calm", "night=Night"]);
+    file["stylesheets"]["showthread.css"]["attachedto"] = json!(["showthread.php?thread"]);
+    file["stylesheets"]["usercp.css"]["attachedto"] = json!(["usercp.php"]);
+    file["stylesheets"]["css3.css"]["disporder"] = json!(0);
+    board.write("Default", &file);
+    let export = |from_files: bool| {
+        let cmd = board.cmd().args(["theme", "export", "Default"]);
+        let cmd = if from_files { cmd.arg("--from-files") } else { cmd };
+        cmd.expect_success().stdout
+    };
+    let from_files = export(true);
+    assert!(from_files.contains("images/other.png"), "the file's properties are exported");
+    board.cmd().arg("import").expect_success();
+    assert_eq!(from_files, export(false), "the export of the imported theme differs");
+}

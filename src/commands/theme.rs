@@ -67,7 +67,8 @@ pub fn export(ctx: &Context, args: &ThemeExportArgs) -> Result<()> {
         name: args.name.clone(),
         known: board.themes.iter().map(|t| t.name.clone()).collect(),
     })?;
-    let plan = theme_export::plan(theme).map_err(|what| Error::Data { what })?;
+    let mut plan = theme_export::plan(theme).map_err(|what| Error::Data { what })?;
+    let mut renamed = None;
     let options =
         ExportOptions { custom_only: args.custom_only, include_templates: !args.no_templates };
     let mut sheets = db.stylesheets_for_export(&plan.stylesheet_tids)?;
@@ -96,7 +97,32 @@ pub fn export(ctx: &Context, args: &ThemeExportArgs) -> Result<()> {
             let Action::ToDb(write) = action else {
                 continue;
             };
-            if let Some(title) = write.template_title() {
+            if let Some((_, seen)) = write.theme_file() {
+                // As the theme forms would write it: the name, the properties, the pages.
+                let new = crate::mybb::theme_file::parse(write.content())
+                    .map_err(|what| Error::Data { what })?;
+                let properties = crate::mybb::theme_forms::properties_after(
+                    &board,
+                    theme.tid,
+                    plan.properties(),
+                    seen,
+                    &new,
+                )?;
+                plan.set_properties(properties);
+                plan.relist(&crate::mybb::theme_forms::list_after(&board, theme.tid, &new));
+                renamed = Some(new.name.clone());
+                for row in sheets.iter_mut() {
+                    if let Some(sheet) = new.stylesheets.get(&row.name) {
+                        let attachedto = sheet.attachedto_column();
+                        if attachedto != row.attachedto {
+                            // Copied into the theme first, as the stylesheet form copies it.
+                            row.attachedto = attachedto;
+                            row.tid = theme.tid;
+                        }
+                    }
+                }
+                log::debug!("{}: exported from the file", config.shown(path));
+            } else if let Some(title) = write.template_title() {
                 if !options.include_templates {
                     continue;
                 }
@@ -132,7 +158,11 @@ pub fn export(ctx: &Context, args: &ThemeExportArgs) -> Result<()> {
             }
         }
     }
-    let xml = theme_export::write(theme, &plan, &version_code, options, &sheets, &templates);
+    let mut exported = theme.clone();
+    if let Some(name) = renamed {
+        exported.name = name;
+    }
+    let xml = theme_export::write(&exported, &plan, &version_code, options, &sheets, &templates);
     let mut out = std::io::stdout().lock();
     out.write_all(&xml).and_then(|()| out.flush()).map_err(|source| Error::IoAt {
         path: PathBuf::from("<stdout>"),

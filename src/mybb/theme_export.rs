@@ -49,16 +49,29 @@ pub struct ExportPlan {
     pub template_sid: i64,
 }
 
-/// Reads the theme's `properties` and `stylesheets` columns as the export does.
-///
-/// An error (a sentence) means the `properties` column is not PHP-serialized data: MyBB would
-/// export an empty theme, which is never what anyone wants.
-pub fn plan(theme: &ThemeRow) -> Result<ExportPlan, String> {
-    let properties = serialize::parse(&theme.properties).map_err(|e| {
-        format!("the properties of theme {} ({}) are damaged: {e}", theme.tid, theme.name)
-    })?;
-    // my_unserialize() of a damaged or empty list gives false, which lists nothing.
-    let list = serialize::parse(&theme.stylesheets).unwrap_or(Value::Null);
+impl ExportPlan {
+    /// Returns the parsed `properties` column the export writes.
+    pub fn properties(&self) -> &Value {
+        &self.properties
+    }
+
+    /// Replaces the properties the export writes: `theme export --from-files` writes those the
+    /// theme file would store (issue 28).
+    pub fn set_properties(&mut self, properties: Value) {
+        self.properties = properties;
+    }
+
+    /// Takes the stylesheets, and their order, from the stylesheet list `list` (a parsed
+    /// `stylesheets` column) instead of the theme's: `theme export --from-files` writes the
+    /// list the theme forms would rebuild (issue 28).
+    pub fn relist(&mut self, list: &Value) {
+        self.urls = list_urls(list).0;
+    }
+}
+
+/// Returns the URLs of stylesheet list `list` in order of first mention, and the tids its
+/// `inherited` map names for them.
+fn list_urls(list: &Value) -> (Vec<String>, Vec<u32>) {
     let inherited = list.get("inherited");
     let mut urls: Vec<String> = Vec::new();
     let mut tids: Vec<u32> = Vec::new();
@@ -85,6 +98,20 @@ pub fn plan(theme: &ThemeRow) -> Result<ExportPlan, String> {
             }
         }
     }
+    (urls, tids)
+}
+
+/// Reads the theme's `properties` and `stylesheets` columns as the export does.
+///
+/// An error (a sentence) means the `properties` column is not PHP-serialized data: MyBB would
+/// export an empty theme, which is never what anyone wants.
+pub fn plan(theme: &ThemeRow) -> Result<ExportPlan, String> {
+    let properties = serialize::parse(&theme.properties).map_err(|e| {
+        format!("the properties of theme {} ({}) are damaged: {e}", theme.tid, theme.name)
+    })?;
+    // my_unserialize() of a damaged or empty list gives false, which lists nothing.
+    let list = serialize::parse(&theme.stylesheets).unwrap_or(Value::Null);
+    let (urls, mut tids) = list_urls(&list);
     tids.push(theme.tid);
     let mut unique = Vec::new();
     for tid in tids {

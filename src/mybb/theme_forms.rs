@@ -363,6 +363,19 @@ fn save_orders(db: &Db, tid: u32, new: &ThemeFile) -> Result<bool> {
     let board = Board::load(db)?;
     let forms = db.theme_forms()?;
     let Some((_, form)) = forms.iter().find(|(t, _)| *t == tid) else { return Ok(false) };
+    let mut properties = match serialize::parse(&form.properties) {
+        Ok(v @ Value::Array(_)) => v,
+        _ => Value::Array(Vec::new()),
+    };
+    properties.insert("disporder", saved_orders(&board, tid, new));
+    let updated = ThemeForm { properties: serialize::to_string(&properties), ..form.clone() };
+    db.update_theme_form(tid, &updated, form)
+}
+
+/// Returns the `disporder` the Save Stylesheet Orders form stores for the orders of `new`:
+/// every stylesheet the theme has, in the form's order (sid descending), the file's value or
+/// 0, sorted by value as `asort()` sorts (stably).
+fn saved_orders(board: &Board, tid: u32, new: &ThemeFile) -> Value {
     let mut rows: Vec<_> = board.resolved_stylesheets(tid).into_values().collect();
     // The form's list comes sid-descending (`ORDER BY sid DESC`); asort() is stable.
     rows.sort_by_key(|r| std::cmp::Reverse(r.sid));
@@ -374,15 +387,60 @@ fn save_orders(db: &Db, tid: u32, new: &ThemeFile) -> Result<bool> {
         })
         .collect();
     orders.sort_by_key(|(_, order)| *order);
-    let disporder =
-        Value::Array(orders.into_iter().map(|(n, o)| (Key::php(&n), Value::Int(o))).collect());
-    let mut properties = match serialize::parse(&form.properties) {
-        Ok(v @ Value::Array(_)) => v,
-        _ => Value::Array(Vec::new()),
-    };
-    properties.insert("disporder", disporder);
-    let updated = ThemeForm { properties: serialize::to_string(&properties), ..form.clone() };
-    db.update_theme_form(tid, &updated, form)
+    Value::Array(orders.into_iter().map(|(n, o)| (Key::php(&n), Value::Int(o))).collect())
+}
+
+/// Returns the stylesheet list theme `tid` would have once the pages of `new` (its edited file)
+/// are stored (an inherited stylesheet copied into the theme first), as
+/// `update_theme_stylesheet_list()` builds it with every cache file in place. For
+/// `theme export --from-files`, whose stylesheets follow the list's order.
+pub fn list_after(board: &Board, tid: u32, new: &ThemeFile) -> Value {
+    let mut rows = board.stylesheets.clone();
+    let mut next_sid = rows.iter().map(|r| r.sid).max().unwrap_or(0);
+    let resolved: Vec<_> = board.resolved_stylesheets(tid).into_values().cloned().collect();
+    for row in resolved {
+        let Some(sheet) = new.stylesheets.get(&row.name) else { continue };
+        let attachedto = sheet.attachedto_column();
+        if attachedto == row.attachedto {
+            continue;
+        }
+        if row.tid == tid {
+            if let Some(own) = rows.iter_mut().find(|r| r.sid == row.sid) {
+                own.attachedto = attachedto;
+            }
+        } else {
+            next_sid += 1;
+            rows.push(crate::mybb::db::StylesheetRow { sid: next_sid, tid, attachedto, ..row });
+        }
+    }
+    let chain = board.theme_chain(tid);
+    crate::mybb::stylecache::build_stylesheet_list(tid, &chain, &rows, None, |_, _| Some(u64::MAX))
+        .0
+}
+
+/// Returns the `properties` the theme forms would store for `new`, the edited file of theme
+/// `tid` whose rows make `old` and hold `properties`: Edit Theme's rebuild when its fields
+/// changed, Save Orders' `disporder` when an order changed. For `theme export --from-files`,
+/// which writes a theme as it will be once its files are imported.
+pub fn properties_after(
+    board: &Board,
+    tid: u32,
+    properties: &Value,
+    old: &ThemeFile,
+    new: &ThemeFile,
+) -> Result<Value> {
+    let mut out = properties.clone();
+    if edits_theme(old, new) {
+        let disporder = properties.get("disporder").cloned().unwrap_or(Value::Array(Vec::new()));
+        out = edit_theme_properties(board, &new.properties, disporder)?;
+    }
+    let orders_changed = new.stylesheets.iter().any(|(name, sheet)| {
+        old.stylesheets.get(name).is_some_and(|o| o.disporder != sheet.disporder)
+    });
+    if orders_changed {
+        out.insert("disporder", saved_orders(board, tid, new));
+    }
+    Ok(out)
 }
 
 /// Returns the theme file's text for theme `tid`, for `export` and the tests.

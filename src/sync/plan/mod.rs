@@ -216,6 +216,15 @@ impl Write {
         }
     }
 
+    /// Returns the theme and what its rows made of its file when planned, if this writes a
+    /// theme file; its content is the new file (issue 28).
+    pub fn theme_file(&self) -> Option<(u32, &ThemeFile)> {
+        match &self.target {
+            Target::Theme { tid, seen, .. } => Some((*tid, seen)),
+            _ => None,
+        }
+    }
+
     /// Returns true if and only if this writes a theme file (issue 28).
     pub fn is_theme(&self) -> bool {
         matches!(self.target, Target::Theme { .. })
