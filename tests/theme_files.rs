@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::export::sync_cmd;
-use crate::util::{TestCommand, TestDb, TestDir};
+use crate::util::{TestCommand, TestDb, TestDir, start_watching, stop_watching, wait_until};
 
 /// What MyBB 1.8.37's Admin CP wrote, step by step.
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-theme-forms");
@@ -434,4 +434,29 @@ fn theme_export_from_files_writes_the_theme_as_the_forms_will_store_it() {
     assert!(from_files.contains("images/other.png"), "the file's properties are exported");
     board.cmd().arg("import").expect_success();
     assert_eq!(from_files, export(false), "the export of the imported theme differs");
+}
+
+#[test]
+fn watch_brings_an_admin_cp_edit_to_disk_and_applies_a_saved_theme_file() {
+    let board = Board::new("theme_file_watch");
+    let run = start_watching(board.cmd(), &["--debounce", "50", "--pull-interval", "0.2"]);
+    // The Admin CP's side: the groups change; the file follows.
+    board.db.exec("UPDATE mybb_themes SET allowedgroups = '4' WHERE tid = 2");
+    wait_until("the Admin CP's edit to reach the file", Duration::from_secs(30), || {
+        board.read("Default")["allowedgroups"] == json!([4])
+    });
+    let mut file = board.read("Default");
+    file["properties"]["logo"] = json!("images/watched.png");
+    file["stylesheets"]["modcp.css"]["attachedto"] = json!(["modcp.php?manage"]);
+    board.write("Default", &file);
+    wait_until("the theme file to reach the database", Duration::from_secs(30), || {
+        run.stderr_so_far().contains("theme.json: theme updated")
+    });
+    let log = stop_watching(run);
+    assert!(board.snapshot().properties.contains("images/watched.png"), "{log}");
+    let attachedto: String = board.db.query_one(
+        "SELECT attachedto FROM mybb_themestylesheets WHERE tid = 2 AND name = 'modcp.css'",
+    );
+    assert_eq!(attachedto, "modcp.php?manage", "copied into the theme with its new pages");
+    assert_in_sync(&board);
 }

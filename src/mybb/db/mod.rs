@@ -299,7 +299,8 @@ impl Db {
 
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
     /// insert, delete or edit, content included (so a Search & Replace that leaves `dateline`
-    /// alone is seen too), and with the number of sets and themes.
+    /// alone is seen too), with the number of sets and themes, and with any theme's Edit Theme
+    /// fields (name, parent, groups, properties: its `theme.json`, issue 28).
     pub fn fingerprint(&self) -> Result<Vec<u64>> {
         on_engine!(self, e => e.fingerprint())
     }

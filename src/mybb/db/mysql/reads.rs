@@ -190,8 +190,9 @@ impl MySql {
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
     /// insert, delete or edit, content included: per template set and per theme, the row count
     /// and the XOR of a CRC-32 of each row's id, stamp, name and content (so a Search & Replace
-    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes. One scan
-    /// of both tables; see scripts/bench.sh for its cost.
+    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes, and a
+    /// CRC-32 of each theme's Edit Theme fields (issue 28: an Admin CP edit of a theme reaches
+    /// its `theme.json`). One scan of the tables; see scripts/bench.sh for its cost.
     pub(crate) fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
@@ -203,6 +204,9 @@ impl MySql {
                     BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
                FROM {s} GROUP BY tid
              UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             UNION ALL
+             SELECT 3, tid, 1, CRC32(CONCAT_WS(':', pid, name, allowedgroups, properties))
+               FROM {themes}
              ORDER BY 1, 2"
         );
         let rows =

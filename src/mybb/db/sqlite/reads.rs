@@ -160,7 +160,9 @@ impl Sqlite {
              UNION ALL
              SELECT 1, tid, sid, lastmodified, name, attachedto || ':' || stylesheet FROM {s}
              UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes}),
-                              '', ''"
+                              '', ''
+             UNION ALL
+             SELECT 3, tid, pid, 0, name, allowedgroups || ':' || properties FROM {themes}"
         );
         let mut parts: BTreeMap<(u64, i64), (u64, u64)> = BTreeMap::new();
         self.rows(&sql, vec![], "fingerprint the tables", "tables' fingerprint", |row| {
