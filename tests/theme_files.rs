@@ -460,3 +460,57 @@ fn watch_brings_an_admin_cp_edit_to_disk_and_applies_a_saved_theme_file() {
     assert_eq!(attachedto, "modcp.php?manage", "copied into the theme with its new pages");
     assert_in_sync(&board);
 }
+
+#[test]
+fn import_new_themes_creates_a_theme_and_its_set_from_their_folders() {
+    let board = Board::new("theme_file_new_theme");
+    let mut file = board.read("Default");
+    file["name"] = json!("Night");
+    file["parent"] = json!("Default");
+    file["allowedgroups"] = json!([2, 4]);
+    file["properties"]["templateset"] = json!("Night Templates");
+    file["properties"]["logo"] = json!("images/night/logo.png");
+    file["stylesheets"]["night.css"] = json!({"attachedto": ["index.php"], "disporder": 18});
+    let dir = board.sync_root.join("styles/Night");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("night.css"), "body { background: black; }\n").unwrap();
+    let header = board.sync_root.join("template_sets/Night Templates/Header Templates/header.html");
+    std::fs::create_dir_all(header.parent().unwrap()).unwrap();
+    std::fs::write(&header, "<div id=\"night\">{$header}</div>").unwrap();
+    board.write("Night", &file);
+    let themes = || -> u64 { board.db.query_one("SELECT COUNT(*) FROM mybb_themes") };
+    let sets = || -> u64 { board.db.query_one("SELECT COUNT(*) FROM mybb_templatesets") };
+
+    // Never without asking; and --dry-run says what it would create, and writes nothing.
+    board.cmd().arg("import").expect_code(3);
+    let out = board.cmd().args(["import", "--new-themes", "--dry-run", "--prefer", "disk"]).run();
+    assert!(out.stderr.contains("would create the template set \"Night Templates\""), "{out}");
+    assert!(out.stderr.contains("would create the theme \"Night\", child of \"Default\""), "{out}");
+    assert_eq!((themes(), sets()), (2, 1));
+
+    let out = board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).expect_success();
+    assert!(out.stderr.contains("created the theme \"Night\""), "{out}");
+    let (tid, pid, groups, properties): (u32, u32, String, String) = board
+        .db
+        .query_rows(
+            "SELECT tid, pid, allowedgroups, properties FROM mybb_themes WHERE name = 'Night'",
+        )
+        .remove(0);
+    assert_eq!((pid, groups.as_str()), (2, "2,4"));
+    assert!(properties.contains("images/night/logo.png"), "{properties}");
+    let sid: i32 =
+        board.db.query_one("SELECT sid FROM mybb_templatesets WHERE title = 'Night Templates'");
+    assert!(properties.contains(&format!("s:11:\"templateset\";i:{sid};")), "{properties}");
+    let template: String = board.db.query_one(&format!(
+        "SELECT template FROM mybb_templates WHERE sid = {sid} AND title = 'header'"
+    ));
+    assert_eq!(template, "<div id=\"night\">{$header}</div>");
+    let attachedto: String = board.db.query_one(&format!(
+        "SELECT attachedto FROM mybb_themestylesheets WHERE tid = {tid} AND name = 'night.css'"
+    ));
+    assert_eq!(attachedto, "index.php");
+    // What the board now makes of the theme is the folder's file.
+    board.cmd().arg("export").expect_success();
+    assert_eq!(board.read("Night"), file);
+    assert_in_sync(&board);
+}

@@ -109,6 +109,9 @@ pub struct ImportArgs {
     pub json: bool,
     /// `--strict`: refuse the files in which `check` finds errors.
     pub strict: bool,
+    /// `--new-themes`: create the themes (and template sets) that folders with a `theme.json`
+    /// name and the board lacks (issue 28).
+    pub new_themes: bool,
 }
 
 /// Options of `status`.

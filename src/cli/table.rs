@@ -173,6 +173,11 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "Refuse files in which `check` finds errors",
                 Set(|a, _| a.of.import.strict = true),
             ),
+            Flag::switch(
+                "new-themes",
+                "Create the themes (and template sets) that folders with a theme.json name",
+                Set(|a, _| a.of.import.new_themes = true),
+            ),
         ],
         build: |of, operands| {
             Ok(Command::Import(ImportArgs { paths: paths(operands), ..of.import }))

@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
 /// that changed to the database. Returns [`Error::Incomplete`] when any file was refused or
 /// in conflict. With `dry_run`, prints the plan and changes nothing.
 pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> {
-    let ImportArgs { paths, prefer, dry_run, json, strict } = options;
+    let ImportArgs { paths, prefer, dry_run, json, strict, new_themes } = options;
     let (prefer, dry_run, json) = (*prefer, *dry_run, *json);
     own_dir::require_root(&config.sync_root)?;
     let binding = if dry_run { Binding::CheckOnly } else { Binding::CheckAndStamp };
@@ -43,6 +43,9 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         Some(lock) => Some(lock.exclusive()?),
         None => None,
     };
+    if *new_themes {
+        crate::sync::new_themes::create(db, config, dry_run)?;
+    }
     let files = if paths.is_empty() {
         walk_root(&config.sync_root)?
     } else {

@@ -10,6 +10,7 @@ pub mod ignore;
 pub mod inspect;
 pub mod layout;
 pub mod merged;
+pub mod new_themes;
 pub mod own_dir;
 pub mod plan;
 pub mod recovery;
