@@ -372,8 +372,11 @@ fn a_new_stylesheet_listed_in_the_theme_file_is_linked_only_on_its_pages() {
     assert_eq!(board.read("Default")["stylesheets"]["member.css"]["disporder"], json!(3));
     assert_in_sync(&board);
 
-    // Unlisted, a new stylesheet is linked on every page, and the import says so.
+    // Unlisted, a new stylesheet is linked on every page: status and the import say so.
     write_later(&board.sync_root.join("styles/Default/extra.css"), b".extra { color: blue; }\n");
+    let out = board.cmd().args(["status", "--porcelain"]).run();
+    let said = "to-db\tstyles/Default/extra.css\ta new stylesheet: MyBB links it on every page";
+    assert!(out.stdout.contains(said), "{out}");
     let out = board.cmd().arg("import").expect_success();
     assert!(
         out.stderr.contains("styles/Default/extra.css: created, and linked on every page"),

@@ -31,6 +31,10 @@ pub enum Form {
     Json,
 }
 
+/// What `status` says of a new stylesheet file its theme file does not attach (issue 28).
+const NEW_SHEET_EVERYWHERE: &str =
+    "a new stylesheet: MyBB links it on every page until its theme's theme.json lists its pages";
+
 /// Returns the reason printed with `action`, if it has one.
 fn reason(action: &Action) -> Option<&str> {
     match action {
@@ -40,6 +44,7 @@ fn reason(action: &Action) -> Option<&str> {
         Action::RemoveFile { then_write: None, .. } => Some(crate::sync::plan::REMOVED),
         Action::RemoveFile { then_write: Some(_), .. } => Some(crate::sync::plan::REPLACED),
         Action::Delete(deletion) => Some(deletion.describe()),
+        Action::ToDb(write) if write.linked_everywhere() => Some(NEW_SHEET_EVERYWHERE),
         _ => None,
     }
 }

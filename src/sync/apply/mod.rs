@@ -613,11 +613,11 @@ impl Syncer<'_> {
         match written {
             Ok(RowWrite::Written(served)) => {
                 log::info!("{}: {}", self.config.shown(&path), write.describe());
-                if let Target::InsertStylesheet { new_name, attachedto, .. } = &write.target {
+                if let Target::InsertStylesheet { .. } = &write.target {
                     crate::sync::recovery::forget_attachments(self.config, &path);
-                    if *new_name && attachedto.is_empty() {
-                        log::warn!("{}: {NEW_SHEET_ON_EVERY_PAGE}", self.config.shown(&path));
-                    }
+                }
+                if write.linked_everywhere() {
+                    log::warn!("{}: {NEW_SHEET_ON_EVERY_PAGE}", self.config.shown(&path));
                 }
                 round.inherited.push(path.clone());
                 round.report.live.extend(self.made_live(&path, write, served));

@@ -225,6 +225,13 @@ impl Write {
         }
     }
 
+    /// Returns true if and only if this creates a stylesheet with no pages, which MyBB links on
+    /// every page: a new file its theme file does not list (issue 28).
+    pub fn linked_everywhere(&self) -> bool {
+        matches!(&self.target, Target::InsertStylesheet { new_name: true, attachedto, .. }
+            if attachedto.is_empty())
+    }
+
     /// Returns true if and only if this writes a theme file (issue 28).
     pub fn is_theme(&self) -> bool {
         matches!(self.target, Target::Theme { .. })
