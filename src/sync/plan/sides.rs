@@ -174,7 +174,10 @@ pub(super) fn replaced(db: DbSide, db_hash: Option<u64>, key: String) -> Planned
 fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
     let kind = ItemKind::Template;
     let Some(sid) = ctx.board.set_sid(set) else {
-        let why = format!("no template set named {set:?} (create it in the Admin CP first)");
+        let why = format!(
+            "no template set named {set:?} (create it in the Admin CP first, or name it in a new \
+             theme's theme.json and run import --new-themes)"
+        );
         return DbSide { kind, rendered: None, target: Err(why), attachedto: None, identity: None };
     };
     let templates = ctx.sets.get(&sid);
@@ -215,7 +218,10 @@ fn template_side(ctx: &Context<'_>, set: &str, title: &str) -> DbSide {
 fn stylesheet_side(board: &Board, theme: &str, name: &str) -> DbSide {
     let kind = ItemKind::Stylesheet;
     let Some(theme_row) = board.theme_by_name(theme) else {
-        let why = format!("no theme named {theme:?} (create it in the Admin CP first)");
+        let why = format!(
+            "no theme named {theme:?} (create it in the Admin CP first, or give its folder a \
+             theme.json and run import --new-themes)"
+        );
         return DbSide { kind, rendered: None, target: Err(why), attachedto: None, identity: None };
     };
     let tid = theme_row.tid;

@@ -21,8 +21,8 @@ impl Syncer<'_> {
         let kind = ItemKind::Theme;
         let Some(row) = ctx.board.theme_by_name(theme) else {
             let why = format!(
-                "no theme named {theme:?}: a new theme is made from its folder only when asked \
-                 (create it in the Admin CP first)"
+                "no theme named {theme:?}: a new theme is made from its folder only when asked, \
+                 by `import --new-themes` (see `import --new-themes --dry-run`)"
             );
             return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
         };
