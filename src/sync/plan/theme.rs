@@ -9,6 +9,7 @@ use crate::mybb::board::MASTER_THEME_TID;
 use crate::mybb::theme_file::{self, ThemeFile, attachment_problem};
 use crate::mybb::theme_forms::{self, Checks};
 use crate::sync::layout::{self, ItemPath, THEME_FILE};
+use crate::sync::state::{Identity, Owner};
 use crate::sync::validate::{self, ItemKind};
 
 use super::sides::DbSide;
@@ -24,12 +25,24 @@ impl Syncer<'_> {
                 "no theme named {theme:?}: a new theme is made from its folder only when asked, \
                  by `import --new-themes` (see `import --new-themes --dry-run`)"
             );
-            return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
+            return DbSide {
+                kind,
+                rendered: None,
+                target: Err(why),
+                attachedto: None,
+                identity: None,
+            };
         };
         let forms = ctx.forms.as_deref().unwrap_or_default();
         let Some(file) = theme_forms::render_theme(ctx.board, forms, row.tid) else {
             let why = format!("theme {theme:?} vanished while being read");
-            return DbSide { kind, rendered: None, target: Err(why), attachedto: None };
+            return DbSide {
+                kind,
+                rendered: None,
+                target: Err(why),
+                attachedto: None,
+                identity: None,
+            };
         };
         let rendered = Some((theme_file::render(&file).into_bytes(), 0));
         let target = if row.tid == MASTER_THEME_TID {
@@ -38,7 +51,9 @@ impl Syncer<'_> {
             let new_sheets = self.new_sheets(ctx, theme, &file);
             Ok(Target::Theme { tid: row.tid, seen: Box::new(file), new_sheets })
         };
-        DbSide { kind, rendered, target, attachedto: None }
+        // The theme row is the item's own: a theme deleted and made again is another one.
+        let identity = Some(Identity { owner: Owner::Theme(row.tid), row: None });
+        DbSide { kind, rendered, target, attachedto: None, identity }
     }
 
     /// Returns the stylesheet files in the folder of theme `theme` that the theme has no row
