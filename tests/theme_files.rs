@@ -489,6 +489,10 @@ fn import_new_themes_creates_a_theme_and_its_set_from_their_folders() {
     let out = board.cmd().args(["import", "--new-themes", "--dry-run", "--prefer", "disk"]).run();
     assert!(out.stderr.contains("would create the template set \"Night Templates\""), "{out}");
     assert!(out.stderr.contains("would create the theme \"Night\", child of \"Default\""), "{out}");
+    // Its folder holds the theme's inherited stylesheets too, as an export from another board
+    // writes them.
+    std::fs::copy(board.sync_root.join("styles/Default/global.css"), dir.join("global.css"))
+        .unwrap();
     assert_eq!((themes(), sets()), (2, 1));
 
     let out = board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).expect_success();

@@ -55,8 +55,8 @@ pub fn create(db: &Db, config: &Config, dry_run: bool) -> Result<Vec<String>> {
                 log::info!("would create the template set {set:?} (Add Template Set)");
             }
             log::info!(
-                "would create the theme {theme:?}, child of {:?}, with {} stylesheet file(s) \
-                 (Create New Theme, then Edit Theme with {})",
+                "would create the theme {theme:?}, child of {:?}, its folder holding {} \
+                 stylesheet file(s) (Create New Theme, then Edit Theme with {})",
                 new.file.parent.as_deref().unwrap_or_default(),
                 new.sheets.len(),
                 config.shown(&path)
@@ -165,7 +165,10 @@ fn make(db: &Db, config: &Config, new: &NewTheme) -> Result<()> {
     let seen = theme_forms::render_theme(&board, &forms, tid).ok_or_else(|| Error::Data {
         what: format!("the new theme {name:?} (tid {tid}) vanished"),
     })?;
-    if !theme_forms::apply(db, config, tid, &seen, &new.file, &new.sheets)? {
+    // The folder's stylesheets the new theme does not inherit are created by the import next.
+    let to_create: Vec<String> =
+        new.sheets.iter().filter(|n| !seen.stylesheets.contains_key(*n)).cloned().collect();
+    if !theme_forms::apply(db, config, tid, &seen, &new.file, &to_create)? {
         return Err(Error::Data {
             what: format!("the new theme {name:?} (tid {tid}) changed while it was being made"),
         });
