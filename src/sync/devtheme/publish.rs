@@ -156,7 +156,7 @@ fn names<'a>(
 fn same(kind: ItemKind, a: &str, b: &str) -> bool {
     match kind {
         ItemKind::Template => rtrim(a) == rtrim(b),
-        ItemKind::Stylesheet => a == b,
+        ItemKind::Stylesheet | ItemKind::Theme => a == b,
     }
 }
 
@@ -440,6 +440,8 @@ impl Writer<'_> {
         let now_text = match entry.kind {
             ItemKind::Template => live.templates.get(&entry.name).map(|t| t.text.as_str()),
             ItemKind::Stylesheet => live.stylesheets.get(&entry.name).map(|s| s.text.as_str()),
+            // Never planned: publish carries templates and stylesheets, not theme files.
+            ItemKind::Theme => return Ok(Outcome::Changed),
         };
         if now_text.is_some_and(|text| same(entry.kind, text, &entry.result)) {
             log::info!("{} {:?}: live already", entry.kind, entry.name);
@@ -472,6 +474,7 @@ impl Writer<'_> {
                 live.stylesheets.get(&entry.name),
                 &entry.attachedto,
             )?,
+            ItemKind::Theme => false,
         };
         if !written {
             log::warn!(
@@ -517,6 +520,7 @@ impl Writer<'_> {
     /// and base agree again; left alone (with a warning) if the copy changed meanwhile.
     fn merge_into_copy(&self, entry: &Entry, tid: u32, copy: &ThemeNow) -> Result<()> {
         let written = match entry.kind {
+            ItemKind::Theme => return Ok(()),
             ItemKind::Template => {
                 let now = copy.templates.get(&entry.name);
                 let raw = now.map(|t| t.text.as_str()).unwrap_or_default();
@@ -624,6 +628,7 @@ pub fn moved_base(base: &record::Items, entries: &[Entry], outcomes: &[Outcome])
         let map = match entry.kind {
             ItemKind::Template => &mut base.templates,
             ItemKind::Stylesheet => &mut base.stylesheets,
+            ItemKind::Theme => continue,
         };
         if entry.delete {
             map.remove(&entry.name);

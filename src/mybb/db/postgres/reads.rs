@@ -148,11 +148,15 @@ impl Postgres {
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
         let template = hash32("concat_ws(':', tid, dateline, title, template)");
         let sheet = hash32("concat_ws(':', sid, lastmodified, name, attachedto, stylesheet)");
+        // Each theme's Edit Theme fields: an Admin CP edit reaches its theme.json (issue 28).
+        let theme = hash32("concat_ws(':', pid, name, allowedgroups, properties)");
         let sql = format!(
             "SELECT 0, sid::bigint, COUNT(*), SUM({template}) FROM {t} GROUP BY sid
              UNION ALL
              SELECT 1, tid::bigint, COUNT(*), SUM({sheet}) FROM {s} GROUP BY tid
              UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             UNION ALL
+             SELECT 3, tid::bigint, COUNT(*), SUM({theme}) FROM {themes} GROUP BY tid
              ORDER BY 1, 2"
         );
         let rows =
