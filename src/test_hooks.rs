@@ -12,6 +12,10 @@ pub const FAIL_AFTER: &str = "fail-after";
 /// Stop a watcher once this many items were written to the database.
 pub const EXIT_AFTER: &str = "exit-after";
 
+/// Plan and apply an export in parts of about this many items (see `plan::PART_ITEMS`), so a
+/// small board shows the parts a big one is exported in.
+pub const PART_ITEMS: &str = "part-items";
+
 /// The hooks that change how a command runs, read once from the environment by `app.rs` and
 /// passed to the commands that take them, apart from the options a user gives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,12 +24,18 @@ pub struct Hooks {
     pub fail_after: Option<usize>,
     /// See [`EXIT_AFTER`].
     pub exit_after: Option<usize>,
+    /// See [`PART_ITEMS`].
+    pub part_items: Option<usize>,
 }
 
 impl Hooks {
     /// Returns the hooks the environment sets (none for a user).
     pub fn from_env() -> Hooks {
-        Hooks { fail_after: number(FAIL_AFTER), exit_after: number(EXIT_AFTER) }
+        Hooks {
+            fail_after: number(FAIL_AFTER),
+            exit_after: number(EXIT_AFTER),
+            part_items: number(PART_ITEMS),
+        }
     }
 }
 

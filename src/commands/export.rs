@@ -36,6 +36,8 @@ pub struct Mode {
     pub keep_edits_during_export: bool,
     /// Testing only: fail after this many files were written.
     pub fail_after: Option<usize>,
+    /// Testing only: plan and apply parts of about this many items (see `plan::PART_ITEMS`).
+    pub part_items: Option<usize>,
 }
 
 /// What an export did, per set and theme.
@@ -60,7 +62,8 @@ pub struct PartSummary {
 /// Runs `export` as the command line asks, with the test hooks `hooks`.
 pub fn run(ctx: &Context, args: &ExportArgs, hooks: &Hooks) -> Result<()> {
     let (db, config) = ctx.connected()?;
-    let mode = Mode { fail_after: hooks.fail_after, ..Mode::default() };
+    let mode =
+        Mode { fail_after: hooks.fail_after, part_items: hooks.part_items, ..Mode::default() };
     export(db, config, args, mode).map(drop)
 }
 
@@ -103,13 +106,8 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
         false => baseline::catch_up(db, &config.sync_root)?,
     };
     let mut state = State::load_unless_forgotten(&config.sync_root, forgotten)?;
-    let (plan, saved) = baseline::save_meanwhile(unsaved.as_ref(), config.durable, || {
-        syncer.plan_scope(&board, &scope, &state, true, read)
-    });
-    saved?;
-    let plan = plan?;
-    drop(unsaved);
     if options.dry_run {
+        let plan = syncer.plan_scope(&board, &scope, &state, true, read)?;
         crate::commands::status::print_dry_run(config, &plan, flow, options.json)?;
         return Ok(summary);
     }
@@ -118,7 +116,19 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
         fail_after: mode.fail_after,
         ..ApplyOptions::default()
     };
-    let report = syncer.apply(plan, flow, &mut state, &apply)?;
+    // Planned and applied part by part: a board of many sets is never held whole (issue 32).
+    let part_items = mode.part_items.unwrap_or(crate::sync::plan::PART_ITEMS);
+    let mut report = Report::default();
+    baseline::save_during(unsaved.as_ref(), config.durable, |saved| {
+        syncer.plan_by_parts(&board, &scope, &mut state, true, read, part_items, |plan, state| {
+            saved()?;
+            let mut apply = apply.clone();
+            apply.fail_after = apply.fail_after.map(|n| n.saturating_sub(report.pulled.len()));
+            report.absorb(syncer.apply(plan, flow, state, &apply)?);
+            Ok(())
+        })
+    })?;
+    drop(unsaved);
     for part in &mut summary.parts {
         part.count(&report);
         part.log(config);

@@ -8,6 +8,7 @@
 //! mybb-sync writes and the content it compares a saved file with are the same thing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::error::Result;
 
@@ -145,13 +146,38 @@ impl Board {
     }
 }
 
+/// The rows every set inherits where it has none of its own: the global row of a title, else
+/// its master row. Loaded once and shared by the sets of a run (an `Arc`), so a board of many
+/// sets holds one copy of the masters, not one per set (issue 32).
+pub type Inherited = Arc<HashMap<String, TemplateRow>>;
+
+/// Template rows by title.
+type ByTitle = HashMap<String, TemplateRow>;
+
+/// Splits rows ordered by tid into set `sid`'s own rows and the rows it inherits (global, else
+/// master), each by title.
+fn split_rows(sid: Option<i32>, rows: Vec<TemplateRow>) -> (ByTitle, ByTitle) {
+    let (mut own, mut inherited, mut global) = (HashMap::new(), HashMap::new(), HashMap::new());
+    for row in rows {
+        // Rows come by ascending tid, so a later duplicate replaces an earlier one.
+        match row.sid {
+            s if Some(s) == sid => own.insert(row.title.clone(), row),
+            GLOBAL_SID => global.insert(row.title.clone(), row),
+            MASTER_SID => inherited.insert(row.title.clone(), row),
+            _ => None,
+        };
+    }
+    inherited.extend(global);
+    (own, inherited)
+}
+
 /// The templates one set renders, with the row each title comes from.
 #[derive(Debug, Clone, Default)]
 pub struct SetTemplates {
     /// The set's own rows, by title (the highest tid of duplicates).
     own: HashMap<String, TemplateRow>,
     /// What the set inherits where it has no row of its own: global, else master.
-    inherited: HashMap<String, TemplateRow>,
+    inherited: Inherited,
 }
 
 impl SetTemplates {
@@ -161,35 +187,44 @@ impl SetTemplates {
         Ok(SetTemplates::from_rows(sid, db.templates(&rows_of(sid), titles)?))
     }
 
-    /// Builds set `sid`'s templates, as [`SetTemplates::load`] reads them, from `rows`: every
-    /// template row by tid, as [`Db::versioned_templates`] returns them, already read.
-    pub fn from_versioned(sid: i32, rows: Vec<VersionedTemplate>) -> SetTemplates {
-        let sids = rows_of(sid);
-        let rows = rows.into_iter().filter(|row| sids.contains(&row.sid)).map(|row| TemplateRow {
-            tid: row.tid,
-            sid: row.sid,
-            title: row.title,
-            template: row.template,
-            dateline: row.dateline,
-        });
-        SetTemplates::from_rows(sid, rows.collect())
+    /// Loads the rows every set inherits (see [`Inherited`]).
+    pub fn load_inherited(db: &Db) -> Result<Inherited> {
+        Ok(Arc::new(split_rows(None, db.templates(&[MASTER_SID, GLOBAL_SID], None)?).1))
+    }
+
+    /// Builds the rows every set inherits (see [`Inherited`]) from `rows`, every template row
+    /// by tid as [`Db::versioned_templates`] returns them: only masters and global rows are
+    /// taken (a set's own rows may come without their bodies).
+    pub fn inherited_from_versioned(rows: &[VersionedTemplate]) -> Inherited {
+        let rows = rows
+            .iter()
+            .filter(|row| row.sid == MASTER_SID || row.sid == GLOBAL_SID)
+            .map(|row| TemplateRow {
+                tid: row.tid,
+                sid: row.sid,
+                title: row.title.clone(),
+                template: row.template.clone(),
+                dateline: row.dateline,
+            })
+            .collect();
+        Arc::new(split_rows(None, rows).1)
+    }
+
+    /// Loads set `sid`'s own rows, inheriting `inherited` (see [`Inherited`]); the global set
+    /// inherits nothing, as in [`SetTemplates::load`].
+    pub fn load_own(db: &Db, sid: i32, inherited: &Inherited) -> Result<SetTemplates> {
+        if sid == GLOBAL_SID {
+            return SetTemplates::load(db, sid, None);
+        }
+        let mut set = SetTemplates::from_rows(sid, db.templates(&[sid], None)?);
+        set.inherited = Arc::clone(inherited);
+        Ok(set)
     }
 
     /// Builds the set from rows ordered by tid.
     pub fn from_rows(sid: i32, rows: Vec<TemplateRow>) -> SetTemplates {
-        let mut set = SetTemplates::default();
-        let mut global: HashMap<String, TemplateRow> = HashMap::new();
-        for row in rows {
-            // Rows come by ascending tid, so a later duplicate replaces an earlier one.
-            match row.sid {
-                s if s == sid => set.own.insert(row.title.clone(), row),
-                GLOBAL_SID => global.insert(row.title.clone(), row),
-                MASTER_SID => set.inherited.insert(row.title.clone(), row),
-                _ => None,
-            };
-        }
-        set.inherited.extend(global);
-        set
+        let (own, inherited) = split_rows(Some(sid), rows);
+        SetTemplates { own, inherited: Arc::new(inherited) }
     }
 
     /// Returns the row MyBB renders for `title` in this set.

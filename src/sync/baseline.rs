@@ -133,20 +133,21 @@ impl Baseline {
     /// Cheap when nothing did: one digest query. When it changed, returns every template row
     /// it read ([`Db::versioned_templates`]), for a caller that needs them next to read none.
     pub fn refresh(&mut self, db: &Db, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
-        let read = self.catch_up(db)?;
+        let read = self.catch_up(db, true)?;
         if read.is_some() {
             self.save(durable)?;
         }
         Ok(read)
     }
 
-    /// [`Baseline::refresh`] but for the save: returns the rows read, if it changed.
-    fn catch_up(&mut self, db: &Db) -> Result<Option<Vec<VersionedTemplate>>> {
+    /// [`Baseline::refresh`] but for the save: returns the rows read, if it changed; with
+    /// `set_bodies` false, the sets' rows without their bodies ([`Db::template_versions`]).
+    fn catch_up(&mut self, db: &Db, set_bodies: bool) -> Result<Option<Vec<VersionedTemplate>>> {
         let digest = db.templates_digest()?;
         if self.exists && digest == self.digest {
             return Ok(None);
         }
-        let rows = db.versioned_templates()?;
+        let rows = if set_bodies { db.versioned_templates()? } else { db.template_versions()? };
         let outdated: HashSet<u32> = db.find_updated()?.into_iter().collect();
         self.update(&rows, &outdated);
         self.digest = digest;
@@ -280,9 +281,9 @@ impl Baseline {
 }
 
 /// Refreshes the baseline of sync root `root`, for `export` and the watcher's pulls, and
-/// returns the template rows it read, if it read them (see [`Baseline::refresh`]). A damaged
-/// baseline is warned about and left as it is (rewriting it would lose the bases it holds);
-/// database and disk errors are the caller's.
+/// returns the template rows it read, if it read them, the sets' rows without their bodies
+/// (see [`Db::template_versions`]). A damaged baseline is warned about and left as it is
+/// (rewriting it would lose the bases it holds); database and disk errors are the caller's.
 pub fn keep_up(db: &Db, root: &Path, durable: bool) -> Result<Option<Vec<VersionedTemplate>>> {
     let (read, unsaved) = catch_up(db, root)?;
     if let Some(baseline) = unsaved {
@@ -305,7 +306,9 @@ pub fn catch_up(
         }
         Err(e) => return Err(e),
     };
-    let Some(read) = baseline.catch_up(db)? else { return Ok((None, None)) };
+    // The sets' rows without their bodies: the baseline needs only their tids, and the
+    // planner only the masters and global rows (issue 32).
+    let Some(read) = baseline.catch_up(db, false)? else { return Ok((None, None)) };
     log::debug!("baseline of the master templates updated in {}", root.display());
     // The own folder now, on this thread: its making moves an old root's files in, which must
     // not happen while the caller reads them.
@@ -336,6 +339,35 @@ pub fn save_meanwhile<T>(
                 (work(), saved)
             }
         }
+    })
+}
+
+/// Saves `baseline` (if any) on a thread of its own while this one does `work`, as
+/// [`save_meanwhile`] does, for work that plans and writes part by part: `work` is given a
+/// function that waits for the save and returns how it went, to call before its first write
+/// (the baseline is on disk before any file is replaced); later calls return Ok at once.
+pub fn save_during<T>(
+    baseline: Option<&Baseline>,
+    durable: bool,
+    work: impl FnOnce(&mut dyn FnMut() -> Result<()>) -> Result<T>,
+) -> Result<T> {
+    let Some(baseline) = baseline else { return work(&mut || Ok(())) };
+    std::thread::scope(|scope| {
+        let saver = std::thread::Builder::new().name("baseline".into());
+        let mut saving = match saver.spawn_scoped(scope, || baseline.save(durable)) {
+            Ok(saving) => Some(saving),
+            Err(_) => {
+                baseline.save(durable)?;
+                None
+            }
+        };
+        let mut saved = move || match saving.take() {
+            Some(saving) => saving.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => Ok(()),
+        };
+        let done = work(&mut saved);
+        saved()?;
+        done
     })
 }
 

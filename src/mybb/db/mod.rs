@@ -584,7 +584,14 @@ impl Db {
     /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its
     /// version, ordered by tid (so a later duplicate of one (sid, title) wins, as in MyBB).
     pub fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
-        on_engine!(self, e => e.versioned_templates())
+        on_engine!(self, e => e.versioned_templates(true))
+    }
+
+    /// Returns every template row as [`Db::versioned_templates`] does, but only the master and
+    /// global rows with their bodies: a set's row comes with an empty template. What the
+    /// baseline needs, without holding every set's text (issue 32).
+    pub fn template_versions(&self) -> Result<Vec<VersionedTemplate>> {
+        on_engine!(self, e => e.versioned_templates(false))
     }
 
     /// Returns the tids of the custom rows (set rows, and global rows) that MyBB's "Find Updated

@@ -75,6 +75,23 @@ pub struct Report {
 }
 
 impl Report {
+    /// Adds what applying another part of a plan did (see [`Syncer::plan_by_parts`]).
+    pub fn absorb(&mut self, part: Report) {
+        self.written.extend(part.written);
+        self.pulled.extend(part.pulled);
+        self.unchanged.extend(part.unchanged);
+        self.conflicts.extend(part.conflicts);
+        self.refused.extend(part.refused);
+        self.held.extend(part.held);
+        self.unstable.extend(part.unstable);
+        self.missing.extend(part.missing);
+        self.removed.extend(part.removed);
+        self.deleted.extend(part.deleted);
+        self.deletion_conflicts.extend(part.deletion_conflicts);
+        self.busy.extend(part.busy);
+        self.live.extend(part.live);
+    }
+
     /// Returns how many items need a person's attention: conflicts and refusals.
     pub fn problems(&self) -> usize {
         self.conflicts.len() + self.deletion_conflicts.len() + self.refused.len()

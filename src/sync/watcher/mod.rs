@@ -14,7 +14,7 @@
 //! once), the worker walks the tree and reconciles. Every so often a pull brings database
 //! changes to the files nobody is editing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -28,11 +28,12 @@ use crate::config::Config;
 use crate::disk::gate::{Gate, SyncLock};
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result, plain};
+use crate::mybb::board::{Board, GLOBAL_SID, MASTER_SID};
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
 use crate::sync::own_dir;
-use crate::sync::plan::{self, Action, Flow, Syncer};
+use crate::sync::plan::{self, Action, Flow, Scope, Syncer};
 use crate::sync::state::State;
 
 mod claim;
@@ -499,7 +500,6 @@ impl Worker {
         if Some(&fingerprint) == self.fingerprint.as_ref() {
             return Ok(());
         }
-        log::debug!("the database changed; comparing every file with it");
         // The baseline of the masters first (one cheap query when they did not change), so an
         // upgrade's old masters are recorded before anything is pulled.
         let read = match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
@@ -527,27 +527,59 @@ impl Worker {
         let reported = &mut self.reported;
         let held_deletions = &self.held_deletions;
         let conflicted = &self.conflicted;
+        let last = self.fingerprint.as_deref();
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let board = crate::mybb::board::Board::load(&self.db)?;
-            let scope = syncer.default_scope(&board)?;
+            let mut scope = syncer.default_scope(&board)?;
+            // Only the sets and themes whose rows changed (issue 32): a pull costs what changed.
+            if let Some(last) = last {
+                changed_only(&mut scope, &board, last, &fingerprint);
+            }
+            log::debug!(
+                "the database changed; comparing the files of {} set(s) and {} theme(s) with it",
+                scope.sets.len(),
+                scope.themes.len()
+            );
             let mut state = State::load(&self.root)?;
-            let mut plan = syncer.plan_scope(&board, &scope, &state, false, read)?;
-            plan.retain(|p| match &p.action {
-                _ if pending.contains(&p.path) => false,
-                // Waits for an explicit import; reported when it was held.
-                Action::Delete(_) if held_deletions.contains(&p.path) => false,
-                // Warned about by a batch, and neither side saved since (a save is an event).
-                Action::Conflict(_) if conflicted.contains(&p.path) => false,
-                Action::ToDb(_) | Action::Conflict(_) | Action::Unstable | Action::Delete(_) => {
-                    deferred.push(p.path.clone());
-                    false
-                }
-                // A pull looks at every file: a refusal it already reported (a stray file in a
-                // theme folder, a link) is reported once, not at every change in the database.
-                Action::Refused(why) => reported.insert((p.path.clone(), why.clone())),
-                _ => true,
-            });
-            syncer.apply(plan, Flow::EXPORT, &mut state, &ApplyOptions::default())
+            let mut report = crate::sync::apply::Report::default();
+            let part_items = crate::sync::plan::PART_ITEMS;
+            syncer.plan_by_parts(
+                &board,
+                &scope,
+                &mut state,
+                false,
+                read,
+                part_items,
+                |mut plan, state| {
+                    plan.retain(|p| match &p.action {
+                        _ if pending.contains(&p.path) => false,
+                        // Waits for an explicit import; reported when it was held.
+                        Action::Delete(_) if held_deletions.contains(&p.path) => false,
+                        // Warned about by a batch, and neither side saved since (a save is an event).
+                        Action::Conflict(_) if conflicted.contains(&p.path) => false,
+                        Action::ToDb(_)
+                        | Action::Conflict(_)
+                        | Action::Unstable
+                        | Action::Delete(_) => {
+                            deferred.push(p.path.clone());
+                            false
+                        }
+                        // A pull looks at every file: a refusal it already reported (a stray file
+                        // in a theme folder, a link) is reported once, not at every change in the
+                        // database.
+                        Action::Refused(why) => reported.insert((p.path.clone(), why.clone())),
+                        _ => true,
+                    });
+                    report.absorb(syncer.apply(
+                        plan,
+                        Flow::EXPORT,
+                        state,
+                        &ApplyOptions::default(),
+                    )?);
+                    Ok(())
+                },
+            )?;
+            Ok(report)
         });
         match result {
             Ok(report) => {
@@ -752,22 +784,29 @@ impl Worker {
         let max_deletions = self.options.max_deletions;
         let mut held = None;
         let mut waiting = Vec::new();
+        // A batch of deletions is judged whole; any other (a reconcile's walk of every file)
+        // goes in parts, each planned and applied before the next is read (issue 32).
+        let part = if deletions { batch.len() } else { crate::sync::plan::PART_ITEMS };
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
-            let mut plan = syncer.plan_paths(&batch, &state)?;
-            if deletions {
-                held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
-            } else {
-                plan.retain(|p| match p.action {
-                    Action::Delete(_) => {
-                        waiting.push(p.path.clone());
-                        false
-                    }
-                    _ => true,
-                });
+            let mut report = crate::sync::apply::Report::default();
+            for paths in batch.chunks(part.max(1)) {
+                let mut plan = syncer.plan_paths(paths, &state)?;
+                if deletions {
+                    held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
+                } else {
+                    plan.retain(|p| match p.action {
+                        Action::Delete(_) => {
+                            waiting.push(p.path.clone());
+                            false
+                        }
+                        _ => true,
+                    });
+                }
+                let options = ApplyOptions { retry_busy_later: true, ..ApplyOptions::default() };
+                report.absorb(syncer.apply(plan, Flow::BOTH, &mut state, &options)?);
             }
-            let options = ApplyOptions { retry_busy_later: true, ..ApplyOptions::default() };
-            syncer.apply(plan, Flow::BOTH, &mut state, &options)
+            Ok(report)
         });
         if !waiting.is_empty() {
             log::debug!("{} deleted file(s) wait for deletions to stop", waiting.len());
@@ -846,4 +885,38 @@ impl Worker {
         self.retry_at = Some(Instant::now() + self.busy_backoff);
         self.pending.extend(busy.into_iter().map(|(path, _)| path));
     }
+}
+
+/// Narrows `scope` (every set and theme) to those whose rows differ between the fingerprints
+/// `last` and `now` ([`Db::fingerprint`]: per set and per theme, a count and a checksum of its
+/// rows): a changed master or global row changes what every set renders, a changed theme what
+/// every theme below it serves; a set or theme added or deleted keeps the whole scope.
+fn changed_only(scope: &mut Scope, board: &Board, last: &[u64], now: &[u64]) {
+    let parts = |fingerprint: &[u64]| -> BTreeMap<(u64, u64), (u64, u64)> {
+        fingerprint.chunks_exact(4).map(|c| ((c[0], c[1]), (c[2], c[3]))).collect()
+    };
+    let (last, now) = (parts(last), parts(now));
+    let keys: BTreeSet<&(u64, u64)> = last.keys().chain(now.keys()).collect();
+    let changed: Vec<(u64, i64)> = keys
+        .into_iter()
+        .filter(|key| last.get(key) != now.get(key))
+        .map(|&(part, id)| (part, id as i64))
+        .collect();
+    let (mut sets, mut themes) = (BTreeSet::new(), BTreeSet::new());
+    for (part, id) in changed {
+        match part {
+            0 if id == i64::from(MASTER_SID) || id == i64::from(GLOBAL_SID) => return,
+            0 => {
+                sets.insert(id);
+            }
+            1 => {
+                themes.insert(id);
+            }
+            _ => return,
+        }
+    }
+    scope.sets.retain(|(sid, _)| sets.contains(&i64::from(*sid)));
+    scope
+        .themes
+        .retain(|(tid, _)| board.theme_chain(*tid).iter().any(|t| themes.contains(&i64::from(*t))));
 }

@@ -19,9 +19,11 @@ const FIND_UPDATED_JOIN: &str =
 impl MySql {
     /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its
     /// version, ordered by tid (so a later duplicate of one (sid, title) wins, as in MyBB).
-    pub(crate) fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
+    pub(crate) fn versioned_templates(&self, set_bodies: bool) -> Result<Vec<VersionedTemplate>> {
+        // Without the sets' bodies, a set's row comes with an empty template.
+        let body = if set_bodies { "template" } else { "IF(sid < 0, template, '')" };
         let sql = format!(
-            "SELECT tid, sid, title, version, template, dateline FROM {} \
+            "SELECT tid, sid, title, version, {body}, dateline FROM {} \
              WHERE sid >= -2 AND sid <> 0",
             self.table("templates")
         );

@@ -226,9 +226,12 @@ impl Sqlite {
     }
 
     /// Returns every master, global and set template with its version, ordered by tid.
-    pub(crate) fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
+    pub(crate) fn versioned_templates(&self, set_bodies: bool) -> Result<Vec<VersionedTemplate>> {
+        // Without the sets' bodies, a set's row comes with an empty template.
+        let body =
+            if set_bodies { "template" } else { "CASE WHEN sid < 0 THEN template ELSE '' END" };
         let sql = format!(
-            "SELECT tid, sid, title, version, template, dateline FROM {} \
+            "SELECT tid, sid, title, version, {body}, dateline FROM {} \
              WHERE sid >= -2 AND sid <> 0 ORDER BY tid",
             self.table("templates")
         );
