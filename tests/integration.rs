@@ -28,6 +28,7 @@ mod pg_board;
 mod postgres;
 mod races;
 mod readme;
+mod scale;
 mod sqlite_board;
 mod sync;
 mod theme;

@@ -14,7 +14,7 @@
 //! once), the worker walks the tree and reconciles. Every so often a pull brings database
 //! changes to the files nobody is editing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -28,17 +28,18 @@ use crate::config::Config;
 use crate::disk::gate::{Gate, SyncLock};
 use crate::disk::walk::walk_files;
 use crate::error::{Error, Result, plain};
-use crate::mybb::board::{Board, GLOBAL_SID, MASTER_SID};
 use crate::mybb::db::Db;
 use crate::sync::apply::ApplyOptions;
 use crate::sync::layout::{self, NotAnItem};
 use crate::sync::own_dir;
-use crate::sync::plan::{self, Action, Flow, Scope, Syncer};
+use crate::sync::plan::{self, Action, Flow, Syncer};
 use crate::sync::state::State;
 
+mod changed;
 mod claim;
 mod deletions;
 
+use changed::changed_only;
 use claim::claim_root;
 use deletions::hold_mass_deletion;
 
@@ -885,38 +886,4 @@ impl Worker {
         self.retry_at = Some(Instant::now() + self.busy_backoff);
         self.pending.extend(busy.into_iter().map(|(path, _)| path));
     }
-}
-
-/// Narrows `scope` (every set and theme) to those whose rows differ between the fingerprints
-/// `last` and `now` ([`Db::fingerprint`]: per set and per theme, a count and a checksum of its
-/// rows): a changed master or global row changes what every set renders, a changed theme what
-/// every theme below it serves; a set or theme added or deleted keeps the whole scope.
-fn changed_only(scope: &mut Scope, board: &Board, last: &[u64], now: &[u64]) {
-    let parts = |fingerprint: &[u64]| -> BTreeMap<(u64, u64), (u64, u64)> {
-        fingerprint.chunks_exact(4).map(|c| ((c[0], c[1]), (c[2], c[3]))).collect()
-    };
-    let (last, now) = (parts(last), parts(now));
-    let keys: BTreeSet<&(u64, u64)> = last.keys().chain(now.keys()).collect();
-    let changed: Vec<(u64, i64)> = keys
-        .into_iter()
-        .filter(|key| last.get(key) != now.get(key))
-        .map(|&(part, id)| (part, id as i64))
-        .collect();
-    let (mut sets, mut themes) = (BTreeSet::new(), BTreeSet::new());
-    for (part, id) in changed {
-        match part {
-            0 if id == i64::from(MASTER_SID) || id == i64::from(GLOBAL_SID) => return,
-            0 => {
-                sets.insert(id);
-            }
-            1 => {
-                themes.insert(id);
-            }
-            _ => return,
-        }
-    }
-    scope.sets.retain(|(sid, _)| sets.contains(&i64::from(*sid)));
-    scope
-        .themes
-        .retain(|(tid, _)| board.theme_chain(*tid).iter().any(|t| themes.contains(&i64::from(*t))));
 }
