@@ -589,6 +589,7 @@ impl Worker {
                     log::info!("{}: brought to disk from the database", self.config.shown(path));
                 }
                 self.stats.pulled += report.pulled.len();
+                log::debug!("pulled: {} file(s) brought to disk", report.pulled.len());
                 // Edited while being pulled: to the batch, as any save.
                 deferred.extend(report.held.into_iter().map(|(path, _)| path));
                 self.defer(deferred);
