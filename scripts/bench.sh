@@ -21,8 +21,9 @@
 #     run of each export (if strace is installed, else n/a): the syscalls per file beside the
 #     floors' (counted from bench-helper.rs's code). The Python original that issue 16 compares
 #     with is in no registry: the floors are the baselines.
-#  2. export scaling: the fixture (1 set) against a scale database built here with SQL (sets 2..10
-#     added, each with half the master templates customised: 9,740 template files), median of 5.
+#  2. export scaling: the fixture (1 set) against a scale database built here with SQL (sets 2..30
+#     added, each with half the master templates customised: 29,220 template files), median of 5,
+#     time and peak RSS, each round's ratio of the two (issue 32: within 30x and 2x).
 #  3. `import --no-fsync` of 974 changed files (every template file rewritten first, untimed),
 #     median of 5, each round paired with an `export --no-fsync` of the same database (the same
 #     files): the rows' writes against the files' writes, neither paying for fsync.
@@ -57,6 +58,12 @@
 #     `publish` of a stylesheet saved in the copy from its start to the live theme's cache file
 #     holding it (what the forum serves); both against an export --no-fsync of the same board,
 #     same round.
+#  9. scale (issue 32): a watcher on the fixture (with a header of set 1's own) against one on a
+#     second scale database, each with --pull-interval 0.1: start-up (spawn to "watching", the
+#     reconcile of every file), VmHWM and CPU idle for 5 s once the first pull (which compares every
+#     set) is over, the pull of a changed set (an UPDATE of one set's header to its file on disk,
+#     median of 5, of which up to 100 ms is the interval), and on the scale board a burst of 5,000
+#     saves over several sets, against part 4's burst of 974 on one set.
 #  6. release binary size (against bench-helper, a std-only binary built with the same opt-level
 #     and stripping) and the crates in `cargo tree --edges normal` (host target, normal
 #     dependencies, each name+version once, mybb-sync itself not counted), against all packages
@@ -98,6 +105,9 @@ fixture=tests/fixtures/mybb-1.8.37-sync-tables.sql
 bin=target/release/mybb-sync
 rounds=7        # export rounds (part 1)
 scale_rounds=5  # part 2
+scale_sets=30   # part 2 and part 9: the scale database's template sets
+scale_pulls=5   # part 9: pulls of a changed set per board
+scale_burst=5000 # part 9: saves in the burst on the scale database
 import_rounds=5 # part 3
 saves=200       # part 4
 debounce=50     # ms, part 4
@@ -374,19 +384,29 @@ make_db live
 for ((r = 0; r < dev_rounds; r++)); do
     make_db "dev$r"
 done
-# The scale fixture: sets 2..10, each with a customised copy of every other master template
-# (487 rows per set), so each set renders 974 titles, half of them its own.
-mariadb_client "$(db_url scale)" -e "
-    INSERT INTO mybb_templatesets (sid, title)
-        VALUES (2, 'Scale 2'), (3, 'Scale 3'), (4, 'Scale 4'), (5, 'Scale 5'), (6, 'Scale 6'),
-               (7, 'Scale 7'), (8, 'Scale 8'), (9, 'Scale 9'), (10, 'Scale 10');
+make_db wone
+make_db wscale
+# The scale fixture: sets 2..$scale_sets, each with a customised copy of every other master
+# template (487 rows per set), so each set renders 974 titles, half of them its own.
+scale_values=$(for ((i = 2; i <= scale_sets; i++)); do printf "(%d, 'Scale %d')," "$i" "$i"; done)
+scale_sql="
+    INSERT INTO mybb_templatesets (sid, title) VALUES ${scale_values%,};
     INSERT INTO mybb_templates (title, template, sid, version, status, dateline)
         SELECT t.title, CONCAT(t.template, '\n<!-- customised for set ', s.sid, ' -->'), s.sid,
                t.version, '', UNIX_TIMESTAMP()
-        FROM mybb_templates t JOIN mybb_templatesets s ON s.sid BETWEEN 2 AND 10
-        WHERE t.sid = -2 AND t.tid % 2 = 0" || die "cannot build the scale fixture"
+        FROM mybb_templates t JOIN mybb_templatesets s ON s.sid BETWEEN 2 AND $scale_sets
+        WHERE t.sid = -2 AND t.tid % 2 = 0"
+for db in scale wscale; do
+    mariadb_client "$(db_url "$db")" -e "$scale_sql" || die "cannot build the scale fixture $db"
+done
+# Part 8's one-set board: set 1 with a header of its own, for the pull of a changed set (the
+# scale board's sets have theirs: header's tid is even).
+mariadb_client "$(db_url wone)" -e "
+    INSERT INTO mybb_templates (title, template, sid, version, status, dateline)
+        SELECT title, template, 1, version, '', UNIX_TIMESTAMP() FROM mybb_templates
+        WHERE sid = -2 AND title = 'header'" || die "cannot give set 1 a header of its own"
 scale_rows=$(mariadb_client "$(db_url scale)" --batch --skip-column-names -e \
-    'SELECT COUNT(*) FROM mybb_templates WHERE sid BETWEEN 2 AND 10')
+    "SELECT COUNT(*) FROM mybb_templates WHERE sid BETWEEN 2 AND $scale_sets")
 
 # ---- 1. Export against the floors. ----
 say "1/7 export against the floors, $rounds rounds"
@@ -477,23 +497,26 @@ sc_verdict() {
 
 # ---- 2. Scaling. ----
 say "2/7 export scaling, $scale_rounds rounds"
-one=() ten=() r_ten=()
+one=() ten=() r_ten=() one_rss=() ten_rss=() r_ten_rss=()
 for ((r = 0; r < scale_rounds; r++)); do
     sync -f "$work"
     fresh
     timed "$bin" -q --db "$(db_url base)" --root "$out" export
     one+=("$run_wall")
+    one_rss+=("$run_rss")
     sync -f "$work"
     fresh
     timed "$bin" -q --db "$(db_url scale)" --root "$out" export
     ten+=("$run_wall")
-    ten_rss=$run_rss
+    ten_rss+=("$run_rss")
     r_ten+=("$(div "${ten[r]}" "${one[r]}")")
+    r_ten_rss+=("$(div "$run_rss" "${one_rss[r]}")")
 done
 ten_files=$(find "$out" -type f ! -name '.*' | wc -l)
 m_one=$(median "${one[@]}")
 m_ten=$(median "${ten[@]}")
 ratio_ten=$(fmedian "${r_ten[@]}")
+ratio_ten_rss=$(fmedian "${r_ten_rss[@]}")
 files_ratio=$(awk -v a="$ten_files" -v b="$ref_files" 'BEGIN { printf "%.2f", a / b }')
 
 # ---- Originals of the template files, for the rewrites of parts 3 and 4. ----
@@ -874,7 +897,7 @@ fp_sql="SELECT COUNT(*) FROM (
   UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM mybb_templatesets), (SELECT COUNT(*) FROM mybb_themes)
 ) AS f;"
 fp_sql=${fp_sql//$'\n'/ }
-say "4b/6 the pull check, $fp_calls calls on 1 and on 10 sets"
+say "4b/6 the pull check, $fp_calls calls on 1 and on $scale_sets sets"
 coproc DBQ { mariadb_client "$(db_url base)" --batch --skip-column-names --unbuffered 2>&1; }
 fp_time() {
     local -n into=$1
@@ -894,6 +917,83 @@ m_fp_ten=$(median "${fp_ten[@]}")
 kill "$DBQ_PID" 2>/dev/null || true
 wait "$DBQ_PID" 2>/dev/null || true
 DBQ_PID=''
+
+# ---- 9. Scale (issue 32): a watcher on the one-set board against one on the scale board. ----
+# Each: export (untimed), then `watch --pull-interval 0.1` with the watcher's debug log: the
+# start-up (spawn to "watching": the reconcile of every file), the first pull (which compares
+# every set, having no fingerprint yet), VmHWM and CPU idle for 5 s, then $scale_pulls pulls of a
+# changed set (an UPDATE of one set's header, as the Admin CP makes, to the file on disk);
+# on the scale board then a burst of $scale_burst saves spread over several sets.
+say "9/9 scale: watchers on 1 and $scale_sets sets, pulls of a changed set, a burst of $scale_burst saves"
+# Runs the part on database NAME with the header of set SID; sets sw_* with suffix SUFFIX.
+scale_watch() {
+    local name=$1 sid=$2 suffix=$3 root=$work/sw.$1 log=$work/sw.$1.log t0 i file marker
+    "$bin" -q --db "$(db_url "$name")" --root "$root" export || die "the export before the $name watcher failed"
+    file=$(find "$root/template_sets" -path "*/Header Templates/header.html" | sort | head -n 1)
+    [[ $sid != 1 ]] && file="$root/template_sets/Scale $sid/Header Templates/header.html"
+    [[ -f $file ]] || die "no header file for set $sid in $root"
+    : >"$log"
+    t0=$EPOCHREALTIME
+    RUST_LOG=mybb_sync::sync::watcher=debug start_watcher "$(db_url "$name")" "$root" "$log" --pull-interval 0.1
+    printf -v "sw_start_$suffix" '%s' "$(($(us "$EPOCHREALTIME") - $(us "$t0")))"
+    local deadline=$((SECONDS + 120))
+    until grep -q 'debug: pulled: ' "$log"; do
+        ((SECONDS < deadline)) || die "the $name watcher's first pull did not end within 120 s"
+        nap 0.01
+    done
+    printf -v "sw_first_$suffix" '%s' "$(($(us "$EPOCHREALTIME") - $(us "$t0")))"
+    local ns0 ns1
+    ns0=$(cpu_ns "$watcher_pid")
+    nap 5
+    ns1=$(cpu_ns "$watcher_pid")
+    printf -v "sw_cpu_$suffix" '%s' "$(((ns1 - ns0) / 1000))"
+    printf -v "sw_hwm_$suffix" '%s' "$(vm "$watcher_pid" VmHWM)"
+    local pulls=()
+    for ((i = 0; i < scale_pulls; i++)); do
+        marker="<!-- bench pull $$ $i -->"
+        t0=$EPOCHREALTIME
+        mariadb_client "$(db_url "$name")" -e "UPDATE mybb_templates SET template = CONCAT(template, '$marker'),
+            dateline = dateline + 1 WHERE sid = $sid AND title = 'header'" || die "cannot edit set $sid's header"
+        deadline=$((SECONDS + 30))
+        until grep -qF -- "$marker" "$file"; do
+            ((SECONDS < deadline)) || die "the edit of set $sid's header did not reach $file within 30 s"
+            nap 0.002
+        done
+        pulls+=($(($(us "$EPOCHREALTIME") - $(us "$t0"))))
+        nap 0.3
+    done
+    printf -v "sw_pull_$suffix" '%s' "$(median "${pulls[@]}")"
+}
+scale_watch wone 1 1
+stop_watcher "$work/sw.wone.log"
+scale_watch wscale 15 n
+# The burst: the first $scale_burst template files in path order (whole sets), each rewritten
+# as an editor would, with a marker line; done when that many rows end with the marker.
+mapfile -t burst_files < <(cd "$work/sw.wscale" && find template_sets -type f -name '*.html' | sort | head -n "$scale_burst")
+((${#burst_files[@]} == scale_burst)) || die "expected $scale_burst template files, found ${#burst_files[@]}"
+declare -A burst_orig
+for f in "${burst_files[@]}"; do
+    IFS= read -r -d '' content <"$work/sw.wscale/$f" || true
+    burst_orig[$f]=$content
+done
+coproc DBQ { mariadb_client "$(db_url wscale)" --batch --skip-column-names --unbuffered 2>&1; }
+marker="<!-- bench scale burst $$ -->"
+t0=$EPOCHREALTIME
+for f in "${burst_files[@]}"; do
+    printf '%s\n%s\n' "${burst_orig[$f]}" "$marker" >"$work/sw.wscale/$f"
+done
+sw_burst_write_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+sw_burst_n=0
+deadline=$((SECONDS + 180))
+while q "SELECT COUNT(*) FROM mybb_templates WHERE template LIKE '%$marker';" && ((REPLY < scale_burst)); do
+    ((SECONDS < deadline)) || break
+    nap 0.02
+done
+sw_burst_n=$REPLY
+sw_burst_us=$(($(us "$EPOCHREALTIME") - $(us "$t0")))
+sw_burst_hwm=$(vm "$watcher_pid" VmHWM)
+stop_watcher "$work/sw.wscale.log"
+stop_dbq
 
 # ---- 6. Size and crates. ----
 say "6/7 binary size and crates"
@@ -937,8 +1037,21 @@ row "syscalls/file, export --no-fsync" "$pf_n" "atomic floor (open, write, close
     "${sc_ratio_n}x" "<= floor (+5%)" "$(sc_verdict "$sc_ratio_n")"
 row "syscalls/file, export durable" "$pf_d" "floor b2 (+ syncfs twice): $pf_floor_b2" \
     "${sc_ratio_d}x" "<= floor (+5%)" "$(sc_verdict "$sc_ratio_d")"
-row "export 10 sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files files): $(ms "$m_one")" \
-    "${ratio_ten}x" "~10x, not worse" "$(verdict "$ratio_ten" 'x <= 10.5')"
+row "export $scale_sets sets ($ten_files files)" "$(ms "$m_ten")" "1 set ($ref_files files): $(ms "$m_one")" \
+    "${ratio_ten}x" "<= ${scale_sets}x" "$(verdict "$ratio_ten" "x <= $scale_sets")"
+row "peak RSS, export $scale_sets sets" "$(kb "$(median "${ten_rss[@]}")")" "1 set: $(kb "$(median "${one_rss[@]}")")" \
+    "${ratio_ten_rss}x" "<= 2x" "$(verdict "$ratio_ten_rss" 'x <= 2')"
+row "watcher start-up, $scale_sets sets" "$(ms "$sw_start_n")" "1 set: $(ms "$sw_start_1")" \
+    "$(ratio "$sw_start_n" "$sw_start_1")" "(report)" "-"
+row "peak RSS, idle watcher, $scale_sets sets" "$(kb "$sw_hwm_n")" "1 set: $(kb "$sw_hwm_1")" \
+    "$(ratio "$sw_hwm_n" "$sw_hwm_1")" "<= 2x" "$(verdict "$(ratio "$sw_hwm_n" "$sw_hwm_1" | tr -d x)" 'x <= 2')"
+row "idle watcher CPU 5 s, $scale_sets sets" "$(ms "$sw_cpu_n")" "1 set: $(ms "$sw_cpu_1")" \
+    "$(ratio "$sw_cpu_n" "$sw_cpu_1")" "(report)" "-"
+row "pull of a changed set, $scale_sets sets" "$(ms "$sw_pull_n")" "1 set: $(ms "$sw_pull_1")" \
+    "$(ratio "$sw_pull_n" "$sw_pull_1")" "~1x (what changed)" "$(verdict "$(ratio "$sw_pull_n" "$sw_pull_1" | tr -d x)" 'x <= 2')"
+row "watch burst of $scale_burst saves, $scale_sets sets" "$(ms "$sw_burst_us")" "974 saves, 1 set (part 4): $(ms "$burst_us")" \
+    "$(ratio "$sw_burst_us" "$burst_us")" "(report; files 5.1x)" \
+    "$( ((sw_burst_n == scale_burst)) && echo - || echo "MISSED ($sw_burst_n/$scale_burst)")"
 row "import 974 changed files, --no-fsync" "$(ms "$m_imp")" "export --no-fsync of the same: $(ms "$m_imp_exp")" \
     "${ratio_imp}x" "<= 2x" "$(verdict "$ratio_imp" 'x <= 2')"
 row "check 991 files" "$(ms "$m_chk")" "export of the same board: $(ms "$m_chk_exp")" \
@@ -963,7 +1076,7 @@ row "watch burst of 974 saves, all in DB" "$(ms "$burst_us")" "writing the 974 f
     "$( ((burst_n == 974)) && verdict "$burst_us" 'x < 2000000' || echo "MISSED ($burst_n/974)")"
 row "pull check per call, 1 set" "$(ms "$m_fp_one")" "pull interval: 2000.0 ms" \
     "$(pct "$m_fp_one" 2000000)" "(report)" "-"
-row "pull check per call, 10 sets" "$(ms "$m_fp_ten")" "pull interval: 2000.0 ms" \
+row "pull check per call, $scale_sets sets" "$(ms "$m_fp_ten")" "pull interval: 2000.0 ms" \
     "$(pct "$m_fp_ten" 2000000)" "(report)" "-"
 row "peak RSS, export (max of $rounds)" "$(kb "$max_exp_rss")" "mybb-sync --version: $(kb "$base_rss")" \
     "$(ratio "$max_exp_rss" "$base_rss")" "< 10 MB" "$(verdict "$max_exp_rss" 'x < 10240')"
@@ -1017,14 +1130,18 @@ if awk -v x="$spread_a" 'BEGIN { exit !(x > 2) }'; then
 fi
 echo "  check runs (ms): $(for v in "${chk[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ');" \
     "against export --no-fsync ($(ms "$m_chk_exp_n")): ${ratio_chk_n}x"
-echo "  scale fixture: $scale_rows customised rows in sets 2..10; files ratio $files_ratio; 10-set export peak RSS $(kb "$ten_rss")"
+echo "  scale fixture: $scale_rows customised rows in sets 2..$scale_sets; files ratio $files_ratio"
+echo "  scale watchers (part 9, --pull-interval 0.1): start-up is spawn to 'watching' (the reconcile of every file);" \
+    "first pull after it (compares every set) 1 set $(ms "$sw_first_1"), $scale_sets sets $(ms "$sw_first_n");" \
+    "pull of a changed set: Admin CP-like UPDATE to the file on disk, median of $scale_pulls (up to 100 ms of it the interval)"
+echo "  scale watcher after the burst: VmHWM $(kb "$sw_burst_hwm"); burst files written in $(ms "$sw_burst_write_us")"
 echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')" \
     "(the first creates 974 copy-on-write rows, later ones update them); peak RSS $(kb "$max_imp_rss")"
 echo "  idle watcher (defaults: debounce 75 ms, pull every 2 s): start-up CPU (reconcile, first pull) $(ms "$((startup_ns / 1000))"), $threads threads, VmRSS $(kb "$idle_rss") at the end," \
     "$idle_ticks ticks of utime+stime (1 tick = $((1000 / clk_tck)) ms), $idle_wakeups wakeups in ${idle_secs} s"
 echo "  watcher CPU during the $saves saves: $(ms "$saves_cpu_us") in $(ms "$saves_wall_us")," \
     "$(ms "$((saves_cpu_us / saves))") per save (each batch, with a pull check before and after its writes)"
-echo "  pull check calls (ms): 1 set max $(ms "$(maxof "${fp_one[@]}")"), 10 sets max $(ms "$(maxof "${fp_ten[@]}")")"
+echo "  pull check calls (ms): 1 set max $(ms "$(maxof "${fp_one[@]}")"), $scale_sets sets max $(ms "$(maxof "${fp_ten[@]}")")"
 echo "  watcher after the burst: VmHWM $(kb "$watch_hwm"); SIGTERM to exit 0: idle $(ms "$idle_stop_us"), after the burst $(ms "$watch_stop_us")"
 echo "  latency is polled every ~1.4 ms over one client connection: figures are late by up to ~1.5 ms"
 echo "  live reload: a stylesheet save is announced after its row, both cache files and the stylesheet lists:" \

@@ -119,18 +119,28 @@ pub fn export(db: &Db, config: &Config, options: &ExportArgs, mode: Mode) -> Res
     // Planned and applied part by part: a board of many sets is never held whole (issue 32).
     let part_items = mode.part_items.unwrap_or(crate::sync::plan::PART_ITEMS);
     let mut report = Report::default();
+    let mut written = 0;
     baseline::save_during(unsaved.as_ref(), config.durable, |saved| {
         syncer.plan_by_parts(&board, &scope, &mut state, true, read, part_items, |plan, state| {
             saved()?;
             let mut apply = apply.clone();
-            apply.fail_after = apply.fail_after.map(|n| n.saturating_sub(report.pulled.len()));
-            report.absorb(syncer.apply(plan, flow, state, &apply)?);
+            apply.fail_after = apply.fail_after.map(|n| n.saturating_sub(written));
+            let mut done = syncer.apply(plan, flow, state, &apply)?;
+            written += done.pulled.len();
+            for part in &mut summary.parts {
+                part.count(&done);
+            }
+            // Counted: the paths of every file are kept only for --json's report.
+            if !options.json {
+                done.pulled = Vec::new();
+                done.unchanged = Vec::new();
+            }
+            report.absorb(done);
             Ok(())
         })
     })?;
     drop(unsaved);
-    for part in &mut summary.parts {
-        part.count(&report);
+    for part in &summary.parts {
         part.log(config);
     }
     if options.json {
@@ -184,12 +194,12 @@ fn remove_stale_temps(config: &Config, parts: &[PartSummary]) -> Result<()> {
 }
 
 impl PartSummary {
-    /// Counts what `report` did under this part's folder.
+    /// Adds what `report` (of one part of the plan) did under this part's folder.
     fn count(&mut self, report: &Report) {
         let under = |path: &PathBuf| path.starts_with(&self.dir);
-        self.written = report.pulled.iter().filter(|p| under(p)).count();
-        self.unchanged = report.unchanged.iter().filter(|p| under(p)).count();
-        self.kept = report.held.iter().filter(|(p, _)| under(p)).count();
+        self.written += report.pulled.iter().filter(|p| under(p)).count();
+        self.unchanged += report.unchanged.iter().filter(|p| under(p)).count();
+        self.kept += report.held.iter().filter(|(p, _)| under(p)).count();
     }
 
     /// Logs the part's line of the export's report.
