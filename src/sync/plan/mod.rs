@@ -738,6 +738,27 @@ fn once_per_refused_path(refused: &mut BTreeSet<PathBuf>, planned: &Planned) -> 
     !matches!(planned.action, Action::Refused(_)) || refused.insert(planned.path.clone())
 }
 
+/// Returns what is in the folders of both layouts under the sync root `root`: each set's and
+/// theme's folder, and anything else there (a stray file, a link), each to be walked with
+/// `walk_files` on its own; a layout folder that cannot be listed is returned itself.
+pub fn owner_folders(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut folders = Vec::new();
+    for layout in [TEMPLATE_SETS_DIR, STYLES_DIR] {
+        let dir = root.join(layout);
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => {
+                let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+                entries.sort();
+                folders.extend(entries);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Walked as it is: `walk_files` returns it, and the planner reports why.
+            Err(_) => folders.push(dir),
+        }
+    }
+    Ok(folders)
+}
+
 /// Returns every file of both layouts under the sync root `root`.
 pub fn walk_root(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = walk_files(&root.join(TEMPLATE_SETS_DIR))?;

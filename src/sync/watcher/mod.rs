@@ -743,10 +743,14 @@ impl Worker {
     /// finds wait in [`Worker::deletions`].
     fn process(&mut self, deletions: bool) -> Result<()> {
         let _shared = self.lock.shared()?;
-        let rescanning = self.rescan;
-        if self.rescan {
+        // A batch of deletions is judged alone; a pending walk waits for the next batch.
+        let rescanning = self.rescan && !deletions;
+        // A reconcile walks the tree one set's or theme's folder at a time, each planned and
+        // applied before the next is walked: the paths of every file are never held (issue 32).
+        let mut folders = Vec::new();
+        if rescanning {
             self.rescan = false;
-            let mut files = plan::walk_root(&self.root)?;
+            folders = plan::owner_folders(&self.root)?;
             // A walk cannot find a file deleted while no watcher ran (or whose event was
             // lost); the state can. Without it, `--no-pull` never saw such a deletion, and a
             // pull saw it only when the database changed. They are judged as any deletion:
@@ -754,17 +758,16 @@ impl Worker {
             let gone = Syncer::new(&self.db, &self.config, None)
                 .and_then(|syncer| syncer.deleted_files(&State::load(&self.root)?));
             match gone {
-                Ok(gone) => files.extend(gone),
+                Ok(gone) => self.pending.extend(gone),
                 Err(e) => {
                     self.rescan = true;
-                    return self.outage_or(e, files);
+                    return self.outage_or(e, Vec::new());
                 }
             }
-            log::debug!("reconciling {} files with the database", files.len());
-            self.pending.extend(files);
+            log::debug!("reconciling {} folder(s) with the database", folders.len());
         }
         let batch: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
-        if batch.is_empty() {
+        if batch.is_empty() && folders.is_empty() {
             return Ok(());
         }
         // A reconcile walks every file, and a batch of deletions holds no file: neither is a
@@ -781,7 +784,10 @@ impl Worker {
         let before = match pulling.then(|| self.db.fingerprint()) {
             None => None,
             Some(Ok(fingerprint)) => Some(fingerprint),
-            Some(Err(e)) => return self.outage_or(e, batch),
+            Some(Err(e)) => {
+                self.rescan |= rescanning;
+                return self.outage_or(e, batch);
+            }
         };
         let max_deletions = self.options.max_deletions;
         let mut held = None;
@@ -792,7 +798,19 @@ impl Worker {
         let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
             let mut state = State::load(&self.root)?;
             let mut report = crate::sync::apply::Report::default();
-            for paths in batch.chunks(part.max(1)) {
+            let mut walked: Vec<PathBuf>;
+            let mut folders = folders.iter();
+            let mut parts = batch.chunks(part.max(1));
+            loop {
+                let paths = match parts.next() {
+                    Some(paths) => paths,
+                    None => {
+                        let Some(folder) = folders.next() else { break };
+                        walked = crate::disk::walk::walk_files(folder)?;
+                        parts = walked.chunks(part.max(1));
+                        continue;
+                    }
+                };
                 let mut plan = syncer.plan_paths(paths, &state)?;
                 if deletions {
                     held = hold_mass_deletion(&mut plan, max_deletions, &self.root);
@@ -816,7 +834,10 @@ impl Worker {
         }
         let report = match result {
             Ok(report) => report,
-            Err(e) => return self.outage_or(e, batch),
+            Err(e) => {
+                self.rescan |= rescanning;
+                return self.outage_or(e, batch);
+            }
         };
         self.publish(&report.live);
         self.reachable();
@@ -827,6 +848,10 @@ impl Worker {
             if !held_now.contains(path) {
                 self.held_deletions.remove(path);
             }
+        }
+        if rescanning {
+            // The walk saw every file: a held deletion whose file is back is held no more.
+            self.held_deletions.retain(|path| std::fs::symlink_metadata(path).is_err());
         }
         self.report_held_deletions(held);
         for (path, copy) in &report.removed {
@@ -842,6 +867,10 @@ impl Worker {
         self.reported.extend(report.refused.iter().cloned());
         for path in &batch {
             self.conflicted.remove(path);
+        }
+        if rescanning {
+            // The walk planned every file: its conflicts are all of them.
+            self.conflicted.clear();
         }
         self.conflicted.extend(report.conflicts.iter().map(|(path, _)| path.clone()));
         // Gone from both sides (a removal of our own seen as an event, or an item deleted on
