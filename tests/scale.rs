@@ -81,9 +81,8 @@ fn a_pull_compares_only_the_set_whose_rows_changed() {
     let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
     // The first pull has nothing to compare with: it compares every set.
     let deadline = Duration::from_secs(30);
-    wait_until("the first pull", deadline, || {
-        run.stderr_so_far().contains("comparing the files of")
-    });
+    wait_until("the first pull", deadline, || run.stderr_so_far().contains("debug: pulled: "));
+    assert!(run.stderr_so_far().contains("comparing the files of 3 set(s)"));
     db.exec("UPDATE mybb_templates SET template = '<div>edited</div>' WHERE sid = 3 AND title = 'header'");
     let header = root.join("template_sets/Third/Header Templates/header.html");
     wait_until("the edit to reach the file", deadline, || {
