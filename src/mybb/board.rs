@@ -195,15 +195,16 @@ impl SetTemplates {
     /// Builds the rows every set inherits (see [`Inherited`]) from `rows`, every template row
     /// by tid as [`Db::versioned_templates`] returns them: only masters and global rows are
     /// taken (a set's own rows may come without their bodies).
-    pub fn inherited_from_versioned(rows: &[VersionedTemplate]) -> Inherited {
+    pub fn inherited_from_versioned(rows: Vec<VersionedTemplate>) -> Inherited {
+        // Moved, not copied: the masters' text is held once (issue 32).
         let rows = rows
-            .iter()
+            .into_iter()
             .filter(|row| row.sid == MASTER_SID || row.sid == GLOBAL_SID)
             .map(|row| TemplateRow {
                 tid: row.tid,
                 sid: row.sid,
-                title: row.title.clone(),
-                template: row.template.clone(),
+                title: row.title,
+                template: row.template,
                 dateline: row.dateline,
             })
             .collect();

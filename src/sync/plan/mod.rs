@@ -721,7 +721,7 @@ impl<'p> Context<'p> {
             Some(inherited) => Arc::clone(inherited),
             None => {
                 let inherited = match self.read.take() {
-                    Some(rows) => SetTemplates::inherited_from_versioned(&rows),
+                    Some(rows) => SetTemplates::inherited_from_versioned(rows),
                     None => SetTemplates::load_inherited(db)?,
                 };
                 self.inherited = Some(Arc::clone(&inherited));
