@@ -81,7 +81,8 @@
 # Needs what scripts/test.sh needs: bash, coreutils, cargo/rustc, the mariadb client (and a
 # server or the binaries to start one). Not python3, perf or /usr/bin/time. Temp files go to
 # $TMPDIR (default /tmp): the filesystem there decides what durability costs, and is printed.
-# Takes about a minute after the build on 2 cores and ~400 MB in $TMPDIR, freed at exit.
+# Takes about five minutes after the build on 2 cores (part 2's and part 8's 30 sets most of it)
+# and ~1 GB in $TMPDIR, freed at exit.
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME must have a '.', sort and awk must agree.
 
