@@ -209,10 +209,13 @@ impl Postgres {
         Ok(tids.into_iter().next())
     }
 
-    /// Returns every master, global and set template with its version, ordered by tid.
-    pub(crate) fn versioned_templates(&self) -> Result<Vec<VersionedTemplate>> {
+    /// Returns every master, global and set template with its version, ordered by tid; without
+    /// `set_bodies`, a set's row comes with an empty template (issue 32).
+    pub(crate) fn versioned_templates(&self, set_bodies: bool) -> Result<Vec<VersionedTemplate>> {
+        let body =
+            if set_bodies { "template" } else { "CASE WHEN sid < 0 THEN template ELSE '' END" };
         let sql = format!(
-            "SELECT tid, sid, title, version, template, dateline FROM {} \
+            "SELECT tid, sid, title, version, {body}, dateline FROM {} \
              WHERE sid >= -2 AND sid <> 0 ORDER BY tid",
             self.table("templates")
         );
