@@ -38,8 +38,8 @@ use crate::sync::state::State;
 mod changed;
 mod claim;
 mod deletions;
+mod pull;
 
-use changed::changed_only;
 use claim::claim_root;
 use deletions::hold_mass_deletion;
 
@@ -484,121 +484,6 @@ impl Worker {
     fn pull_at(&self) -> Option<Instant> {
         let pull = self.next_pull?;
         Some(self.retry_at.map_or(pull, |retry| retry.max(pull)))
-    }
-
-    /// Brings database changes (Admin CP edits, reverts) to disk, when a cheap fingerprint of
-    /// the tables says something changed. Only rows go to files, and only to quiet files: a
-    /// path that is pending, or whose file changed since its last sync, waits for its batch
-    /// (and its debounce) like any save. Runs between batches, behind the same gate and lock.
-    fn pull(&mut self) -> Result<()> {
-        let every = self.options.pull_interval.unwrap_or(Duration::from_secs(2));
-        self.next_pull = Some(Instant::now() + every);
-        let _shared = self.lock.shared()?;
-        let fingerprint = match self.db.fingerprint() {
-            Ok(fingerprint) => fingerprint,
-            Err(e) => return self.outage_or(e, Vec::new()),
-        };
-        if Some(&fingerprint) == self.fingerprint.as_ref() {
-            return Ok(());
-        }
-        // The baseline of the masters first (one cheap query when they did not change), so an
-        // upgrade's old masters are recorded before anything is pulled.
-        let read = match crate::sync::baseline::keep_up(&self.db, &self.root, self.config.durable) {
-            Ok(read) => read,
-            Err(
-                e @ (Error::Connect { .. }
-                | Error::Query { .. }
-                | Error::PgConnect { .. }
-                | Error::PgQuery { .. }
-                | Error::Sqlite { .. }
-                | Error::SqliteBusy { .. }),
-            ) => {
-                return self.outage_or(e, Vec::new());
-            }
-            Err(e) => {
-                log::warn!(
-                    "the baseline of the master templates was not updated: {}",
-                    crate::error::chain(&e)
-                );
-                None
-            }
-        };
-        let mut deferred = Vec::new();
-        let pending = &self.pending;
-        let reported = &mut self.reported;
-        let held_deletions = &self.held_deletions;
-        let conflicted = &self.conflicted;
-        let last = self.fingerprint.as_deref();
-        let result = Syncer::new(&self.db, &self.config, None).and_then(|syncer| {
-            let board = crate::mybb::board::Board::load(&self.db)?;
-            let mut scope = syncer.default_scope(&board)?;
-            // Only the sets and themes whose rows changed (issue 32): a pull costs what changed.
-            if let Some(last) = last {
-                changed_only(&mut scope, &board, last, &fingerprint);
-            }
-            log::debug!(
-                "the database changed; comparing the files of {} set(s) and {} theme(s) with it",
-                scope.sets.len(),
-                scope.themes.len()
-            );
-            let mut state = State::load(&self.root)?;
-            let mut report = crate::sync::apply::Report::default();
-            let part_items = crate::sync::plan::PART_ITEMS;
-            syncer.plan_by_parts(
-                &board,
-                &scope,
-                &mut state,
-                false,
-                read,
-                part_items,
-                |mut plan, state| {
-                    plan.retain(|p| match &p.action {
-                        _ if pending.contains(&p.path) => false,
-                        // Waits for an explicit import; reported when it was held.
-                        Action::Delete(_) if held_deletions.contains(&p.path) => false,
-                        // Warned about by a batch, and neither side saved since (a save is an event).
-                        Action::Conflict(_) if conflicted.contains(&p.path) => false,
-                        Action::ToDb(_)
-                        | Action::Conflict(_)
-                        | Action::Unstable
-                        | Action::Delete(_) => {
-                            deferred.push(p.path.clone());
-                            false
-                        }
-                        // A pull looks at every file: a refusal it already reported (a stray file
-                        // in a theme folder, a link) is reported once, not at every change in the
-                        // database.
-                        Action::Refused(why) => reported.insert((p.path.clone(), why.clone())),
-                        _ => true,
-                    });
-                    report.absorb(syncer.apply(
-                        plan,
-                        Flow::EXPORT,
-                        state,
-                        &ApplyOptions::default(),
-                    )?);
-                    Ok(())
-                },
-            )?;
-            Ok(report)
-        });
-        match result {
-            Ok(report) => {
-                self.publish(&report.live);
-                for path in &report.pulled {
-                    log::info!("{}: brought to disk from the database", self.config.shown(path));
-                }
-                self.stats.pulled += report.pulled.len();
-                log::debug!("pulled: {} file(s) brought to disk", report.pulled.len());
-                // Edited while being pulled: to the batch, as any save.
-                deferred.extend(report.held.into_iter().map(|(path, _)| path));
-                self.defer(deferred);
-                self.fingerprint = Some(fingerprint);
-                self.reachable();
-                Ok(())
-            }
-            Err(e) => self.outage_or(e, Vec::new()),
-        }
     }
 
     /// Queues files a pull found edited, for the next batch after a quiet debounce window.
