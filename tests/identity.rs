@@ -228,3 +228,74 @@ fn the_watcher_keeps_the_old_sets_file_when_the_admin_cp_makes_the_set_again() {
     assert_eq!(template_rows(&db, 3, "header"), 0);
     sync_cmd(&db, &root).arg("status").expect_success();
 }
+
+/// A template new in the Admin CP (no file yet, so only a pull brings it), made before the
+/// watcher starts: the watcher's first pull reads a fingerprint that already holds it.
+fn new_template_before_watching(db: &TestDb) {
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('reviewsentinel', 'sentinel', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+}
+
+/// Waits until the watcher's first pull has brought that template to disk: its fingerprint
+/// of the tables is taken and current, and the pull is over.
+fn first_pull_done(run: &crate::util::Running) {
+    wait_until("the first pull to bring the new template", DEADLINE, || {
+        run.stderr_so_far().contains("brought to disk from the database")
+    });
+}
+
+/// Review (issue 25): the watcher's fingerprint counts sets and themes but does not name them,
+/// so a set with no templates of its own (or a theme with no stylesheets of its own), deleted
+/// and made again under its name, changes nothing the watcher looks at. Its records keep the
+/// old sid, and every later save in that set is taken for an edit of the old set: a conflict,
+/// never written, though the watcher was watching when the set was made again.
+#[test]
+fn review_the_watcher_sees_a_set_without_own_templates_made_again_and_a_later_save_reaches_it() {
+    let name = "review_watch_pristine_set";
+    let db = TestDb::new(name);
+    db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (2, 'Extra')");
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let index = root.join(EXTRA).join("Index Page Templates/index.html");
+    let state = root.join(".mybb-sync/state");
+    new_template_before_watching(&db);
+    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--pull-interval", "0.1"]);
+    first_pull_done(&run);
+    // As the Admin CP: the set deleted, and a set of the same title made (sid 3).
+    db.exec("DELETE FROM mybb_templatesets WHERE sid = 2");
+    db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (3, 'Extra')");
+    wait_until("the watcher to record the index of the new set (sid 3)", DEADLINE, || {
+        std::fs::read_to_string(&state)
+            .is_ok_and(|text| text.contains(&format!("\ts3\t{EXTRA}/index.html\n")))
+    });
+    std::fs::write(&index, "<p>saved after the set was made again</p>").unwrap();
+    wait_until("the save to reach the new set", DEADLINE, || {
+        db.template(3, "index").is_some_and(|b| b == b"<p>saved after the set was made again</p>")
+    });
+    stop_watching(run);
+}
+
+/// Review (issue 25): an older mybb-sync reads a v2 state as unreadable. Its next save
+/// re-reads the file, fails to parse it, starts from nothing, and writes a v1 state holding
+/// only what it recorded, trusted from then on. An item it could not decide (a file whose row
+/// was deleted in the Admin CP: "no sync state to tell") has no record there, so the next
+/// import takes the file for a new one and makes the deleted row again. The same happens
+/// with this version after any unreadable state, which is what the emulation below uses.
+#[test]
+fn review_a_row_deleted_in_the_admin_cp_stays_deleted_after_an_unreadable_state_is_rebuilt() {
+    let (db, _dir, root) = exported("review_rebuilt_state");
+    let sheet = root.join("styles/Default/color_black.css");
+    // As the Admin CP: the stylesheet deleted from the theme.
+    db.exec("DELETE FROM mybb_themestylesheets WHERE tid = 2 AND name = 'color_black.css'");
+    // What an older mybb-sync makes of the v2 state file (its header is not the v1 one).
+    std::fs::write(root.join(".mybb-sync/state"), "# not a state this version reads\n").unwrap();
+    // The rebuild does not guess for that file (no state to tell), as documented.
+    let out = sync_cmd(&db, &root).arg("export").run();
+    assert!(sheet.exists(), "{}", out.stderr);
+    // Nor may the next run: the row stays deleted.
+    let out = sync_cmd(&db, &root).arg("import").run();
+    assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0, "{}", out.stderr);
+}
