@@ -118,6 +118,12 @@ pub fn import(db: &Db, config: &Config, options: &ImportArgs) -> Result<Report> 
         log::warn!("{}: refused: kept changing while being read", config.relative(&path).display());
         report.refused.push((path, "kept changing while being read".to_owned()));
     }
+    // Every file of the root compared, none left undecided: a rebuilt state is complete.
+    if paths.is_empty() && !state.trusted && report.settled_everything() {
+        state.complete();
+        state.save(config.durable)?;
+        log::info!("the sync state is complete again");
+    }
     let bumped = merged::bump_versions(db, config, &report.unchanged)?;
     let fetched = match report.pulled.len() {
         0 => String::new(),

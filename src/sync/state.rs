@@ -36,6 +36,14 @@ pub fn state_path(root: &Path) -> PathBuf {
 const HEADER: &str = "# mybb-sync state v2: hash, database stamp, identity, item. Written by \
      mybb-sync; do not edit.";
 
+/// The first line of a state file rebuilt after it was lost or unreadable, until a run that
+/// compared every item with nothing left undecided completes it ([`State::complete`]): its
+/// records are right, but an item without one may be a file whose row was deleted, not a new
+/// file, so the planner does not trust it (a file without a row is not created).
+const HEADER_PARTIAL: &str = "# mybb-sync state v2, partial (rebuilt; trusted once a full export \
+     or import completes it): hash, database stamp, identity, item. Written by mybb-sync; do not \
+     edit.";
+
 /// The first line of a state file of the previous format, read still: no identity column.
 const HEADER_V1: &str =
     "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.";
@@ -154,8 +162,22 @@ pub struct State {
     root: PathBuf,
     records: BTreeMap<String, Record>,
     changes: BTreeMap<String, Option<Record>>,
-    /// Whether a state file existed and was readable.
+    /// Whether a complete state file existed and was readable: an item without a record was
+    /// then never synced, so a file without a row is a new one.
     pub trusted: bool,
+    /// No state and no files: a new root, with nothing to rebuild (whatever a run records
+    /// is all there is).
+    fresh: bool,
+    /// This run compared every item of the root and left none undecided (see
+    /// [`State::complete`]).
+    completed: bool,
+}
+
+/// A state file as parsed: its records, and whether it is complete (not [`HEADER_PARTIAL`]).
+#[derive(Debug, Default)]
+struct Parsed {
+    records: BTreeMap<String, Record>,
+    complete: bool,
 }
 
 impl State {
@@ -170,13 +192,21 @@ impl State {
         let mut state = State { root: root.to_path_buf(), ..State::default() };
         match fs::read_to_string(&path) {
             Ok(text) => match parse(&text) {
-                Ok(records) => {
-                    state.records = records;
-                    state.trusted = true;
+                Ok(parsed) => {
+                    state.records = parsed.records;
+                    state.trusted = parsed.complete;
+                    if !parsed.complete {
+                        log::debug!(
+                            "the sync state {} is partial (rebuilt, not yet completed by a full \
+                             export or import)",
+                            path.display()
+                        );
+                    }
                 }
                 Err(why) => log::warn!(
                     "the sync state {} is unreadable ({why}); rebuilding it from a full comparison: \
-                     items that differ are reported as conflicts, nothing is overwritten",
+                     items that differ are reported as conflicts, nothing is overwritten (the \
+                     unreadable file is kept beside it at the next save)",
                     path.display()
                 ),
             },
@@ -194,11 +224,13 @@ impl State {
                     );
                 } else {
                     log::debug!("no sync state in {} yet", root.display());
+                    state.fresh = true;
                 }
             }
             Err(e) if e.kind() == ErrorKind::InvalidData => log::warn!(
                 "the sync state {} is not text; rebuilding it from a full comparison: \
-                 items that differ are reported as conflicts, nothing is overwritten",
+                 items that differ are reported as conflicts, nothing is overwritten (the \
+                 unreadable file is kept beside it at the next save)",
                 path.display()
             ),
             Err(e) => return Err(e.into()),
@@ -213,6 +245,14 @@ impl State {
             return Ok(State { root: root.to_path_buf(), ..State::default() });
         }
         State::load(root)
+    }
+
+    /// Notes that this run compared every item of the sync root (every set's and theme's
+    /// files, and every file under the root) and left none undecided: every file on disk
+    /// now has a record, so a state rebuilt after it was lost or unreadable is complete from
+    /// the next save on (see [`HEADER_PARTIAL`]). A caller saves after it.
+    pub fn complete(&mut self) {
+        self.completed = true;
     }
 
     /// Returns the record of item `key`, if it was ever synced.
@@ -275,7 +315,9 @@ impl State {
 
     /// Saves the changes: under the state lock, re-reads the file, applies this run's changes
     /// on top (so concurrent writers keep each other's entries), and replaces the file
-    /// atomically. Does nothing when there are no changes.
+    /// atomically. Does nothing when there are no changes (and no completion to record).
+    /// A file that cannot be read back is never taken for an empty one: it is moved aside
+    /// (kept, and named in a warning), and the state written instead is partial.
     pub fn save(&mut self, durable: bool) -> Result<()> {
         self.save_by(|path, text| atomic::write_file(path, text, durable))
     }
@@ -296,7 +338,9 @@ impl State {
 
     /// [`State::save`], the file replaced by `write`.
     fn save_by(&mut self, write: impl FnOnce(&Path, &[u8]) -> Result<()>) -> Result<()> {
-        if self.changes.is_empty() {
+        // A completion is a change of its own where the state was not complete.
+        let completes = self.completed && !self.trusted;
+        if self.changes.is_empty() && !completes {
             return Ok(());
         }
         let dir = own_dir::ensure(&self.root)?;
@@ -309,18 +353,29 @@ impl State {
             source,
         })?;
         let path = dir.join(STATE_FILE);
-        let mut records = match fs::read_to_string(&path) {
-            Ok(text) => parse(&text).unwrap_or_default(),
-            Err(_) => BTreeMap::new(),
+        let Parsed { mut records, complete: on_disk_complete } = match fs::read_to_string(&path) {
+            Ok(text) => match parse(&text) {
+                Ok(parsed) => parsed,
+                Err(why) => set_aside(&path, &why)?,
+            },
+            // No file (yet): complete only where there was nothing to rebuild.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                Parsed { records: BTreeMap::new(), complete: self.fresh }
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidData => set_aside(&path, "it is not text")?,
+            Err(e) => return Err(e.into()),
         };
+        // Complete where this run made it so, or where it was and still is: a file rebuilt
+        // meanwhile by another run (or lost) stays partial.
+        let complete = self.completed || (on_disk_complete && (self.trusted || self.fresh));
         for (key, change) in &self.changes {
             match change {
                 Some(record) => records.insert(key.clone(), *record),
                 None => records.remove(key),
             };
         }
-        let mut text = String::with_capacity(64 * records.len() + HEADER.len());
-        text.push_str(HEADER);
+        let mut text = String::with_capacity(64 * records.len() + HEADER_PARTIAL.len());
+        text.push_str(if complete { HEADER } else { HEADER_PARTIAL });
         text.push('\n');
         for (key, record) in &records {
             // Straight into the text (writing to a String cannot fail): no String per line.
@@ -337,18 +392,50 @@ impl State {
         write(&path, text.as_bytes())?;
         self.changes.clear();
         self.records = records;
-        self.trusted = true;
+        self.trusted = complete;
         Ok(())
     }
 }
 
+/// Moves the unreadable state file `path` aside (`why` says what is wrong with it), so that
+/// nothing it holds is lost to a save that could not merge into it: an older or newer
+/// mybb-sync's state, or a damaged one, stays for the user (or that version) to take back.
+/// Returns what to merge into instead: nothing, and not complete.
+fn set_aside(path: &Path, why: &str) -> Result<Parsed> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = |n: u32| match n {
+        0 => format!("{STATE_FILE}.unreadable-{secs}"),
+        n => format!("{STATE_FILE}.unreadable-{secs}-{n}"),
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut aside = dir.join(name(0));
+    for n in 1..100 {
+        if !aside.exists() {
+            break;
+        }
+        aside = dir.join(name(n));
+    }
+    fs::rename(path, &aside)?;
+    log::warn!(
+        "the sync state {} is unreadable ({why}); kept as {}, and a new, partial one is written: \
+         until a full export or import leaves nothing undecided, a file without a row is not \
+         made a row (nothing deleted in the Admin CP comes back)",
+        path.display(),
+        aside.display()
+    );
+    Ok(Parsed::default())
+}
+
 /// Parses a state file, or says what is wrong with it.
-fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
+fn parse(text: &str) -> std::result::Result<Parsed, String> {
     let mut lines = text.lines().enumerate();
-    let with_identity = match lines.next() {
-        Some((_, first)) if first == HEADER => true,
-        Some((_, first)) if first == HEADER_V1 => false,
-        _ => return Err("its first line is not the mybb-sync state header".to_owned()),
+    let (with_identity, complete) = match lines.next() {
+        Some((_, first)) if first == HEADER => (true, true),
+        Some((_, first)) if first == HEADER_PARTIAL => (true, false),
+        Some((_, first)) if first == HEADER_V1 => (false, true),
+        _ => return Err("its first line is not a state header this version reads".to_owned()),
     };
     let mut records = BTreeMap::new();
     for (n, line) in lines {
@@ -387,7 +474,7 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, Record>, String> {
     if !text.is_empty() && !text.ends_with('\n') {
         return Err("it ends in the middle of a line".to_owned());
     }
-    Ok(records)
+    Ok(Parsed { records, complete })
 }
 
 #[cfg(test)]
@@ -468,6 +555,45 @@ mod tests {
         }
         std::fs::write(state_path(&root), b"\xff\xfe").unwrap();
         assert!(!State::load(&root).unwrap().trusted);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn an_unreadable_state_is_kept_aside_and_the_rebuilt_one_stays_partial_until_completed() {
+        let root = scratch("aside");
+        // A tree of files: the state was lost, not never made.
+        std::fs::create_dir_all(root.join(crate::sync::layout::STYLES_DIR)).unwrap();
+        std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+        let newer = "# mybb-sync state v3: a format of a newer version\nwhatever\n";
+        std::fs::write(state_path(&root), newer).unwrap();
+        let mut state = State::load(&root).unwrap();
+        assert!(!state.trusted);
+        state.set("a", plain(1, 1));
+        state.save(false).unwrap();
+        // Nothing merged into nothing: the unreadable file is kept as it was.
+        let aside: Vec<_> = std::fs::read_dir(own_dir::path(&root))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.starts_with("state.unreadable-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        let kept = std::fs::read_to_string(own_dir::path(&root).join(&aside[0])).unwrap();
+        assert_eq!(kept, newer);
+        // The rebuilt state holds this run's records, and is not trusted yet.
+        assert!(!state.trusted);
+        let mut state = State::load(&root).unwrap();
+        assert!(!state.trusted);
+        assert_eq!(state.get("a"), Some(plain(1, 1)));
+        state.set("b", plain(2, 2));
+        state.save(false).unwrap();
+        let mut state = State::load(&root).unwrap();
+        assert!(!state.trusted, "a save without a completed run keeps it partial");
+        // A run that settled every item completes it, with nothing else to save.
+        state.complete();
+        state.save(false).unwrap();
+        let state = State::load(&root).unwrap();
+        assert!(state.trusted);
+        assert_eq!((state.get("a"), state.get("b")), (Some(plain(1, 1)), Some(plain(2, 2))));
         let _ = std::fs::remove_dir_all(root);
     }
 

@@ -96,6 +96,17 @@ impl Report {
     pub fn problems(&self) -> usize {
         self.conflicts.len() + self.deletion_conflicts.len() + self.refused.len()
     }
+
+    /// Returns true if and only if every item the run planned was settled: nothing in
+    /// conflict, refused, held, changing or busy. A run over every file of the root that
+    /// settled everything leaves a record for each file, which completes a rebuilt state
+    /// ([`State::complete`]).
+    pub fn settled_everything(&self) -> bool {
+        self.problems() == 0
+            && self.held.is_empty()
+            && self.unstable.is_empty()
+            && self.busy.is_empty()
+    }
 }
 
 /// How to apply a plan.

@@ -123,7 +123,7 @@ pub const DELETED_IN_DB_EDITED_ON_DISK: &str = "deleted in the database, edited 
 /// Why an item deleted on disk is a conflict: its row was edited since.
 pub const DELETED_ON_DISK_EDITED_IN_DB: &str = "deleted on disk, edited in the database";
 /// Why a file without a row is not created in a root without a sync state.
-pub const NO_STATE_NO_ROW: &str = "no row, and no sync state to tell a new file from one whose \
+pub const NO_STATE_NO_ROW: &str = "no row, and no complete sync state to tell a new file from one whose \
      row was deleted in the Admin CP (import --prefer disk creates it)";
 /// Why a file is removed.
 pub const REMOVED: &str = "deleted in the database; the file goes (a copy is kept under \
