@@ -299,8 +299,9 @@ impl Db {
 
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
     /// insert, delete or edit, content included (so a Search & Replace that leaves `dateline`
-    /// alone is seen too), with the number of sets and themes, and with any theme's Edit Theme
-    /// fields (name, parent, groups, properties: its `theme.json`, issue 28).
+    /// alone is seen too), with the sets themselves (a set deleted and made again under its
+    /// title has a new sid, which the fingerprint sees), the number of themes, and any theme's
+    /// Edit Theme fields (name, parent, groups, properties: its `theme.json`, issue 28), by tid.
     pub fn fingerprint(&self) -> Result<Vec<u64>> {
         on_engine!(self, e => e.fingerprint())
     }

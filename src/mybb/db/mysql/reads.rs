@@ -190,9 +190,11 @@ impl MySql {
     /// Returns a cheap fingerprint of the templates and stylesheets that changes with any
     /// insert, delete or edit, content included: per template set and per theme, the row count
     /// and the XOR of a CRC-32 of each row's id, stamp, name and content (so a Search & Replace
-    /// that leaves `dateline` alone is seen too), plus the counts of sets and themes, and a
-    /// CRC-32 of each theme's Edit Theme fields (issue 28: an Admin CP edit of a theme reaches
-    /// its `theme.json`). One scan of the tables; see scripts/bench.sh for its cost.
+    /// that leaves `dateline` alone is seen too); the same of the sets (sid, title), so a set
+    /// deleted and made again under its title (a new sid) is seen though no row of its own
+    /// changed; and a CRC-32 of each theme's Edit Theme fields by tid (issue 28: an Admin CP
+    /// edit of a theme reaches its `theme.json`; a theme made again has a new tid). One scan of
+    /// the tables; see scripts/bench.sh for its cost.
     pub(crate) fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
@@ -203,7 +205,8 @@ impl MySql {
              SELECT 1, tid, COUNT(*),
                     BIT_XOR(CRC32(CONCAT_WS(':', sid, lastmodified, name, attachedto, stylesheet)))
                FROM {s} GROUP BY tid
-             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             UNION ALL
+             SELECT 2, 0, COUNT(*), BIT_XOR(CRC32(CONCAT_WS(':', sid, title))) FROM {sets}
              UNION ALL
              SELECT 3, tid, 1, CRC32(CONCAT_WS(':', pid, name, allowedgroups, properties))
                FROM {themes}

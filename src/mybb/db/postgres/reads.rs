@@ -142,19 +142,23 @@ impl Postgres {
     /// Returns a fingerprint of the templates and stylesheets that changes with any insert,
     /// delete or edit, content included: per template set and per theme, the row count and the
     /// sum of a 32-bit hash of each row's id, stamp, name and content (the MySQL engine's
-    /// figures, with MD5 for CRC32), plus the counts of sets and themes. One scan of both.
+    /// figures, with MD5 for CRC32); the same of the sets (sid, title), so a set deleted and
+    /// made again under its title (a new sid) is seen though no row of its own changed; and
+    /// each theme's Edit Theme fields by tid (issue 28). One scan of each table.
     pub(crate) fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
         let template = hash32("concat_ws(':', tid, dateline, title, template)");
         let sheet = hash32("concat_ws(':', sid, lastmodified, name, attachedto, stylesheet)");
+        // The sets by sid and title: a set made again under its title has a new sid.
+        let set = hash32("concat_ws(':', sid, title)");
         // Each theme's Edit Theme fields: an Admin CP edit reaches its theme.json (issue 28).
         let theme = hash32("concat_ws(':', pid, name, allowedgroups, properties)");
         let sql = format!(
             "SELECT 0, sid::bigint, COUNT(*), SUM({template}) FROM {t} GROUP BY sid
              UNION ALL
              SELECT 1, tid::bigint, COUNT(*), SUM({sheet}) FROM {s} GROUP BY tid
-             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes})
+             UNION ALL SELECT 2, 0, COUNT(*), COALESCE(SUM({set}), 0) FROM {sets}
              UNION ALL
              SELECT 3, tid::bigint, COUNT(*), SUM({theme}) FROM {themes} GROUP BY tid
              ORDER BY 1, 2"

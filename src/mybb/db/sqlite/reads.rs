@@ -150,8 +150,10 @@ impl Sqlite {
 
     /// Returns a fingerprint of the templates and stylesheets that changes with any insert,
     /// delete or edit, content included: per template set and per theme, the row count and the
-    /// XOR of a hash of each row's id, stamp, name and content, plus the counts of sets and
-    /// themes (the MySQL engine's figures, hashed here: SQLite has no CRC32).
+    /// XOR of a hash of each row's id, stamp, name and content; the same of the sets (sid,
+    /// title), so a set deleted and made again under its title (a new sid) is seen though no
+    /// row of its own changed; and each theme's Edit Theme fields by tid (issue 28) (the MySQL
+    /// engine's figures, hashed here: SQLite has no CRC32).
     pub(crate) fn fingerprint(&self) -> Result<Vec<u64>> {
         let (t, s) = (self.table("templates"), self.table("themestylesheets"));
         let (sets, themes) = (self.table("templatesets"), self.table("themes"));
@@ -159,8 +161,7 @@ impl Sqlite {
             "SELECT 0, sid, tid, dateline, title, template FROM {t}
              UNION ALL
              SELECT 1, tid, sid, lastmodified, name, attachedto || ':' || stylesheet FROM {s}
-             UNION ALL SELECT 2, 0, (SELECT COUNT(*) FROM {sets}), (SELECT COUNT(*) FROM {themes}),
-                              '', ''
+             UNION ALL SELECT 2, 0, sid, 0, title, '' FROM {sets}
              UNION ALL
              SELECT 3, tid, pid, 0, name, allowedgroups || ':' || properties FROM {themes}"
         );
@@ -173,11 +174,7 @@ impl Sqlite {
             hash = fnv1a(hash, b":");
             hash = fnv1a(hash, &row.bytes(5, "content")?);
             let part = parts.entry(key).or_default();
-            if key.0 == 2 {
-                *part = (id as u64, stamp as u64);
-            } else {
-                *part = (part.0 + 1, part.1 ^ hash);
-            }
+            *part = (part.0 + 1, part.1 ^ hash);
             Ok(())
         })?;
         Ok(parts.into_iter().flat_map(|((p, g), (n, h))| [p, g as u64, n, h]).collect())
