@@ -299,3 +299,26 @@ fn review_a_row_deleted_in_the_admin_cp_stays_deleted_after_an_unreadable_state_
     let out = sync_cmd(&db, &root).arg("import").run();
     assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0, "{}", out.stderr);
 }
+
+/// Review (issue 25): `import` holds an unedited file of a set made again since, saying so (the
+/// row was not deleted: a new set took the old one's name), and `--prefer disk` does not write
+/// the old set's file into the new set: an unedited file is no edit, so there is nothing for
+/// the disk to win. `export` then brings the new set's content, the old file kept.
+#[test]
+fn an_unedited_file_of_a_set_made_again_is_held_by_import_even_with_prefer_disk() {
+    let (db, _dir, root) = exported_with_extra_set("ident_set_remade_prefer_disk");
+    let header = root.join(EXTRA).join("Header Templates/header.html");
+    remake_extra_set(&db, None);
+    for args in [&["import"][..], &["import", "--prefer", "disk"]] {
+        let out = sync_cmd(&db, &root).args(args).run();
+        assert!(out.stderr.contains("made again in the database"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("recreates the item"), "{args:?}: {}", out.stderr);
+        assert_eq!(template_rows(&db, 3, "header"), 0, "{args:?}: {}", out.stderr);
+        assert_eq!(std::fs::read(&header).unwrap(), b"<p>extra</p>");
+    }
+    sync_cmd(&db, &root).arg("export").expect_success();
+    assert_eq!(std::fs::read(&header).unwrap(), db.template(-2, "header").unwrap());
+    let copy = kept_copy(&root, &format!("{EXTRA}/Header Templates/header.html"));
+    assert_eq!(std::fs::read(copy).unwrap(), b"<p>extra</p>");
+    sync_cmd(&db, &root).arg("status").expect_success();
+}

@@ -521,6 +521,13 @@ impl Syncer<'_> {
             Action::RemoveFile { owner_gone, then_write } if round.flow.to_disk => {
                 self.remove_file(round, path, seen, sync, owner_gone, then_write)
             }
+            Action::RemoveFile { then_write: Some(_), .. } => round.held(
+                path,
+                "made again in the database (a new set, theme or row took the old one's name)",
+                "the old one's file, unedited, is kept as it is: export or watch moves it under \
+                 .mybb-sync/deleted/ and brings the new row's content; to put the old content \
+                 into the new row, edit the file and import --prefer disk",
+            ),
             Action::RemoveFile { .. } => round.held(
                 path,
                 "deleted in the database",

@@ -568,12 +568,12 @@ impl<'a> Syncer<'a> {
                 .is_some_and(|(then, now)| !then.admits(now));
         let synced = match stale {
             // The file as the old row was last synced: the old item was deleted, so its file
-            // goes (kept under .mybb-sync/deleted/), and the new row's content comes.
+            // goes (kept under .mybb-sync/deleted/), and the new row's content comes. Even with
+            // `--prefer disk`: an unedited file is no edit of the disk's to win, and the old
+            // item's content is never written into the new one unasked (an edit is a conflict,
+            // which `--prefer disk` does settle by writing it).
             true if synced.is_some() && synced == file_hash && file_hash != db_hash => {
-                if self.prefer != Some(Prefer::Disk) {
-                    return Planned { path, seen, ..replaced(db, db_hash, key) };
-                }
-                None
+                return Planned { path, seen, ..replaced(db, db_hash, key) };
             }
             true => None,
             false => synced,
