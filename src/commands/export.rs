@@ -8,7 +8,7 @@
 //! already right is not rewritten (exporting an unchanged board touches nothing), and a file
 //! edited since the last sync is kept unless `--prefer db` says otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::cli::ExportArgs;
@@ -21,9 +21,9 @@ use crate::mybb::db::Db;
 use crate::sync::apply::{ApplyOptions, Report};
 use crate::sync::baseline;
 use crate::sync::decide::Prefer;
-use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath, STYLES_DIR, TEMPLATE_SETS_DIR};
+use crate::sync::layout::{GLOBAL_SET_TITLE, ItemPath};
 use crate::sync::own_dir::{self, Binding};
-use crate::sync::plan::{Flow, Scope, Syncer};
+use crate::sync::plan::{Flow, Scope, Syncer, covers_root};
 use crate::sync::state::State;
 use crate::test_hooks::Hooks;
 
@@ -175,30 +175,6 @@ fn chosen_scope(syncer: &Syncer<'_>, board: &Board, options: &ExportArgs) -> Res
         themes: named_themes(board, &options.themes)?,
         every_file: false,
     })
-}
-
-/// Returns true if and only if every file under the sync root's folders of sets and themes
-/// lies in a folder of `scope`, so that a plan of the scope compared every file there is.
-fn covers_root(root: &Path, scope: &Scope) -> Result<bool> {
-    let dirs: std::collections::HashSet<PathBuf> = scope
-        .sets
-        .iter()
-        .map(|(_, title)| root.join(ItemPath::set_dir(title)))
-        .chain(scope.themes.iter().map(|(_, name)| root.join(ItemPath::theme_dir(name))))
-        .collect();
-    for top in [TEMPLATE_SETS_DIR, STYLES_DIR] {
-        let entries = match fs_err::read_dir(root.join(top)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for entry in entries {
-            if !dirs.contains(&entry?.path()) {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
 }
 
 /// Returns one summary part per set and theme of `scope`, in that order.

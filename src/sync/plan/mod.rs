@@ -30,12 +30,14 @@ use crate::sync::layout::{
 use crate::sync::state::{Record, State, content_hash};
 use crate::sync::validate::{self, ItemKind};
 
+mod coverage;
 mod duplicates;
 mod read;
 mod scope;
 mod sides;
 mod theme;
 
+pub use coverage::covers_root;
 use duplicates::{DuplicateTitles, index_set};
 use read::{ReadProblem, read_stable};
 use sides::{Emptied, emptied, outcome, oversize_refusal, replaced, synced_hash};
