@@ -217,7 +217,13 @@ fn the_watcher_keeps_the_old_sets_file_when_the_admin_cp_makes_the_set_again() {
     let (db, _dir, root) = exported_with_extra_set("ident_watch_set_remade");
     let header = root.join(EXTRA).join("Header Templates/header.html");
     let run = start_watching(sync_cmd(&db, &root), &["--debounce", "50", "--pull-interval", "0.1"]);
+    // The Admin CP's statements are several: a pull between two of them would see set 2's
+    // header deleted (a revert to the master) before the set is made again. The sync root's
+    // lock, which a pull holds shared, keeps the pulls out until all are done.
+    let lock = mybb_sync::sync::own_dir::lock(&root).unwrap();
+    let exclusive = lock.exclusive().unwrap();
     remake_extra_set(&db, None);
+    drop(exclusive);
     let master = db.template(-2, "header").unwrap();
     wait_until("the new set's header to come to disk", DEADLINE, || {
         std::fs::read(&header).is_ok_and(|b| b == master)
