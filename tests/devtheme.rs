@@ -45,6 +45,12 @@ impl Forum {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, content).unwrap();
         }
+        // The editor themes the Edit Theme form offers, which a theme file's check looks for.
+        let editor = mybb_root.join("jscripts/sceditor/themes");
+        std::fs::create_dir_all(&editor).unwrap();
+        for css in ["mybb.css", "office.css"] {
+            std::fs::write(editor.join(css), "/* an editor theme */\n").unwrap();
+        }
         Forum { db, _dir: dir, sync_root, mybb_root }
     }
 
@@ -694,4 +700,135 @@ fn a_template_deleted_in_the_copy_is_deleted_live_unless_edited_there() {
     assert!(out.stdout.contains("conflict  template devonly_b"), "{out}");
     assert_eq!(forum.live_template("devonly_a"), None);
     assert_eq!(forum.live_template("devonly_b").as_deref(), Some("edited live"));
+}
+
+/// The theme file of theme folder `theme` in `forum`'s sync root.
+fn theme_json(forum: &Forum, theme: &str) -> PathBuf {
+    forum.sync_root.join("styles").join(theme).join("theme.json")
+}
+
+/// Edits theme folder `theme`'s file with `edit` and imports it, as a save in the watcher
+/// would.
+fn edit_theme_file(forum: &Forum, theme: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = theme_json(forum, theme);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut file);
+    forum.save(&path, &format!("{}\n", serde_json::to_string_pretty(&file).unwrap()));
+}
+
+/// The look a development copy is given: every carried Edit Theme field, an inherited
+/// stylesheet's pages and two orders.
+fn restyle(file: &mut serde_json::Value) {
+    let p = &mut file["properties"];
+    p["editortheme"] = serde_json::json!("office.css");
+    p["imgdir"] = serde_json::json!("images/dark");
+    p["logo"] = serde_json::json!("images/dark/logo.png");
+    p["tablespace"] = serde_json::json!(6);
+    p["borderwidth"] = serde_json::json!(1);
+    p["color"] = serde_json::json!("night");
+    p["colors"] = serde_json::json!(["night=Night", "calm=Calm"]);
+    file["stylesheets"]["showthread.css"]["attachedto"] =
+        serde_json::json!(["showthread.php", "newreply.php?newreply,editdraft"]);
+    file["stylesheets"]["css3.css"]["disporder"] = serde_json::json!(0);
+    file["stylesheets"]["global.css"]["disporder"] = serde_json::json!(99);
+}
+
+/// The live theme (tid 2) as its forms store it: its row, its own stylesheet rows (`name,
+/// attachedto, content`) and the `default_theme` cache.
+fn live_theme(forum: &Forum) -> (Vec<(String, u32, String, String, String)>, Vec<String>, String) {
+    let row = forum.db.query_rows(
+        "SELECT name, pid, allowedgroups, properties, stylesheets FROM mybb_themes WHERE tid = 2",
+    );
+    let sheets: Vec<(String, String, String)> = forum.db.query_rows(
+        "SELECT name, attachedto, stylesheet FROM mybb_themestylesheets WHERE tid = 2 ORDER BY \
+         name",
+    );
+    let sheets = sheets.into_iter().map(|(n, a, c)| format!("{n}|{a}|{c}")).collect();
+    let cache =
+        forum.db.query_one("SELECT cache FROM mybb_datacache WHERE title = 'default_theme'");
+    (row, sheets, cache)
+}
+
+#[test]
+fn publish_carries_theme_properties_as_the_admin_cps_edit_theme_writes_them() {
+    // What the Admin CP's forms write for the look (the writer `theme_files::` compares with
+    // MyBB's own Admin CP byte for byte), made on the live theme directly...
+    let want = Forum::new("publish_props_want");
+    want.cmd().arg("export").expect_success();
+    edit_theme_file(&want, "Default", restyle);
+    // ...and the same look made in a development copy, then published.
+    let forum = Forum::new("publish_props");
+    forum.dev(&["--no-live-reload"]);
+    edit_theme_file(&forum, COPY, restyle);
+    let dry = forum.cmd().args(["publish", "--dry-run"]).expect_success();
+    assert!(dry.stdout.contains("publish   theme properties.logo (changed in the copy)"), "{dry}");
+    assert!(dry.stdout.contains("+images/dark/logo.png"), "{dry}");
+    assert!(dry.stdout.contains("theme stylesheets.showthread.css.attachedto"), "{dry}");
+    assert!(!dry.stdout.contains("properties.templateset"), "{dry}");
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"kind\":\"theme\",\"name\":\"properties.imgdir\""), "{out}");
+    assert_eq!(live_theme(&forum), live_theme(&want), "the live theme as Edit Theme writes it");
+    let cache = |f: &Forum| tree(&f.mybb_root.join("cache/themes/theme2"));
+    assert_eq!(cache(&forum), cache(&want), "the live theme's cache files as the forms write them");
+    // The base moved: nothing is left to publish.
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
+
+#[test]
+fn a_theme_property_edited_in_the_admin_cp_since_the_base_is_a_conflict() {
+    let forum = Forum::new("publish_props_conflict");
+    forum.dev(&["--no-live-reload"]);
+    edit_theme_file(&forum, COPY, |file| {
+        file["properties"]["logo"] = serde_json::json!("images/dev.png");
+        file["properties"]["imgdir"] = serde_json::json!("images/dev");
+    });
+    // The Admin CP changes the live logo meanwhile; its imgdir is left alone.
+    forum.cmd().arg("export").expect_success();
+    edit_theme_file(&forum, "Default", |file| {
+        file["properties"]["logo"] = serde_json::json!("images/admin.png");
+    });
+    let props =
+        || -> String { forum.db.query_one("SELECT properties FROM mybb_themes WHERE tid = 2") };
+    let before = props();
+    let out = forum.cmd().arg("publish").expect_code(3);
+    assert!(out.stdout.contains("conflict  theme properties.logo"), "{out}");
+    assert!(out.stdout.contains("held      theme properties.imgdir"), "{out}");
+    assert_eq!(props(), before, "nothing is written");
+    // --partial carries the other field; the conflicting one keeps the Admin CP's value.
+    forum.cmd().args(["publish", "--partial"]).expect_code(3);
+    let after = props();
+    assert!(after.contains("images/dev\"") && after.contains("images/admin.png"), "{after}");
+    // --prefer live gives the copy the live value: nothing is left to publish.
+    forum.cmd().args(["publish", "--prefer", "live"]).expect_success();
+    let copy: String = forum
+        .db
+        .query_one(&format!("SELECT properties FROM mybb_themes WHERE tid = {}", forum.copy_tid()));
+    assert!(copy.contains("images/admin.png"), "{copy}");
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
+
+#[test]
+fn publish_never_carries_the_copys_name_parent_groups_or_set() {
+    let forum = Forum::new("publish_props_identity");
+    forum.dev(&["--no-live-reload"]);
+    let row = || -> Vec<(String, u32, String, String)> {
+        forum.db.query_rows(
+            "SELECT name, pid, allowedgroups, properties FROM mybb_themes WHERE tid = 2",
+        )
+    };
+    let before = row();
+    // The copy's own identity differs from the live theme's by design; edit it further.
+    edit_theme_file(&forum, COPY, |file| {
+        file["allowedgroups"] = serde_json::json!([4, 3]);
+    });
+    let out = forum.cmd().args(["publish", "--dry-run", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    for field in ["name", "parent", "allowedgroups", "templateset"] {
+        assert!(!out.stdout.contains(field), "{field} planned: {out}");
+    }
+    forum.cmd().arg("publish").expect_success();
+    assert_eq!(row(), before, "the live theme keeps its name, parent, groups and set");
 }

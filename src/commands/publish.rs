@@ -15,6 +15,7 @@ use crate::mybb::board::Board;
 use crate::mybb::cache::is_mybb_root;
 use crate::mybb::db::Db;
 use crate::mybb::theme_duplicate::delete_theme;
+use crate::mybb::validate::ItemKind;
 use crate::sync::devtheme::ThemeNow;
 use crate::sync::devtheme::publish::{self, Action, Entry, Outcome, Planned, Writer};
 use crate::sync::devtheme::record::DevRecord;
@@ -50,6 +51,15 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
     }
     let board = Board::load(db)?;
     let (live, copy) = themes(db, config, &board, &record)?;
+    if record.base.theme.is_none() && !args.dry_run {
+        // A record from before publish carried theme fields: from now on they have a base.
+        log::warn!(
+            "the development copy's record has no base for theme fields yet: recorded the live \
+             theme's now; changes made to them before are not carried"
+        );
+        record.base.theme = Some(live.fields.clone());
+        record.save(root, config.durable)?;
+    }
     let mut plan = publish::plan(&record.base, &live, &copy);
     if let Some(prefer) = args.prefer {
         plan = publish::settle(plan, prefer);
@@ -185,7 +195,7 @@ fn print_plan(plan: &[Planned], args: &PublishArgs, held: bool) {
         if args.json {
             let mut value = json!({
                 "action": action,
-                "kind": item.kind.to_string(),
+                "kind": kind_word(item.kind),
                 "name": item.name,
                 "changed": item.changed,
             });
@@ -205,7 +215,8 @@ fn print_plan(plan: &[Planned], args: &PublishArgs, held: bool) {
             "both" => "changed in the copy and live",
             _ => "changed in the copy",
         };
-        let _ = writeln!(out, "{action:<9} {} {} ({changed}){reason}", item.kind, item.name);
+        let kind = kind_word(item.kind);
+        let _ = writeln!(out, "{action:<9} {kind} {} ({changed}){reason}", item.name);
         if args.dry_run
             && let Some(result) = &item.result
         {
@@ -217,8 +228,16 @@ fn print_plan(plan: &[Planned], args: &PublishArgs, held: bool) {
 /// Returns the unified diff from the live content of `item` to `result`.
 fn diff(item: &Planned, result: &str, color: bool) -> String {
     let live = item.live.as_deref().unwrap_or_default();
-    let label = |side: &str| format!("{side}/{} {}", item.kind, item.name);
+    let label = |side: &str| format!("{side}/{} {}", kind_word(item.kind), item.name);
     unified_diff(live, result, &label("live"), &label("published"), color)
+}
+
+/// Returns the word the plan shows for an item's kind: a theme field is `theme`.
+fn kind_word(kind: ItemKind) -> String {
+    match kind {
+        ItemKind::Theme => "theme".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// Deletes the copy as the Admin CP would (theme, template set, cache files), its folders in

@@ -5,6 +5,7 @@
 //! since then onto the live theme, three-way, through compare-and-swap writes.
 
 pub mod livescript;
+pub mod props;
 pub mod publish;
 pub mod record;
 
@@ -43,6 +44,8 @@ pub struct ThemeNow {
     pub sid: i32,
     pub templates: BTreeMap<String, TemplateNow>,
     pub stylesheets: BTreeMap<String, SheetNow>,
+    /// The theme fields publish carries (`props.rs`).
+    pub fields: props::Fields,
 }
 
 impl ThemeNow {
@@ -72,7 +75,8 @@ impl ThemeNow {
                 (name.to_owned(), sheet)
             })
             .collect();
-        Ok(ThemeNow { sid, templates, stylesheets })
+        let fields = props::read(db, board, theme.tid)?.unwrap_or_default();
+        Ok(ThemeNow { sid, templates, stylesheets, fields })
     }
 
     /// Returns the content of every item, as a base records it.
@@ -84,6 +88,7 @@ impl ThemeNow {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.text.clone()))
                 .collect(),
+            theme: Some(self.fields.clone()),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::mybb::validate::{ItemKind, validate};
 use crate::php::text::rtrim;
 use crate::sync::devtheme::livescript::{self, SCRIPT_MARK};
 use crate::sync::devtheme::record::{self, DevRecord};
-use crate::sync::devtheme::{SheetNow, TemplateNow, ThemeNow};
+use crate::sync::devtheme::{SheetNow, TemplateNow, ThemeNow, props};
 use crate::sync::textmerge::{Labels, merge3};
 
 /// What publish does with one item.
@@ -130,6 +130,7 @@ pub fn plan(base: &record::Items, live: &ThemeNow, copy: &ThemeNow) -> Vec<Plann
             plan.push(item);
         }
     }
+    plan.extend(props::plan(base, live, copy));
     plan
 }
 
@@ -378,6 +379,7 @@ pub fn read_journal(root: &Path, tid: u32) -> Result<Option<Vec<Entry>>> {
         let kind = match text("kind").as_deref() {
             Some("template") => ItemKind::Template,
             Some("stylesheet") => ItemKind::Stylesheet,
+            Some("theme file") => ItemKind::Theme,
             _ => return Err(damaged()),
         };
         entries.push(Entry {
@@ -423,12 +425,19 @@ impl Writer<'_> {
     ) -> Result<Vec<Outcome>> {
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
+            if entry.kind == ItemKind::Theme {
+                // Set below by the theme fields' run.
+                outcomes.push(Outcome::Changed);
+                continue;
+            }
             let outcome = self.publish_one(entry, live_tid, live)?;
             if outcome != Outcome::Changed && !same(entry.kind, &entry.copy_before, &entry.result) {
                 self.merge_into_copy(entry, copy_tid, copy)?;
             }
             outcomes.push(outcome);
         }
+        // Theme fields last: a stylesheet published above is then there to attach and order.
+        props::run_entries(self.db, self.config, entries, (live_tid, copy_tid), &mut outcomes)?;
         Ok(outcomes)
     }
 
@@ -440,7 +449,7 @@ impl Writer<'_> {
         let now_text = match entry.kind {
             ItemKind::Template => live.templates.get(&entry.name).map(|t| t.text.as_str()),
             ItemKind::Stylesheet => live.stylesheets.get(&entry.name).map(|s| s.text.as_str()),
-            // Never planned: publish carries templates and stylesheets, not theme files.
+            // Carried by `props::run_entries`, never here.
             ItemKind::Theme => return Ok(Outcome::Changed),
         };
         if now_text.is_some_and(|text| same(entry.kind, text, &entry.result)) {
@@ -628,7 +637,10 @@ pub fn moved_base(base: &record::Items, entries: &[Entry], outcomes: &[Outcome])
         let map = match entry.kind {
             ItemKind::Template => &mut base.templates,
             ItemKind::Stylesheet => &mut base.stylesheets,
-            ItemKind::Theme => continue,
+            ItemKind::Theme => match base.theme.as_mut() {
+                Some(fields) => fields,
+                None => continue,
+            },
         };
         if entry.delete {
             map.remove(&entry.name);

@@ -15,11 +15,14 @@ use crate::sync::own_dir;
 /// The folder of `.mybb-sync/` that holds the records.
 const DEV_DIR: &str = "dev";
 
-/// Content of a theme's templates (by title) and stylesheets (by name).
+/// Content of a theme's templates (by title) and stylesheets (by name), and the theme
+/// fields publish carries (`props.rs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Items {
     pub templates: BTreeMap<String, String>,
     pub stylesheets: BTreeMap<String, String>,
+    /// None in a record made before publish carried theme fields: it has no base for them.
+    pub theme: Option<BTreeMap<String, String>>,
 }
 
 /// A development copy and its base.
@@ -114,12 +117,17 @@ impl DevRecord {
     }
 }
 
-/// Returns `items` as JSON: `{"templates": {...}, "stylesheets": {...}}`.
+/// Returns `items` as JSON: `{"templates": {...}, "stylesheets": {...}, "theme": {...}}`.
 pub fn items_json(items: &Items) -> Value {
     let map = |m: &BTreeMap<String, String>| {
         Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
     };
-    json!({"templates": map(&items.templates), "stylesheets": map(&items.stylesheets)})
+    let mut value =
+        json!({"templates": map(&items.templates), "stylesheets": map(&items.stylesheets)});
+    if let Some(theme) = &items.theme {
+        value["theme"] = map(theme);
+    }
+    value
 }
 
 /// Reads `items_json`'s form back; `file` names the file for errors.
@@ -131,7 +139,8 @@ pub fn items_from_json(value: &Value, file: &Path) -> Result<Items> {
             .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(|| damaged(file, k))?.to_owned())))
             .collect()
     };
-    Ok(Items { templates: map("templates")?, stylesheets: map("stylesheets")? })
+    let theme = value.get("theme").map(|_| map("theme")).transpose()?;
+    Ok(Items { templates: map("templates")?, stylesheets: map("stylesheets")?, theme })
 }
 
 /// Reads a record from its JSON.
@@ -206,6 +215,7 @@ mod tests {
         let mut base = Items::default();
         base.templates.insert("header".into(), "<div>\r\n\"é\"</div>".into());
         base.stylesheets.insert("global.css".into(), "body {}".into());
+        base.theme = Some([("properties.logo".to_owned(), "logo.png".to_owned())].into());
         let record = DevRecord {
             theme_tid: 2,
             theme_name: "Default".into(),
