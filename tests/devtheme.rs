@@ -734,9 +734,12 @@ fn restyle(file: &mut serde_json::Value) {
     file["stylesheets"]["global.css"]["disporder"] = serde_json::json!(99);
 }
 
+/// A `themes` row: name, pid, allowedgroups, properties, stylesheets.
+type ThemeRowText = (String, u32, String, String, String);
+
 /// The live theme (tid 2) as its forms store it: its row, its own stylesheet rows (`name,
 /// attachedto, content`) and the `default_theme` cache.
-fn live_theme(forum: &Forum) -> (Vec<(String, u32, String, String, String)>, Vec<String>, String) {
+fn live_theme(forum: &Forum) -> (Vec<ThemeRowText>, Vec<String>, String) {
     let row = forum.db.query_rows(
         "SELECT name, pid, allowedgroups, properties, stylesheets FROM mybb_themes WHERE tid = 2",
     );
