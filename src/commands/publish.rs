@@ -16,9 +16,9 @@ use crate::mybb::cache::is_mybb_root;
 use crate::mybb::db::Db;
 use crate::mybb::theme_duplicate::delete_theme;
 use crate::mybb::validate::ItemKind;
-use crate::sync::devtheme::ThemeNow;
 use crate::sync::devtheme::publish::{self, Action, Entry, Outcome, Planned, Writer};
 use crate::sync::devtheme::record::DevRecord;
+use crate::sync::devtheme::{ThemeNow, props};
 use crate::sync::layout::ItemPath;
 use crate::sync::own_dir::{self, Binding};
 use crate::sync::textmerge::unified_diff;
@@ -177,6 +177,15 @@ fn finish(
     crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_WRITE);
     let outcomes = writer.run(entries, (record.theme_tid, &live), (record.copy_tid, &copy))?;
     record.base = publish::moved_base(&record.base, entries, &outcomes);
+    // A stylesheet new to THEME brings fields the base lacks: they start from THEME's values,
+    // so a later Admin CP edit of them is THEME's change, not one to overwrite.
+    if let Some(base) = record.base.theme.as_mut() {
+        let board = Board::load(writer.db)?;
+        for (field, value) in props::read(writer.db, &board, record.theme_tid)?.unwrap_or_default()
+        {
+            base.entry(field).or_insert(value);
+        }
+    }
     record.save(&config.sync_root, config.durable)?;
     publish::remove_journal(&config.sync_root, record.theme_tid)?;
     Ok(outcomes)
