@@ -835,3 +835,25 @@ fn publish_never_carries_the_copys_name_parent_groups_or_set() {
     forum.cmd().arg("publish").expect_success();
     assert_eq!(row(), before, "the live theme keeps its name, parent, groups and set");
 }
+
+#[test]
+fn a_publish_killed_before_its_theme_fields_is_finished_by_the_next_run() {
+    let forum = Forum::new("publish_props_killed");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>one</div>");
+    edit_theme_file(&forum, COPY, |file| {
+        file["properties"]["logo"] = serde_json::json!("images/dev.png");
+    });
+    // Killed right after the template: the fields, written last, are still to do.
+    let killed = forum.cmd().arg("publish").env("MYBB_SYNC_TEST_HOOKS", "kill-at-publish=1").run();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9), "{killed}");
+    let props =
+        || -> String { forum.db.query_one("SELECT properties FROM mybb_themes WHERE tid = 2") };
+    assert!(!props().contains("images/dev.png"));
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(!forum.sync_root.join(".mybb-sync/dev/theme-2.publish.json").exists(), "{out}");
+    assert!(props().contains("\"images/dev.png\""), "{}", props());
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>one</div>"));
+    let out = forum.cmd().args(["publish", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+}
