@@ -111,7 +111,7 @@ pub enum FieldPlan {
     Conflict,
 }
 
-/// Plans field `field`: None when the copy did not change it since `base` (or the live
+/// Plans one field from its three values: None when the copy did not change it since the base (or the live
 /// theme has the copy's value already).
 pub fn plan_field(base: Option<&str>, copy: Option<&str>, live: Option<&str>) -> Option<FieldPlan> {
     let copy = copy?;

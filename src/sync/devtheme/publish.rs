@@ -5,7 +5,8 @@
 //! and it last agreed), the copy now (its live-reload block taken out) and the live theme now.
 //! Only the copy's changes travel: an item the copy left alone is never written, whatever the
 //! live side did. Where both changed, `textmerge::merge3` merges them; lines both changed are a
-//! conflict, and nothing of that item is written.
+//! conflict, and nothing of that item is written. Theme fields are planned and written by
+//! `props.rs`, field by field, as items of kind `Theme`.
 //!
 //! Writing is resumable: the plan's results go to a journal (`.mybb-sync/dev/theme-TID.publish
 //! .json`) before the first row is written, and each entry is written only while the live row
@@ -100,7 +101,7 @@ pub struct Planned {
 }
 
 /// Returns the plan: every template and stylesheet changed in `copy` since `base`, against
-/// `live`, by kind then name.
+/// `live`, by kind then name, then the theme fields (`props::plan`).
 pub fn plan(base: &record::Items, live: &ThemeNow, copy: &ThemeNow) -> Vec<Planned> {
     let mut plan = Vec::new();
     let copy_templates: BTreeMap<&str, &TemplateNow> =
