@@ -116,7 +116,7 @@ fn under_watch_a_conflict_is_warned_about_once() {
     let run = crate::util::start_watching(cmd, &["--pull-interval", "0.1"]);
     // The first pull compares every file with the database (it has no fingerprint yet)...
     crate::util::wait_until("the first pull", std::time::Duration::from_secs(30), || {
-        run.stderr_so_far().contains("the database changed; comparing every file")
+        run.stderr_so_far().contains("the database changed; comparing the files of")
     });
     // ...and a batch after it takes whatever the pull queued: a save elsewhere marks it.
     let other = crate::paths::file_in(&root, "Default Templates", "header");

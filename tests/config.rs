@@ -158,11 +158,11 @@ fn flags_and_environment_beat_config_php() {
 fn unsupported_boards_and_bad_configuration_are_usage_errors() {
     let dir = TestDir::new("config_usage_errors");
     write_config(
-        &dir.join("pg"),
-        "$config['database']['type'] = 'pgsql';\n$config['database']['database'] = 'forum';\n$config['database']['hostname'] = 'localhost';\n$config['database']['username'] = 'forum';\n$config['database']['password'] = 'secret';\n",
+        &dir.join("mssql"),
+        "$config['database']['type'] = 'mssql';\n$config['database']['database'] = 'forum';\n$config['database']['hostname'] = 'localhost';\n$config['database']['username'] = 'forum';\n$config['database']['password'] = 'secret';\n",
     );
-    let out = export_with_mybb(&dir.join("pg"), &dir.join("sync")).expect_code(2);
-    assert!(out.stderr.contains("not supported yet"), "{}", out.stderr);
+    let out = export_with_mybb(&dir.join("mssql"), &dir.join("sync")).expect_code(2);
+    assert!(out.stderr.contains("is not supported"), "{}", out.stderr);
     assert!(!out.stderr.contains("secret"), "{}", out.stderr);
 
     let out = export_with_mybb(&dir.join("nowhere"), &dir.join("sync")).expect_code(2);
