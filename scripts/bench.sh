@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/bench.sh: measure mybb-sync against baselines measured in the same run (issue 6).
 #
-# Usage: scripts/bench.sh        (prints one table on stdout; progress goes to stderr)
+# Usage: scripts/bench.sh [--engines]   (prints tables on stdout; progress goes to stderr)
+#   --engines  only the last part, export, import and watch on each engine against its own floors
+#              (scripts/bench-engines.sh says how; ~35 s after the build), which the full run ends with
 #
 # Builds the release binary, finds or starts a MariaDB server (scripts/mariadb.sh, as
 # scripts/test.sh does), loads tests/fixtures/mybb-1.8.37-sync-tables.sql into scratch databases
@@ -86,6 +88,13 @@
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME must have a '.', sort and awk must agree.
 
+only_engines=0
+case $# in
+    0) ;;
+    1) [[ $1 == --engines ]] || { echo "usage: scripts/bench.sh [--engines]" >&2; exit 2; }; only_engines=1 ;;
+    *) echo "usage: scripts/bench.sh [--engines]" >&2; exit 2 ;;
+esac
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/mariadb.sh
 source scripts/mariadb.sh
@@ -145,6 +154,9 @@ cleanup() {
     fi
     if [[ -n $work ]]; then
         rm -rf -- "$work"
+    fi
+    if declare -F postgres_stop >/dev/null; then
+        postgres_stop
     fi
     mariadb_stop
     exit "$status"
@@ -374,6 +386,14 @@ case $fs_type in
 esac
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 server_version=$(mariadb_client "$MYBB_SYNC_TEST_URL" --batch --skip-column-names -e 'SELECT VERSION()')
+
+# shellcheck source=scripts/bench-engines.sh
+source scripts/bench-engines.sh
+if ((only_engines)); then
+    echo "mybb-sync bench --engines, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($cpu_model), $mem_total, $fs_type at ${TMPDIR:-/tmp}, load at start $load_start"
+    engines_part
+    exit 0
+fi
 
 # ---- Databases. ----
 say "loading the fixture into scratch databases bench_$$_*"
@@ -1155,3 +1175,6 @@ echo "  dev and publish (ms): dev to first reload $(for v in "${dev_first[@]}"; 
 echo "  crates: host target, normal edges, each name+version once, mybb-sync not counted"
 echo "  wall time of this script: $(awk -v u="$total_us" 'BEGIN { printf "%.0f s", u / 1e6 }')" \
     "(of which cargo build $(awk -v u="$build_us" 'BEGIN { printf "%.0f s", u / 1e6 }'))"
+
+# ---- Engines (issue 31): the same figures on MariaDB, SQLite and PostgreSQL (scripts/bench-engines.sh). ----
+engines_part
