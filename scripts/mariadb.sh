@@ -199,8 +199,12 @@ _mariadb_start_throwaway() {
 
     # --auth-root-authentication-method=normal: Debian's default makes root unix_socket-only,
     # and the tests log in as root over TCP with an empty password.
+    # --tmpdir of its own: bootstraps and servers sharing /tmp (a test run starts several at
+    # once) lost each other's temporary tables there ("Could not remove temporary table").
+    mkdir "$_mariadb_dir/tmp"
     if ! "$install_db" --no-defaults --auth-root-authentication-method=normal --skip-test-db \
-        --datadir="$_mariadb_dir/data" --user="$user" >"$_mariadb_dir/install.log" 2>&1; then
+        --datadir="$_mariadb_dir/data" --user="$user" --tmpdir="$_mariadb_dir/tmp" \
+        >"$_mariadb_dir/install.log" 2>&1; then
         _mariadb_say "$install_db failed:"
         sed 's/^/    /' "$_mariadb_dir/install.log" >&2
         return 1
@@ -216,7 +220,7 @@ _mariadb_start_throwaway() {
         # --user: mariadbd refuses to run as root without being told to.
         "$mariadbd" --no-defaults --datadir="$_mariadb_dir/data" --socket="$_mariadb_dir/sock" \
             --port="$port" --bind-address=127.0.0.1 --pid-file="$_mariadb_dir/mariadbd.pid" \
-            --log-error="$_mariadb_dir/error.log" --user="$user" \
+            --log-error="$_mariadb_dir/error.log" --user="$user" --tmpdir="$_mariadb_dir/tmp" \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
             --skip-log-bin --max-allowed-packet=64M </dev/null >/dev/null 2>&1 &
         _mariadb_pid=$!

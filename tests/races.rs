@@ -400,6 +400,10 @@ impl PrivateServer {
         // The bootstrap failed once in a full run on a loaded machine, with its output
         // discarded: it is kept now, shown if every attempt fails, and a failed attempt's
         // half-made data folder is removed before the next.
+        // A temporary folder of its own: bootstraps and servers sharing /tmp lost each other's
+        // temporary tables there ("Could not remove temporary table").
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let mut install_attempts = 0;
         loop {
             install_attempts += 1;
@@ -408,6 +412,7 @@ impl PrivateServer {
                 .arg("--skip-test-db")
                 .arg(format!("--datadir={}", data.display()))
                 .arg(format!("--user={user}"))
+                .arg(format!("--tmpdir={}", tmp.display()))
                 .stdin(Stdio::null())
                 .output()
                 .unwrap();
@@ -444,6 +449,7 @@ impl PrivateServer {
                 .arg("--character-set-server=utf8mb4")
                 .arg(format!("--log-error={}", error_log.display()))
                 .arg(format!("--user={user}"))
+                .arg(format!("--tmpdir={}", tmp.display()))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
