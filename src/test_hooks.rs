@@ -54,6 +54,11 @@ pub fn number(name: &str) -> Option<usize> {
 /// command creates `held` and then waits until the test creates `go`.
 pub const HOLD_BEFORE_WRITE: &str = "hold-before-write";
 
+/// Hold a watcher right after a batch of saves wrote rows (before it goes on to its next
+/// batch or pull), so a test can make an Admin CP edit in that window: a directory, as for
+/// [`HOLD_BEFORE_WRITE`].
+pub const HOLD_AFTER_BATCH: &str = "hold-after-batch";
+
 /// Returns the text set for hook `name`, or None when the hook is not set.
 pub fn text(name: &str) -> Option<String> {
     let hooks = std::env::var(ENV_TEST_HOOKS).ok()?;

@@ -464,3 +464,58 @@ fn export_only_ever_renames_whole_files_into_place() {
     }
     assert!(renamed >= 974, "only {renamed} files renamed into place");
 }
+
+/// Returns once the watcher's first pull (which compares every file) is over: it has started
+/// once it logged (the watcher must run with its debug log), and is over once the sync lock,
+/// which a pull holds shared, can be taken exclusively.
+fn first_pull_done(run: &Running, root: &Path) {
+    wait_until("the watcher's first pull", DEADLINE, || {
+        run.stderr_so_far().contains("the database changed")
+    });
+    let lock = mybb_sync::sync::own_dir::lock(root).unwrap();
+    drop(lock.exclusive().unwrap());
+}
+
+/// An Admin CP edit that lands while the watcher writes a batch of saves is brought to disk
+/// by the next pull, in the set the batch wrote to and in a theme alike: the watcher's own
+/// writes never make it take the database's later state for one it has seen. The watcher is
+/// held right after the batch's writes (a test hook), and the edits are made then.
+#[test]
+fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
+    let name = "watch_edit_during_batch";
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let hold = dir.join("hold");
+    std::fs::create_dir(&hold).unwrap();
+    let cmd = sync_cmd(&db, &root)
+        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-after-batch={}", hold.display()))
+        .env("RUST_LOG", "mybb_sync::sync::watcher=debug");
+    let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
+    first_pull_done(&run, &root);
+    std::fs::write(header(&root), "<p>saved</p>").unwrap();
+    wait_until("the batch to be held after its writes", DEADLINE, || hold.join("held").exists());
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>saved</p>");
+    // The Admin CP, meanwhile: a template of the same set, and a stylesheet.
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('footer', '<p>admin footer</p>', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    db.exec(
+        "UPDATE mybb_themestylesheets SET stylesheet = CONCAT(stylesheet, '/* admin */') \
+         WHERE tid = 1 AND name = 'global.css'",
+    );
+    std::fs::write(hold.join("go"), b"").unwrap();
+    let footer = root.join(SET).join("Footer Templates/footer.html");
+    wait_until("the Admin CP's footer to reach disk", DEADLINE, || {
+        std::fs::read(&footer).is_ok_and(|b| b == b"<p>admin footer</p>")
+    });
+    let css = root.join("styles/Default/global.css");
+    wait_until("the Admin CP's stylesheet to reach disk", DEADLINE, || {
+        std::fs::read(&css).is_ok_and(|b| b.ends_with(b"/* admin */"))
+    });
+    assert_eq!(std::fs::read(header(&root)).unwrap(), b"<p>saved</p>");
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>saved</p>");
+    stop(run);
+}

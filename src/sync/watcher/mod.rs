@@ -317,7 +317,7 @@ struct Worker {
     outage: bool,
     /// When to next ask the database whether anything changed.
     next_pull: Option<Instant>,
-    /// The database's fingerprint when last pulled, or right after the watcher's own writes.
+    /// The database's fingerprint when last pulled (taken before the pull read any row).
     fingerprint: Option<Vec<u64>>,
     stats: WatchStats,
     /// `.mybb-syncignore` could not be read: changes wait until it is fixed.
@@ -663,17 +663,6 @@ impl Worker {
         {
             (hook.0)(&batch);
         }
-        let pulling = self.options.pull_interval.is_some();
-        // Our own writes are no news to the next pull, but anybody else's since the last pull
-        // are: only a fingerprint that was current before the batch may be moved past it.
-        let before = match pulling.then(|| self.db.fingerprint()) {
-            None => None,
-            Some(Ok(fingerprint)) => Some(fingerprint),
-            Some(Err(e)) => {
-                self.rescan |= rescanning;
-                return self.outage_or(e, batch);
-            }
-        };
         let max_deletions = self.options.max_deletions;
         let mut held = None;
         let mut waiting = Vec::new();
@@ -724,6 +713,9 @@ impl Worker {
                 return self.outage_or(e, batch);
             }
         };
+        if !report.written.is_empty() {
+            crate::test_hooks::hold(crate::test_hooks::HOLD_AFTER_BATCH);
+        }
         self.publish(&report.live);
         self.reachable();
         // A path of this batch not held now (saved again, or deleted alone) is held no more.
@@ -744,9 +736,11 @@ impl Worker {
         }
         self.stats.batches += 1;
         self.stats.written += report.written.len();
-        if !report.written.is_empty() && before.is_some() && before == self.fingerprint {
-            self.fingerprint = self.db.fingerprint().ok();
-        }
+        // The fingerprint stays the last pull's, never moved past this batch's writes: an
+        // Admin CP edit made while they were written moved it too, and no fingerprint tells
+        // the two apart. So the next pull compares the sets and themes the batch wrote to as
+        // well, where the three-way compare finds the batch's own rows in sync (recorded in
+        // the state) and brings anybody else's edit to disk.
         self.stats.pulled += report.pulled.len();
         self.stats.refused += report.refused.len();
         self.reported.extend(report.refused.iter().cloned());
