@@ -519,3 +519,66 @@ fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
     assert_eq!(db.template(1, "header").unwrap(), b"<p>saved</p>");
     stop(run);
 }
+
+/// The first line of the sync state of `root`.
+fn state_header(root: &Path) -> String {
+    let text = std::fs::read_to_string(root.join(".mybb-sync/state")).unwrap();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// A sync state that could not be read is rebuilt partial (untrusted); the watcher's start-up
+/// reconcile, which compares every file, completes it when it settles all of them, and when it
+/// cannot (an item in conflict) says so, and completes it once a save has settled that item.
+#[test]
+fn the_watcher_completes_a_rebuilt_state_once_every_file_is_settled() {
+    let name = "watch_completes_rebuilt_state";
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let state = root.join(".mybb-sync/state");
+    let complete = "# mybb-sync state v2: ";
+    assert!(state_header(&root).starts_with(complete));
+
+    // Every file as the database has it: the start-up reconcile completes the state.
+    std::fs::write(&state, "# not a state this version reads\n").unwrap();
+    let run = start(&db, &root, &["--no-pull"]);
+    wait_until("the state to be complete", DEADLINE, || {
+        run.stderr_so_far().contains("the sync state is complete again")
+    });
+    assert!(state_header(&root).starts_with(complete), "{}", state_header(&root));
+    stop(run);
+
+    // An Admin CP edit meanwhile: without a record, the difference is a conflict, and the
+    // state stays partial until it is settled.
+    std::fs::write(&state, "# not a state this version reads\n").unwrap();
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>admin header</p>', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    let run = start(&db, &root, &["--no-pull"]);
+    wait_until("the watcher to say the state is partial", DEADLINE, || {
+        run.stderr_so_far().contains("the sync state is partial")
+    });
+    assert!(state_header(&root).contains("partial"), "{}", state_header(&root));
+    assert!(!run.stderr_so_far().contains("complete again"), "{}", run.stderr_so_far());
+    // The user takes the database's side: the item is settled, and the state completed.
+    let copy = std::fs::read(header(&root).with_extension("db.html")).unwrap();
+    assert_eq!(copy, b"<p>admin header</p>");
+    std::fs::write(header(&root), &copy).unwrap();
+    wait_until("the state to be complete", DEADLINE, || {
+        run.stderr_so_far().contains("the sync state is complete again")
+    });
+    assert!(state_header(&root).starts_with(complete), "{}", state_header(&root));
+
+    // Made unreadable while the watcher runs (an older mybb-sync's save): the next batch finds
+    // it partial, and the watcher compares every file again, which completes it.
+    std::fs::write(&state, "# not a state this version reads\n").unwrap();
+    std::fs::write(header(&root), &copy).unwrap();
+    wait_until("the state to be complete once more", DEADLINE, || {
+        run.stderr_so_far().matches("the sync state is complete again").count() == 2
+    });
+    assert!(state_header(&root).starts_with(complete), "{}", state_header(&root));
+    let log = stop(run);
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>", "{log}");
+}

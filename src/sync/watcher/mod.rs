@@ -39,6 +39,7 @@ mod changed;
 mod claim;
 mod deletions;
 mod pull;
+mod rebuilt;
 
 use claim::claim_root;
 use deletions::hold_mass_deletion;
@@ -344,6 +345,9 @@ struct Worker {
     /// Conflicts a batch already warned about: a pull does not queue them again (the same
     /// warning would print twice), until a batch sees the path in another state.
     conflicted: std::collections::HashSet<PathBuf>,
+    /// While the sync state is partial: what the last reconcile left unsettled, until the
+    /// batches settle it (see `rebuilt.rs`); None while it is complete, or not yet compared.
+    unsettled: Option<BTreeSet<PathBuf>>,
 }
 
 /// The longest wait between attempts while the database is unreachable.
@@ -390,6 +394,7 @@ impl Worker {
             held_up: false,
             busy_backoff: Duration::ZERO,
             conflicted: std::collections::HashSet::new(),
+            unsettled: None,
             options,
         })
     }
@@ -700,14 +705,28 @@ impl Worker {
                 let options = ApplyOptions { retry_busy_later: true, ..ApplyOptions::default() };
                 report.absorb(syncer.apply(plan, Flow::BOTH, &mut state, &options)?);
             }
-            Ok(report)
+            // A reconcile compared every file of the root: one that settled them all completes
+            // a rebuilt (partial) state, as a full `import` does.
+            if rescanning && !state.trusted && report.settled_everything() && waiting.is_empty() {
+                state.complete();
+                state.save(self.config.durable)?;
+                // A new root's empty state was never rebuilt: nothing to tell.
+                if !(report.unchanged.is_empty()
+                    && report.written.is_empty()
+                    && report.pulled.is_empty())
+                {
+                    log::info!("the sync state is complete again");
+                }
+            }
+            Ok((report, state.trusted))
         });
+        let still_waiting = waiting.clone();
         if !waiting.is_empty() {
             log::debug!("{} deleted file(s) wait for deletions to stop", waiting.len());
             self.deletions.extend(waiting);
         }
-        let report = match result {
-            Ok(report) => report,
+        let (report, trusted) = match result {
+            Ok(done) => done,
             Err(e) => {
                 self.rescan |= rescanning;
                 return self.outage_or(e, batch);
@@ -730,6 +749,8 @@ impl Worker {
             // The walk saw every file: a held deletion whose file is back is held no more.
             self.held_deletions.retain(|path| std::fs::symlink_metadata(path).is_err());
         }
+        let open = held_now.iter().copied().chain(&still_waiting);
+        self.note_rebuilt(rescanning, trusted, &batch, &report, open);
         self.report_held_deletions(held);
         for (path, copy) in &report.removed {
             log::debug!("{} kept as {}", self.config.shown(path), self.config.shown(copy));
