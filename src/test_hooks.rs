@@ -59,6 +59,11 @@ pub const HOLD_BEFORE_WRITE: &str = "hold-before-write";
 /// [`HOLD_BEFORE_WRITE`].
 pub const HOLD_AFTER_BATCH: &str = "hold-after-batch";
 
+/// Hold a watcher's pull that has files to write after it planned them and before it writes
+/// them, so a test can save one of them in that window: a directory, as for
+/// [`HOLD_BEFORE_WRITE`].
+pub const HOLD_BEFORE_PULL_WRITE: &str = "hold-before-pull-write";
+
 /// Returns the text set for hook `name`, or None when the hook is not set.
 pub fn text(name: &str) -> Option<String> {
     let hooks = std::env::var(ENV_TEST_HOOKS).ok()?;

@@ -582,3 +582,37 @@ fn the_watcher_completes_a_rebuilt_state_once_every_file_is_settled() {
     let log = stop(run);
     assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>", "{log}");
 }
+
+/// A file saved while a pull is about to bring the Admin CP's edit of it to disk is never
+/// overwritten: the pull leaves it (it changed since it was planned), and the watcher's batch
+/// finds both sides changed, a conflict that keeps each (the database's beside the file). The
+/// pull is held after its plan and before its write (a test hook), and the save is made then.
+#[test]
+fn a_file_saved_while_a_pull_writes_it_is_kept_and_the_edit_is_a_conflict() {
+    let name = "watch_save_during_pull";
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let hold = dir.join("hold");
+    std::fs::create_dir(&hold).unwrap();
+    let cmd = sync_cmd(&db, &root)
+        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-before-pull-write={}", hold.display()))
+        .env("RUST_LOG", "mybb_sync::sync::watcher=debug");
+    let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
+    first_pull_done(&run, &root);
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('header', '<p>admin header</p>', 1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    wait_until("the pull to be held before its write", DEADLINE, || hold.join("held").exists());
+    std::fs::write(header(&root), "<p>saved</p>").unwrap();
+    std::fs::write(hold.join("go"), b"").unwrap();
+    let copy = header(&root).with_extension("db.html");
+    wait_until("the conflict's copy of the database's side", DEADLINE, || {
+        std::fs::read(&copy).is_ok_and(|b| b == b"<p>admin header</p>")
+    });
+    let log = stop(run);
+    assert_eq!(std::fs::read(header(&root)).unwrap(), b"<p>saved</p>", "{log}");
+    assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>", "{log}");
+}

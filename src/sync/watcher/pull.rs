@@ -96,6 +96,9 @@ impl Worker {
                         Action::Refused(why) => reported.insert((p.path.clone(), why.clone())),
                         _ => true,
                     });
+                    if plan.iter().any(|p| matches!(p.action, Action::ToDisk(_))) {
+                        crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_PULL_WRITE);
+                    }
                     report.absorb(syncer.apply(
                         plan,
                         Flow::EXPORT,
