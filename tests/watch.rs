@@ -476,13 +476,10 @@ fn first_pull_done(run: &Running, root: &Path) {
     drop(lock.exclusive().unwrap());
 }
 
-/// An Admin CP edit that lands while the watcher writes a batch of saves is brought to disk
-/// by the next pull, in the set the batch wrote to and in a theme alike: the watcher's own
-/// writes never make it take the database's later state for one it has seen. The watcher is
-/// held right after the batch's writes (a test hook), and the edits are made then.
-#[test]
-fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
-    let name = "watch_edit_during_batch";
+/// Exports a fresh fixture database and starts `watch` on it, pulling every 0.1 s, with its
+/// debug log and test hook `hook` (one of the `hold-...` hooks) set to a folder of its own;
+/// returns once the watcher's first pull is over, with that folder.
+fn held_watching(name: &str, hook: &str) -> (TestDb, TestDir, PathBuf, PathBuf, Running) {
     let db = TestDb::new(name);
     let dir = TestDir::new(name);
     let root = dir.join("sync");
@@ -490,10 +487,20 @@ fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
     let hold = dir.join("hold");
     std::fs::create_dir(&hold).unwrap();
     let cmd = sync_cmd(&db, &root)
-        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-after-batch={}", hold.display()))
+        .env("MYBB_SYNC_TEST_HOOKS", format!("{hook}={}", hold.display()))
         .env("RUST_LOG", "mybb_sync::sync::watcher=debug");
     let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
     first_pull_done(&run, &root);
+    (db, dir, root, hold, run)
+}
+
+/// An Admin CP edit that lands while the watcher writes a batch of saves is brought to disk
+/// by the next pull, in the set the batch wrote to and in a theme alike: the watcher's own
+/// writes never make it take the database's later state for one it has seen. The watcher is
+/// held right after the batch's writes (a test hook), and the edits are made then.
+#[test]
+fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
+    let (db, _dir, root, hold, run) = held_watching("watch_edit_during_batch", "hold-after-batch");
     std::fs::write(header(&root), "<p>saved</p>").unwrap();
     wait_until("the batch to be held after its writes", DEADLINE, || hold.join("held").exists());
     assert_eq!(db.template(1, "header").unwrap(), b"<p>saved</p>");
@@ -589,18 +596,8 @@ fn the_watcher_completes_a_rebuilt_state_once_every_file_is_settled() {
 /// pull is held after its plan and before its write (a test hook), and the save is made then.
 #[test]
 fn a_file_saved_while_a_pull_writes_it_is_kept_and_the_edit_is_a_conflict() {
-    let name = "watch_save_during_pull";
-    let db = TestDb::new(name);
-    let dir = TestDir::new(name);
-    let root = dir.join("sync");
-    sync_cmd(&db, &root).arg("export").expect_success();
-    let hold = dir.join("hold");
-    std::fs::create_dir(&hold).unwrap();
-    let cmd = sync_cmd(&db, &root)
-        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-before-pull-write={}", hold.display()))
-        .env("RUST_LOG", "mybb_sync::sync::watcher=debug");
-    let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
-    first_pull_done(&run, &root);
+    let (db, _dir, root, hold, run) =
+        held_watching("watch_save_during_pull", "hold-before-pull-write");
     db.exec(
         "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
          VALUES ('header', '<p>admin header</p>', 1, '1837', '', UNIX_TIMESTAMP())",
