@@ -102,7 +102,7 @@ fi
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != sqlite ]]; then
     echo "test.sh: second pass: the core modules on SQLite" >&2
     if ! MYBB_SYNC_TEST_ENGINE=sqlite cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: identity:: engines:: devtheme:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: existence:: identity:: engines:: devtheme:: engine_oracle:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on SQLite failed" >&2
@@ -118,7 +118,7 @@ fi
 if [[ $# -eq 0 && ${MYBB_SYNC_TEST_ENGINE:-} != postgres ]]; then
     echo "test.sh: third pass: the core modules on PostgreSQL" >&2
     if ! MYBB_SYNC_TEST_ENGINE=postgres cargo test --locked --test integration -- \
-        export:: import:: sync:: watch:: cache:: theme:: upgrade:: devtheme:: \
+        export:: import:: sync:: watch:: cache:: theme:: upgrade:: devtheme:: engine_oracle:: \
         races::a_row_changed races::a_copy_made races::a_file_saved_while races::a_pull_never \
         races::a_content_change_without; then
         echo "test.sh: cargo test on PostgreSQL failed" >&2

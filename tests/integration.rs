@@ -11,6 +11,7 @@ mod completion;
 mod config;
 mod copies;
 mod devtheme;
+mod engine_oracle;
 mod engines;
 mod existence;
 mod export;
