@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use mybb_sync::mybb::db::PhpRows;
 use mybb_sync::mybb::stylecache;
 use mybb_sync::php::serialize::{self as phpser, Value};
 
 use crate::export::{sync_cmd, tree};
-use crate::util::{TestCommand, TestDb, TestDir, wait_until};
+use crate::util::{TestCommand, TestDb, TestDir, on_sqlite, wait_until};
 
 /// MyBB 1.8.37's own cache files for the fixture.
 const FIXTURE_CACHE: &str =
@@ -118,7 +119,10 @@ fn inherited_urls(column: &str) -> Vec<String> {
 #[track_caller]
 fn assert_default_theme_cache_matches(forum: &Forum) {
     let (properties, stylesheets) = forum.theme(2);
-    let want = stylecache::default_theme_cache("Default", 2, &properties, &stylesheets);
+    // SQLite's PDO hands MyBB the row keyed both ways, tid an int (checked against the Admin CP
+    // by tests/engine_oracle.rs).
+    let rows = if on_sqlite() { PhpRows::PdoSqlite } else { PhpRows::Strings };
+    let want = stylecache::default_theme_cache("Default", 2, &properties, &stylesheets, rows);
     let cached: String =
         forum.db.query_one("SELECT cache FROM mybb_datacache WHERE title = 'default_theme'");
     assert_eq!(cached, phpser::to_string(&want));

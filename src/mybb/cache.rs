@@ -534,7 +534,9 @@ impl Cache<'_> {
             let Some(current) = theme_rows.iter().find(|t| t.tid == update.tid) else {
                 continue;
             };
-            let stylesheets = serialize::to_string(&update.stylesheets);
+            let mut list = update.stylesheets;
+            stylecache::inherited_as_read(&mut list, db.php_rows());
+            let stylesheets = serialize::to_string(&list);
             let properties = update
                 .properties
                 .as_ref()
@@ -573,6 +575,7 @@ fn refresh_default_theme(db: &Db) -> Result<bool> {
         theme.tid,
         &theme.properties,
         &theme.stylesheets,
+        db.php_rows(),
     ));
     if db.datacache(DEFAULT_THEME_CACHE)?.as_deref() == Some(value.as_str()) {
         return Ok(false);

@@ -28,6 +28,7 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+use crate::mybb::db::PhpRows;
 use crate::php::serialize::{Key, Value};
 use crate::php::text;
 
@@ -460,15 +461,63 @@ fn php_compare(a: &Value, b: &Value) -> Ordering {
 }
 
 /// Returns the `default_theme` datacache value MyBB's `$cache->update_default_theme()` stores
-/// for the default theme (`def = 1`): its `name`, `tid`, `properties` and `stylesheets` columns,
-/// all as strings (the serialized columns stay serialized inside), in that order.
-pub fn default_theme_cache(name: &str, tid: u32, properties: &str, stylesheets: &str) -> Value {
-    Value::Array(vec![
-        (Key::Str("name".into()), Value::Str(name.into())),
-        (Key::Str("tid".into()), Value::Str(tid.to_string())),
-        (Key::Str("properties".into()), Value::Str(properties.into())),
-        (Key::Str("stylesheets".into()), Value::Str(stylesheets.into())),
-    ])
+/// for the default theme (`def = 1`): the row of its `name`, `tid`, `properties` and
+/// `stylesheets` columns (the serialized columns stay serialized inside), in that order, as the
+/// engine's driver hands it to PHP (`rows`): all strings by name on MySQL and PostgreSQL; on
+/// SQLite `tid` an int, and each value keyed by name, then by position.
+pub fn default_theme_cache(
+    name: &str,
+    tid: u32,
+    properties: &str,
+    stylesheets: &str,
+    rows: PhpRows,
+) -> Value {
+    let tid = match rows {
+        PhpRows::Strings => Value::Str(tid.to_string()),
+        PhpRows::PdoSqlite => Value::Int(tid.into()),
+    };
+    let columns = [
+        ("name", Value::Str(name.into())),
+        ("tid", tid),
+        ("properties", Value::Str(properties.into())),
+        ("stylesheets", Value::Str(stylesheets.into())),
+    ];
+    let mut row = Vec::new();
+    for (position, (column, value)) in (0..).zip(columns) {
+        if rows == PhpRows::PdoSqlite {
+            row.push((Key::Str(column.into()), value.clone()));
+            row.push((Key::Int(position), value));
+        } else {
+            row.push((Key::Str(column.into()), value));
+        }
+    }
+    Value::Array(row)
+}
+
+/// Turns the theme ids of `list`'s `inherited` map (a built stylesheet list) into what the
+/// engine's driver hands PHP for `themestylesheets.tid`: MyBB stores `$stylesheet['tid']` there
+/// as it read it, a string from mysqli and pgsql, an int from SQLite's PDO.
+pub fn inherited_as_read(list: &mut Value, rows: PhpRows) {
+    if rows == PhpRows::Strings {
+        return;
+    }
+    let Value::Array(scripts) = list else { return };
+    for (key, inherited) in scripts {
+        if *key != Key::Str("inherited".into()) {
+            continue;
+        }
+        let Value::Array(pages) = inherited else { continue };
+        for (_, urls) in pages {
+            let Value::Array(urls) = urls else { continue };
+            for (_, tid) in urls {
+                if let Value::Str(text) = tid
+                    && let Ok(n) = text.parse::<i64>()
+                {
+                    *tid = Value::Int(n);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -908,7 +957,30 @@ mod tests {
             .into_iter()
             .find(|r| r[0].text() == "default_theme")
             .expect("default_theme");
-        let value = default_theme_cache(theme2[1].text(), 2, theme2[4].text(), theme2[5].text());
+        let (name, properties, stylesheets) =
+            (theme2[1].text(), theme2[4].text(), theme2[5].text());
+        let value = default_theme_cache(name, 2, properties, stylesheets, PhpRows::Strings);
         assert_eq!(to_string(&value), cached[1].text());
+    }
+
+    #[test]
+    fn default_theme_cache_on_sqlite_is_a_pdo_row_fetched_both_ways() {
+        let value = default_theme_cache("D", 2, "p", "s", PhpRows::PdoSqlite);
+        assert_eq!(
+            to_string(&value),
+            "a:8:{s:4:\"name\";s:1:\"D\";i:0;s:1:\"D\";s:3:\"tid\";i:2;i:1;i:2;\
+             s:10:\"properties\";s:1:\"p\";i:2;s:1:\"p\";s:11:\"stylesheets\";s:1:\"s\";i:3;s:1:\"s\";}"
+        );
+    }
+
+    #[test]
+    fn inherited_theme_ids_are_ints_only_as_sqlites_pdo_reads_them() {
+        let list = "a:2:{s:6:\"global\";a:0:{}s:9:\"inherited\";a:1:{s:13:\"global_global\";\
+                    a:1:{s:5:\"a.css\";s:1:\"1\";}}}";
+        let mut value = parse(list).unwrap();
+        inherited_as_read(&mut value, PhpRows::Strings);
+        assert_eq!(to_string(&value), list);
+        inherited_as_read(&mut value, PhpRows::PdoSqlite);
+        assert_eq!(to_string(&value), list.replace("s:1:\"1\"", "i:1"));
     }
 }

@@ -168,6 +168,20 @@ pub fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// How MyBB's driver for a board's engine hands a row's values to PHP. It shows wherever MyBB
+/// serializes what it read: the `inherited` map of a theme's stylesheet list and the
+/// `default_theme` datacache row (checked against each engine's Admin CP, docs/engines.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhpRows {
+    /// Every value a string, keyed by its column's name: mysqli, and pgsql's `pg_fetch_array()`
+    /// (PGSQL_ASSOC).
+    Strings,
+    /// MyBB's SQLite driver (PDO) under PHP 8.1 or later: a value stored as an integer comes as
+    /// a PHP int, and its `fetch_array()` keys each value by name and by position
+    /// (`PDO::FETCH_BOTH`). PHP 8.0 and older hand strings; MyBB reads either alike.
+    PdoSqlite,
+}
+
 /// A connection to a MyBB database: one connection, made again when a ping after a pause or an
 /// error on it says that it is gone. Every question is handed to the engine the board is on.
 pub struct Db {
@@ -232,6 +246,14 @@ impl Db {
     /// Returns every theme, by tid.
     pub fn themes(&self) -> Result<Vec<ThemeRow>> {
         on_engine!(self, e => e.themes())
+    }
+
+    /// Returns how MyBB's driver for this board's engine hands rows to PHP.
+    pub fn php_rows(&self) -> PhpRows {
+        match self.engine {
+            Engine::Sqlite(_) => PhpRows::PdoSqlite,
+            Engine::MySql(_) | Engine::Postgres(_) => PhpRows::Strings,
+        }
     }
 
     /// Returns every stylesheet row, by sid; an error naming the first row too big for the
