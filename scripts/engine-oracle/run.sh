@@ -7,6 +7,7 @@
 # CI: the suite reads the kept files.
 #
 # Usage: scripts/engine-oracle/run.sh [sqlite] [pgsql]     (both when none is named)
+# MYBB_TARBALL: MyBB 1.8.37's release archive (default: ../shared/mybb/mybb-1.8.37.tar.gz).
 # Needs curl and php-cli with pdo_sqlite, pgsql, xml and mbstring (installed with apt-get when
 # missing, as root); PostgreSQL's server programs for a throwaway cluster (scripts/postgres.sh),
 # or MYBB_SYNC_TEST_PG_URL naming a server where a database mybb_engine_oracle may be made.
@@ -23,8 +24,12 @@ set -euo pipefail
 die() { echo "engine-oracle: $*" >&2; exit 1; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-tarball=${MYBB_TARBALL:-$repo/../../shared/mybb/mybb-1.8.37.tar.gz}
-[[ -f $tarball ]] || die "no MyBB 1.8.37 archive at $tarball (set MYBB_TARBALL)"
+# The archive beside the clone (../shared/mybb/, or ../../shared/mybb/ from a worktree).
+tarball=${MYBB_TARBALL:-}
+for candidate in "$repo/../shared/mybb" "$repo/../../shared/mybb"; do
+    [[ -z $tarball && -f $candidate/mybb-1.8.37.tar.gz ]] && tarball=$candidate/mybb-1.8.37.tar.gz
+done
+[[ -f $tarball ]] || die "no MyBB 1.8.37 archive found (set MYBB_TARBALL to mybb-1.8.37.tar.gz)"
 engines=("$@"); ((${#engines[@]})) || engines=(sqlite pgsql)
 
 need=()
@@ -133,7 +138,7 @@ run_engine() {
             pg_url=$MYBB_SYNC_TEST_PG_URL
             [[ $pg_url =~ ^postgres(ql)?://([^@/:]+)@([^/?]+) ]] || die "cannot read $pg_url"
             pg_user=${BASH_REMATCH[2]} pg_host=${BASH_REMATCH[3]} pg_db=mybb_engine_oracle
-            psql "$pg_url/postgres" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db ENCODING 'UTF8' TEMPLATE template0" >/dev/null
+            PGOPTIONS=--client-min-messages=warning psql "$pg_url/postgres" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db ENCODING 'UTF8' TEMPLATE template0" >/dev/null
             ;;
         *) die "unknown engine $engine (sqlite or pgsql)" ;;
     esac
