@@ -90,6 +90,12 @@ impl Board {
                 .set_modified(installed_at)
                 .unwrap();
         }
+        // The editor themes the Edit Theme form offers.
+        let editor = mybb_root.join("jscripts/sceditor/themes");
+        std::fs::create_dir_all(&editor).unwrap();
+        for css in ["mybb.css", "office.css"] {
+            std::fs::write(editor.join(css), "/* an editor theme */\n").unwrap();
+        }
         let board = Board { db, _dir: dir, sync_root, mybb_root, oracle };
         board.cmd().arg("export").expect_success();
         let start = board.snapshot(now());
@@ -100,6 +106,16 @@ impl Board {
     /// `mybb-sync --db ... --root sync --no-fsync --mybb forum`.
     fn cmd(&self) -> TestCommand {
         sync_cmd(&self.db, &self.sync_root).arg("--mybb").arg(&self.mybb_root)
+    }
+
+    /// Edits theme `theme`'s `theme.json` with `edit` and imports it; returns the step's start.
+    fn import_theme_file(&self, theme: &str, edit: impl FnOnce(&mut Value)) -> u64 {
+        let relative = format!("styles/{theme}/theme.json");
+        let mut file: Value = read_json(&self.sync_root.join(&relative));
+        edit(&mut file);
+        let mut text = serde_json::to_vec_pretty(&file).unwrap();
+        text.push(b'\n');
+        self.import(&relative, std::str::from_utf8(&text).unwrap())
     }
 
     /// Writes `content` into the sync root's file `relative` and imports it; returns the
@@ -152,11 +168,7 @@ impl Board {
         let columns = "sid, name, tid, attachedto, stylesheet, cachefile, lastmodified";
         out.insert(
             "themestylesheets".into(),
-            sheets
-                .into_iter()
-                .map(|r| object(columns, r, "lastmodified"))
-                .filter(|r| r["lastmodified"] == "now")
-                .collect(),
+            sheets.into_iter().map(|r| object(columns, r, "lastmodified")).collect(),
         );
         let columns = "tid, name, pid, def, properties, stylesheets, allowedgroups";
         out.insert("themes".into(), themes.into_iter().map(|r| object(columns, r, "")).collect());
@@ -174,7 +186,9 @@ impl Board {
     /// its text form as stored.
     fn rows(&self, columns: &str, from: &str) -> Vec<Vec<Option<String>>> {
         let texts: Vec<String> =
-            columns.split(", ").map(|c| format!("CAST({c} AS TEXT)")).collect();
+            // Named apart from the columns: PostgreSQL would name `CAST(sid AS TEXT)` `sid`, and
+            // sort `ORDER BY sid` by that text.
+            (0..).zip(columns.split(", ")).map(|(i, c)| format!("CAST({c} AS TEXT) AS c{i}")).collect();
         let sql = format!("SELECT {} FROM {from}", texts.join(", "));
         let rows: Vec<mysql::Row> = self.db.query_rows(&sql);
         rows.into_iter()
@@ -383,4 +397,42 @@ fn mybb_sync_writes_what_the_admin_cp_writes_on_this_engine() {
     // 5. Theme 2's own color_black.css edited: updated in place.
     let since = board.import("styles/Default/color_black.css", STYLESHEET_2);
     board.assert_step("5-stylesheet-edit", since);
+
+    // 6. Edit Theme, every field (the theme file's fields, as tests/theme_files.rs edits them).
+    let since = board.import_theme_file("Default", |file| {
+        file["name"] = json!("Default Edited");
+        file["allowedgroups"] = json!([2, 4]);
+        let p = &mut file["properties"];
+        p["editortheme"] = json!("office.css");
+        p["imgdir"] = json!("images/dark");
+        p["logo"] = json!("images/dark/logo.png");
+        p["tablespace"] = json!(6);
+        p["borderwidth"] = json!(1);
+        p["color"] = json!("night");
+        p["colors"] = json!(["night=Night", "calm=Calm"]);
+    });
+    board.assert_step("6-edit-theme", since);
+    // The rename moves the theme's folder.
+    board.cmd().arg("export").expect_success();
+    // 7. Stylesheet properties: the inherited showthread.css attached to two pages.
+    let since = board.import_theme_file("Default Edited", |file| {
+        file["stylesheets"]["showthread.css"]["attachedto"] =
+            json!(["showthread.php", "newreply.php?newreply,editdraft"]);
+    });
+    board.assert_step("7-attach", since);
+    // 8. Save Stylesheet Orders: css3.css first, global.css last, the others by sid.
+    let sids: Vec<(u32, String)> = board.db.query_rows(
+        "SELECT MAX(sid), name FROM mybb_themestylesheets WHERE tid IN (1, 2) GROUP BY name",
+    );
+    let since = board.import_theme_file("Default Edited", |file| {
+        for (sid, name) in sids {
+            let order = match name.as_str() {
+                "css3.css" => 0,
+                "global.css" => 99,
+                _ => sid,
+            };
+            file["stylesheets"][name.as_str()]["disporder"] = json!(order);
+        }
+    });
+    board.assert_step("8-orders", since);
 }

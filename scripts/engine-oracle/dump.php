@@ -1,8 +1,7 @@
 <?php
 // scripts/engine-oracle/dump.php: prints, as JSON, what the engine oracle keeps of a MyBB board
-// after a step (run.sh): every template row outside the master set, every stylesheet row written
-// by the step (its `lastmodified` "now"), the Default theme's row and the `default_theme`
-// datacache row, each value in
+// after a step (run.sh): every template row outside the master set, every stylesheet row outside
+// the master theme, the Default theme's row and the `default_theme` datacache row, each value in
 // its text form as stored. On SQLite each row also names each column's storage class (typeof),
 // which MyBB's PDO driver and mybb-sync's bound values must agree on.
 //
@@ -72,10 +71,6 @@ foreach($tables as $key => list($table, $columns, $where, $order))
 			$key_value = $pdo->quote($row[$order]);
 			$t = $rows("SELECT ".implode(', ', $types)." FROM $table WHERE $key_column = $key_value");
 			$row['storage'] = implode(' ', array_values($t[0]));
-		}
-		if($key === 'themestylesheets' && $row['lastmodified'] !== 'now')
-		{
-			continue;
 		}
 		$list[] = $row;
 	}

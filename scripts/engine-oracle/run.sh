@@ -20,6 +20,10 @@
 #   4-stylesheet-copy  the advanced stylesheet editor on the inherited `global.css`: copied into
 #                      theme 2, cache files written, the list and `default_theme` rebuilt
 #   5-stylesheet-edit  the same editor on theme 2's own `color_black.css`: updated in place
+#   6-edit-theme       Edit Theme with every field changed (as theme-oracle/forms.sh's 1-edit)
+#   7-attach           stylesheet properties of the inherited `showthread.css`: copied, attached
+#                      to showthread.php and newreply.php?newreply,editdraft
+#   8-orders           Save Stylesheet Orders: css3.css first, global.css last, the rest by sid
 set -euo pipefail
 die() { echo "engine-oracle: $*" >&2; exit 1; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -184,19 +188,47 @@ run_engine() {
     [[ $code == 302 ]] || die "$engine: Edit Stylesheet (update) answered $code"
     snapshot 5-stylesheet-edit
 
+    begin
+    code=$(admin_post -d module=style-themes -d action=edit -d tid=2 -d "name=Default Edited" -d pid=1 \
+        -d 'allowedgroups[]=2' -d 'allowedgroups[]=4' -d templateset=1 -d editortheme=office.css \
+        -d imgdir=images/dark -d logo=images/dark/logo.png -d tablespace=6 -d borderwidth=1 \
+        -d color=night --data-urlencode $'colors=night=Night\ncalm=Calm')
+    [[ $code == 302 ]] || die "$engine: Edit Theme answered $code"
+    snapshot 6-edit-theme
+
+    begin
+    code=$(admin_post -d module=style-themes -d action=stylesheet_properties -d tid=2 -d file=showthread.css \
+        -d name=showthread.css -d attach=1 -d attached_0=showthread.php \
+        -d attached_1=newreply.php -d action_1=1 -d action_list_1=newreply,editdraft)
+    [[ $code == 302 ]] || die "$engine: stylesheet properties answered $code"
+    snapshot 7-attach
+
+    begin
+    local orders=() sid name o
+    while IFS=$'\t' read -r sid name; do
+        case $name in css3.css) o=0 ;; global.css) o=99 ;; *) o=$sid ;; esac
+        orders+=(-d "disporder[$sid]=$o")
+    done < <(query_rows "SELECT sid, name FROM mybb_themestylesheets WHERE tid IN (1, 2) ORDER BY sid")
+    code=$(admin_post -d module=style-themes -d action=edit -d tid=2 -d do=save_orders "${orders[@]}")
+    [[ $code == 302 ]] || die "$engine: Save Orders answered $code"
+    snapshot 8-orders
+
     kill "$server"; wait "$server" 2>/dev/null || true; server=''
     echo "engine-oracle: $engine: done in $((SECONDS - started)) s, fixtures in $out" >&2
 }
 
-# The tid of the master `header` and of set 1's own `header`, read from the board.
-query_one() {
+# Prints the rows query $1 selects on the board, a line each, columns split by tabs.
+query_rows() {
     php -r '
         require $argv[1]; $d = $config["database"];
-        if ($d["type"] === "sqlite") { $pdo = new PDO("sqlite:".$d["database"]); echo $pdo->query($argv[2])->fetchColumn(); }
+        if ($d["type"] === "sqlite") { $pdo = new PDO("sqlite:".$d["database"]); $rows = $pdo->query($argv[2])->fetchAll(PDO::FETCH_NUM); }
         else { list($h, $p) = array_pad(explode(":", $d["hostname"]), 2, "5432");
                $l = pg_connect("host=$h port=$p dbname={$d["database"]} user={$d["username"]}");
-               echo pg_fetch_result(pg_query($l, $argv[2]), 0, 0); }' "$board/inc/config.php" "$1"
+               $rows = pg_fetch_all(pg_query($l, $argv[2]), PGSQL_NUM) ?: array(); }
+        foreach ($rows as $row) { echo implode("\t", $row), "\n"; }' "$board/inc/config.php" "$1"
 }
+# The tid of the master `header` and of set 1's own `header`, read from the board.
+query_one() { query_rows "$1" | head -1; }
 master_tid() { query_one "SELECT tid FROM mybb_templates WHERE sid = -2 AND title = 'header'"; }
 custom_tid() { query_one "SELECT tid FROM mybb_templates WHERE sid = 1 AND title = 'header'"; }
 
