@@ -55,6 +55,8 @@ struct Board {
     sync_root: PathBuf,
     mybb_root: PathBuf,
     oracle: PathBuf,
+    /// The highest stylesheet sid of the fresh install (see dump.php).
+    installed_sid: u32,
 }
 
 impl Board {
@@ -96,7 +98,8 @@ impl Board {
         for css in ["mybb.css", "office.css"] {
             std::fs::write(editor.join(css), "/* an editor theme */\n").unwrap();
         }
-        let board = Board { db, _dir: dir, sync_root, mybb_root, oracle };
+        let installed_sid = db.query_one("SELECT MAX(sid) FROM mybb_themestylesheets");
+        let board = Board { db, _dir: dir, sync_root, mybb_root, oracle, installed_sid };
         board.cmd().arg("export").expect_success();
         let start = board.snapshot(now());
         assert_same(&start, &installed, "0-installed (the starting state)");
@@ -168,7 +171,18 @@ impl Board {
         let columns = "sid, name, tid, attachedto, stylesheet, cachefile, lastmodified";
         out.insert(
             "themestylesheets".into(),
-            sheets.into_iter().map(|r| object(columns, r, "lastmodified")).collect(),
+            sheets
+                .into_iter()
+                .map(|r| object(columns, r, "lastmodified"))
+                .map(|mut r| {
+                    // A row of the install no step wrote: its content left out, as dump.php does.
+                    let sid: u32 = text(&r["sid"]).parse().unwrap();
+                    if r["lastmodified"] == "before" && sid <= self.installed_sid {
+                        r["stylesheet"] = json!("(as installed)");
+                    }
+                    r
+                })
+                .collect(),
         );
         let columns = "tid, name, pid, def, properties, stylesheets, allowedgroups";
         out.insert("themes".into(), themes.into_iter().map(|r| object(columns, r, "")).collect());

@@ -5,13 +5,17 @@
 // its text form as stored. On SQLite each row also names each column's storage class (typeof),
 // which MyBB's PDO driver and mybb-sync's bound values must agree on.
 //
-// Usage: php dump.php BOARD_ROOT SINCE
+// Usage: php dump.php BOARD_ROOT SINCE INSTALLED_SID
 //   BOARD_ROOT: the board (its inc/config.php says which database); SINCE: the step's start
 //   (Unix seconds). `dateline` and `lastmodified` are the time of the write: they are kept as
 //   "now" when at or after SINCE, else "before", the rule tests/engine_oracle.rs applies too.
+//   INSTALLED_SID: the highest stylesheet sid of the fresh install. A row of the install that no
+//   step wrote (sid at most that, `lastmodified` "before") keeps its content out of the dump,
+//   as "(as installed)": every write of a stylesheet's content sets `lastmodified`.
 error_reporting(E_ALL);
 $root = rtrim($argv[1], '/');
 $since = (int)$argv[2];
+$installed_sid = (int)$argv[3];
 $config = array();
 require "$root/inc/config.php";
 $d = $config['database'];
@@ -59,6 +63,10 @@ foreach($tables as $key => list($table, $columns, $where, $order))
 				$value = ((int)$value >= $since) ? 'now' : 'before';
 			}
 			$row[$column] = $value;
+		}
+		if($key === 'themestylesheets' && $row['lastmodified'] === 'before' && (int)$row['sid'] <= $installed_sid)
+		{
+			$row['stylesheet'] = '(as installed)';
 		}
 		if($sqlite)
 		{

@@ -110,7 +110,7 @@ admin_post() { curl -s -c "$jar" -b "$jar" -X POST "$A" -d my_post_key="$key" "$
 snapshot() {
     local step=$1 dir=$out/$1
     mkdir -p "$dir"
-    php "$here/dump.php" "$board" "$since" >"$dir/rows.json"
+    php "$here/dump.php" "$board" "$since" "$installed_sid" >"$dir/rows.json"
     (cd "$board/cache/themes" && find . -type f -newermt "@$since" ! -name index.html | sort) |
         while read -r file; do
             mkdir -p "$dir/cache/$(dirname "$file")"
@@ -153,6 +153,7 @@ run_engine() {
     diff -r -x index.html "$board/cache/themes" "$repo/tests/fixtures/mybb-1.8.37-cache-themes" >&2 ||
         die "$engine: the installer's cache files differ from tests/fixtures/mybb-1.8.37-cache-themes"
     since=$(($(date +%s) + 1))
+    installed_sid=$(query_one "SELECT MAX(sid) FROM mybb_themestylesheets")
     snapshot 0-installed
     login
     local master code tid
