@@ -372,3 +372,75 @@ fn watch_warns_once_of_a_save_s_new_findings_and_still_saves() {
     assert_eq!(warnings.len(), 1, "{log}");
     assert!(warnings[0].starts_with("warning: template_sets/Default Templates/Header"), "{log}");
 }
+
+/// Returns the 1-based line of the first `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in {text}"));
+    text[..at].matches('\n').count() + 1
+}
+
+// See: issue 28 (check does not lint theme.json).
+#[test]
+fn theme_json_is_checked_as_the_import_refuses_it_each_finding_at_its_field() {
+    let (_db, _dir, root) = exported("check_theme_json");
+    let path = root.join("styles/Default/theme.json");
+    let arg = path.to_str().unwrap();
+    let exported = std::fs::read_to_string(&path).unwrap();
+    // The sibling: an edit the import takes.
+    std::fs::write(&path, exported.replace("\"tablespace\": 5", "\"tablespace\": 6")).unwrap();
+    let out = check(&root, &[arg]).expect_success();
+    assert_eq!(lines(&out), Vec::<&str>::new(), "{out}");
+
+    // Not JSON: the parser's line and column.
+    std::fs::write(&path, exported.replacen("\"name\": \"Default\",", "\"name\": \"Default\"", 1))
+        .unwrap();
+    let out = check(&root, &[arg]).expect_code(3);
+    assert_eq!(
+        lines(&out),
+        ["styles/Default/theme.json:4:3: theme-file: not valid JSON at line 4 column 3: \
+          expected `,` or `}`"],
+        "{out}"
+    );
+
+    // An unknown field, at its line.
+    let text = exported.replace("\"imgdir\"", "\"imagedir\"");
+    std::fs::write(&path, &text).unwrap();
+    let (found, summary) = json(&check(&root, &[arg, "--json"]).expect_code(3));
+    assert_eq!(summary["rules"]["theme-file"], 1, "{summary}");
+    assert_eq!(found[0]["line"], line_of(&text, "\"imagedir\""), "{found:?}");
+    assert!(found[0]["message"].as_str().unwrap().starts_with("properties: unknown field"));
+
+    // Several refusals at once, each at its field: a colour line, a page, an order, an empty
+    // name, and an entry for a stylesheet the folder has no file of.
+    let mut value: Value = serde_json::from_str(&exported).unwrap();
+    value["name"] = "".into();
+    value["properties"]["colors"] = serde_json::json!(["night=Night", "sun=Sun Two"]);
+    value["stylesheets"]["usercp.css"]["attachedto"] = serde_json::json!(["usercp.php?a?b"]);
+    value["stylesheets"]["global.css"]["disporder"] = (-1).into();
+    value["stylesheets"]["ghost.css"] = serde_json::json!({"attachedto": []});
+    let text = serde_json::to_string_pretty(&value).unwrap();
+    std::fs::write(&path, &text).unwrap();
+    let out = check(&root, &[arg]).expect_code(3);
+    let want = [
+        (line_of(&text, "\"name\""), "name: Please enter a name for this theme."),
+        (line_of(&text, "\"colors\""), "properties.colors: The defined color set \"sun=Sun Two\""),
+        (line_of(&text, "\"ghost.css\""), "stylesheets.ghost.css: the theme's folder has no file"),
+        (line_of(&text, "\"disporder\": -1"), "stylesheets.global.css.disporder: must be 0 or"),
+        (line_of(&text, "\"usercp.php?a?b\""), "stylesheets.usercp.css.attachedto[0]: the"),
+    ];
+    for (line, message) in want {
+        let prefix = format!("styles/Default/theme.json:{line}:");
+        assert!(
+            lines(&out).iter().any(|l| l.starts_with(&prefix) && l.contains(message)),
+            "no `{prefix} ... {message}` in {out}"
+        );
+    }
+    assert_eq!(lines(&out).len(), 5, "{out}");
+
+    // A stylesheet file deleted while theme.json still lists it.
+    std::fs::write(&path, &exported).unwrap();
+    std::fs::remove_file(root.join("styles/Default/usercp.css")).unwrap();
+    let out = check(&root, &[]).expect_code(3);
+    assert_eq!(lines(&out).len(), 1, "{out}");
+    assert!(out.stdout.contains("theme-file: stylesheets.usercp.css: the theme's folder"), "{out}");
+}

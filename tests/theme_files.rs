@@ -251,8 +251,15 @@ fn refused(board: &Board, exported: &str, edit: impl FnOnce(&mut Value)) -> Stri
     refused_as_is(board)
 }
 
-/// Imports the theme file as it stands; asserts that it was refused with nothing written.
+/// Imports the theme file as it stands; asserts that it was refused with nothing written, and
+/// that `check` (with the board) finds the same reason first, as a `theme-file` error.
 fn refused_as_is(board: &Board) -> String {
+    let file = board.theme_file("Default");
+    let out = board.cmd().arg("check").arg(&file).arg("--json").expect_code(3);
+    let first: Value = serde_json::from_str(out.stdout.lines().next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("check found nothing ({e}): {out}"));
+    assert_eq!((&first["rule"], &first["severity"]), (&json!("theme-file"), &json!("error")));
+    let found = first["message"].as_str().unwrap_or_default().to_owned();
     let before = board.snapshot();
     let out = board.cmd().arg("import").expect_code(3);
     assert_eq!(board.snapshot(), before, "a refused theme file wrote to the board");
@@ -261,7 +268,9 @@ fn refused_as_is(board: &Board) -> String {
         .lines()
         .find(|l| l.contains("styles/Default/theme.json: refused: "))
         .unwrap_or_else(|| panic!("no refusal in {}", out.stderr));
-    line.split_once("refused: ").map(|(_, why)| why.to_owned()).unwrap_or_default()
+    let why = line.split_once("refused: ").map(|(_, why)| why.to_owned()).unwrap_or_default();
+    assert_eq!(found, why, "check and import give different reasons");
+    why
 }
 
 /// One edit of a theme file.
@@ -296,7 +305,7 @@ fn the_admin_cps_refusals_name_the_field_and_write_nothing() {
         ),
         (
             Box::new(|f| f["stylesheets"]["global.css"]["attachedto"] = json!(["a.php|b.php"])),
-            "stylesheets.global.css.attachedto: the page \"a.php|b.php\" holds '|'",
+            "stylesheets.global.css.attachedto[0]: the page \"a.php|b.php\" holds '|'",
         ),
         (
             Box::new(|f| f["stylesheets"]["nosuch.css"] = json!({"attachedto": []})),

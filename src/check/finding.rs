@@ -30,6 +30,8 @@ pub enum Rule {
     MissingImage,
     /// A stylesheet attached to a script the board root does not have.
     UnknownPage,
+    /// What `import` would refuse of a theme's `theme.json`.
+    ThemeFile,
 }
 
 /// How bad a finding is: errors make `check` exit 3, warnings do not.
@@ -51,7 +53,7 @@ impl Severity {
 
 impl Rule {
     /// Every rule, in the order the README documents them.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 9] = [
         Rule::TemplateSecurity,
         Rule::HtmlBalance,
         Rule::CssSyntax,
@@ -60,6 +62,7 @@ impl Rule {
         Rule::UnknownSetting,
         Rule::MissingImage,
         Rule::UnknownPage,
+        Rule::ThemeFile,
     ];
 
     /// Returns the rule's stable name.
@@ -73,6 +76,7 @@ impl Rule {
             Rule::UnknownSetting => "unknown-setting",
             Rule::MissingImage => "missing-image",
             Rule::UnknownPage => "unknown-page",
+            Rule::ThemeFile => "theme-file",
         }
     }
 
@@ -94,7 +98,8 @@ impl Rule {
             | Rule::HtmlBalance
             | Rule::CssSyntax
             | Rule::UnknownLang
-            | Rule::UnknownSetting => Severity::Error,
+            | Rule::UnknownSetting
+            | Rule::ThemeFile => Severity::Error,
             Rule::UpgradeVariables | Rule::MissingImage | Rule::UnknownPage => Severity::Warning,
         }
     }

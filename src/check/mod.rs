@@ -1,14 +1,15 @@
 //! `check`: finds what breaks a theme before visitors see it, in the files of a sync root.
 //!
-//! A layer between the commands and MyBB's rules: it reads no files and opens no connection of
-//! its own (the command hands it each file's text, the baseline of master templates and, with
-//! `--mybb`, the board's facts), so `watch` and `import --strict` run the same rules on the
+//! A layer between the commands and MyBB's rules: it reads no files (but a theme folder's
+//! listing, for `theme-file`) and opens no connection of its own (the command hands it each
+//! file's text, the baseline of master templates and, with `--mybb`, the board's facts), so `watch` and `import --strict` run the same rules on the
 //! same text they are about to write. One module per family of rules:
 //!
 //! - [`finding`]: the rules, their names and severities, a finding, line and column;
 //! - [`template`]: the rules that read templates; [`html`] the tag balance under one of them;
 //! - [`css`]: the stylesheet syntax (with Servo's `cssparser`) and its `url()`s;
 //! - [`board`]: what the board rules look up (languages, settings, images, scripts);
+//! - [`theme`]: what the import refuses of a theme's `theme.json`, with its own checks;
 //! - [`silence`]: `.mybb-sync-check` and `--allow`.
 
 pub mod board;
@@ -17,6 +18,7 @@ pub mod finding;
 pub mod html;
 pub mod silence;
 pub mod template;
+pub mod theme;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +26,7 @@ use std::path::Path;
 use crate::check::board::BoardFacts;
 use crate::check::finding::{Finding, Lines, Rule};
 use crate::check::silence::Silence;
+use crate::check::theme::ThemeBoard;
 use crate::sync::baseline::{Baseline, MasterEntry};
 use crate::sync::layout::{self, ItemPath};
 
@@ -37,6 +40,12 @@ pub struct Checker<'a> {
     /// The board, when `--mybb` names it: the board rules run only then.
     pub board: Option<&'a BoardFacts>,
     pub silence: &'a Silence,
+    /// The sync root, where a theme file's folder is listed for its stylesheet files: the
+    /// `theme-file` rule runs only with it (`watch` and `import` refuse such a file themselves,
+    /// with the same reasons).
+    pub root: Option<&'a Path>,
+    /// The board for the `theme-file` rule's board side (`--mybb`).
+    pub themes: Option<&'a ThemeBoard>,
 }
 
 impl Checker<'_> {
@@ -125,8 +134,15 @@ impl Checker<'_> {
                     }
                 }
             }
-            // Checked whole by the sync (JSON, then the Admin CP's rules against the board).
-            ItemPath::Theme { .. } => {}
+            ItemPath::Theme { theme } => {
+                if let Some(root) = self.root
+                    && self.runs(Rule::ThemeFile)
+                {
+                    let dir = root.join(ItemPath::theme_dir(theme));
+                    let sheets = crate::sync::new_themes::sheet_files(&dir);
+                    add(Rule::ThemeFile, theme::problems(text, theme, &sheets, self.themes));
+                }
+            }
         }
         let lines = Lines::new(text);
         let mut findings: Vec<Finding> = raw
@@ -149,7 +165,14 @@ mod tests {
     #[test]
     fn a_template_and_a_stylesheet_are_checked_by_their_rules() {
         let silence = Silence::default();
-        let checker = Checker { baseline: None, xml_masters: None, board: None, silence: &silence };
+        let checker = Checker {
+            baseline: None,
+            xml_masters: None,
+            board: None,
+            silence: &silence,
+            root: None,
+            themes: None,
+        };
         let path = Path::new("template_sets/Default Templates/Ungrouped Templates/x.html");
         let found = checker.check(path, "<div>\n  {$a->b()}</div>");
         assert_eq!(found.len(), 1);

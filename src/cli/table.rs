@@ -271,9 +271,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         operands_usage: "[PATH...]",
         operands: Operands::Paths { min: 0 },
         summary: "Find what breaks a theme: PATH:LINE:COLUMN: RULE: message (board rules with --mybb)",
-        about: "Lints the templates and stylesheets under the sync root (or the files and folders \
+        about: "Lints the templates, stylesheets and theme.json files under the sync root (or the files and folders \
                 named) and changes nothing: template-security, html-balance, css-syntax, \
-                upgrade-variables, and with --mybb unknown-lang, unknown-setting, missing-image, \
+                upgrade-variables, theme-file, and with --mybb unknown-lang, unknown-setting, missing-image, \
                 unknown-page. Exit 3 when any error is found; warnings alone exit 0.",
         flags: &[
             Flag::switch(

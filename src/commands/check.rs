@@ -1,4 +1,4 @@
-//! `check [PATH]...`: lints the sync root's templates and stylesheets (or the named files and
+//! `check [PATH]...`: lints the sync root's templates, stylesheets and theme files (or the named files and
 //! folders) and prints one line per finding, `PATH:LINE:COLUMN: RULE: message`, with paths
 //! relative to the sync root as `status` prints them. `--json`: one object per finding
 //! (`path`, `line`, `column`, `rule`, `severity`, `message`), then a summary. Exit 3 when any
@@ -19,6 +19,7 @@ use crate::check::Checker;
 use crate::check::board::BoardFacts;
 use crate::check::finding::{Finding, Rule, Severity};
 use crate::check::silence::Silence;
+use crate::check::theme::ThemeBoard;
 use crate::cli::CheckArgs;
 use crate::config::{self, Config, ConnectionArgs};
 use crate::disk::walk::walk_files;
@@ -91,15 +92,20 @@ fn read_masters(path: &Path) -> Result<HashMap<String, MasterEntry>> {
 }
 
 /// Returns the board's facts when `args` name MyBB's root (`--mybb`, `MYBB_ROOT`): read once,
-/// from its files and, through its configuration, its database. None without a board.
-pub fn load_board(args: &ConnectionArgs) -> Result<Option<BoardFacts>> {
+/// from its files and, through its configuration, its database; and the board as the theme
+/// files' checks ask it. None without a board.
+pub fn load_board(
+    args: &ConnectionArgs,
+    sync_root: &Path,
+) -> Result<Option<(BoardFacts, ThemeBoard)>> {
     let named = args.mybb_root.clone().or_else(|| {
         std::env::var_os(config::ENV_MYBB_ROOT).filter(|v| !v.is_empty()).map(PathBuf::from)
     });
     let Some(root) = named else { return Ok(None) };
     let config = config::resolve(args)?;
     let db = Db::connect(&config.db, &config.prefix)?;
-    BoardFacts::load(&root, &db).map(Some)
+    let facts = BoardFacts::load(&root, &db)?;
+    Ok(Some((facts, ThemeBoard::load(db, &root, sync_root)?)))
 }
 
 /// Returns the findings in `files` (paths under sync root `root`), sorted by path and place.
@@ -183,12 +189,14 @@ pub fn run(args: &ConnectionArgs, options: &CheckArgs) -> Result<()> {
         Some(_) => Some(Baseline::load(&root)?).filter(|b| b.exists),
         None => load_baseline(&root)?,
     };
-    let board = load_board(args)?;
+    let (board, themes) = load_board(args, &root)?.unzip();
     let checker = Checker {
         baseline: baseline.as_ref(),
         xml_masters: xml_masters.as_ref(),
         board: board.as_ref(),
         silence: &silence,
+        root: Some(&root),
+        themes: themes.as_ref(),
     };
     let files = files_to_check(&root, &paths)?;
     let findings = check_files(&checker, &root, &files);
@@ -307,6 +315,9 @@ impl SaveWarnings {
             xml_masters: None,
             board: rules.board.as_ref(),
             silence: &rules.silence,
+            // The watcher refuses a theme file itself, with the same reasons.
+            root: None,
+            themes: None,
         };
         let root = &self.config.sync_root;
         let mut found = check_files(&checker, root, files);

@@ -177,6 +177,9 @@ fn refuse_check_errors(
         xml_masters: None,
         board: board.as_ref(),
         silence: &silence,
+        // The import refuses a theme file itself, with the same reasons.
+        root: None,
+        themes: None,
     };
     let findings = crate::commands::check::check_files(&checker, root, &files);
     let mut refused: Refusals = Vec::new();

@@ -196,10 +196,27 @@ fn strings(items: &[String]) -> Value {
 /// Reads a theme file's text. An error names the line and column of a JSON syntax error, or
 /// the field that is missing, unknown or of the wrong type; the caller prefixes the path.
 pub fn parse(text: &str) -> Result<ThemeFile, String> {
+    parse_located(text).map_err(|(why, _)| why)
+}
+
+/// Reads a theme file's text as [`parse`] does; an error also carries the 1-based line and
+/// column of a JSON syntax error (for `check`, which prints them as compilers do).
+pub fn parse_located(text: &str) -> Result<ThemeFile, (String, Option<(usize, usize)>)> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        format!("not valid JSON at line {} column {}: {}", e.line(), e.column(), json_reason(&e))
+        let why = format!(
+            "not valid JSON at line {} column {}: {}",
+            e.line(),
+            e.column(),
+            json_reason(&e)
+        );
+        (why, Some((e.line(), e.column())))
     })?;
-    let top = object(&value, "the file")?;
+    from_value(&value).map_err(|why| (why, None))
+}
+
+/// Reads a theme file's JSON value; an error names the field.
+fn from_value(value: &Value) -> Result<ThemeFile, String> {
+    let top = object(value, "the file")?;
     known_keys(top, "the file", &["allowedgroups", "name", "parent", "properties", "stylesheets"])?;
     let name = string(field(top, "name", "")?, "name")?.to_owned();
     let parent = match field(top, "parent", "")? {

@@ -125,28 +125,45 @@ pub fn check(
     new: &ThemeFile,
     checks: Checks<'_>,
 ) -> std::result::Result<(), String> {
+    match problems(db, board, tid, old, new, checks).into_iter().next() {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Returns every refusal [`check`] would make of `new`, in the order it makes them: the Edit
+/// Theme form's (only when its fields changed, as only then is the form sent), then each
+/// stylesheet's. `check` lints with it, so the linter and the import refuse the same things.
+pub fn problems(
+    db: &Db,
+    board: &Board,
+    tid: u32,
+    old: &ThemeFile,
+    new: &ThemeFile,
+    checks: Checks<'_>,
+) -> Vec<String> {
     if tid == MASTER_THEME_TID || board.theme(tid).is_none() {
-        return Err("You have selected an invalid theme. (the master theme is read-only)".into());
+        return vec!["You have selected an invalid theme. (the master theme is read-only)".into()];
     }
+    let mut found = Vec::new();
     if edits_theme(old, new) {
-        check_edit_theme(db, board, tid, new, checks.mybb_root)?;
+        let on = OnBoard { db, board, tid: Some(tid) };
+        found.extend(edit_theme_problems(new, Some(on), checks.mybb_root));
     }
-    for (name, sheet) in &new.stylesheets {
-        let known = old.stylesheets.contains_key(name) || checks.new_sheets.contains(name);
-        if !known {
-            return Err(format!(
-                "stylesheets.{name}: the theme has no stylesheet of that name (add its file to \
-                 the theme folder, or remove the entry)"
-            ));
-        }
-        if let Some(problem) = sheet.attachedto.iter().find_map(|e| attachment_problem(e)) {
-            return Err(format!("stylesheets.{name}.attachedto: {problem}"));
-        }
-        if sheet.disporder.is_some_and(|o| o < 0) {
-            return Err(format!("stylesheets.{name}.disporder: must be 0 or more"));
-        }
-    }
-    Ok(())
+    let known = |name: &str| {
+        old.stylesheets.contains_key(name) || checks.new_sheets.contains(&name.to_owned())
+    };
+    found.extend(sheet_problems(new, Some(&known)));
+    found
+}
+
+/// A board to check a theme file against: its rows, and the database for what is compared as
+/// the database compares (names). `tid`: the theme the file is of, None for one not made yet.
+#[derive(Clone, Copy)]
+pub struct OnBoard<'a> {
+    pub db: &'a Db,
+    pub board: &'a Board,
+    pub tid: Option<u32>,
 }
 
 /// Returns true if and only if the Edit Theme form's fields differ between the files.
@@ -157,54 +174,67 @@ fn edits_theme(old: &ThemeFile, new: &ThemeFile) -> bool {
         || old.properties != new.properties
 }
 
-/// The Edit Theme form's checks, in its order.
-fn check_edit_theme(
-    db: &Db,
-    board: &Board,
-    tid: u32,
+/// Returns every refusal of the Edit Theme form for `new`, in the form's order. Without a
+/// board (`on` None: `check` with no `--mybb`), only what the file alone shows: the colour
+/// lines, a template set or name missing, the groups, an empty editor theme; with it, also a
+/// template set, parent or editor theme the board lacks, a name another theme has, a parent
+/// loop.
+pub fn edit_theme_problems(
     new: &ThemeFile,
+    on: Option<OnBoard<'_>>,
     mybb_root: Option<&Path>,
-) -> std::result::Result<(), String> {
+) -> Vec<String> {
+    let mut found = Vec::new();
     let p = &new.properties;
-    color_pairs(&p.colors).map_err(|why| format!("properties.colors: {why}"))?;
+    if let Err(why) = color_pairs(&p.colors) {
+        found.push(format!("properties.colors: {why}"));
+    }
     let invalid_set = "properties.templateset: The selected template set does not exist. Please \
                        select a valid template set.";
-    let Some(title) = &p.templateset else { return Err(invalid_set.into()) };
-    if board.set_sid(title).is_none_or(|sid| sid <= 0) {
-        return Err(format!("{invalid_set} (no set is titled {title:?})"));
+    match (&p.templateset, on) {
+        (None, _) => found.push(format!("{invalid_set} (the file names none)")),
+        (Some(title), Some(on)) if on.board.set_sid(title).is_none_or(|sid| sid <= 0) => {
+            found.push(format!("{invalid_set} (no set is titled {title:?})"));
+        }
+        _ => {}
     }
     if new.name.is_empty() {
-        return Err("name: Please enter a name for this theme.".into());
+        found.push("name: Please enter a name for this theme.".into());
+    } else if let Some(on) = on {
+        match on.db.theme_tid_by_name(&new.name) {
+            Ok(Some(other)) if Some(other) != on.tid => found.push(format!(
+                "name: A theme with the same name already exists. Please specify a different \
+                 name. ({:?})",
+                new.name
+            )),
+            Ok(_) => {}
+            Err(e) => found.push(format!("name: {}", crate::error::chain(&e))),
+        }
     }
-    if db
-        .theme_tid_by_name(&new.name)
-        .map_err(|e| crate::error::chain(&e))?
-        .is_some_and(|t| t != tid)
-    {
-        return Err(format!(
-            "name: A theme with the same name already exists. Please specify a different name. \
-             ({:?})",
-            new.name
-        ));
-    }
-    if let Some(parent) = &new.parent {
-        let invalid = "parent: The selected parent theme does not exist. Please select a valid \
-                       parent theme.";
-        let Some(row) = board.theme_by_name(parent) else {
-            return Err(format!("{invalid} (no theme is named {parent:?})"));
-        };
-        // Beyond MyBB: a theme under itself would make MyBB's list builder recurse forever.
-        if row.tid == tid || board.theme_chain(row.tid).contains(&tid) {
-            return Err(format!(
-                "parent: {parent:?} is this theme or one of its descendants; a theme cannot \
-                 inherit from itself"
-            ));
+    if let (Some(parent), Some(on)) = (&new.parent, on) {
+        match on.board.theme_by_name(parent) {
+            None => found.push(format!(
+                "parent: The selected parent theme does not exist. Please select a valid parent \
+                 theme. (no theme is named {parent:?})"
+            )),
+            // Beyond MyBB: a theme under itself would make MyBB's list builder recurse forever.
+            Some(row)
+                if on.tid.is_some_and(|tid| {
+                    row.tid == tid || on.board.theme_chain(row.tid).contains(&tid)
+                }) =>
+            {
+                found.push(format!(
+                    "parent: {parent:?} is this theme or one of its descendants; a theme cannot \
+                     inherit from itself"
+                ));
+            }
+            Some(_) => {}
         }
     }
     if let AllowedGroups::Groups(gids) = &new.allowedgroups
         && let Some(bad) = gids.iter().find(|g| **g <= 0)
     {
-        return Err(format!("allowedgroups: {bad} is not a user group id"));
+        found.push(format!("allowedgroups: {bad} is not a user group id"));
     }
     let editor_ok = match mybb_root {
         Some(root) => {
@@ -216,13 +246,40 @@ fn check_edit_theme(
         None => !p.editortheme.is_empty(),
     };
     if !editor_ok {
-        return Err(format!(
+        found.push(format!(
             "properties.editortheme: The selected editor theme does not exist. Please select a \
              valid editor theme. ({:?} under {EDITOR_THEMES_DIR}/)",
             p.editortheme
         ));
     }
-    Ok(())
+    found
+}
+
+/// Returns every refusal of the stylesheets' entries of `new`: a malformed page, a negative
+/// order and, given `known` (which names the theme has or is about to have), a stylesheet it
+/// does not have.
+pub fn sheet_problems(new: &ThemeFile, known: Option<&dyn Fn(&str) -> bool>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, sheet) in &new.stylesheets {
+        if known.is_some_and(|known| !known(name)) {
+            found.push(format!(
+                "stylesheets.{name}: the theme has no stylesheet of that name (add its file to \
+                 the theme folder, or remove the entry)"
+            ));
+        }
+        for (i, problem) in sheet
+            .attachedto
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i, attachment_problem(e)?)))
+        {
+            found.push(format!("stylesheets.{name}.attachedto[{i}]: {problem}"));
+        }
+        if sheet.disporder.is_some_and(|o| o < 0) {
+            found.push(format!("stylesheets.{name}.disporder: must be 0 or more"));
+        }
+    }
+    found
 }
 
 /// Writes `new`, the edited file of theme `tid`, form by form (see the module documentation),

@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::cache;
 use crate::mybb::db::Db;
-use crate::mybb::theme_file::{self, AllowedGroups, MAX_THEME_FILE_BYTES, ThemeFile, color_pairs};
-use crate::mybb::theme_forms;
+use crate::mybb::theme_file::{self, MAX_THEME_FILE_BYTES, ThemeFile};
+use crate::mybb::theme_forms::{self, OnBoard};
 use crate::mybb::theme_import::build_new_theme;
 use crate::sync::layout::{self, ItemPath, STYLES_DIR, THEME_FILE};
 
@@ -81,9 +81,8 @@ fn theme_folders(styles: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// Reads and checks the file of new theme `theme` at `path`: the Create New Theme form's
-/// checks (a name, not taken, a parent that exists) and the Edit Theme form's that can be made
-/// before the theme exists. Returns why not, naming the field.
+/// Reads and checks the file of new theme `theme` at `path` ([`problems`]). Returns the first
+/// refusal, naming the field.
 fn check(
     db: &Db,
     config: &Config,
@@ -99,56 +98,104 @@ fn check(
     let text = crate::mybb::validate::validate(crate::mybb::validate::ItemKind::Theme, &bytes)
         .map_err(|r| r.to_string())?;
     let file = theme_file::parse(text)?;
+    let sheets = sheet_files(path.parent().unwrap_or(path));
+    let folder = Folder { sync_root: &config.sync_root, theme, sheets: &sheets };
+    let on = OnBoard { db, board, tid: None };
+    if let Some(why) = problems(on, config.mybb_root.as_deref(), &folder, &file).into_iter().next()
+    {
+        return Err(why);
+    }
+    let parent = file.parent.as_deref().and_then(|p| board.theme_by_name(p)).map_or(0, |t| t.tid);
+    let title = file.properties.templateset.clone().unwrap_or_default();
+    let new_set = board.set_sid(&title).is_none().then_some(title);
+    Ok(NewTheme { file, parent, new_set, sheets })
+}
+
+/// Returns the names of the stylesheet files in theme folder `dir`, sorted (none when it
+/// cannot be read).
+pub fn sheet_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| layout::is_stylesheet_name(n))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The folder of a theme the board does not have yet.
+pub struct Folder<'a> {
+    pub sync_root: &'a Path,
+    /// Its theme's name, from the folder's name.
+    pub theme: &'a str,
+    /// Its stylesheet files, by name.
+    pub sheets: &'a [String],
+}
+
+/// Returns every refusal `import --new-themes` makes of `file`, the theme file of `folder`,
+/// in its order: the Create New Theme form's checks (a name, its folder's, not taken; a parent
+/// that exists), a template set on the board or a folder to create it from, then what Edit
+/// Theme and the stylesheet forms refuse once the theme exists, so that nothing is created
+/// for a file they would refuse. `check` lints new folders with it.
+pub fn problems(
+    on: OnBoard<'_>,
+    mybb_root: Option<&Path>,
+    folder: &Folder<'_>,
+    file: &ThemeFile,
+) -> Vec<String> {
+    let (board, theme) = (on.board, folder.theme);
+    let mut found = Vec::new();
     if file.name != theme {
-        return Err(format!(
+        found.push(format!(
             "name: {:?} is not its folder's name {theme:?}; a new theme takes its folder's name",
             file.name
         ));
     }
     let parent = match &file.parent {
-        Some(name) => board.theme_by_name(name).map(|t| t.tid).ok_or_else(|| {
-            format!(
-                "parent: The selected parent theme does not exist. Please select a valid parent \
-                 theme. (no theme is named {name:?})"
-            )
-        })?,
-        None => return Err("parent: a new theme needs a parent theme".to_owned()),
-    };
-    let title = file.properties.templateset.clone().unwrap_or_default();
-    let new_set = match board.set_sid(&title) {
-        Some(sid) if sid > 0 => None,
-        Some(_) => {
-            return Err(format!("properties.templateset: {title:?} cannot be a theme's set"));
-        }
-        None if !title.is_empty() && config.sync_root.join(ItemPath::set_dir(&title)).is_dir() => {
-            Some(title.clone())
+        Some(name) => {
+            let row = board.theme_by_name(name);
+            if row.is_none() {
+                found.push(format!(
+                    "parent: The selected parent theme does not exist. Please select a valid \
+                     parent theme. (no theme is named {name:?})"
+                ));
+            }
+            row
         }
         None => {
-            return Err(format!(
+            found.push("parent: a new theme needs a parent theme".to_owned());
+            None
+        }
+    };
+    if let Some(title) = &file.properties.templateset {
+        match board.set_sid(title) {
+            Some(sid) if sid > 0 => {}
+            Some(_) => {
+                found.push(format!("properties.templateset: {title:?} cannot be a theme's set"));
+            }
+            None if !title.is_empty()
+                && folder.sync_root.join(ItemPath::set_dir(title)).is_dir() => {}
+            None => found.push(format!(
                 "properties.templateset: The selected template set does not exist. Please \
                  select a valid template set. (no set is titled {title:?} on the board, and \
                  there is no folder {} to create it from)",
-                ItemPath::set_dir(&title).display()
-            ));
+                ItemPath::set_dir(title).display()
+            )),
         }
-    };
-    color_pairs(&file.properties.colors).map_err(|why| format!("properties.colors: {why}"))?;
-    if let AllowedGroups::Groups(gids) = &file.allowedgroups
-        && let Some(bad) = gids.iter().find(|g| **g <= 0)
-    {
-        return Err(format!("allowedgroups: {bad} is not a user group id"));
     }
-    if db.theme_tid_by_name(theme).map_err(|e| crate::error::chain(&e))?.is_some() {
-        return Err("name: A theme with the same name already exists.".to_owned());
+    match on.db.theme_tid_by_name(theme) {
+        Ok(Some(_)) => found.push("name: A theme with the same name already exists.".to_owned()),
+        Ok(None) => {}
+        Err(e) => found.push(format!("name: {}", crate::error::chain(&e))),
     }
-    let dir = path.parent().unwrap_or(path);
-    let mut sheets: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| layout::is_stylesheet_name(n))
-        .collect();
-    sheets.sort();
-    Ok(NewTheme { file, parent, new_set, sheets })
+    // Edit Theme's own checks of what the board cannot answer before the theme exists.
+    found.extend(theme_forms::edit_theme_problems(file, None, mybb_root));
+    let inherited = parent.map(|p| board.resolved_stylesheets(p.tid)).unwrap_or_default();
+    let known =
+        |name: &str| folder.sheets.iter().any(|s| s == name) || inherited.contains_key(name);
+    found.extend(theme_forms::sheet_problems(file, Some(&known)));
+    found.dedup();
+    found
 }
 
 /// Creates the set if needed, the theme, then writes the file's fields as Edit Theme does.
