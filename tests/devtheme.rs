@@ -871,3 +871,38 @@ fn a_publish_killed_before_its_theme_fields_is_finished_by_the_next_run() {
     let out = forum.cmd().args(["publish", "--json"]).expect_success();
     assert!(out.stdout.contains("\"planned\":0"), "{out}");
 }
+
+// See: issue 29 (a carried field the live theme would refuse was caught at write time).
+#[test]
+fn a_theme_field_the_live_theme_would_refuse_is_refused_in_the_plan_and_nothing_is_written() {
+    let forum = Forum::new("publish_props_refused");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_template("Header Templates", "header"), "<div>two</div>");
+    edit_theme_file(&forum, COPY, |file| {
+        file["properties"]["editortheme"] = serde_json::json!("office.css");
+        file["properties"]["logo"] = serde_json::json!("images/dev.png");
+    });
+    // The editor theme the copy chose is removed from the board since: Edit Theme would
+    // refuse it on the live theme.
+    std::fs::remove_file(forum.mybb_root.join("jscripts/sceditor/themes/office.css")).unwrap();
+    let before = forum.snapshot();
+    let props =
+        || -> String { forum.db.query_one("SELECT properties FROM mybb_themes WHERE tid = 2") };
+    let props_before = props();
+    let dry = forum.cmd().args(["publish", "--dry-run"]).expect_code(3);
+    assert!(
+        dry.stdout.contains("refused   theme properties.editortheme")
+            && dry.stdout.contains("The selected editor theme does not exist"),
+        "{dry}"
+    );
+    assert!(dry.stdout.contains("held      template header"), "{dry}");
+    let out = forum.cmd().arg("publish").expect_code(3);
+    assert!(out.stdout.contains("refused   theme properties.editortheme"), "{out}");
+    assert_eq!(forum.snapshot(), before, "nothing is written");
+    assert_eq!(props(), props_before);
+    assert!(!forum.sync_root.join(".mybb-sync/dev/theme-2.publish.json").exists());
+    // --partial carries the rest; the refused field stays the live theme's.
+    forum.cmd().args(["publish", "--partial"]).expect_code(3);
+    assert_eq!(forum.live_template("header").as_deref(), Some("<div>two</div>"));
+    assert!(props().contains("images/dev.png") && !props().contains("office.css"), "{}", props());
+}

@@ -64,6 +64,7 @@ pub fn run(ctx: &Context, args: &PublishArgs) -> Result<()> {
     if let Some(prefer) = args.prefer {
         plan = publish::settle(plan, prefer);
     }
+    props::refuse_invalid(db, config, record.theme_tid, &mut plan)?;
     let blocked = plan.iter().filter(|p| matches!(p.action, Action::Conflict | Action::Refused));
     let blocked = blocked.count();
     let writes: Vec<Entry> = if blocked > 0 && !args.partial {

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::mybb::board::Board;
 use crate::mybb::db::Db;
 use crate::mybb::theme_file::{Sheet, ThemeFile};
-use crate::mybb::theme_forms::{apply, render_theme};
+use crate::mybb::theme_forms::{Checks, apply, problems, render_theme};
 use crate::mybb::validate::ItemKind;
 use crate::sync::devtheme::ThemeNow;
 use crate::sync::devtheme::publish::{Action, Entry, Outcome, Planned};
@@ -169,6 +169,43 @@ pub fn plan(base: &Items, live: &ThemeNow, copy: &ThemeNow) -> Vec<Planned> {
         });
     }
     plan
+}
+
+/// Refuses in `plan` each theme field it carries that the live theme `tid`'s forms would refuse
+/// once set: the fields to publish are set on what the live theme renders now and checked as
+/// the writer checks them (`theme_forms::problems`), so that nothing is written for them and
+/// `--dry-run` says so, rather than the writer failing half-way through the publish. A refusal
+/// that names no carried field (Edit Theme checks the whole form) refuses every carried
+/// property field.
+pub fn refuse_invalid(db: &Db, config: &Config, tid: u32, plan: &mut [Planned]) -> Result<()> {
+    let carried = |p: &Planned| p.kind == ItemKind::Theme && p.action == Action::Publish;
+    if !plan.iter().any(carried) {
+        return Ok(());
+    }
+    let board = Board::load(db)?;
+    let forms = db.theme_forms()?;
+    let Some(seen) = render_theme(&board, &forms, tid) else { return Ok(()) };
+    let mut new = seen.clone();
+    for item in plan.iter().filter(|p| carried(p)) {
+        if let Some(value) = &item.result {
+            set(&mut new, &item.name, value);
+        }
+    }
+    let checks = Checks { mybb_root: config.mybb_root.as_deref(), new_sheets: &[] };
+    for why in problems(db, &board, tid, &seen, &new, checks) {
+        let field = why.split_once(": ").map_or("", |(field, _)| field);
+        // `stylesheets.NAME.attachedto[2]` is the field `stylesheets.NAME.attachedto`.
+        let field = field.split_once('[').map_or(field, |(field, _)| field);
+        let named = plan.iter().any(|p| carried(p) && p.name == field);
+        for item in plan.iter_mut().filter(|p| carried(p)) {
+            let hit = if named { item.name == field } else { item.name.starts_with("properties.") };
+            if hit {
+                item.action = Action::Refused;
+                item.reason = Some(format!("the live theme would refuse it: {why}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Carries the theme-field entries of `entries` (the others are the caller's) onto live
