@@ -906,3 +906,38 @@ fn a_theme_field_the_live_theme_would_refuse_is_refused_in_the_plan_and_nothing_
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>two</div>"));
     assert!(props().contains("images/dev.png") && !props().contains("office.css"), "{}", props());
 }
+
+// See: issue 29 (a stylesheet deleted in the copy is not carried). The copy is a child of the
+// live theme: MyBB gives a child theme every stylesheet of its parent, so deleting the copy's
+// own row brings the live one back into the copy (its file included); the copy then renders
+// the base, and there is no deletion for publish to carry.
+#[test]
+fn a_stylesheet_deleted_in_the_copy_comes_back_from_the_live_theme_and_nothing_is_carried() {
+    let forum = Forum::new("publish_sheet_deleted");
+    forum.dev(&["--no-live-reload"]);
+    forum.save(&forum.copy_stylesheet("dev.css"), ".new { margin: 0; }\n");
+    forum.cmd().arg("publish").expect_success();
+    let live_sheets = || -> Vec<String> {
+        forum.db.query_rows("SELECT name FROM mybb_themestylesheets WHERE tid = 2 ORDER BY name")
+    };
+    assert!(live_sheets().contains(&"dev.css".to_owned()));
+    let copy_sheets = || -> Vec<String> {
+        forum.db.query_rows(&format!(
+            "SELECT name FROM mybb_themestylesheets WHERE tid = {} ORDER BY name",
+            forum.copy_tid()
+        ))
+    };
+    assert!(copy_sheets().contains(&"dev.css".to_owned()), "{:?}", copy_sheets());
+    // Deleted in the copy: its own row goes, and the live theme's is what the copy serves.
+    std::fs::remove_file(forum.copy_stylesheet("dev.css")).unwrap();
+    let out = forum.cmd().arg("import").expect_success();
+    assert!(!copy_sheets().contains(&"dev.css".to_owned()), "{out}");
+    forum.cmd().arg("export").expect_success();
+    assert_eq!(
+        std::fs::read_to_string(forum.copy_stylesheet("dev.css")).unwrap(),
+        ".new { margin: 0; }\n"
+    );
+    let out = forum.cmd().args(["publish", "--dry-run", "--json"]).expect_success();
+    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    assert!(live_sheets().contains(&"dev.css".to_owned()));
+}

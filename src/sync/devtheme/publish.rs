@@ -194,7 +194,7 @@ fn plan_item(kind: ItemKind, name: &str, sides: &Sides<'_>, attachedto: String) 
                 Action::Skipped,
                 "copy",
                 Some(
-                    "deleted in the copy: publish does not delete stylesheets (delete it live in the Admin CP, or with import)",
+                    "not in the copy (no longer a child of the live theme?): publish deletes no stylesheet (delete it live in the Admin CP, or with import)",
                 ),
                 None,
             )),
