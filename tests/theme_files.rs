@@ -530,3 +530,50 @@ fn import_new_themes_creates_a_theme_and_its_set_from_their_folders() {
     assert_eq!(board.read("Night"), file);
     assert_in_sync(&board);
 }
+
+// See: issue 28 (a new theme whose parent is also new needed two imports).
+#[test]
+fn import_new_themes_creates_a_parent_before_its_child_in_one_run_and_refuses_a_cycle() {
+    let board = Board::new("theme_file_new_parent");
+    let folder = |theme: &str, parent: &str| {
+        let mut file = board.read("Default");
+        file["name"] = json!(theme);
+        file["parent"] = json!(parent);
+        std::fs::create_dir_all(board.sync_root.join("styles").join(theme)).unwrap();
+        board.write(theme, &file);
+    };
+    // "Ash" sorts before its parent "Birch", whose parent is the board's Default.
+    folder("Ash", "Birch");
+    folder("Birch", "Default");
+    let out = board.cmd().args(["import", "--new-themes", "--dry-run", "--prefer", "disk"]).run();
+    let birch = out.stderr.find("would create the theme \"Birch\", child of \"Default\"");
+    let ash = out.stderr.find("would create the theme \"Ash\", child of \"Birch\"");
+    assert!(birch.is_some() && ash.is_some() && birch < ash, "parent first: {out}");
+    let out = board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).expect_success();
+    let tid_of = |name: &str| -> u32 {
+        board.db.query_one(&format!("SELECT tid FROM mybb_themes WHERE name = '{name}'"))
+    };
+    let pid: u32 = board.db.query_one("SELECT pid FROM mybb_themes WHERE name = 'Ash'");
+    assert_eq!(pid, tid_of("Birch"), "{out}");
+    assert!(out.stderr.contains("created the theme \"Ash\""), "{out}");
+
+    // Two new themes naming each other as parent: both refused, saying so; nothing created.
+    folder("Cedar", "Dogwood");
+    folder("Dogwood", "Cedar");
+    let themes = || -> u64 { board.db.query_one("SELECT COUNT(*) FROM mybb_themes") };
+    let before = themes();
+    let out = board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).run();
+    assert_eq!(themes(), before, "{out}");
+    for theme in ["Cedar", "Dogwood"] {
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("styles/{theme}/theme.json: refused: not created")))
+            .unwrap_or_else(|| panic!("{theme} not refused: {out}"));
+        assert!(
+            line.contains("parent: \"Cedar\" -> \"Dogwood\" -> \"Cedar\"")
+                || line.contains("parent: \"Dogwood\" -> \"Cedar\" -> \"Dogwood\""),
+            "{line}"
+        );
+    }
+}

@@ -94,8 +94,16 @@ pub fn problems(
             }
             None => {
                 let on_board = OnBoard { db: &on.db, board: &on.board, tid: None };
-                let folder =
-                    new_themes::Folder { sync_root: &on.sync_root, theme, sheets: sheet_files };
+                // Its parent may be another new theme, which `import --new-themes` makes first.
+                let others = new_themes::pending(&on.sync_root, &on.board);
+                let earlier: Vec<&new_themes::Pending> =
+                    others.iter().filter(|p| p.theme != theme).collect();
+                let folder = new_themes::Folder {
+                    sync_root: &on.sync_root,
+                    theme,
+                    sheets: sheet_files,
+                    earlier: &earlier,
+                };
                 found.extend(new_themes::problems(on_board, Some(&on.mybb_root), &folder, &file));
             }
         },

@@ -28,21 +28,30 @@ struct NewTheme {
 }
 
 /// Creates (or with `dry_run`, says it would create) each theme that a folder of the sync root
-/// holds a `theme.json` for and the board lacks. A folder whose file the checks refuse is
-/// warned about and left (its files are then refused by the import: no such theme). Returns the
-/// names created.
+/// holds a `theme.json` for and the board lacks, a parent before its children (a new theme may
+/// be the parent of another, in one run). A folder whose file the checks refuse is warned
+/// about and left (its files are then refused by the import: no such theme), and so are new
+/// themes whose parents name each other in a loop. Returns the names created.
 pub fn create(db: &Db, config: &Config, dry_run: bool) -> Result<Vec<String>> {
-    let board = Board::load(db)?;
-    let mut created = Vec::new();
-    for dir in theme_folders(&config.sync_root.join(STYLES_DIR)) {
-        let Some(folder) = dir.file_name() else { continue };
-        let relative = Path::new(STYLES_DIR).join(folder).join(THEME_FILE);
-        let Ok(ItemPath::Theme { theme }) = layout::parse(&relative) else { continue };
-        let path = config.sync_root.join(&relative);
-        if !path.is_file() || db.theme_tid_by_name(&theme)?.is_some() {
+    let mut board = Board::load(db)?;
+    let found = pending(&config.sync_root, &board);
+    let (ordered, cycles) = parent_first(&found);
+    for (theme, why) in cycles {
+        if let Some(p) = found.iter().find(|p| p.theme == theme) {
+            log::warn!("{}: refused: not created: {why}", config.shown(&p.path));
+        }
+    }
+    let mut created: Vec<String> = Vec::new();
+    for theme in ordered {
+        let Some(path) = found.iter().find(|p| p.theme == theme).map(|p| p.path.clone()) else {
+            continue;
+        };
+        if db.theme_tid_by_name(&theme)?.is_some() {
             continue;
         }
-        let new = match check(db, config, &board, &theme, &path) {
+        // The new themes made before this one, in this run (with --dry-run, only planned).
+        let earlier: Vec<&Pending> = found.iter().filter(|p| created.contains(&p.theme)).collect();
+        let new = match check(db, config, &board, &theme, &path, &earlier) {
             Ok(new) => new,
             Err(why) => {
                 log::warn!("{}: refused: not created: {why}", config.shown(&path));
@@ -63,10 +72,89 @@ pub fn create(db: &Db, config: &Config, dry_run: bool) -> Result<Vec<String>> {
             );
         } else {
             make(db, config, &new)?;
+            // Its children, next, find it on the board.
+            board = Board::load(db)?;
         }
         created.push(theme);
     }
     Ok(created)
+}
+
+/// A folder under `styles/` holding a theme file for a theme the board lacks.
+pub struct Pending {
+    /// The theme, by its folder's name.
+    pub theme: String,
+    pub path: PathBuf,
+    /// The parent its file names, if the file reads.
+    pub parent: Option<String>,
+    /// The stylesheets its file lists (what the theme will have once made).
+    pub sheets: Vec<String>,
+}
+
+/// Returns the folders of the sync root `root` whose theme file names a theme `board` lacks,
+/// by folder name.
+pub fn pending(root: &Path, board: &Board) -> Vec<Pending> {
+    let mut found = Vec::new();
+    for dir in theme_folders(&root.join(STYLES_DIR)) {
+        let Some(folder) = dir.file_name() else { continue };
+        let relative = Path::new(STYLES_DIR).join(folder).join(THEME_FILE);
+        let Ok(ItemPath::Theme { theme }) = layout::parse(&relative) else { continue };
+        let path = root.join(&relative);
+        if !path.is_file() || board.theme_by_name(&theme).is_some() {
+            continue;
+        }
+        let file = std::fs::read_to_string(&path).ok().and_then(|t| theme_file::parse(&t).ok());
+        let parent = file.as_ref().and_then(|f| f.parent.clone());
+        let sheets = file.map(|f| f.stylesheets.into_keys().collect()).unwrap_or_default();
+        found.push(Pending { theme, path, parent, sheets });
+    }
+    found
+}
+
+/// Returns the pending themes in an order where each comes after the pending theme it names
+/// as parent (by name otherwise), and those whose parents loop, each with why.
+fn parent_first(found: &[Pending]) -> (Vec<String>, Vec<(String, String)>) {
+    let pending_parent = |p: &Pending| {
+        p.parent.as_ref().filter(|parent| found.iter().any(|q| &&q.theme == parent)).cloned()
+    };
+    let mut ordered: Vec<String> = Vec::new();
+    let mut left: Vec<&Pending> = found.iter().collect();
+    loop {
+        let (ready, rest): (Vec<&Pending>, Vec<&Pending>) = left
+            .into_iter()
+            .partition(|p| pending_parent(p).is_none_or(|parent| ordered.contains(&parent)));
+        left = rest;
+        if ready.is_empty() {
+            break;
+        }
+        ordered.extend(ready.into_iter().map(|p| p.theme.clone()));
+    }
+    let cycles = left
+        .iter()
+        .map(|p| {
+            // Follow the parents until a theme repeats: the loop this one is in or under.
+            let mut chain = vec![p.theme.clone()];
+            let mut at = *p;
+            while let Some(parent) = pending_parent(at) {
+                let seen = chain.contains(&parent);
+                chain.push(parent.clone());
+                if seen {
+                    break;
+                }
+                match found.iter().find(|q| q.theme == parent) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+            let chain: Vec<String> = chain.iter().map(|t| format!("{t:?}")).collect();
+            let why = format!(
+                "parent: {}: new themes whose parents loop; a theme cannot inherit from itself",
+                chain.join(" -> ")
+            );
+            (p.theme.clone(), why)
+        })
+        .collect();
+    (ordered, cycles)
 }
 
 /// Returns the folders under `styles`, by name.
@@ -89,6 +177,7 @@ fn check(
     board: &Board,
     theme: &str,
     path: &Path,
+    earlier: &[&Pending],
 ) -> std::result::Result<NewTheme, String> {
     let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     if size > MAX_THEME_FILE_BYTES as u64 {
@@ -99,7 +188,7 @@ fn check(
         .map_err(|r| r.to_string())?;
     let file = theme_file::parse(text)?;
     let sheets = sheet_files(path.parent().unwrap_or(path));
-    let folder = Folder { sync_root: &config.sync_root, theme, sheets: &sheets };
+    let folder = Folder { sync_root: &config.sync_root, theme, sheets: &sheets, earlier };
     let on = OnBoard { db, board, tid: None };
     if let Some(why) = problems(on, config.mybb_root.as_deref(), &folder, &file).into_iter().next()
     {
@@ -130,6 +219,9 @@ pub struct Folder<'a> {
     pub theme: &'a str,
     /// Its stylesheet files, by name.
     pub sheets: &'a [String],
+    /// The new themes made before it in the same run (planned only, with `--dry-run`): its
+    /// parent may be one of them.
+    pub earlier: &'a [&'a Pending],
 }
 
 /// Returns every refusal `import --new-themes` makes of `file`, the theme file of `folder`,
@@ -151,10 +243,11 @@ pub fn problems(
             file.name
         ));
     }
+    let earlier = |name: &str| folder.earlier.iter().find(|p| p.theme == name);
     let parent = match &file.parent {
         Some(name) => {
             let row = board.theme_by_name(name);
-            if row.is_none() {
+            if row.is_none() && earlier(name).is_none() {
                 found.push(format!(
                     "parent: The selected parent theme does not exist. Please select a valid \
                      parent theme. (no theme is named {name:?})"
@@ -191,8 +284,16 @@ pub fn problems(
     // Edit Theme's own checks of what the board cannot answer before the theme exists.
     found.extend(theme_forms::edit_theme_problems(file, None, mybb_root));
     let inherited = parent.map(|p| board.resolved_stylesheets(p.tid)).unwrap_or_default();
-    let known =
-        |name: &str| folder.sheets.iter().any(|s| s == name) || inherited.contains_key(name);
+    // A parent made earlier in the run (or, with --dry-run, about to be) has what its file lists.
+    let parent_lists = |name: &str| {
+        let parent = file.parent.as_deref().and_then(earlier);
+        parent.is_some_and(|p| p.sheets.iter().any(|s| s == name))
+    };
+    let known = |name: &str| {
+        folder.sheets.iter().any(|s| s == name)
+            || inherited.contains_key(name)
+            || parent_lists(name)
+    };
     found.extend(theme_forms::sheet_problems(file, Some(&known)));
     found.dedup();
     found
