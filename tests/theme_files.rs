@@ -577,3 +577,32 @@ fn import_new_themes_creates_a_parent_before_its_child_in_one_run_and_refuses_a_
         );
     }
 }
+
+// See: issue 28 (`theme unpack` left a literal `{theme}` in the logo, which then went to the
+// board as it was). MyBB's import_theme_xml() -> build_new_theme() replaces `{theme}` in a new
+// theme's logo with its cache folder; `import --new-themes`, which makes the theme an unpacked
+// folder describes, does the same, and its folder's file then says what the board stores.
+#[test]
+fn a_theme_unpacked_with_theme_in_its_logo_is_made_with_its_cache_folder_there() {
+    let board = Board::new("theme_file_unpack_logo");
+    let xml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mybb-1.8.37-theme.xml"
+    ))
+    .unwrap()
+    .replacen("<theme name=\"MyBB Master Style\"", "<theme name=\"Logo Theme\"", 1)
+    .replacen("<![CDATA[images/logo.png]]>", "<![CDATA[{theme}/logo.png]]>", 1);
+    let file = board.sync_root.parent().unwrap().join("logo.xml");
+    std::fs::write(&file, xml).unwrap();
+    board.cmd().args(["theme", "unpack"]).arg(&file).expect_success();
+    assert_eq!(board.read("Logo Theme")["properties"]["logo"], "{theme}/logo.png");
+    board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).expect_success();
+    let (tid, properties): (u32, String) = board
+        .db
+        .query_rows("SELECT tid, properties FROM mybb_themes WHERE name = 'Logo Theme'")
+        .remove(0);
+    let logo = format!("cache/themes/theme{tid}/logo.png");
+    assert!(properties.contains(&format!("\"{logo}\"")), "{properties}");
+    assert_eq!(board.read("Logo Theme")["properties"]["logo"], json!(logo));
+    assert_in_sync(&board);
+}

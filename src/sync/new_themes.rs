@@ -8,10 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::disk::atomic;
 use crate::error::{Error, Result};
 use crate::mybb::board::Board;
 use crate::mybb::cache;
 use crate::mybb::db::Db;
+use crate::mybb::stylecache;
 use crate::mybb::theme_file::{self, MAX_THEME_FILE_BYTES, ThemeFile};
 use crate::mybb::theme_forms::{self, OnBoard};
 use crate::mybb::theme_import::build_new_theme;
@@ -25,6 +27,8 @@ struct NewTheme {
     new_set: Option<String>,
     /// The stylesheet files of its folder, created after it by the import.
     sheets: Vec<String>,
+    /// Its theme file.
+    path: PathBuf,
 }
 
 /// Creates (or with `dry_run`, says it would create) each theme that a folder of the sync root
@@ -197,7 +201,7 @@ fn check(
     let parent = file.parent.as_deref().and_then(|p| board.theme_by_name(p)).map_or(0, |t| t.tid);
     let title = file.properties.templateset.clone().unwrap_or_default();
     let new_set = board.set_sid(&title).is_none().then_some(title);
-    Ok(NewTheme { file, parent, new_set, sheets })
+    Ok(NewTheme { file, parent, new_set, sheets, path: path.to_path_buf() })
 }
 
 /// Returns the names of the stylesheet files in theme folder `dir`, sorted (none when it
@@ -316,10 +320,24 @@ fn make(db: &Db, config: &Config, new: &NewTheme) -> Result<()> {
     // The folder's stylesheets the new theme does not inherit are created by the import next.
     let to_create: Vec<String> =
         new.sheets.iter().filter(|n| !seen.stylesheets.contains_key(*n)).cloned().collect();
-    if !theme_forms::apply(db, config, tid, &seen, &new.file, &to_create)? {
+    // As MyBB's theme import (build_new_theme() with the file's properties): `{theme}` in the
+    // logo is the new theme's cache folder, which only now has a number.
+    let mut file = new.file.clone();
+    file.properties.logo = file.properties.logo.replace("{theme}", &stylecache::theme_dir(tid));
+    if !theme_forms::apply(db, config, tid, &seen, &file, &to_create)? {
         return Err(Error::Data {
             what: format!("the new theme {name:?} (tid {tid}) changed while it was being made"),
         });
+    }
+    if file != new.file {
+        // The folder's file says what the board stores, or the import going on next would
+        // write `{theme}` back as an edit of the file.
+        atomic::write_file(&new.path, theme_file::render(&file).as_bytes(), config.durable)?;
+        log::info!(
+            "{}: {{theme}} in the logo is the new theme's cache folder: {:?}",
+            config.shown(&new.path),
+            file.properties.logo
+        );
     }
     log::info!("created the theme {name:?} (tid {tid}) from its folder");
     Ok(())
