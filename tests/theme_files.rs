@@ -606,3 +606,46 @@ fn a_theme_unpacked_with_theme_in_its_logo_is_made_with_its_cache_folder_there()
     assert_eq!(board.read("Logo Theme")["properties"]["logo"], json!(logo));
     assert_in_sync(&board);
 }
+
+// See: issue 28 (`theme export --from-files` did not follow a parent changed in theme.json).
+#[test]
+fn theme_export_from_files_follows_a_parent_changed_in_the_theme_file() {
+    let board = Board::new("theme_file_export_parent");
+    let xml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mybb-1.8.37-theme.xml"
+    ))
+    .unwrap()
+    .replacen("<theme name=\"MyBB Master Style\"", "<theme name=\"Night\"", 1);
+    let file = board.sync_root.parent().unwrap().join("night.xml");
+    std::fs::write(&file, xml).unwrap();
+    // Night, a child of Default with one stylesheet of its own; Default's are inherited.
+    // Changed to the master style, it inherits the master's instead, and its display orders
+    // lose Default's colour stylesheets, as MyBB's list rebuild drops them.
+    board
+        .cmd()
+        .args(["theme", "import"])
+        .arg(&file)
+        .args(["--parent", "Default", "--no-stylesheets"])
+        .expect_success();
+    let night = board.sync_root.join("styles/Night");
+    std::fs::create_dir_all(&night).unwrap();
+    std::fs::write(night.join("night.css"), "body { color: navy; }\n").unwrap();
+    board.cmd().arg("import").arg(night.join("night.css")).run();
+    board.cmd().arg("export").expect_success();
+    let export = |from_files: bool| {
+        let cmd = board.cmd().args(["theme", "export", "Night"]);
+        let cmd = if from_files { cmd.arg("--from-files") } else { cmd };
+        cmd.expect_success().stdout
+    };
+    let before = export(false);
+    let mut file = board.read("Night");
+    file["parent"] = json!("MyBB Master Style");
+    board.write("Night", &file);
+    let from_files = export(true);
+    assert_ne!(from_files, before, "the parent changed what Night inherits");
+    board.cmd().arg("import").arg(board.theme_file("Night")).expect_success();
+    let pid: u32 = board.db.query_one("SELECT pid FROM mybb_themes WHERE name = 'Night'");
+    assert_eq!(pid, 1);
+    assert_eq!(from_files, export(false), "the export of the imported theme differs");
+}

@@ -93,35 +93,60 @@ pub fn export(ctx: &Context, args: &ThemeExportArgs) -> Result<()> {
             }
             return Err(Error::Incomplete { refused: refused.len() });
         }
+        // The theme file first: a parent it changes changes the rows the theme inherits.
+        let theme_file = differing.iter().find_map(|(path, action)| match action {
+            Action::ToDb(write) => write.theme_file().map(|(_, seen)| (path, write, seen)),
+            _ => None,
+        });
+        if let Some((path, write, seen)) = theme_file {
+            // As the theme forms would write it: the name, the parent, the properties, the pages.
+            let new = crate::mybb::theme_file::parse(write.content())
+                .map_err(|what| Error::Data { what })?;
+            let mut after = board.clone();
+            if new.parent != seen.parent {
+                // Refused by the plan above unless the parent exists.
+                let pid = new.parent.as_deref().and_then(|p| board.theme_by_name(p)).map(|t| t.tid);
+                if let Some(row) = after.themes.iter_mut().find(|t| t.tid == theme.tid) {
+                    row.pid = pid.unwrap_or(0);
+                }
+            }
+            let properties = crate::mybb::theme_forms::properties_after(
+                &after,
+                theme.tid,
+                plan.properties(),
+                seen,
+                &new,
+            )?;
+            // Edit Theme and Save Orders rebuild the display orders with the list.
+            let rebuilds = properties != *plan.properties();
+            let (list, rebuilt) = crate::mybb::theme_forms::list_after(
+                &after,
+                theme.tid,
+                &new,
+                rebuilds.then_some(&properties),
+            );
+            plan.set_properties(rebuilt.unwrap_or(properties));
+            plan.relist(&list, theme.tid);
+            sheets = db.stylesheets_for_export(&plan.stylesheet_tids)?;
+            renamed = Some(new.name.clone());
+            for row in sheets.iter_mut() {
+                if let Some(sheet) = new.stylesheets.get(&row.name) {
+                    let attachedto = sheet.attachedto_column();
+                    if attachedto != row.attachedto {
+                        // Copied into the theme first, as the stylesheet form copies it.
+                        row.attachedto = attachedto;
+                        row.tid = theme.tid;
+                    }
+                }
+            }
+            log::debug!("{}: exported from the file", config.shown(path));
+        }
         for (path, action) in &differing {
             let Action::ToDb(write) = action else {
                 continue;
             };
-            if let Some((_, seen)) = write.theme_file() {
-                // As the theme forms would write it: the name, the properties, the pages.
-                let new = crate::mybb::theme_file::parse(write.content())
-                    .map_err(|what| Error::Data { what })?;
-                let properties = crate::mybb::theme_forms::properties_after(
-                    &board,
-                    theme.tid,
-                    plan.properties(),
-                    seen,
-                    &new,
-                )?;
-                plan.set_properties(properties);
-                plan.relist(&crate::mybb::theme_forms::list_after(&board, theme.tid, &new));
-                renamed = Some(new.name.clone());
-                for row in sheets.iter_mut() {
-                    if let Some(sheet) = new.stylesheets.get(&row.name) {
-                        let attachedto = sheet.attachedto_column();
-                        if attachedto != row.attachedto {
-                            // Copied into the theme first, as the stylesheet form copies it.
-                            row.attachedto = attachedto;
-                            row.tid = theme.tid;
-                        }
-                    }
-                }
-                log::debug!("{}: exported from the file", config.shown(path));
+            if write.theme_file().is_some() {
+                continue;
             } else if let Some(title) = write.template_title() {
                 if !options.include_templates {
                     continue;

@@ -64,8 +64,17 @@ impl ExportPlan {
     /// Takes the stylesheets, and their order, from the stylesheet list `list` (a parsed
     /// `stylesheets` column) instead of the theme's: `theme export --from-files` writes the
     /// list the theme forms would rebuild (issue 28).
-    pub fn relist(&mut self, list: &Value) {
-        self.urls = list_urls(list).0;
+    /// The rows read are then those of theme `tid` and the themes that list inherits from.
+    pub fn relist(&mut self, list: &Value, tid: u32) {
+        let (urls, mut tids) = list_urls(list);
+        tids.push(tid);
+        self.urls = urls;
+        self.stylesheet_tids.clear();
+        for tid in tids {
+            if !self.stylesheet_tids.contains(&tid) {
+                self.stylesheet_tids.push(tid);
+            }
+        }
     }
 }
 

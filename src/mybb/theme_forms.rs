@@ -449,9 +449,16 @@ fn saved_orders(board: &Board, tid: u32, new: &ThemeFile) -> Value {
 
 /// Returns the stylesheet list theme `tid` would have once the pages of `new` (its edited file)
 /// are stored (an inherited stylesheet copied into the theme first), as
-/// `update_theme_stylesheet_list()` builds it with every cache file in place. For
-/// `theme export --from-files`, whose stylesheets follow the list's order.
-pub fn list_after(board: &Board, tid: u32, new: &ThemeFile) -> Value {
+/// `update_theme_stylesheet_list()` builds it with every cache file in place; with
+/// `properties` (after Edit Theme or Save Orders, which rebuild the display orders), also
+/// those properties with `disporder` rebuilt as it then rebuilds it. For `theme export
+/// --from-files`, whose stylesheets follow the list's order.
+pub fn list_after(
+    board: &Board,
+    tid: u32,
+    new: &ThemeFile,
+    properties: Option<&Value>,
+) -> (Value, Option<Value>) {
     let mut rows = board.stylesheets.clone();
     let mut next_sid = rows.iter().map(|r| r.sid).max().unwrap_or(0);
     let resolved: Vec<_> = board.resolved_stylesheets(tid).into_values().cloned().collect();
@@ -471,8 +478,9 @@ pub fn list_after(board: &Board, tid: u32, new: &ThemeFile) -> Value {
         }
     }
     let chain = board.theme_chain(tid);
-    crate::mybb::stylecache::build_stylesheet_list(tid, &chain, &rows, None, |_, _| Some(u64::MAX))
-        .0
+    crate::mybb::stylecache::build_stylesheet_list(tid, &chain, &rows, properties, |_, _| {
+        Some(u64::MAX)
+    })
 }
 
 /// Returns the `properties` the theme forms would store for `new`, the edited file of theme
