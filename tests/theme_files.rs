@@ -649,3 +649,35 @@ fn theme_export_from_files_follows_a_parent_changed_in_the_theme_file() {
     assert_eq!(pid, 1);
     assert_eq!(from_files, export(false), "the export of the imported theme differs");
 }
+
+// See: issue 28. `check` with the board lints a new theme's folder as `import --new-themes`
+// checks it: a parent that is another new folder is fine, one that is nowhere is refused by
+// both, in the same words.
+#[test]
+fn check_lints_a_new_themes_folder_as_import_new_themes_refuses_it() {
+    let board = Board::new("theme_file_check_new");
+    let folder = |theme: &str, parent: &str| {
+        let mut file = board.read("Default");
+        file["name"] = json!(theme);
+        file["parent"] = json!(parent);
+        std::fs::create_dir_all(board.sync_root.join("styles").join(theme)).unwrap();
+        board.write(theme, &file);
+    };
+    folder("Ash", "Birch");
+    folder("Birch", "Default");
+    let styles = board.sync_root.join("styles");
+    let out = board.cmd().arg("check").arg(&styles).run();
+    assert!(!out.stdout.contains("theme-file"), "{out}");
+    folder("Elm", "Nowhere");
+    let out = board.cmd().arg("check").arg(&styles).expect_code(3);
+    let found: Vec<&str> = out.stdout.lines().filter(|l| l.contains("theme-file")).collect();
+    assert_eq!(found.len(), 1, "{out}");
+    let why = found[0].split_once("theme-file: ").unwrap().1;
+    assert!(why.starts_with("parent: The selected parent theme does not exist."), "{why}");
+    assert!(found[0].starts_with("styles/Elm/theme.json:"), "{out}");
+    let out = board.cmd().args(["import", "--new-themes", "--dry-run"]).run();
+    assert!(
+        out.stderr.contains(&format!("styles/Elm/theme.json: refused: not created: {why}")),
+        "{out}"
+    );
+}

@@ -25,6 +25,8 @@ pub struct ThemeBoard {
     pub mybb_root: PathBuf,
     /// The sync root (a new theme's template set may come from its folder there).
     pub sync_root: PathBuf,
+    /// The folders of themes the board lacks, which `import --new-themes` would make.
+    pub pending: Vec<new_themes::Pending>,
 }
 
 impl ThemeBoard {
@@ -32,7 +34,9 @@ impl ThemeBoard {
     pub fn load(db: Db, mybb_root: &Path, sync_root: &Path) -> crate::error::Result<ThemeBoard> {
         let board = Board::load(&db)?;
         let forms = db.theme_forms()?;
+        let pending = new_themes::pending(sync_root, &board);
         Ok(ThemeBoard {
+            pending,
             db,
             board,
             forms,
@@ -95,9 +99,8 @@ pub fn problems(
             None => {
                 let on_board = OnBoard { db: &on.db, board: &on.board, tid: None };
                 // Its parent may be another new theme, which `import --new-themes` makes first.
-                let others = new_themes::pending(&on.sync_root, &on.board);
                 let earlier: Vec<&new_themes::Pending> =
-                    others.iter().filter(|p| p.theme != theme).collect();
+                    on.pending.iter().filter(|p| p.theme != theme).collect();
                 let folder = new_themes::Folder {
                     sync_root: &on.sync_root,
                     theme,

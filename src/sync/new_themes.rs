@@ -298,7 +298,10 @@ pub fn problems(
             || inherited.contains_key(name)
             || parent_lists(name)
     };
-    found.extend(theme_forms::sheet_problems(file, Some(&known)));
+    // Without its parent, what the theme inherits is unknown: its entries are not judged.
+    let parent_known = parent.is_some() || file.parent.as_deref().and_then(earlier).is_some();
+    let known: Option<&dyn Fn(&str) -> bool> = parent_known.then_some(&known);
+    found.extend(theme_forms::sheet_problems(file, known));
     found.dedup();
     found
 }
