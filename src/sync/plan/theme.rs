@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::mybb::board::MASTER_THEME_TID;
 use crate::mybb::theme_file::{self, ThemeFile, attachment_problem};
 use crate::mybb::theme_forms::{self, Checks};
-use crate::sync::layout::{self, ItemPath, THEME_FILE};
+use crate::sync::layout::{ItemPath, THEME_FILE};
 use crate::sync::state::{Identity, Owner};
 use crate::sync::validate::{self, ItemKind};
 
@@ -60,12 +60,8 @@ impl Syncer<'_> {
     /// of yet (`file` is what its rows make): they are created in the same run.
     fn new_sheets(&self, _ctx: &Context<'_>, theme: &str, file: &ThemeFile) -> Vec<String> {
         let dir = self.config.sync_root.join(ItemPath::theme_dir(theme));
-        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| layout::is_stylesheet_name(n) && !file.stylesheets.contains_key(n))
-            .collect();
-        names.sort();
+        let mut names = crate::sync::new_themes::sheet_files(&dir);
+        names.retain(|n| !file.stylesheets.contains_key(n));
         names
     }
 
