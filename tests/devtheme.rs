@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::export::{sync_cmd, tree};
-use mybb_sync::mybb::db::PhpRows;
 
-use crate::util::{TestCommand, TestDb, TestDir, on_sqlite};
+use crate::util::{TestCommand, TestDb, TestDir, admin_cp_list};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 /// How long a background step (the watcher starting, a save reaching the database) may take.
@@ -19,18 +18,6 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// The copy's name in the fixture.
 const COPY: &str = "Default (dev)";
 const COPY_SET: &str = "Default (dev) Templates";
-
-/// Returns the stylesheet list `mysql_list` (the MariaDB oracle's) as the Admin CP writes it on
-/// the engine the tests run on: on SQLite the `inherited` map's theme ids are ints, as MyBB's
-/// PDO driver reads them (the SQLite oracle, tests/engine_oracle.rs, shows it).
-fn admin_cp_list(mysql_list: &str) -> String {
-    if !on_sqlite() {
-        return mysql_list.to_owned();
-    }
-    let mut list = mybb_sync::php::serialize::parse(mysql_list).unwrap();
-    mybb_sync::mybb::stylecache::inherited_as_read(&mut list, PhpRows::PdoSqlite);
-    mybb_sync::php::serialize::to_string(&list)
-}
 
 fn fixture(relative: &str) -> String {
     let path = Path::new(FIXTURES).join("mybb-1.8.37-duplicate-theme").join(relative);

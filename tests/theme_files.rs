@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use crate::export::sync_cmd;
-use crate::util::{TestCommand, TestDb, TestDir, start_watching, stop_watching, wait_until};
+use crate::util::{
+    TestCommand, TestDb, TestDir, admin_cp_default_theme, admin_cp_list, start_watching,
+    stop_watching, wait_until,
+};
 
 /// What MyBB 1.8.37's Admin CP wrote, step by step.
 const ORACLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mybb-1.8.37-theme-forms");
@@ -139,8 +142,8 @@ fn oracle(step: &str) -> Snapshot {
     Snapshot {
         theme: read("theme.txt"),
         properties: read("properties.txt"),
-        stylesheets: read("stylesheets.txt"),
-        default_theme: read("default_theme.txt"),
+        stylesheets: admin_cp_list(&read("stylesheets.txt")),
+        default_theme: admin_cp_default_theme(&read("default_theme.txt")),
         rows: read("rows.tsv"),
     }
 }

@@ -65,6 +65,54 @@ pub fn on_sqlite() -> bool {
     std::env::var(TEST_ENGINE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("sqlite"))
 }
 
+/// Returns the MariaDB oracle's stylesheet list `mysql_list` (a theme's `stylesheets` column) as
+/// the Admin CP writes it on the engine the tests run on: on SQLite the `inherited` map's theme
+/// ids are ints, as MyBB's PDO driver reads them (tests/engine_oracle.rs shows it).
+pub fn admin_cp_list(mysql_list: &str) -> String {
+    use mybb_sync::mybb::{db::PhpRows, stylecache};
+    use mybb_sync::php::serialize;
+    if !on_sqlite() {
+        return mysql_list.to_owned();
+    }
+    let mut list = serialize::parse(mysql_list)
+        .or_panic(|| format!("parsing the oracle's stylesheet list {mysql_list}"));
+    stylecache::inherited_as_read(&mut list, PhpRows::PdoSqlite);
+    serialize::to_string(&list)
+}
+
+/// Returns the MariaDB oracle's `default_theme` datacache value as the Admin CP writes it on
+/// the engine the tests run on (on SQLite: keyed by name and by position, `tid` an int, its
+/// stylesheet list as [`admin_cp_list`] gives it).
+pub fn admin_cp_default_theme(mysql_cache: &str) -> String {
+    use mybb_sync::mybb::{db::PhpRows, stylecache};
+    use mybb_sync::php::serialize::{self, Key, Value};
+    if !on_sqlite() {
+        return mysql_cache.to_owned();
+    }
+    let row = serialize::parse(mysql_cache)
+        .or_panic(|| format!("parsing the oracle's default_theme {mysql_cache}"));
+    let column = |name: &str| match &row {
+        Value::Array(entries) => entries
+            .iter()
+            .find_map(|(key, value)| match (key, value) {
+                (Key::Str(k), Value::Str(v)) if k == name => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("the oracle's default_theme has no {name}")),
+        _ => panic!("the oracle's default_theme is not an array: {mysql_cache}"),
+    };
+    let tid: u32 = column("tid").parse().or_panic(|| "the oracle's default_theme tid".to_owned());
+    let stylesheets = admin_cp_list(&column("stylesheets"));
+    let value = stylecache::default_theme_cache(
+        &column("name"),
+        tid,
+        &column("properties"),
+        &stylesheets,
+        PhpRows::PdoSqlite,
+    );
+    serialize::to_string(&value)
+}
+
 /// The binary under test, as cargo built it for this test run.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mybb-sync");
 
