@@ -17,6 +17,7 @@
 //!   column, never a panic.
 
 mod batch;
+mod decode;
 mod mysql;
 pub mod postgres;
 mod rows;

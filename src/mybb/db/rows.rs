@@ -1,10 +1,11 @@
-//! The row decoder SQLite and PostgreSQL share: every answer's columns become values here,
+//! The row reader SQLite and PostgreSQL share: every answer's columns become values here,
 //! fallibly, each bad value an error naming table, row and column (never a panic). An engine
-//! hands its rows over as [`Cells`]; the MySQL engine keeps its own decoder (`mysql/rows.rs`),
-//! built on the `mysql` crate's typed conversions.
+//! hands its rows over as [`Cells`]; the MySQL engine keeps its own reader (`mysql/rows.rs`),
+//! built on the `mysql` crate's typed conversions. Both serve the structs' one mapping
+//! (`decode.rs`) through [`ReadRow`].
 
 use crate::error::{Error, Result};
-use crate::mybb::db::StylesheetRow;
+use crate::mybb::db::decode::{Integer, ReadRow};
 
 /// One value of a row, as an engine holds it.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +86,7 @@ impl<'r, R: Cells + ?Sized> Reader<'r, R> {
         index: usize,
         column: &str,
     ) -> Result<T> {
-        let id: T = self.int(index, column)?;
+        let id: T = Reader::int(self, index, column)?;
         self.id = format!("{column} {id}");
         Ok(id)
     }
@@ -124,34 +125,26 @@ fn describe(value: Cell<'_>) -> String {
     }
 }
 
-/// The columns of a [`StylesheetRow`], in the struct's order.
-pub(crate) const STYLESHEET_COLUMNS: [&str; 7] =
-    ["sid", "name", "tid", "attachedto", "stylesheet", "cachefile", "lastmodified"];
-
-/// The positions of [`STYLESHEET_COLUMNS`] in a statement that names them in that order.
-pub(crate) const IN_ORDER: [usize; 7] = [0, 1, 2, 3, 4, 5, 6];
-
-/// Returns the positions of [`STYLESHEET_COLUMNS`] in a `SELECT *` answer, found by name.
-pub(crate) fn by_name<R: Cells + ?Sized>(row: &Reader<'_, R>) -> Result<[usize; 7]> {
-    let mut at = [0; 7];
-    for (index, name) in at.iter_mut().zip(STYLESHEET_COLUMNS) {
-        *index = row.index_of(name)?;
+/// The shared reader as the structs' mappings (`decode.rs`) read a row: each method is this
+/// reader's own, its conversions and errors unchanged.
+impl<R: Cells + ?Sized> ReadRow for Reader<'_, R> {
+    fn bytes(&mut self, index: usize, column: &str) -> Result<Vec<u8>> {
+        Reader::bytes(self, index, column)
     }
-    Ok(at)
-}
 
-/// Decodes a `themestylesheets` row whose columns are at `at`, in [`STYLESHEET_COLUMNS`]' order.
-pub(crate) fn stylesheet_row<R: Cells + ?Sized>(
-    row: &mut Reader<'_, R>,
-    at: [usize; 7],
-) -> Result<StylesheetRow> {
-    Ok(StylesheetRow {
-        sid: row.id(at[0], "sid")?,
-        name: row.text(at[1], "name")?,
-        tid: row.int(at[2], "tid")?,
-        attachedto: row.text(at[3], "attachedto")?,
-        stylesheet: row.bytes(at[4], "stylesheet")?,
-        cachefile: row.text(at[5], "cachefile")?,
-        lastmodified: row.int(at[6], "lastmodified")?,
-    })
+    fn text(&mut self, index: usize, column: &str) -> Result<String> {
+        Reader::text(self, index, column)
+    }
+
+    fn int<T: Integer>(&mut self, index: usize, column: &str) -> Result<T> {
+        Reader::int(self, index, column)
+    }
+
+    fn id<T: Integer>(&mut self, index: usize, column: &str) -> Result<T> {
+        Reader::id(self, index, column)
+    }
+
+    fn index_of(&self, column: &str) -> Result<usize> {
+        Reader::index_of(self, column)
+    }
 }

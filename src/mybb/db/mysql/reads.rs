@@ -7,16 +7,16 @@ use mysql::{Params, Row, Value};
 
 use super::MySql;
 use super::connection::placeholders;
-use super::rows::{RowReader, StylesheetColumns, stylesheet_row};
+use super::rows::RowReader;
 use crate::error::Result;
-use crate::mybb::db::{Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow};
+use crate::mybb::db::{Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, decode};
 
 impl MySql {
     /// Returns the template sets as `(sid, title)`, by sid.
     pub(crate) fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
         self.query_rows(sql, "read the template sets", "templatesets", |row| {
-            Ok((row.id(0, "sid")?, row.text(1, "title")?))
+            decode::template_set(row)
         })
     }
 
@@ -25,8 +25,7 @@ impl MySql {
         let sql =
             format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
         self.query_rows(sql, "read the template groups", "templategroups", |row| {
-            let _: u64 = row.id(2, "gid")?;
-            Ok((row.text(0, "prefix")?, row.text(1, "title")?))
+            decode::template_group(row)
         })
     }
 
@@ -54,15 +53,7 @@ impl MySql {
             .conn()?
             .exec(sql, Params::Positional(params))
             .map_err(|e| self.query_error(format!("read the templates of sets {sids:?}"), e))?;
-        let mut rows = self.decode_rows("templates", rows, |row| {
-            Ok(TemplateRow {
-                tid: row.id(0, "tid")?,
-                sid: row.take(1, "sid")?,
-                title: row.text(2, "title")?,
-                template: row.take(3, "template")?,
-                dateline: row.take(4, "dateline")?,
-            })
-        })?;
+        let mut rows = self.decode_rows("templates", rows, |row| decode::template_row(row))?;
         // Sorted here, not with ORDER BY: on rows with a TEXT column, MariaDB's sort writes them
         // out and reads each one again, two thirds of the read's time (issue 16); tids are unique.
         rows.sort_unstable_by_key(|row| row.tid);
@@ -75,16 +66,7 @@ impl MySql {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        self.query_rows(sql, "read the themes", "themes", |row| {
-            Ok(ThemeRow {
-                tid: row.id(0, "tid")?,
-                name: row.text(1, "name")?,
-                pid: row.take(2, "pid")?,
-                def: row.take::<i64>(3, "def")? == 1,
-                properties: row.text(4, "properties")?,
-                stylesheets: row.text(5, "stylesheets")?,
-            })
-        })
+        self.query_rows(sql, "read the themes", "themes", |row| decode::theme_row(row))
     }
 
     /// Returns every stylesheet row, by sid.
@@ -102,7 +84,7 @@ impl MySql {
         );
         let mut oversize = Vec::new();
         let rows = self.query_rows(sql, "read the stylesheets", "themestylesheets", |row| {
-            let sheet = stylesheet_row(row, StylesheetColumns::InOrder)?;
+            let sheet = decode::stylesheet_row(row, decode::IN_ORDER)?;
             let bytes: u64 = row.take(7, "LENGTH(stylesheet)")?;
             if sheet.stylesheet.is_empty() && bytes > 0 {
                 let limit = row.take(8, "@@max_allowed_packet")?;

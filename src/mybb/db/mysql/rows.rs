@@ -1,4 +1,4 @@
-//! The one row decoder: every answer's rows become values here, column by column, with the
+//! MySQL's row reader: every answer's rows become values here, column by column, with the
 //! `mysql` crate's fallible conversions (its `from_row` panics on a NULL or a wrong-typed
 //! value). Text is read as bytes and checked; a value that does not convert is an error naming
 //! table, row and column.
@@ -7,7 +7,7 @@ use mysql::prelude::FromValue;
 use mysql::{FromValueError, Row, Value};
 
 use crate::error::{Error, Result};
-use crate::mybb::db::StylesheetRow;
+use crate::mybb::db::decode::{Integer, ReadRow};
 
 /// Decodes the columns of one row, fallibly: a value that does not convert (a NULL, a number
 /// out of range, text where a number belongs, invalid UTF-8) is an error naming the table, the
@@ -65,12 +65,6 @@ impl<'a> RowReader<'a> {
             .ok_or_else(|| self.bad(column, "nothing: the answer has no such column"))
     }
 
-    /// Returns column `column`, found by name, as a `T`.
-    pub(super) fn take_named<T: FromValue>(&mut self, column: &str) -> Result<T> {
-        let index = self.index_of(column)?;
-        self.take(index, column)
-    }
-
     /// Sets how the row is named in errors, once its key is known.
     pub(super) fn name_row(&mut self, id: String) {
         self.id = id;
@@ -124,42 +118,26 @@ fn describe(value: &Value) -> String {
     }
 }
 
-/// The columns of a [`StylesheetRow`], in the struct's order.
-const STYLESHEET_COLUMNS: [&str; 7] =
-    ["sid", "name", "tid", "attachedto", "stylesheet", "cachefile", "lastmodified"];
+/// MySQL's reader as the structs' mappings (`decode.rs`) read a row: each method is this
+/// reader's own, the `mysql` crate's conversions and the errors unchanged.
+impl ReadRow for RowReader<'_> {
+    fn bytes(&mut self, index: usize, column: &str) -> Result<Vec<u8>> {
+        self.take(index, column)
+    }
 
-/// Where a [`StylesheetRow`]'s columns are in an answer: in [`STYLESHEET_COLUMNS`]' order when
-/// the statement names them, or found by name in a `SELECT *`.
-#[derive(Clone, Copy)]
-pub(super) enum StylesheetColumns {
-    /// `SELECT sid, name, tid, attachedto, stylesheet, cachefile, lastmodified`.
-    InOrder,
-    /// `SELECT *`: the table's own order, which a board's history may have changed.
-    ByName,
-}
+    fn text(&mut self, index: usize, column: &str) -> Result<String> {
+        RowReader::text(self, index, column)
+    }
 
-/// Decodes a `themestylesheets` row: the one decoder of [`StylesheetRow`], for every read.
-pub(super) fn stylesheet_row(
-    row: &mut RowReader<'_>,
-    columns: StylesheetColumns,
-) -> Result<StylesheetRow> {
-    let at = match columns {
-        StylesheetColumns::InOrder => [0, 1, 2, 3, 4, 5, 6],
-        StylesheetColumns::ByName => {
-            let mut at = [0; 7];
-            for (index, name) in at.iter_mut().zip(STYLESHEET_COLUMNS) {
-                *index = row.index_of(name)?;
-            }
-            at
-        }
-    };
-    Ok(StylesheetRow {
-        sid: row.id(at[0], "sid")?,
-        name: row.text(at[1], "name")?,
-        tid: row.take(at[2], "tid")?,
-        attachedto: row.text(at[3], "attachedto")?,
-        stylesheet: row.take(at[4], "stylesheet")?,
-        cachefile: row.text(at[5], "cachefile")?,
-        lastmodified: row.take(at[6], "lastmodified")?,
-    })
+    fn int<T: Integer>(&mut self, index: usize, column: &str) -> Result<T> {
+        self.take(index, column)
+    }
+
+    fn id<T: Integer>(&mut self, index: usize, column: &str) -> Result<T> {
+        RowReader::id(self, index, column)
+    }
+
+    fn index_of(&self, column: &str) -> Result<usize> {
+        RowReader::index_of(self, column)
+    }
 }

@@ -7,7 +7,7 @@ use mysql::prelude::Queryable;
 
 use super::MySql;
 use crate::error::Result;
-use crate::mybb::db::ThemeForm;
+use crate::mybb::db::{ThemeForm, decode};
 
 impl MySql {
     /// Returns every theme's Edit Theme fields, by tid.
@@ -16,17 +16,7 @@ impl MySql {
             "SELECT tid, name, pid, allowedgroups, properties FROM {} ORDER BY tid",
             self.table("themes")
         );
-        self.query_rows(sql, "read the themes' properties", "themes", |row| {
-            Ok((
-                row.id(0, "tid")?,
-                ThemeForm {
-                    name: row.text(1, "name")?,
-                    pid: row.take(2, "pid")?,
-                    allowedgroups: row.text(3, "allowedgroups")?,
-                    properties: row.text(4, "properties")?,
-                },
-            ))
-        })
+        self.query_rows(sql, "read the themes' properties", "themes", |row| decode::theme_form(row))
     }
 
     /// Writes theme `tid`'s Edit Theme fields `new` if the row still holds `seen` (every

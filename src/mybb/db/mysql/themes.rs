@@ -7,9 +7,9 @@ use mysql::{Params, Row, Value};
 
 use super::MySql;
 use super::connection::placeholders;
-use super::rows::{StylesheetColumns, first_value, stylesheet_row};
+use super::rows::first_value;
 use crate::error::Result;
-use crate::mybb::db::{ExportTemplate, StylesheetRow, now};
+use crate::mybb::db::{ExportTemplate, StylesheetRow, decode, now};
 
 /// The theme export's reads and the theme import's writes.
 impl MySql {
@@ -31,7 +31,8 @@ impl MySql {
             .exec(sql, Params::Positional(params))
             .map_err(|e| self.query_error(format!("read the stylesheets of themes {tids:?}"), e))?;
         self.decode_rows("themestylesheets", rows, |row| {
-            stylesheet_row(row, StylesheetColumns::ByName)
+            let at = decode::by_name(row)?;
+            decode::stylesheet_row(row, at)
         })
     }
 
@@ -43,13 +44,7 @@ impl MySql {
             .conn()?
             .exec(sql, (sid,))
             .map_err(|e| self.query_error(format!("read the templates of set {sid}"), e))?;
-        self.decode_rows("templates", rows, |row| {
-            Ok(ExportTemplate {
-                title: row.take_named("title")?,
-                template: row.take_named("template")?,
-                version: row.take_named("version")?,
-            })
-        })
+        self.decode_rows("templates", rows, |row| decode::export_template(row))
     }
 
     /// Returns the tid of a theme called `name` (compared as MySQL compares, so in the column's

@@ -6,7 +6,7 @@ use mysql::prelude::Queryable;
 
 use super::MySql;
 use crate::error::{Error, Result};
-use crate::mybb::db::VersionedTemplate;
+use crate::mybb::db::{VersionedTemplate, decode};
 
 /// The condition of MyBB's "Find Updated Templates" (`admin/modules/style/templates.php`,
 /// action `find_updated`), verbatim, so that the database compares the varchar versions exactly
@@ -29,14 +29,7 @@ impl MySql {
         );
         let mut rows =
             self.query_rows(sql, "read the templates and their versions", "templates", |row| {
-                Ok(VersionedTemplate {
-                    tid: row.id(0, "tid")?,
-                    sid: row.take(1, "sid")?,
-                    title: row.text(2, "title")?,
-                    version: row.text(3, "version")?,
-                    template: row.take(4, "template")?,
-                    dateline: row.take(5, "dateline")?,
-                })
+                decode::versioned_template(row)
             })?;
         rows.sort_unstable_by_key(|row| row.tid); // here, not in SQL: see `templates`
         Ok(rows)

@@ -5,7 +5,7 @@
 
 use super::{Postgres, number_array, text_array};
 use crate::error::{Error, Result};
-use crate::mybb::db::rows::{IN_ORDER, STYLESHEET_COLUMNS, by_name, stylesheet_row};
+use crate::mybb::db::decode;
 use crate::mybb::db::{
     ExportTemplate, Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate,
 };
@@ -21,7 +21,7 @@ impl Postgres {
     pub(crate) fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
         self.rows(&sql, &[], "read the template sets", "templatesets", |row| {
-            Ok((row.id(0, "sid")?, row.text(1, "title")?))
+            decode::template_set(row)
         })
     }
 
@@ -30,8 +30,7 @@ impl Postgres {
         let sql =
             format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
         self.rows(&sql, &[], "read the template groups", "templategroups", |row| {
-            let _: u64 = row.id(2, "gid")?;
-            Ok((row.text(0, "prefix")?, row.text(1, "title")?))
+            decode::template_group(row)
         })
     }
 
@@ -63,15 +62,7 @@ impl Postgres {
             ),
         };
         let what = format!("read the templates of sets {sids:?}");
-        self.rows(&sql, &params, &what, "templates", |row| {
-            Ok(TemplateRow {
-                tid: row.id(0, "tid")?,
-                sid: row.int(1, "sid")?,
-                title: row.text(2, "title")?,
-                template: row.bytes(3, "template")?,
-                dateline: row.int(4, "dateline")?,
-            })
-        })
+        self.rows(&sql, &params, &what, "templates", |row| decode::template_row(row))
     }
 
     /// Returns every theme, by tid.
@@ -80,16 +71,7 @@ impl Postgres {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        self.rows(&sql, &[], "read the themes", "themes", |row| {
-            Ok(ThemeRow {
-                tid: row.id(0, "tid")?,
-                name: row.text(1, "name")?,
-                pid: row.int(2, "pid")?,
-                def: row.int::<i64>(3, "def")? == 1,
-                properties: row.text(4, "properties")?,
-                stylesheets: row.text(5, "stylesheets")?,
-            })
-        })
+        self.rows(&sql, &[], "read the themes", "themes", |row| decode::theme_row(row))
     }
 
     /// Returns every stylesheet row, by sid, and none too big to read: PostgreSQL hands a value
@@ -97,11 +79,11 @@ impl Postgres {
     pub(crate) fn stylesheets_within_packet(&self) -> Result<(Vec<StylesheetRow>, Vec<Oversize>)> {
         let sql = format!(
             "SELECT {} FROM {} ORDER BY sid",
-            STYLESHEET_COLUMNS.join(", "),
+            decode::STYLESHEET_COLUMNS.join(", "),
             self.table("themestylesheets")
         );
         let rows = self.rows(&sql, &[], "read the stylesheets", "themestylesheets", |row| {
-            stylesheet_row(row, IN_ORDER)
+            decode::stylesheet_row(row, decode::IN_ORDER)
         })?;
         Ok((rows, Vec::new()))
     }
@@ -184,8 +166,8 @@ impl Postgres {
         let tids_param = number_array(tids);
         let what = format!("read the stylesheets of themes {tids:?}");
         self.rows(&sql, &[Some(tids_param.as_bytes())], &what, "themestylesheets", |row| {
-            let at = by_name(row)?;
-            stylesheet_row(row, at)
+            let at = decode::by_name(row)?;
+            decode::stylesheet_row(row, at)
         })
     }
 
@@ -195,11 +177,7 @@ impl Postgres {
         let what = format!("read the templates of set {sid}");
         let sid = sid.to_string();
         self.rows(&sql, &[Some(sid.as_bytes())], &what, "templates", |row| {
-            Ok(ExportTemplate {
-                title: row.bytes(row.index_of("title")?, "title")?,
-                template: row.bytes(row.index_of("template")?, "template")?,
-                version: row.bytes(row.index_of("version")?, "version")?,
-            })
+            decode::export_template(row)
         })
     }
 
@@ -224,14 +202,7 @@ impl Postgres {
             self.table("templates")
         );
         self.rows(&sql, &[], "read the templates and their versions", "templates", |row| {
-            Ok(VersionedTemplate {
-                tid: row.id(0, "tid")?,
-                sid: row.int(1, "sid")?,
-                title: row.text(2, "title")?,
-                version: row.text(3, "version")?,
-                template: row.bytes(4, "template")?,
-                dateline: row.int(5, "dateline")?,
-            })
+            decode::versioned_template(row)
         })
     }
 

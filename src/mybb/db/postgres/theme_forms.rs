@@ -5,7 +5,7 @@
 
 use super::Postgres;
 use crate::error::Result;
-use crate::mybb::db::ThemeForm;
+use crate::mybb::db::{ThemeForm, decode};
 
 impl Postgres {
     /// Returns every theme's Edit Theme fields, by tid.
@@ -14,17 +14,7 @@ impl Postgres {
             "SELECT tid, name, pid, allowedgroups, properties FROM {} ORDER BY tid",
             self.table("themes")
         );
-        self.rows(&sql, &[], "read the themes' properties", "themes", |row| {
-            Ok((
-                row.id(0, "tid")?,
-                ThemeForm {
-                    name: row.text(1, "name")?,
-                    pid: row.int(2, "pid")?,
-                    allowedgroups: row.text(3, "allowedgroups")?,
-                    properties: row.text(4, "properties")?,
-                },
-            ))
-        })
+        self.rows(&sql, &[], "read the themes' properties", "themes", |row| decode::theme_form(row))
     }
 
     /// Writes theme `tid`'s Edit Theme fields `new` if the row still holds `seen`. Returns

@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 
 use super::{FNV_START, Reader, Sqlite, fnv1a, placeholders};
 use crate::error::{Error, Result};
-use crate::mybb::db::rows::{IN_ORDER, STYLESHEET_COLUMNS, by_name, stylesheet_row};
+use crate::mybb::db::decode;
 use crate::mybb::db::{
     ExportTemplate, Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate,
 };
@@ -41,7 +41,7 @@ impl Sqlite {
     pub(crate) fn template_sets(&self) -> Result<Vec<(i32, String)>> {
         let sql = format!("SELECT sid, title FROM {} ORDER BY sid", self.table("templatesets"));
         self.rows(&sql, vec![], "read the template sets", "templatesets", |row| {
-            Ok((row.id(0, "sid")?, row.text(1, "title")?))
+            decode::template_set(row)
         })
     }
 
@@ -50,8 +50,7 @@ impl Sqlite {
         let sql =
             format!("SELECT prefix, title, gid FROM {} ORDER BY gid", self.table("templategroups"));
         self.rows(&sql, vec![], "read the template groups", "templategroups", |row| {
-            let _: u64 = row.id(2, "gid")?;
-            Ok((row.text(0, "prefix")?, row.text(1, "title")?))
+            decode::template_group(row)
         })
     }
 
@@ -77,15 +76,7 @@ impl Sqlite {
         }
         sql.push_str(" ORDER BY tid");
         let what = format!("read the templates of sets {sids:?}");
-        self.rows(&sql, params, &what, "templates", |row| {
-            Ok(TemplateRow {
-                tid: row.id(0, "tid")?,
-                sid: row.int(1, "sid")?,
-                title: row.text(2, "title")?,
-                template: row.bytes(3, "template")?,
-                dateline: row.int(4, "dateline")?,
-            })
-        })
+        self.rows(&sql, params, &what, "templates", |row| decode::template_row(row))
     }
 
     /// Returns every theme, by tid.
@@ -94,16 +85,7 @@ impl Sqlite {
             "SELECT tid, name, pid, def, properties, stylesheets FROM {} ORDER BY tid",
             self.table("themes")
         );
-        self.rows(&sql, vec![], "read the themes", "themes", |row| {
-            Ok(ThemeRow {
-                tid: row.id(0, "tid")?,
-                name: row.text(1, "name")?,
-                pid: row.int(2, "pid")?,
-                def: row.int::<i64>(3, "def")? == 1,
-                properties: row.text(4, "properties")?,
-                stylesheets: row.text(5, "stylesheets")?,
-            })
-        })
+        self.rows(&sql, vec![], "read the themes", "themes", |row| decode::theme_row(row))
     }
 
     /// Returns every stylesheet row, by sid, and none too big to read: SQLite hands a value of
@@ -111,11 +93,11 @@ impl Sqlite {
     pub(crate) fn stylesheets_within_packet(&self) -> Result<(Vec<StylesheetRow>, Vec<Oversize>)> {
         let sql = format!(
             "SELECT {} FROM {} ORDER BY sid",
-            STYLESHEET_COLUMNS.join(", "),
+            decode::STYLESHEET_COLUMNS.join(", "),
             self.table("themestylesheets")
         );
         let rows = self.rows(&sql, vec![], "read the stylesheets", "themestylesheets", |row| {
-            stylesheet_row(row, IN_ORDER)
+            decode::stylesheet_row(row, decode::IN_ORDER)
         })?;
         Ok((rows, Vec::new()))
     }
@@ -194,8 +176,8 @@ impl Sqlite {
         let params = tids.iter().map(|&t| Value::from(t)).collect();
         let what = format!("read the stylesheets of themes {tids:?}");
         self.rows(&sql, params, &what, "themestylesheets", |row| {
-            let at = by_name(row)?;
-            stylesheet_row(row, at)
+            let at = decode::by_name(row)?;
+            decode::stylesheet_row(row, at)
         })
     }
 
@@ -203,13 +185,7 @@ impl Sqlite {
     pub(crate) fn templates_for_export(&self, sid: i64) -> Result<Vec<ExportTemplate>> {
         let sql = format!("SELECT * FROM {} WHERE sid = ?", self.table("templates"));
         let what = format!("read the templates of set {sid}");
-        self.rows(&sql, vec![sid.into()], &what, "templates", |row| {
-            Ok(ExportTemplate {
-                title: row.bytes(row.index_of("title")?, "title")?,
-                template: row.bytes(row.index_of("template")?, "template")?,
-                version: row.bytes(row.index_of("version")?, "version")?,
-            })
-        })
+        self.rows(&sql, vec![sid.into()], &what, "templates", |row| decode::export_template(row))
     }
 
     /// Returns the tid of a theme called `name`, compared as SQLite compares (byte for byte:
@@ -233,14 +209,7 @@ impl Sqlite {
             self.table("templates")
         );
         self.rows(&sql, vec![], "read the templates and their versions", "templates", |row| {
-            Ok(VersionedTemplate {
-                tid: row.id(0, "tid")?,
-                sid: row.int(1, "sid")?,
-                title: row.text(2, "title")?,
-                version: row.text(3, "version")?,
-                template: row.bytes(4, "template")?,
-                dateline: row.int(5, "dateline")?,
-            })
+            decode::versioned_template(row)
         })
     }
 

@@ -6,7 +6,7 @@ use rusqlite::params;
 
 use super::Sqlite;
 use crate::error::Result;
-use crate::mybb::db::ThemeForm;
+use crate::mybb::db::{ThemeForm, decode};
 
 impl Sqlite {
     /// Returns every theme's Edit Theme fields, by tid.
@@ -16,15 +16,7 @@ impl Sqlite {
             self.table("themes")
         );
         self.rows(&sql, vec![], "read the themes' properties", "themes", |row| {
-            Ok((
-                row.id(0, "tid")?,
-                ThemeForm {
-                    name: row.text(1, "name")?,
-                    pid: row.int(2, "pid")?,
-                    allowedgroups: row.text(3, "allowedgroups")?,
-                    properties: row.text(4, "properties")?,
-                },
-            ))
+            decode::theme_form(row)
         })
     }
 
