@@ -24,6 +24,32 @@ fn locked<'a>(
     [("BEGIN", &[]), (lock, &[]), (sql, params), ("COMMIT", &[])]
 }
 
+/// Returns the parameters `$1`..`$5` of a template row's INSERT: title, template, sid,
+/// version, dateline (the numbers in their text form).
+fn template_params<'a>(
+    title: &'a str,
+    template: &'a str,
+    sid: &'a str,
+    version: &'a str,
+    dateline: &'a str,
+) -> [Param<'a>; 5] {
+    [title, template, sid, version, dateline].map(|value| Some(value.as_bytes()))
+}
+
+/// Runs `insert` with the parameters `$1`..`$5` of [`Postgres::stylesheet_insert`] for a
+/// stylesheet row of these values.
+fn with_stylesheet_params<T>(
+    tid: u32,
+    name: &str,
+    attachedto: &str,
+    content: &str,
+    lastmodified: u64,
+    insert: impl FnOnce(&[Param<'_>]) -> T,
+) -> T {
+    let (tid, stamp) = (text(tid), text(lastmodified));
+    insert(&[name, &tid, attachedto, content, &stamp].map(|value| Some(value.as_bytes())))
+}
+
 /// Returns the text form of `n`, for a parameter.
 fn text(n: impl std::fmt::Display) -> String {
     n.to_string()
@@ -83,13 +109,7 @@ impl Postgres {
              WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE sid = $3 AND title = $1) RETURNING tid"
         );
         let (sid_text, dateline) = (text(sid), text(now()));
-        let params = [
-            Some(title.as_bytes()),
-            Some(content.as_bytes()),
-            Some(sid_text.as_bytes()),
-            Some(version.as_bytes()),
-            Some(dateline.as_bytes()),
-        ];
+        let params = template_params(title, content, &sid_text, version, &dateline);
         let what = format!("insert template {title:?} into set {sid}");
         self.insert_locked(&what, "templates", &sql, &params)
     }
@@ -242,16 +262,11 @@ impl Postgres {
         content: &str,
         lastmodified: u64,
     ) -> Result<u64> {
-        let (tid_text, stamp) = (text(tid), text(lastmodified));
-        let params = [
-            Some(name.as_bytes()),
-            Some(tid_text.as_bytes()),
-            Some(attachedto.as_bytes()),
-            Some(content.as_bytes()),
-            Some(stamp.as_bytes()),
-        ];
         let what = format!("insert stylesheet {name:?} into theme {tid}");
-        self.insert_returning(&what, "themestylesheets", &self.stylesheet_insert(""), &params)
+        let sql = self.stylesheet_insert("");
+        with_stylesheet_params(tid, name, attachedto, content, lastmodified, |params| {
+            self.insert_returning(&what, "themestylesheets", &sql, params)
+        })
     }
 
     /// Inserts a stylesheet row into theme `tid`, unless the theme has one named `name` by
@@ -268,16 +283,10 @@ impl Postgres {
         let sql = self.stylesheet_insert(&format!(
             "WHERE NOT EXISTS (SELECT 1 FROM {s} WHERE tid = $2::numeric AND name = $1)"
         ));
-        let (tid_text, stamp) = (text(tid), text(lastmodified));
-        let params = [
-            Some(name.as_bytes()),
-            Some(tid_text.as_bytes()),
-            Some(attachedto.as_bytes()),
-            Some(content.as_bytes()),
-            Some(stamp.as_bytes()),
-        ];
         let what = format!("insert stylesheet {name:?} into theme {tid}");
-        self.insert_locked(&what, "themestylesheets", &sql, &params)
+        with_stylesheet_params(tid, name, attachedto, content, lastmodified, |params| {
+            self.insert_locked(&what, "themestylesheets", &sql, params)
+        })
     }
 
     /// Updates stylesheet row `sid`: its content, `cachefile` = its name, and `lastmodified`,
@@ -382,13 +391,7 @@ impl Postgres {
         let params: Vec<[Param<'_>; 5]> = templates
             .iter()
             .map(|(title, template, version)| {
-                [
-                    Some(title.as_bytes()),
-                    Some(template.as_bytes()),
-                    Some(sid_text.as_bytes()),
-                    Some(version.as_bytes()),
-                    Some(dateline.as_bytes()),
-                ]
+                template_params(title, template, &sid_text, version, &dateline)
             })
             .collect();
         let mut pipeline: Vec<(&str, &[Param<'_>])> = vec![("BEGIN", &[])];
