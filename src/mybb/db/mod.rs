@@ -21,6 +21,7 @@ mod decode;
 mod mysql;
 pub mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 
 use std::collections::HashMap;

@@ -6,15 +6,7 @@ use mysql::prelude::Queryable;
 
 use super::MySql;
 use crate::error::{Error, Result};
-use crate::mybb::db::{VersionedTemplate, decode};
-
-/// The condition of MyBB's "Find Updated Templates" (`admin/modules/style/templates.php`,
-/// action `find_updated`), verbatim, so that the database compares the varchar versions exactly
-/// as it does for MyBB. MyBB checks only set rows (`t.sid > 0`); mybb-sync checks global rows
-/// (sid -1) too, which the Admin CP never does.
-const FIND_UPDATED_JOIN: &str =
-    "LEFT JOIN {t} m ON (m.title=t.title AND m.sid=-2 AND m.version > t.version)
-        WHERE (t.sid > 0 OR t.sid = -1) AND m.template != t.template";
+use crate::mybb::db::{VersionedTemplate, decode, sql};
 
 impl MySql {
     /// Returns every master (sid -2), global (sid -1) and set (sid >= 1) template with its
@@ -40,13 +32,12 @@ impl MySql {
     /// content. Each tid once, ascending.
     pub(crate) fn find_updated(&self) -> Result<Vec<u32>> {
         let t = self.table("templates");
-        let sql = format!(
-            "SELECT DISTINCT t.tid FROM {t} t {} ORDER BY t.tid",
-            FIND_UPDATED_JOIN.replace("{t}", &t)
-        );
-        self.query_rows(sql, "find the templates an upgrade made outdated", "templates", |row| {
-            row.take(0, "tid")
-        })
+        self.query_rows(
+            sql::find_updated(&t),
+            "find the templates an upgrade made outdated",
+            "templates",
+            |row| row.take(0, "tid"),
+        )
     }
 
     /// Returns a cheap digest of the master templates and of which custom rows exist: it

@@ -5,10 +5,10 @@
 
 use super::{Postgres, number_array, text_array};
 use crate::error::{Error, Result};
-use crate::mybb::db::decode;
 use crate::mybb::db::{
     ExportTemplate, Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate,
 };
+use crate::mybb::db::{decode, sql};
 
 /// A 32-bit hash of the text `expression`, as a bigint: the first 8 hex digits of its MD5
 /// (PostgreSQL has no CRC32). Summed per group, it is the fingerprint's and digest's figure.
@@ -211,11 +211,7 @@ impl Postgres {
     /// Each tid once, ascending.
     pub(crate) fn find_updated(&self) -> Result<Vec<u32>> {
         let t = self.table("templates");
-        let sql = format!(
-            "SELECT DISTINCT t.tid FROM {t} t
-             LEFT JOIN {t} m ON (m.title=t.title AND m.sid=-2 AND m.version > t.version)
-             WHERE (t.sid > 0 OR t.sid = -1) AND m.template != t.template ORDER BY t.tid"
-        );
+        let sql = sql::find_updated(&t);
         self.rows(&sql, &[], "find the templates an upgrade made outdated", "templates", |row| {
             row.int(0, "tid")
         })

@@ -9,10 +9,10 @@ use rusqlite::types::Value;
 
 use super::{FNV_START, Reader, Sqlite, fnv1a, placeholders};
 use crate::error::{Error, Result};
-use crate::mybb::db::decode;
 use crate::mybb::db::{
     ExportTemplate, Lookup, Oversize, StylesheetRow, TemplateRow, ThemeRow, VersionedTemplate,
 };
+use crate::mybb::db::{decode, sql};
 
 impl Sqlite {
     /// Runs `sql` with `params` (`what` names it for errors) and decodes each row of table
@@ -218,11 +218,7 @@ impl Sqlite {
     /// holds them, bodies byte for byte). Each tid once, ascending.
     pub(crate) fn find_updated(&self) -> Result<Vec<u32>> {
         let t = self.table("templates");
-        let sql = format!(
-            "SELECT DISTINCT t.tid FROM {t} t
-             LEFT JOIN {t} m ON (m.title=t.title AND m.sid=-2 AND m.version > t.version)
-             WHERE (t.sid > 0 OR t.sid = -1) AND m.template != t.template ORDER BY t.tid"
-        );
+        let sql = sql::find_updated(&t);
         self.rows(&sql, vec![], "find the templates an upgrade made outdated", "templates", |row| {
             row.int(0, "tid")
         })
