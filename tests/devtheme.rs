@@ -55,6 +55,14 @@ impl Forum {
         Forum { db, _dir: dir, sync_root, mybb_root }
     }
 
+    /// A test's board as [`Forum::new`] makes it, with the development copy made by
+    /// `dev Default --no-watch --no-live-reload`.
+    fn with_copy(name: &str) -> Forum {
+        let forum = Forum::new(name);
+        forum.dev(&["--no-live-reload"]);
+        forum
+    }
+
     fn cmd(&self) -> TestCommand {
         sync_cmd(&self.db, &self.sync_root).arg("--mybb").arg(&self.mybb_root)
     }
@@ -96,6 +104,26 @@ impl Forum {
         self.cmd().arg("import").arg(path).expect_success();
     }
 
+    /// Saves `content` into the copy's `header` template, as [`Forum::save`] does.
+    fn save_copy_header(&self, content: &str) {
+        self.save(&self.copy_template("Header Templates", "header"), content);
+    }
+
+    /// Writes `content` into the live theme's (set 1) template `title`, as an Admin CP edit.
+    fn edit_live(&self, title: &str, content: &str) {
+        self.db.exec_with(
+            "UPDATE mybb_templates SET template = ? WHERE sid = 1 AND title = ?",
+            (content, title),
+        );
+    }
+
+    /// Asserts that `publish` finds nothing to do: the copy's base is the live theme.
+    #[track_caller]
+    fn assert_nothing_to_publish(&self) {
+        let out = self.cmd().args(["publish", "--json"]).expect_success();
+        assert!(out.stdout.contains("\"planned\":0"), "publish found work left: {out}");
+    }
+
     fn live_template(&self, title: &str) -> Option<String> {
         self.db.template(1, title).map(|b| String::from_utf8(b).unwrap())
     }
@@ -125,8 +153,7 @@ fn may_use(allowedgroups: &str, usergroup: u32) -> bool {
 
 #[test]
 fn dev_makes_the_rows_the_admin_cps_duplicate_theme_makes() {
-    let forum = Forum::new("dev_duplicate_rows");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("dev_duplicate_rows");
     let theme = fixture("theme.tsv");
     let fields: Vec<&str> = theme.trim_end_matches('\n').split('\t').collect();
     let (name, pid, def): (String, u32, u32) = {
@@ -173,8 +200,7 @@ fn dev_makes_the_rows_the_admin_cps_duplicate_theme_makes() {
 
 #[test]
 fn the_copy_is_invisible_to_guests_and_members() {
-    let forum = Forum::new("dev_copy_invisible");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("dev_copy_invisible");
     let groups: String = forum.db.query_one("SELECT allowedgroups FROM mybb_themes WHERE tid = 3");
     assert_eq!(groups, "4");
     // MyBB's default groups: 1 guests, 2 registered, 4 administrators.
@@ -224,12 +250,8 @@ fn the_live_reload_script_goes_only_into_the_copy_and_never_through_publish() {
 
 #[test]
 fn publish_carries_clean_template_and_stylesheet_changes_as_the_admin_cp_writes_them() {
-    let forum = Forum::new("publish_clean");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(
-        &forum.copy_template("Header Templates", "header"),
-        "<div id=\"custom-header\">DEV</div>",
-    );
+    let forum = Forum::with_copy("publish_clean");
+    forum.save_copy_header("<div id=\"custom-header\">DEV</div>");
     // index has no row in the live set: publish copies it in (copy-on-write).
     let index = forum.copy_template("Index Page Templates", "index");
     let index_text =
@@ -261,20 +283,15 @@ fn publish_carries_clean_template_and_stylesheet_changes_as_the_admin_cp_writes_
     let list: Vec<u8> = forum.db.query_one("SELECT stylesheets FROM mybb_themes WHERE tid = 2");
     assert!(String::from_utf8(list).unwrap().contains("cache/themes/theme2/global.css"));
     // The base moved: a second publish has nothing to do.
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
 fn an_admin_cp_edit_of_the_same_lines_is_a_conflict_and_nothing_is_published() {
-    let forum = Forum::new("publish_conflict");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(
-        &forum.copy_template("Header Templates", "header"),
-        "<div id=\"custom-header\">DEV</div>",
-    );
+    let forum = Forum::with_copy("publish_conflict");
+    forum.save_copy_header("<div id=\"custom-header\">DEV</div>");
     forum.save(&forum.copy_template("Footer Templates", "footer"), "dev footer");
-    forum.db.exec("UPDATE mybb_templates SET template = '<div>ADMIN</div>' WHERE sid = 1 AND title = 'header'");
+    forum.edit_live("header", "<div>ADMIN</div>");
     let before = forum.snapshot();
     let out = forum.cmd().arg("publish").expect_code(3);
     assert!(out.stdout.contains("conflict  template header"), "{out}");
@@ -292,16 +309,14 @@ fn an_admin_cp_edit_of_the_same_lines_is_a_conflict_and_nothing_is_published() {
         Some(&b"<div>ADMIN</div>"[..])
     );
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN</div>"));
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
 fn publish_prefer_copy_settles_a_conflict_with_the_copys_content() {
-    let forum = Forum::new("publish_prefer_copy");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>ADMIN and DEV</div>");
-    forum.db.exec("UPDATE mybb_templates SET template = '<div>ADMIN</div>' WHERE sid = 1 AND title = 'header'");
+    let forum = Forum::with_copy("publish_prefer_copy");
+    forum.save_copy_header("<div>ADMIN and DEV</div>");
+    forum.edit_live("header", "<div>ADMIN</div>");
     forum.cmd().arg("publish").expect_code(3);
     forum.cmd().args(["publish", "--prefer", "copy"]).expect_success();
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>ADMIN and DEV</div>"));
@@ -309,8 +324,7 @@ fn publish_prefer_copy_settles_a_conflict_with_the_copys_content() {
 
 #[test]
 fn an_admin_cp_edit_of_another_template_or_other_lines_is_kept() {
-    let forum = Forum::new("publish_both_kept");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_both_kept");
     let multi = "line 1\nline 2\nline 3\nline 4\nline 5";
     forum.db.exec_with(
         "UPDATE mybb_templates SET template = ? WHERE sid IN (1, 2) AND title = 'footer'",
@@ -320,15 +334,12 @@ fn an_admin_cp_edit_of_another_template_or_other_lines_is_kept() {
     // Recreate the copy's record with the multi-line footer as its base.
     forum.cmd().args(["publish", "--drop"]).expect_success();
     forum.dev(&["--no-live-reload"]);
-    forum.save(
-        &forum.copy_template("Header Templates", "header"),
-        "<div id=\"custom-header\">DEV</div>",
-    );
+    forum.save_copy_header("<div id=\"custom-header\">DEV</div>");
     forum.save(
         &forum.copy_template("Footer Templates", "footer"),
         "line 1\nDEV 2\nline 3\nline 4\nline 5",
     );
-    forum.db.exec("UPDATE mybb_templates SET template = 'line 1\nline 2\nline 3\nline 4\nADMIN 5' WHERE sid = 1 AND title = 'footer'");
+    forum.edit_live("footer", "line 1\nline 2\nline 3\nline 4\nADMIN 5");
     forum
         .db
         .exec("UPDATE mybb_templates SET template = 'admin nav' WHERE sid = -2 AND title = 'nav'");
@@ -346,18 +357,13 @@ fn an_admin_cp_edit_of_another_template_or_other_lines_is_kept() {
     // The copy gets the merge too, so the next publish has nothing to carry.
     let copy = String::from_utf8(forum.db.template(forum.copy_sid(), "footer").unwrap()).unwrap();
     assert_eq!(copy, "line 1\nDEV 2\nline 3\nline 4\nADMIN 5");
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
 fn publish_dry_run_prints_diffs_and_changes_nothing() {
-    let forum = Forum::new("publish_dry_run");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(
-        &forum.copy_template("Header Templates", "header"),
-        "<div id=\"custom-header\">DEV</div>",
-    );
+    let forum = Forum::with_copy("publish_dry_run");
+    forum.save_copy_header("<div id=\"custom-header\">DEV</div>");
     let before = forum.snapshot();
     let journal_dir = forum.sync_root.join(".mybb-sync/dev");
     let records = tree(&journal_dir);
@@ -376,8 +382,7 @@ fn publish_dry_run_prints_diffs_and_changes_nothing() {
 
 #[test]
 fn publish_drop_deletes_the_copy_as_the_admin_cp_would() {
-    let forum = Forum::new("publish_drop");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_drop");
     let (tid, sid) = (forum.copy_tid(), forum.copy_sid());
     // An edited stylesheet gives the copy rows and cache files of its own.
     let css = forum.copy_stylesheet("global.css");
@@ -406,7 +411,7 @@ fn a_second_dev_resumes_the_same_copy_with_its_edits() {
     let forum = Forum::new("dev_resumes");
     forum.dev(&[]);
     let tid = forum.copy_tid();
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>kept</div>");
+    forum.save_copy_header("<div>kept</div>");
     let out = forum.dev(&[]);
     assert!(out.stdout.contains(&format!("(tid {tid})")), "{out}");
     assert_eq!(forum.db.query_one::<u64>("SELECT COUNT(*) FROM mybb_themes"), 3, "no second copy");
@@ -419,9 +424,8 @@ fn a_second_dev_resumes_the_same_copy_with_its_edits() {
 
 #[test]
 fn publish_killed_half_way_is_finished_by_the_next_run_nothing_twice() {
-    let forum = Forum::new("publish_killed");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>one</div>");
+    let forum = Forum::with_copy("publish_killed");
+    forum.save_copy_header("<div>one</div>");
     forum.save(&forum.copy_template("Index Page Templates", "index"), "<html>two</html>");
     let css = forum.copy_stylesheet("global.css");
     forum.save(&css, &(std::fs::read_to_string(&css).unwrap() + "\n.three {}\n"));
@@ -438,8 +442,7 @@ fn publish_killed_half_way_is_finished_by_the_next_run_nothing_twice() {
         "SELECT COUNT(*) FROM mybb_templates WHERE sid = 1 AND title IN ('header', 'index')",
     );
     assert_eq!(rows, 2, "one row each, none inserted twice");
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "the base moved: {out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
@@ -488,9 +491,8 @@ fn dev_watches_the_copy_and_ctrl_c_keeps_it() {
 
 #[test]
 fn an_admin_cp_edit_racing_a_publish_is_never_overwritten() {
-    let forum = Forum::new("publish_races_admin_cp");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>dev header</div>");
+    let forum = Forum::with_copy("publish_races_admin_cp");
+    forum.save_copy_header("<div>dev header</div>");
     forum.save(&forum.copy_template("Footer Templates", "footer"), "dev footer");
     let hold = forum._dir.join("hold");
     std::fs::create_dir_all(&hold).unwrap();
@@ -505,7 +507,7 @@ fn an_admin_cp_edit_racing_a_publish_is_never_overwritten() {
         std::thread::sleep(Duration::from_millis(10));
     }
     // The Admin CP saves the header after publish read it, before publish writes it.
-    forum.db.exec("UPDATE mybb_templates SET template = '<div>admin</div>' WHERE sid = 1 AND title = 'header'");
+    forum.edit_live("header", "<div>admin</div>");
     std::fs::write(hold.join("go"), b"").unwrap();
     let out = running.wait(DEADLINE);
     assert_eq!(out.status.code(), Some(3), "{out}");
@@ -762,8 +764,7 @@ fn publish_carries_theme_properties_as_the_admin_cps_edit_theme_writes_them() {
     want.cmd().arg("export").expect_success();
     edit_theme_file(&want, "Default", restyle);
     // ...and the same look made in a development copy, then published.
-    let forum = Forum::new("publish_props");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_props");
     edit_theme_file(&forum, COPY, restyle);
     let dry = forum.cmd().args(["publish", "--dry-run"]).expect_success();
     assert!(dry.stdout.contains("publish   theme properties.logo (changed in the copy)"), "{dry}");
@@ -776,14 +777,12 @@ fn publish_carries_theme_properties_as_the_admin_cps_edit_theme_writes_them() {
     let cache = |f: &Forum| tree(&f.mybb_root.join("cache/themes/theme2"));
     assert_eq!(cache(&forum), cache(&want), "the live theme's cache files as the forms write them");
     // The base moved: nothing is left to publish.
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
 fn a_theme_property_edited_in_the_admin_cp_since_the_base_is_a_conflict() {
-    let forum = Forum::new("publish_props_conflict");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_props_conflict");
     edit_theme_file(&forum, COPY, |file| {
         file["properties"]["logo"] = serde_json::json!("images/dev.png");
         file["properties"]["imgdir"] = serde_json::json!("images/dev");
@@ -810,14 +809,12 @@ fn a_theme_property_edited_in_the_admin_cp_since_the_base_is_a_conflict() {
         .db
         .query_one(&format!("SELECT properties FROM mybb_themes WHERE tid = {}", forum.copy_tid()));
     assert!(copy.contains("images/admin.png"), "{copy}");
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 #[test]
 fn publish_never_carries_the_copys_name_parent_groups_or_set() {
-    let forum = Forum::new("publish_props_identity");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_props_identity");
     let row = || -> Vec<(String, u32, String, String)> {
         forum.db.query_rows(
             "SELECT name, pid, allowedgroups, properties FROM mybb_themes WHERE tid = 2",
@@ -839,9 +836,8 @@ fn publish_never_carries_the_copys_name_parent_groups_or_set() {
 
 #[test]
 fn a_publish_killed_before_its_theme_fields_is_finished_by_the_next_run() {
-    let forum = Forum::new("publish_props_killed");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>one</div>");
+    let forum = Forum::with_copy("publish_props_killed");
+    forum.save_copy_header("<div>one</div>");
     edit_theme_file(&forum, COPY, |file| {
         file["properties"]["logo"] = serde_json::json!("images/dev.png");
     });
@@ -855,8 +851,7 @@ fn a_publish_killed_before_its_theme_fields_is_finished_by_the_next_run() {
     assert!(!forum.sync_root.join(".mybb-sync/dev/theme-2.publish.json").exists(), "{out}");
     assert!(props().contains("\"images/dev.png\""), "{}", props());
     assert_eq!(forum.live_template("header").as_deref(), Some("<div>one</div>"));
-    let out = forum.cmd().args(["publish", "--json"]).expect_success();
-    assert!(out.stdout.contains("\"planned\":0"), "{out}");
+    forum.assert_nothing_to_publish();
 }
 
 // See: issue 29 (a carried field the live theme would refuse was caught at write time).
