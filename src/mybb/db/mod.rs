@@ -150,6 +150,28 @@ impl Lookup {
         Lookup { table: "settings", key_column: "name", value_column: "value", shown: "setting" };
 }
 
+/// Returns the configuration error (exit 2) of a board with no `templates` table under the
+/// table prefix `prefix`: `board` names the database for the message, `wanted` is the table
+/// looked for, and `prefixes` are those of the tables whose names end in `templates`.
+fn no_tables_under_prefix<'a>(
+    board: &str,
+    prefix: &str,
+    wanted: &str,
+    prefixes: impl Iterator<Item = &'a str>,
+) -> Error {
+    let prefixes: Vec<String> = prefixes.map(|p| format!("{p:?}")).collect();
+    let known = if prefixes.is_empty() {
+        "no prefix has one: is this MyBB's database?".to_owned()
+    } else {
+        format!("prefixes with a templates table: {}", prefixes.join(", "))
+    };
+    Error::usage(format!(
+        "{board} has no MyBB tables with the table prefix {prefix:?} (no table {wanted}); \
+         {known}; set the prefix with --prefix, MYBB_TABLE_PREFIX or inc/config.php's \
+         table_prefix"
+    ))
+}
+
 /// Returns the current Unix time in seconds, as MyBB's `TIME_NOW`, by the clock the kernel
 /// stamps files with (Linux's coarse realtime clock, up to a tick behind the precise one).
 ///

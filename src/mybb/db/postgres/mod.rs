@@ -229,22 +229,9 @@ impl Postgres {
         if names.contains(&wanted) {
             return Ok(());
         }
-        let prefixes: Vec<String> = names
-            .iter()
-            .filter_map(|n| n.strip_suffix("templates"))
-            .map(|p| format!("{p:?}"))
-            .collect();
-        let known = if prefixes.is_empty() {
-            "no prefix has one: is this MyBB's database?".to_owned()
-        } else {
-            format!("prefixes with a templates table: {}", prefixes.join(", "))
-        };
-        Err(Error::usage(format!(
-            "the database {:?} has no MyBB tables with the table prefix {:?} (no table \
-             {wanted}); {known}; set the prefix with --prefix, MYBB_TABLE_PREFIX or \
-             inc/config.php's table_prefix",
-            self.options.database, self.prefix
-        )))
+        let prefixes = names.iter().filter_map(|n| n.strip_suffix("templates"));
+        let board = format!("the database {:?}", self.options.database);
+        Err(super::no_tables_under_prefix(&board, &self.prefix, &wanted, prefixes))
     }
 }
 

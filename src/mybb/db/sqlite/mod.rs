@@ -189,22 +189,9 @@ impl Sqlite {
         if names.iter().any(|n| n.eq_ignore_ascii_case(&wanted)) {
             return Ok(());
         }
-        let prefixes: Vec<String> = names
-            .iter()
-            .filter_map(|n| n.get(..n.len() - "templates".len()))
-            .map(|p| format!("{p:?}"))
-            .collect();
-        let known = if prefixes.is_empty() {
-            "no prefix has one: is this MyBB's database?".to_owned()
-        } else {
-            format!("prefixes with a templates table: {}", prefixes.join(", "))
-        };
-        Err(Error::usage(format!(
-            "the SQLite database {} has no MyBB tables with the table prefix {:?} (no table \
-             {wanted}); {known}; set the prefix with --prefix, MYBB_TABLE_PREFIX or \
-             inc/config.php's table_prefix",
-            self.file, self.prefix
-        )))
+        let prefixes = names.iter().filter_map(|n| n.get(..n.len() - "templates".len()));
+        let board = format!("the SQLite database {}", self.file);
+        Err(super::no_tables_under_prefix(&board, &self.prefix, &wanted, prefixes))
     }
 }
 
