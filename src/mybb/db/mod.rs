@@ -264,6 +264,10 @@ impl Db {
     /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
     /// ordered by tid, so that among duplicates of one (sid, title) the last one wins, as in MyBB.
     pub fn templates(&self, sids: &[i32], titles: Option<&[String]>) -> Result<Vec<TemplateRow>> {
+        // Nothing to ask for: no statement (an empty `IN ()` is not SQL).
+        if sids.is_empty() || titles.is_some_and(|t| t.is_empty()) {
+            return Ok(Vec::new());
+        }
         on_engine!(self, e => e.templates(sids, titles))
     }
 
@@ -512,6 +516,9 @@ impl Db {
     /// column, by tid descending, ties in the server's order (the export keeps the first row of
     /// each `cachefile`, so that order decides).
     pub fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
+        if tids.is_empty() {
+            return Ok(Vec::new());
+        }
         on_engine!(self, e => e.stylesheets_for_export(tids))
     }
 

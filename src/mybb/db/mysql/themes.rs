@@ -16,10 +16,8 @@ impl MySql {
     /// Returns the stylesheet rows of the themes `tids` as the export reads them:
     /// `SELECT * ... WHERE tid IN (...) ORDER BY tid DESC`, ties in the server's order (the
     /// export keeps the first row of each `cachefile`, so that order decides).
+    /// `tids` is not empty: `Db::stylesheets_for_export` asks nothing of the engine then.
     pub(crate) fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
-        if tids.is_empty() {
-            return Ok(Vec::new());
-        }
         let sql = format!(
             "SELECT * FROM {} WHERE tid IN ({}) ORDER BY tid DESC",
             self.table("themestylesheets"),

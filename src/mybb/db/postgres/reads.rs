@@ -36,14 +36,12 @@ impl Postgres {
 
     /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
     /// ordered by tid, so that among duplicates of one (sid, title) the last one wins.
+    /// Neither list is empty: `Db::templates` asks nothing of the engine then.
     pub(crate) fn templates(
         &self,
         sids: &[i32],
         titles: Option<&[String]>,
     ) -> Result<Vec<TemplateRow>> {
-        if sids.is_empty() || titles.is_some_and(|t| t.is_empty()) {
-            return Ok(Vec::new());
-        }
         let t = self.table("templates");
         let sids_param = number_array(sids);
         let titles_param = titles.map(text_array);
@@ -155,10 +153,8 @@ impl Postgres {
 
     /// Returns the stylesheet rows of the themes `tids` as the export reads them: `SELECT *`,
     /// by tid descending, ties in the server's order.
+    /// `tids` is not empty: `Db::stylesheets_for_export` asks nothing of the engine then.
     pub(crate) fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
-        if tids.is_empty() {
-            return Ok(Vec::new());
-        }
         let sql = format!(
             "SELECT * FROM {} WHERE tid = ANY ($1::numeric[]) ORDER BY tid DESC",
             self.table("themestylesheets")

@@ -56,14 +56,12 @@ impl Sqlite {
 
     /// Returns the templates of the sets `sids` (optionally only those titled one of `titles`),
     /// ordered by tid, so that among duplicates of one (sid, title) the last one wins.
+    /// Neither list is empty: `Db::templates` asks nothing of the engine then.
     pub(crate) fn templates(
         &self,
         sids: &[i32],
         titles: Option<&[String]>,
     ) -> Result<Vec<TemplateRow>> {
-        if sids.is_empty() || titles.is_some_and(|t| t.is_empty()) {
-            return Ok(Vec::new());
-        }
         let mut params: Vec<Value> = sids.iter().map(|&s| Value::from(s)).collect();
         let mut sql = format!(
             "SELECT tid, sid, title, template, dateline FROM {} WHERE sid IN ({})",
@@ -164,10 +162,8 @@ impl Sqlite {
 
     /// Returns the stylesheet rows of the themes `tids` as the export reads them: `SELECT *`,
     /// by tid descending, ties in the table's order.
+    /// `tids` is not empty: `Db::stylesheets_for_export` asks nothing of the engine then.
     pub(crate) fn stylesheets_for_export(&self, tids: &[u32]) -> Result<Vec<StylesheetRow>> {
-        if tids.is_empty() {
-            return Ok(Vec::new());
-        }
         let sql = format!(
             "SELECT * FROM {} WHERE tid IN ({}) ORDER BY tid DESC",
             self.table("themestylesheets"),
