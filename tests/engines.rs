@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use crate::export::set_files;
 use crate::sqlite_board;
-use crate::util::{self, FIXTURE_SQL, TestCommand, TestDb, TestDir, wait_until};
+use crate::util::{self, FIXTURE_SQL, TestCommand, TestDb, TestDir, config_php, wait_until};
 
 /// Builds the fixture's SQLite board at `path`.
 fn sqlite_fixture(path: &Path) {
@@ -181,14 +181,14 @@ fn config_php_of_type_sqlite_names_the_board_file_relative_to_the_mybb_root() {
     {
         std::fs::write(
             forum.join("inc/config.php"),
-            format!(
-                "<?php\n$config['database']['type'] = 'sqlite';\n\
-                 $config['database']['database'] = '{database}';\n\
-                 $config['database']['table_prefix'] = 'mybb_';\n\
-                 $config['database']['hostname'] = 'localhost';\n\
-                 $config['database']['username'] = '';\n\
-                 $config['database']['password'] = '';\n"
-            ),
+            config_php(&[
+                ("type", "sqlite"),
+                ("database", &database),
+                ("table_prefix", "mybb_"),
+                ("hostname", "localhost"),
+                ("username", ""),
+                ("password", ""),
+            ]),
         )
         .unwrap();
         let root = dir.join(format!("sync-{}", database.len()));
@@ -211,14 +211,14 @@ fn config_php_of_a_type_still_unsupported_is_refused_naming_it() {
         std::fs::create_dir_all(forum.join("inc")).unwrap();
         std::fs::write(
             forum.join("inc/config.php"),
-            format!(
-                "<?php\n$config['database']['type'] = '{db_type}';\n\
-                 $config['database']['database'] = 'forum';\n\
-                 $config['database']['table_prefix'] = 'mybb_';\n\
-                 $config['database']['hostname'] = 'localhost';\n\
-                 $config['database']['username'] = 'forum';\n\
-                 $config['database']['password'] = 'hunter2';\n"
-            ),
+            config_php(&[
+                ("type", db_type),
+                ("database", "forum"),
+                ("table_prefix", "mybb_"),
+                ("hostname", "localhost"),
+                ("username", "forum"),
+                ("password", "hunter2"),
+            ]),
         )
         .unwrap();
         let out = TestCommand::new()

@@ -12,7 +12,7 @@ use mybb_sync::mybb::db::Db;
 
 use crate::util::pg_cluster::{PASSWORD, PgCluster, signal};
 use crate::util::start_watching as start_watch;
-use crate::util::{self, TestCommand, TestDb, TestDir, wait_until};
+use crate::util::{self, TestCommand, TestDb, TestDir, config_php, wait_until};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -118,15 +118,15 @@ fn config_php_of_type_pgsql_and_pgsql_pdo_is_read_over_tcp_and_the_unix_socket()
     {
         std::fs::write(
             forum.join("inc/config.php"),
-            format!(
-                "<?php\n$config['database']['type'] = '{db_type}';\n\
-                 $config['database']['database'] = 'mybb';\n\
-                 $config['database']['table_prefix'] = 'mybb_';\n\
-                 $config['database']['hostname'] = '{hostname}';\n\
-                 $config['database']['username'] = 'scramuser';\n\
-                 $config['database']['password'] = '{PASSWORD}';\n\
-                 $config['database']['encoding'] = 'utf8';\n"
-            ),
+            config_php(&[
+                ("type", db_type),
+                ("database", "mybb"),
+                ("table_prefix", "mybb_"),
+                ("hostname", &hostname),
+                ("username", "scramuser"),
+                ("password", PASSWORD),
+                ("encoding", "utf8"),
+            ]),
         )
         .unwrap();
         let root = dir.join(format!("sync-{n}"));
@@ -143,14 +143,14 @@ fn config_php_of_type_pgsql_and_pgsql_pdo_is_read_over_tcp_and_the_unix_socket()
     // A wrong password is a setting to fix (exit 2), and is never shown.
     std::fs::write(
         forum.join("inc/config.php"),
-        format!(
-            "<?php\n$config['database']['type'] = 'pgsql';\n\
-             $config['database']['database'] = 'mybb';\n\
-             $config['database']['table_prefix'] = 'mybb_';\n\
-             $config['database']['hostname'] = '127.0.0.1:{port}';\n\
-             $config['database']['username'] = 'scramuser';\n\
-             $config['database']['password'] = 'hunter2';\n"
-        ),
+        config_php(&[
+            ("type", "pgsql"),
+            ("database", "mybb"),
+            ("table_prefix", "mybb_"),
+            ("hostname", &format!("127.0.0.1:{port}")),
+            ("username", "scramuser"),
+            ("password", "hunter2"),
+        ]),
     )
     .unwrap();
     let out = TestCommand::new()

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::export::{exported, sync_cmd};
 use crate::util::stop_watching as stop;
-use crate::util::{Running, TestCommand, TestDb, TestDir, wait_until};
+use crate::util::{Running, TestCommand, TestDb, TestDir, config_php, wait_until};
 
 const SET: &str = "template_sets/Default Templates";
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -441,16 +441,15 @@ fn localhost_connects_through_the_socket_as_php_does() {
     let dir = TestDir::new("trust_localhost_socket");
     dir.write(
         "forum/inc/config.php",
-        format!(
-            "<?php\n$config['database']['type'] = 'mysqli';\n\
-             $config['database']['database'] = '{}';\n\
-             $config['database']['table_prefix'] = 'mybb_';\n\
-             $config['database']['hostname'] = 'localhost';\n\
-             $config['database']['username'] = '{user}';\n\
-             $config['database']['password'] = 'pw-{user}';\n\
-             $config['database']['encoding'] = 'utf8mb4';\n",
-            db.name()
-        ),
+        config_php(&[
+            ("type", "mysqli"),
+            ("database", db.name()),
+            ("table_prefix", "mybb_"),
+            ("hostname", "localhost"),
+            ("username", user),
+            ("password", &format!("pw-{user}")),
+            ("encoding", "utf8mb4"),
+        ]),
     );
     // Where the test server's socket is not where Debian puts it, PHP would be told by php.ini.
     dir.write("php/php.ini", format!("[mysqli]\nmysqli.default_socket = {socket}\n"));
@@ -485,16 +484,15 @@ fn the_encoding_of_config_php_is_the_connections_character_set() {
     let hostport = server_host_port(&db);
     dir.write(
         "forum/inc/config.php",
-        format!(
-            "<?php\n$config['database']['type'] = 'mysqli';\n\
-             $config['database']['database'] = '{}';\n\
-             $config['database']['table_prefix'] = 'mybb_';\n\
-             $config['database']['hostname'] = '{hostport}';\n\
-             $config['database']['username'] = 'root';\n\
-             $config['database']['password'] = '';\n\
-             $config['database']['encoding'] = 'latin1';\n",
-            db.name()
-        ),
+        config_php(&[
+            ("type", "mysqli"),
+            ("database", db.name()),
+            ("table_prefix", "mybb_"),
+            ("hostname", &hostport),
+            ("username", "root"),
+            ("password", ""),
+            ("encoding", "latin1"),
+        ]),
     );
     TestCommand::new()
         .arg("--mybb")

@@ -1059,6 +1059,16 @@ pub fn assert_no_debug_text(output: &Output) {
     }
 }
 
+/// Returns an `inc/config.php` as MyBB's installer writes its database part: `<?php`, then
+/// `$config['database'][KEY] = 'VALUE';` for each of `database`, in order.
+pub fn config_php(database: &[(&str, &str)]) -> String {
+    let mut php = "<?php\n".to_owned();
+    for (key, value) in database {
+        php.push_str(&format!("$config['database']['{key}'] = '{value}';\n"));
+    }
+    php
+}
+
 /// Waits until `cond` returns true, checking every 10 ms, for things that happen in the
 /// background (a watcher noticing a file, a row changing). Tests never sleep to synchronise.
 ///
