@@ -857,9 +857,8 @@ fn a_publish_killed_before_its_theme_fields_is_finished_by_the_next_run() {
 // See: issue 29 (a carried field the live theme would refuse was caught at write time).
 #[test]
 fn a_theme_field_the_live_theme_would_refuse_is_refused_in_the_plan_and_nothing_is_written() {
-    let forum = Forum::new("publish_props_refused");
-    forum.dev(&["--no-live-reload"]);
-    forum.save(&forum.copy_template("Header Templates", "header"), "<div>two</div>");
+    let forum = Forum::with_copy("publish_props_refused");
+    forum.save_copy_header("<div>two</div>");
     edit_theme_file(&forum, COPY, |file| {
         file["properties"]["editortheme"] = serde_json::json!("office.css");
         file["properties"]["logo"] = serde_json::json!("images/dev.png");
@@ -895,8 +894,7 @@ fn a_theme_field_the_live_theme_would_refuse_is_refused_in_the_plan_and_nothing_
 // the base, and there is no deletion for publish to carry.
 #[test]
 fn a_stylesheet_deleted_in_the_copy_comes_back_from_the_live_theme_and_nothing_is_carried() {
-    let forum = Forum::new("publish_sheet_deleted");
-    forum.dev(&["--no-live-reload"]);
+    let forum = Forum::with_copy("publish_sheet_deleted");
     forum.save(&forum.copy_stylesheet("dev.css"), ".new { margin: 0; }\n");
     forum.cmd().arg("publish").expect_success();
     let live_sheets = || -> Vec<String> {
