@@ -186,14 +186,14 @@ fn a_state_file_of_the_previous_format_is_trusted_and_rewritten_in_the_new_one()
     let (db, _dir, root) = exported("ident_old_state");
     let state = root.join(".mybb-sync/state");
     let text = std::fs::read_to_string(&state).unwrap();
-    assert!(text.starts_with("# mybb-sync state v2"), "{text}");
-    // The previous format: no identity column.
+    assert!(text.starts_with("# mybb-sync state v3"), "{text}");
+    // A format before the previous one: no identity column (nor file stat, issue 32).
     let mut old = String::from(
         "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.\n",
     );
     for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.splitn(4, '\t').collect();
-        old.push_str(&format!("{}\t{}\t{}\n", fields[0], fields[1], fields[3]));
+        let fields: Vec<&str> = line.splitn(5, '\t').collect();
+        old.push_str(&format!("{}\t{}\t{}\n", fields[0], fields[1], fields[4]));
     }
     std::fs::write(&state, old).unwrap();
     // Trusted as it was: an edit is an edit, a deletion a deletion, nothing a conflict.
@@ -206,7 +206,7 @@ fn a_state_file_of_the_previous_format_is_trusted_and_rewritten_in_the_new_one()
     assert_eq!(sheet_rows(&db, 2, "color_black.css"), 0);
     // Written again in the new format; the record written gains its row's identity.
     let text = std::fs::read_to_string(&state).unwrap();
-    assert!(text.starts_with("# mybb-sync state v2"), "{text}");
+    assert!(text.starts_with("# mybb-sync state v3"), "{text}");
     let calm = text.lines().find(|l| l.ends_with("\tstyles/Default/color_calm.css")).unwrap();
     assert!(calm.split('\t').nth(2).is_some_and(|id| id.starts_with("t2/")), "{calm}");
     sync_cmd(&db, &root).arg("status").expect_success();
@@ -274,8 +274,14 @@ fn review_the_watcher_sees_a_set_without_own_templates_made_again_and_a_later_sa
     db.exec("DELETE FROM mybb_templatesets WHERE sid = 2");
     db.exec("INSERT INTO mybb_templatesets (sid, title) VALUES (3, 'Extra')");
     wait_until("the watcher to record the index of the new set (sid 3)", DEADLINE, || {
-        std::fs::read_to_string(&state)
-            .is_ok_and(|text| text.contains(&format!("\ts3\t{EXTRA}/index.html\n")))
+        // A line `hash, stamp, identity, file stat, path`: identity s3, for the index.
+        std::fs::read_to_string(&state).is_ok_and(|text| {
+            let path = format!("{EXTRA}/index.html");
+            text.lines().any(|line| {
+                let fields: Vec<&str> = line.splitn(5, '\t').collect();
+                fields.get(2) == Some(&"s3") && fields.get(4) == Some(&path.as_str())
+            })
+        })
     });
     std::fs::write(&index, "<p>saved after the set was made again</p>").unwrap();
     wait_until("the save to reach the new set", DEADLINE, || {

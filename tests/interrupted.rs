@@ -187,6 +187,9 @@ fn a_watcher_killed_at_any_rename_of_a_pull_never_turns_a_local_edit_into_an_ove
             let dir = TestDir::new("interrupted_pull");
             let root = dir.join("sync");
             sync_cmd(&db, &root).arg("export").expect_success();
+            // Compared once: every file recorded by its size and times (issue 32), so the
+            // watcher's start-up has nothing to save and its first renames are the pull's.
+            sync_cmd(&db, &root).arg("import").expect_success();
             let mut run = start_watching(
                 sync_cmd(&db, &root).env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}")),
                 &["--debounce", "30", "--pull-interval", "0.1"],

@@ -94,3 +94,53 @@ fn a_pull_compares_only_the_set_whose_rows_changed() {
         "the pull compared more than the changed set:\n{log}"
     );
 }
+
+/// Returns how many files a run's plans read and how many they knew unchanged without reading
+/// them, summed over its "compared files: R read, K known unchanged ..." lines.
+fn reads(log: &str) -> (usize, usize) {
+    log.lines()
+        .filter_map(|line| line.split_once("compared files: ")?.1.split_once(" read, "))
+        .filter_map(|(read, rest)| {
+            Some((read.parse().ok()?, rest.split_once(' ')?.0.parse().ok()?))
+        })
+        .fold((0, 0), |(r, k), (read, known): (usize, usize)| (r + read, k + known))
+}
+
+#[test]
+fn a_start_up_with_unchanged_files_reads_only_what_changed() {
+    let db = TestDb::new("startup_reads_what_changed");
+    let dir = TestDir::new("startup_reads_what_changed");
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let debug = |cmd: crate::util::TestCommand| cmd.env("RUST_LOG", "mybb_sync::sync::plan=debug");
+    // The first comparison after the export reads every file, and records each one's size and
+    // times with the content it found.
+    let first = debug(sync_cmd(&db, &root)).arg("import").expect_success();
+    let (read, known) = reads(&first.stderr);
+    assert!(read >= TEMPLATES && known == 0, "read {read}, known {known}:\n{}", first.stderr);
+    // One file edited since, keeping its size; one whose time is ahead of the clock (written
+    // in the same tick as a comparison, for all the state can tell: never known unchanged by
+    // its times, git's racily clean entry).
+    let header = root.join("template_sets/Default Templates/Header Templates/header.html");
+    let mut bytes = std::fs::read(&header).expect("the header");
+    let last = bytes.iter().rposition(|b| b.is_ascii_alphabetic()).expect("a letter");
+    bytes[last] = if bytes[last] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&header, &bytes).unwrap();
+    let footer = root.join("template_sets/Default Templates/Footer Templates/footer.html");
+    let ahead = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&footer).unwrap().set_modified(ahead).unwrap();
+    // A watcher's start-up and its first pull (which compares every set) read those two only
+    // (the edit goes to the database), and the theme's theme.json (compared in its canonical
+    // form, so always read): three files each.
+    let cmd = sync_cmd(&db, &root)
+        .env("RUST_LOG", "mybb_sync::sync::plan=debug,mybb_sync::sync::watcher=debug");
+    let run = start_watching(cmd, &["--debounce", "30", "--pull-interval", "0.1"]);
+    wait_until("the first pull", Duration::from_secs(30), || {
+        run.stderr_so_far().contains("debug: pulled: ")
+    });
+    let log = stop_watching(run);
+    assert_eq!(db.template(1, "header").as_deref(), Some(&bytes[..]), "{log}");
+    let (read, known) = reads(&log);
+    assert!(known >= 2 * (TEMPLATES - 2), "known {known}:\n{log}");
+    assert!(read <= 6, "read {read} files where two changed:\n{log}");
+}

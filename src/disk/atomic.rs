@@ -56,6 +56,32 @@ pub struct FileId {
 }
 
 impl FileId {
+    /// Returns a 64-bit digest of every field: what the sync state records of a file it
+    /// compared, to know it unchanged next time without reading it (issue 32).
+    pub fn digest(&self) -> u64 {
+        // FNV-1a over the fields' bytes: the same digest from every build (std's hasher may
+        // change between Rust releases, which would make every record a miss after one).
+        let fields = [
+            self.dev,
+            self.ino,
+            self.len,
+            self.mtime.0 as u64,
+            self.mtime.1 as u64,
+            self.ctime.0 as u64,
+            self.ctime.1 as u64,
+            u64::from(self.mode),
+        ];
+        fields
+            .iter()
+            .flat_map(|field| field.to_le_bytes())
+            .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    }
+
+    /// Returns the file's modification time (seconds, nanoseconds).
+    pub fn mtime(&self) -> (i64, i64) {
+        self.mtime
+    }
+
     /// Returns the identity of the file `meta` describes.
     pub fn of(meta: &std::fs::Metadata) -> FileId {
         FileId {
@@ -691,6 +717,68 @@ pub fn write_file_before_syncfs(target: &Path, contents: &[u8]) -> Result<()> {
     let mut batch = AtomicBatch::new(true);
     batch.sync_dirs = false;
     replace_one(batch, target, contents)
+}
+
+/// How durable [`write_file_streamed`] makes the file it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Not synced (`--no-fsync`).
+    None,
+    /// As [`write_file`] with `durable`: the data synced before the rename, the folder after.
+    Full,
+    /// As [`write_file_before_syncfs`]: the data synced before the rename, the rename left to
+    /// a `syncfs` that follows.
+    BeforeSyncfs,
+}
+
+/// Replaces `target` atomically with what `fill` writes, streamed into the temp file through
+/// a buffer, so that no copy of the whole content is held (the sync state of a big board,
+/// issue 32); as [`write_file`] otherwise, the permissions of the file there kept. A target
+/// that is a symbolic link or not a regular file is refused, as there. An error (of `fill`
+/// too) leaves the target as it was and no temp file behind.
+pub fn write_file_streamed(
+    target: &Path,
+    durability: Durability,
+    fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let mode = std::fs::symlink_metadata(target)
+        .ok()
+        .filter(|m| m.file_type().is_file())
+        .map(|m| m.mode());
+    let (temp, file) = create_temp(target)?;
+    let replaced = (|| -> Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        fill(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        if let Some(mode) = mode {
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+        }
+        drop(file);
+        if durability != Durability::None {
+            fsync(&temp)?;
+        }
+        if still_as_seen(target, Seen::Anything).is_err() {
+            return Err(crate::error::Error::IoAt {
+                path: target.to_path_buf(),
+                action: "replace",
+                source: std::io::Error::other("it is a symbolic link or not a regular file"),
+            });
+        }
+        test_hooks::kill_if(test_hooks::KILL_AT_RENAME);
+        if test_hooks::nth(test_hooks::EIO_AT_RENAME) {
+            return Err(test_hooks::injected_eio(test_hooks::EIO_AT_RENAME).into());
+        }
+        fs::rename(&temp, target)?;
+        Ok(())
+    })();
+    if let Err(e) = replaced {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    if durability == Durability::Full {
+        fsync(parent_of(target))?;
+    }
+    Ok(())
 }
 
 /// Replaces `target` with `contents` in a batch of its own.

@@ -15,15 +15,17 @@
 //! meant: each record trusted, gaining its identity when it is next written.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use fs_err as fs;
 
-use crate::disk::atomic::{self, AtomicBatch};
+use crate::disk::atomic::{self, AtomicBatch, Durability, FileId};
 use crate::error::{Error, Result};
 use crate::sync::own_dir::{self, OLD_STATE_FILE, STATE_FILE};
+
+mod table;
+use table::Table;
 /// The lock serialising state updates, in mybb-sync's own folder.
 const STATE_LOCK: &str = "state.lock";
 
@@ -33,16 +35,23 @@ pub fn state_path(root: &Path) -> PathBuf {
 }
 
 /// The first line of a state file.
-const HEADER: &str = "# mybb-sync state v2: hash, database stamp, identity, item. Written by \
-     mybb-sync; do not edit.";
+const HEADER: &str = "# mybb-sync state v3: hash, database stamp, identity, file stat, item. \
+     Written by mybb-sync; do not edit.";
 
 /// The first line of a state file rebuilt after it was lost or unreadable, until a run that
 /// compared every item with nothing left undecided completes it ([`State::complete`]): its
 /// records are right, but an item without one may be a file whose row was deleted, not a new
 /// file, so the planner does not trust it (a file without a row is not created).
-const HEADER_PARTIAL: &str = "# mybb-sync state v2, partial (rebuilt; trusted once a full export \
-     or import completes it): hash, database stamp, identity, item. Written by mybb-sync; do not \
-     edit.";
+const HEADER_PARTIAL: &str = "# mybb-sync state v3, partial (rebuilt; trusted once a full export \
+     or import completes it): hash, database stamp, identity, file stat, item. Written by \
+     mybb-sync; do not edit.";
+
+/// The first lines of the previous format (v2, no file stat column), read still.
+const HEADER_V2: &str = "# mybb-sync state v2: hash, database stamp, identity, item. Written by \
+     mybb-sync; do not edit.";
+const HEADER_V2_PARTIAL: &str = "# mybb-sync state v2, partial (rebuilt; trusted once a full \
+     export or import completes it): hash, database stamp, identity, item. Written by mybb-sync; \
+     do not edit.";
 
 /// The first line of a state file of the previous format, read still: no identity column.
 const HEADER_V1: &str =
@@ -110,6 +119,8 @@ impl std::fmt::Display for Identity {
 
 /// The identity column of a record without one: one of the previous format, or a tombstone.
 const NO_IDENTITY: &str = "-";
+/// The file stat column of a record without one.
+const NO_STAT: &str = "-";
 
 /// What one item looked like at its last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +135,11 @@ pub struct Record {
     /// The row it was synced with; None for a record of the previous format (trusted as it
     /// was) and for a tombstone.
     pub identity: Option<Identity>,
+    /// [`FileId::digest`] of the file when it was last compared and found to hold `hash`, if
+    /// it was old enough then to be sure a later write changes it (see [`Clock`]): a file whose
+    /// digest is the same now holds the same bytes, and is not read again. None where the file
+    /// was written by mybb-sync or not compared (issue 32).
+    pub stat: Option<u64>,
 }
 
 impl Record {
@@ -140,12 +156,29 @@ impl Record {
             stamp: crate::mybb::db::now(),
             pending: None,
             identity: None,
+            stat: None,
         }
     }
 
     /// Returns true if and only if this record is a tombstone (see [`Record::TOMBSTONE_HASH`]).
     pub fn is_tombstone(&self) -> bool {
         self.hash == Record::TOMBSTONE_HASH && self.pending.is_none()
+    }
+}
+
+/// A moment on the filesystem's own clock, taken before a run compares files: a file last
+/// modified before it is "settled", and any later write to it gives it a later time, so what is
+/// recorded of it ([`Record::stat`]) changes. A file modified in the same tick of the
+/// filesystem's clock as the moment is not settled: a second write in that tick could leave
+/// its size and times as they were (git's "racily clean" entries). Without a moment (a root
+/// with no state lock yet, a read-only folder), nothing is settled and every file is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock(Option<(i64, i64)>);
+
+impl Clock {
+    /// Returns true if and only if a file that is `id` now was last modified before the moment.
+    pub fn settled(&self, id: &FileId) -> bool {
+        self.0.is_some_and(|moment| id.mtime() < moment)
     }
 }
 
@@ -160,8 +193,11 @@ pub fn content_hash(bytes: &[u8]) -> u64 {
 #[derive(Debug, Default)]
 pub struct State {
     root: PathBuf,
-    records: BTreeMap<String, Record>,
+    records: Table,
     changes: BTreeMap<String, Option<Record>>,
+    /// The state file as last read or written by this state, while `records` are exactly what
+    /// it holds: a save that finds it still so merges into `records` without reading it again.
+    on_disk: Option<(FileId, bool)>,
     /// Whether a complete state file existed and was readable: an item without a record was
     /// then never synced, so a file without a row is a new one.
     pub trusted: bool,
@@ -176,7 +212,7 @@ pub struct State {
 /// A state file as parsed: its records, and whether it is complete (not [`HEADER_PARTIAL`]).
 #[derive(Debug, Default)]
 struct Parsed {
-    records: BTreeMap<String, Record>,
+    records: Table,
     complete: bool,
 }
 
@@ -190,11 +226,12 @@ impl State {
             path = root.join(OLD_STATE_FILE);
         }
         let mut state = State { root: root.to_path_buf(), ..State::default() };
-        match fs::read_to_string(&path) {
-            Ok(text) => match parse(&text) {
+        match read_file(&path) {
+            Ok((id, read)) => match read {
                 Ok(parsed) => {
                     state.records = parsed.records;
                     state.trusted = parsed.complete;
+                    state.on_disk = Some((id, parsed.complete));
                     if !parsed.complete {
                         log::debug!(
                             "the sync state {} is partial (rebuilt, not yet completed by a full \
@@ -227,12 +264,6 @@ impl State {
                     state.fresh = true;
                 }
             }
-            Err(e) if e.kind() == ErrorKind::InvalidData => log::warn!(
-                "the sync state {} is not text; rebuilding it from a full comparison: \
-                 items that differ are reported as conflicts, nothing is overwritten (the \
-                 unreadable file is kept beside it at the next save)",
-                path.display()
-            ),
             Err(e) => return Err(e.into()),
         }
         Ok(state)
@@ -247,6 +278,27 @@ impl State {
         State::load(root)
     }
 
+    /// Returns the filesystem's clock now ([`Clock`]), read by touching the state's lock file
+    /// (the kernel stamps it, with the same clock and granularity as any file's writes), where
+    /// one exists; a run that never saved a state has none, and reads every file.
+    pub fn clock(&self) -> Clock {
+        use std::os::unix::fs::MetadataExt as _;
+        use std::os::unix::io::AsRawFd as _;
+        let path = own_dir::path(&self.root).join(STATE_LOCK);
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            return Clock(None);
+        };
+        let now = libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW };
+        // SAFETY: a valid open descriptor and two timespecs, as futimens(2) asks.
+        if unsafe { libc::futimens(file.as_raw_fd(), [now, now].as_ptr()) } != 0 {
+            return Clock(None);
+        }
+        match file.metadata() {
+            Ok(meta) => Clock(Some((meta.mtime(), meta.mtime_nsec()))),
+            Err(_) => Clock(None),
+        }
+    }
+
     /// Notes that this run compared every item of the sync root (every set's and theme's
     /// files, and every file under the root) and left none undecided: every file on disk
     /// now has a record, so a state rebuilt after it was lost or unreadable is complete from
@@ -259,13 +311,13 @@ impl State {
     pub fn get(&self, key: &str) -> Option<Record> {
         match self.changes.get(key) {
             Some(change) => *change,
-            None => self.records.get(key).copied(),
+            None => self.records.get(key),
         }
     }
 
     /// Returns the key of every item synced before, as loaded (changes of this run aside).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.records.keys().map(String::as_str)
+        self.records.iter().map(|(key, _)| key)
     }
 
     /// Records that item `key` is in sync with `record` (to be saved by [`State::save`]).
@@ -293,9 +345,10 @@ impl State {
     /// is of, before the rename: a crash between the two leaves a state that accepts either
     /// content as synced, so neither is taken for a local edit.
     pub fn set_pending(&mut self, key: &str, record: &Record) {
+        // The file is about to change: what was known of it no longer holds.
         let record = match self.get(key) {
-            Some(old) => Record { pending: Some(record.hash), ..old },
-            None => Record { pending: Some(record.hash), ..*record },
+            Some(old) => Record { pending: Some(record.hash), stat: None, ..old },
+            None => Record { pending: Some(record.hash), stat: None, ..*record },
         };
         self.set(key, record);
     }
@@ -319,7 +372,7 @@ impl State {
     /// A file that cannot be read back is never taken for an empty one: it is moved aside
     /// (kept, and named in a warning), and the state written instead is partial.
     pub fn save(&mut self, durable: bool) -> Result<()> {
-        self.save_by(|path, text| atomic::write_file(path, text, durable))
+        self.save_by(if durable { Durability::Full } else { Durability::None })
     }
 
     /// Saves the changes as [`State::save`] does, to be durable before any of `batch`'s
@@ -330,14 +383,14 @@ impl State {
     pub fn save_before(&mut self, batch: &mut AtomicBatch) -> Result<()> {
         if batch.syncs_whole_filesystems() {
             batch.sync_with(&own_dir::path(&self.root));
-            self.save_by(atomic::write_file_before_syncfs)
+            self.save_by(Durability::BeforeSyncfs)
         } else {
             self.save(batch.is_durable())
         }
     }
 
-    /// [`State::save`], the file replaced by `write`.
-    fn save_by(&mut self, write: impl FnOnce(&Path, &[u8]) -> Result<()>) -> Result<()> {
+    /// [`State::save`], made as durable as `durability` says.
+    fn save_by(&mut self, durability: Durability) -> Result<()> {
         // A completion is a change of its own where the state was not complete.
         let completes = self.completed && !self.trusted;
         if self.changes.is_empty() && !completes {
@@ -353,48 +406,80 @@ impl State {
             source,
         })?;
         let path = dir.join(STATE_FILE);
-        let Parsed { mut records, complete: on_disk_complete } = match fs::read_to_string(&path) {
-            Ok(text) => match parse(&text) {
-                Ok(parsed) => parsed,
-                Err(why) => set_aside(&path, &why)?,
-            },
-            // No file (yet): complete only where there was nothing to rebuild.
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Parsed { records: BTreeMap::new(), complete: self.fresh }
+        let now = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => Some(FileId::of(&meta)),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::IoAt { path, action: "look at", source: e }),
+        };
+        let on_disk_complete = match (now, self.on_disk) {
+            // The file as this state last read or wrote it: its records are `records`.
+            (Some(now), Some((then, complete))) if now == then => complete,
+            _ => {
+                // Written by another run since (or lost): its records are the base. Those
+                // loaded go first, so that two copies are never held at once.
+                self.records = Table::default();
+                self.on_disk = None;
+                let Parsed { records, complete } = match read_file(&path) {
+                    Ok((_, Ok(parsed))) => parsed,
+                    Ok((_, Err(why))) => set_aside(&path, &why)?,
+                    // No file (yet): complete only where there was nothing to rebuild.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        Parsed { records: Table::default(), complete: self.fresh }
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                self.records = records;
+                complete
             }
-            Err(e) if e.kind() == ErrorKind::InvalidData => set_aside(&path, "it is not text")?,
-            Err(e) => return Err(e.into()),
         };
         // Complete where this run made it so, or where it was and still is: a file rebuilt
         // meanwhile by another run (or lost) stays partial.
         let complete = self.completed || (on_disk_complete && (self.trusted || self.fresh));
-        for (key, change) in &self.changes {
-            match change {
-                Some(record) => records.insert(key.clone(), *record),
-                None => records.remove(key),
-            };
-        }
-        let mut text = String::with_capacity(64 * records.len() + HEADER_PARTIAL.len());
-        text.push_str(if complete { HEADER } else { HEADER_PARTIAL });
-        text.push('\n');
-        for (key, record) in &records {
-            // Straight into the text (writing to a String cannot fail): no String per line.
-            let _ = match record.pending {
-                None => write!(text, "{:016x}", record.hash),
-                Some(p) => write!(text, "{:016x}+{p:016x}", record.hash),
-            };
-            let _ = match record.identity {
-                Some(identity) => writeln!(text, "\t{}\t{identity}\t{key}", record.stamp),
-                None => writeln!(text, "\t{}\t{NO_IDENTITY}\t{key}", record.stamp),
-            };
-        }
-        // A failed write keeps the changes, so a caller can amend them and save again.
-        write(&path, text.as_bytes())?;
+        // From here `records` hold this run's changes: a failed write keeps the changes too,
+        // so a caller can amend them and save again (applying them again changes nothing).
+        self.on_disk = None;
+        self.records.apply(self.changes.iter()).map_err(|_| too_big(&path))?;
+        let records = &self.records;
+        atomic::write_file_streamed(&path, durability, |out| {
+            write_records(out, records, complete)
+        })?;
+        // Under the lock still: no other run wrote it since the rename.
+        self.on_disk = std::fs::symlink_metadata(&path).ok().map(|m| (FileId::of(&m), complete));
         self.changes.clear();
-        self.records = records;
         self.trusted = complete;
         Ok(())
     }
+}
+
+/// The error of a state whose keys would pass 4 GiB, beyond any board.
+fn too_big(path: &Path) -> Error {
+    Error::IoAt {
+        path: path.to_path_buf(),
+        action: "write",
+        source: std::io::Error::other("its items' names would take more than 4 GiB"),
+    }
+}
+
+/// Writes a state file's text: the header, then one line per record, in key order.
+fn write_records(out: &mut dyn Write, records: &Table, complete: bool) -> Result<()> {
+    writeln!(out, "{}", if complete { HEADER } else { HEADER_PARTIAL })?;
+    for (key, record) in records.iter() {
+        match record.pending {
+            None => write!(out, "{:016x}\t{}\t", record.hash, record.stamp)?,
+            Some(p) => write!(out, "{:016x}+{p:016x}\t{}\t", record.hash, record.stamp)?,
+        }
+        match record.identity {
+            Some(identity) => write!(out, "{identity}\t")?,
+            None => write!(out, "{NO_IDENTITY}\t")?,
+        }
+        match record.stat {
+            Some(stat) => write!(out, "{stat:016x}\t")?,
+            None => write!(out, "{NO_STAT}\t")?,
+        }
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// Moves the unreadable state file `path` aside (`why` says what is wrong with it), so that
@@ -428,53 +513,116 @@ fn set_aside(path: &Path, why: &str) -> Result<Parsed> {
     Ok(Parsed::default())
 }
 
+/// Reads the state file at `path`, a line at a time (never its whole text): what file it was
+/// (for a later save to know it unchanged), and its records or what is wrong with it.
+fn read_file(path: &Path) -> std::io::Result<(FileId, std::result::Result<Parsed, String>)> {
+    let file = fs::File::open(path)?;
+    let id = FileId::of(&file.metadata()?);
+    Ok((id, parse(std::io::BufReader::new(file))?))
+}
+
 /// Parses a state file, or says what is wrong with it.
-fn parse(text: &str) -> std::result::Result<Parsed, String> {
-    let mut lines = text.lines().enumerate();
-    let (with_identity, complete) = match lines.next() {
-        Some((_, first)) if first == HEADER => (true, true),
-        Some((_, first)) if first == HEADER_PARTIAL => (true, false),
-        Some((_, first)) if first == HEADER_V1 => (false, true),
-        _ => return Err("its first line is not a state header this version reads".to_owned()),
+fn parse(
+    mut reader: impl std::io::BufRead,
+) -> std::io::Result<std::result::Result<Parsed, String>> {
+    let mut buf = Vec::new();
+    reader.read_until(b'\n', &mut buf)?;
+    let ended = buf.last() == Some(&b'\n');
+    let first = buf.strip_suffix(b"\n").unwrap_or(&buf);
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let Ok(first) = std::str::from_utf8(first) else {
+        return Ok(Err("it is not text".to_owned()));
     };
-    let mut records = BTreeMap::new();
-    for (n, line) in lines {
-        let bad = || format!("line {} is malformed", n + 1);
-        let mut fields = line.splitn(if with_identity { 4 } else { 3 }, '\t');
-        let (Some(hash), Some(stamp)) = (fields.next(), fields.next()) else {
-            return Err(bad());
-        };
-        let identity = match with_identity {
-            false => None,
-            true => match fields.next() {
-                Some(NO_IDENTITY) => None,
-                Some(text) => Some(Identity::parse(text).ok_or_else(bad)?),
-                None => return Err(bad()),
-            },
-        };
-        let Some(key) = fields.next() else {
-            return Err(bad());
-        };
-        let (hash, pending) = match hash.split_once('+') {
-            Some((hash, pending)) => (hash, Some(pending)),
-            None => (hash, None),
-        };
-        let hex = |h: &str| match h.len() {
-            16 => u64::from_str_radix(h, 16).map_err(|_| bad()),
-            _ => Err(bad()),
-        };
-        if key.is_empty() {
-            return Err(bad());
+    let (columns, complete) = match first {
+        HEADER => (5, true),
+        HEADER_PARTIAL => (5, false),
+        HEADER_V2 => (4, true),
+        HEADER_V2_PARTIAL => (4, false),
+        HEADER_V1 => (3, true),
+        _ => return Ok(Err("its first line is not a state header this version reads".to_owned())),
+    };
+    if !ended {
+        return Ok(Err("it ends in the middle of a line".to_owned()));
+    }
+    let mut records = Table::default();
+    // Lines out of order (a file not written by mybb-sync): gathered, then sorted.
+    let mut unsorted: Option<Vec<(String, Record)>> = None;
+    let mut n = 1;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
         }
-        let hash = hex(hash)?;
-        let pending = pending.map(hex).transpose()?;
-        let stamp = stamp.parse().map_err(|_| bad())?;
-        records.insert(key.to_owned(), Record { hash, stamp, pending, identity });
+        n += 1;
+        let Some(line) = buf.strip_suffix(b"\n") else {
+            return Ok(Err("it ends in the middle of a line".to_owned()));
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Ok(line) = std::str::from_utf8(line) else {
+            return Ok(Err("it is not text".to_owned()));
+        };
+        let Some((key, record)) = parse_line(line, columns) else {
+            return Ok(Err(format!("line {n} is malformed")));
+        };
+        if let Some(all) = &mut unsorted {
+            all.push((key.to_owned(), record));
+            continue;
+        }
+        match records.push(key, &record) {
+            Ok(()) => {}
+            Err(table::Refused::OutOfOrder) => {
+                let mut all: Vec<(String, Record)> =
+                    records.iter().map(|(key, record)| (key.to_owned(), record)).collect();
+                all.push((key.to_owned(), record));
+                records = Table::default();
+                unsorted = Some(all);
+            }
+            Err(table::Refused::TooBig) => return Ok(Err("it is bigger than 4 GiB".to_owned())),
+        }
     }
-    if !text.is_empty() && !text.ends_with('\n') {
-        return Err("it ends in the middle of a line".to_owned());
+    if let Some(all) = unsorted {
+        match Table::from_unsorted(all) {
+            Ok(table) => records = table,
+            Err(_) => return Ok(Err("it is bigger than 4 GiB".to_owned())),
+        }
     }
-    Ok(Parsed { records, complete })
+    records.shrink();
+    Ok(Ok(Parsed { records, complete }))
+}
+
+/// Parses one line of a state file of `columns` columns (3: v1, 4: v2, 5: v3).
+fn parse_line(line: &str, columns: usize) -> Option<(&str, Record)> {
+    let mut fields = line.splitn(columns, '\t');
+    let hash = fields.next()?;
+    let stamp = fields.next()?;
+    let identity = match columns {
+        3 => None,
+        _ => match fields.next()? {
+            NO_IDENTITY => None,
+            text => Some(Identity::parse(text)?),
+        },
+    };
+    let hex = |h: &str| match h.len() {
+        16 => u64::from_str_radix(h, 16).ok(),
+        _ => None,
+    };
+    let stat = match columns {
+        5 => match fields.next()? {
+            NO_STAT => None,
+            text => Some(hex(text)?),
+        },
+        _ => None,
+    };
+    let key = fields.next()?;
+    if key.is_empty() {
+        return None;
+    }
+    let (hash, pending) = match hash.split_once('+') {
+        Some((hash, pending)) => (hex(hash)?, Some(hex(pending)?)),
+        None => (hex(hash)?, None),
+    };
+    let stamp = stamp.parse().ok()?;
+    Some((key, Record { hash, stamp, pending, identity, stat }))
 }
 
 #[cfg(test)]
@@ -486,7 +634,7 @@ mod tests {
     }
 
     fn plain(hash: u64, stamp: u64) -> Record {
-        Record { hash, stamp, pending: None, identity: None }
+        Record { hash, stamp, pending: None, identity: None, stat: None }
     }
 
     #[test]
@@ -496,14 +644,14 @@ mod tests {
         assert!(!state.trusted);
         state.set(
             "styles/Default/global.css",
-            Record { hash: 7, stamp: 9, pending: Some(8), identity: None },
+            Record { hash: 7, stamp: 9, pending: Some(8), identity: None, stat: None },
         );
         state.save(false).unwrap();
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
         assert_eq!(
             state.get("styles/Default/global.css"),
-            Some(Record { hash: 7, stamp: 9, pending: Some(8), identity: None })
+            Some(Record { hash: 7, stamp: 9, pending: Some(8), identity: None, stat: None })
         );
         let _ = std::fs::remove_dir_all(root);
     }
@@ -522,7 +670,7 @@ mod tests {
                     let mut state = State::load(root).unwrap();
                     state.set(
                         &format!("key {n}"),
-                        Record { hash: n, stamp: n, pending: None, identity: None },
+                        Record { hash: n, stamp: n, pending: None, identity: None, stat: None },
                     );
                     barrier.wait();
                     state.save(false).unwrap();
@@ -533,7 +681,7 @@ mod tests {
         for n in 0..WRITERS {
             assert_eq!(
                 state.get(&format!("key {n}")),
-                Some(Record { hash: n, stamp: n, pending: None, identity: None })
+                Some(Record { hash: n, stamp: n, pending: None, identity: None, stat: None })
             );
         }
         let _ = std::fs::remove_dir_all(root);
@@ -601,24 +749,24 @@ mod tests {
     fn a_pending_hash_is_saved_and_undone() {
         let root = scratch("pending");
         let mut state = State::load(&root).unwrap();
-        state.set("kept", Record { hash: 1, stamp: 1, pending: None, identity: None });
+        state.set("kept", Record { hash: 1, stamp: 1, pending: None, identity: None, stat: None });
         state.set_pending("kept", &plain(2, 5));
         state.set_pending("new", &plain(3, 5));
         state.save(false).unwrap();
         let mut state = State::load(&root).unwrap();
         assert_eq!(
             state.get("kept"),
-            Some(Record { hash: 1, stamp: 1, pending: Some(2), identity: None })
+            Some(Record { hash: 1, stamp: 1, pending: Some(2), identity: None, stat: None })
         );
         assert_eq!(
             state.get("new"),
-            Some(Record { hash: 3, stamp: 5, pending: Some(3), identity: None })
+            Some(Record { hash: 3, stamp: 5, pending: Some(3), identity: None, stat: None })
         );
         state.unset_pending("kept");
         state.unset_pending("new");
         assert_eq!(
             state.get("kept"),
-            Some(Record { hash: 1, stamp: 1, pending: None, identity: None })
+            Some(Record { hash: 1, stamp: 1, pending: None, identity: None, stat: None })
         );
         assert_eq!(state.get("new"), None);
         let _ = std::fs::remove_dir_all(root);
@@ -647,7 +795,10 @@ mod tests {
         state.set("none", plain(7, 1));
         state.save(false).unwrap();
         let text = std::fs::read_to_string(state_path(&root)).unwrap();
-        assert!(text.contains("\ts1/512\tkey\t0\n") && text.contains("\tt3\tkey\t3\n"), "{text}");
+        assert!(
+            text.contains("\ts1/512\t-\tkey\t0\n") && text.contains("\tt3\t-\tkey\t3\n"),
+            "{text}"
+        );
         let state = State::load(&root).unwrap();
         for (n, identity) in identities.iter().enumerate() {
             let record = state.get(&format!("key\t{n}")).unwrap();
@@ -678,10 +829,82 @@ mod tests {
         state.save(false).unwrap();
         let text = std::fs::read_to_string(state_path(&root)).unwrap();
         assert!(text.starts_with(HEADER), "{text}");
-        assert!(text.contains("\t6\t-\ttemplate_sets/S/x.html\n"), "{text}");
+        assert!(text.contains("\t6\t-\t-\ttemplate_sets/S/x.html\n"), "{text}");
         let state = State::load(&root).unwrap();
         assert_eq!(state.get("styles/Default/a.css").unwrap().identity, Some(identity));
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_state_of_format_v2_is_read_without_file_stats_and_saved_as_v3() {
+        let root = scratch("v2");
+        std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+        // As mybb-sync wrote v2 (its headers spelled out, not taken from the constants).
+        for (header, trusted) in [
+            (
+                "# mybb-sync state v2: hash, database stamp, identity, item. Written by mybb-sync; \
+                 do not edit.",
+                true,
+            ),
+            (
+                "# mybb-sync state v2, partial (rebuilt; trusted once a full export or import \
+                 completes it): hash, database stamp, identity, item. Written by mybb-sync; do \
+                 not edit.",
+                false,
+            ),
+        ] {
+            let v2 = format!(
+                "{header}\n0000000000000001\t5\tt2/4\tstyles/Default/a.css\n\
+                 0000000000000002+0000000000000003\t6\t-\ttemplate_sets/S/x\ty.html\n"
+            );
+            std::fs::write(state_path(&root), v2).unwrap();
+            let mut state = State::load(&root).unwrap();
+            assert_eq!(state.trusted, trusted, "{header}");
+            let identity = Some(Identity { owner: Owner::Theme(2), row: Some(4) });
+            assert_eq!(state.get("styles/Default/a.css"), Some(Record { identity, ..plain(1, 5) }));
+            assert_eq!(
+                state.get("template_sets/S/x\ty.html"),
+                Some(Record { pending: Some(3), ..plain(2, 6) })
+            );
+            state.set("styles/Default/a.css", Record { identity, stat: Some(9), ..plain(1, 5) });
+            state.save(false).unwrap();
+            let text = std::fs::read_to_string(state_path(&root)).unwrap();
+            let expected = if trusted { HEADER } else { HEADER_PARTIAL };
+            assert!(text.starts_with(&format!("{expected}\n")), "{text}");
+            assert!(text.contains("\tt2/4\t0000000000000009\tstyles/Default/a.css\n"), "{text}");
+            assert!(text.contains("\t6\t-\t-\ttemplate_sets/S/x\ty.html\n"), "{text}");
+            let state = State::load(&root).unwrap();
+            assert_eq!(state.get("styles/Default/a.css").unwrap().stat, Some(9));
+        }
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_save_merges_what_another_run_saved_after_this_one_loaded_or_saved() {
+        let root = scratch("interleaved");
+        let mut mine = State::load(&root).unwrap();
+        mine.set("b", plain(1, 1));
+        mine.save(false).unwrap();
+        let mut theirs = State::load(&root).unwrap();
+        theirs.set("a", plain(2, 2));
+        theirs.set("b", plain(3, 3));
+        theirs.save(false).unwrap();
+        // Mine knows the file it wrote is no longer there: it merges into theirs.
+        mine.set("c", plain(4, 4));
+        mine.save(false).unwrap();
+        assert_eq!(
+            (mine.get("a"), mine.get("b"), mine.get("c")),
+            (Some(plain(2, 2)), Some(plain(3, 3)), Some(plain(4, 4)))
+        );
+        let state = State::load(&root).unwrap();
+        assert_eq!(state.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_record_holds_no_content_and_stays_small() {
+        // What a watcher or an export holds per item: hashes, stamps, ids, never the text.
+        assert!(std::mem::size_of::<Record>() <= 80, "{}", std::mem::size_of::<Record>());
     }
 
     #[test]

@@ -349,6 +349,7 @@ impl Upgrade<'_> {
                     stamp: item.copy.dateline,
                     pending: None,
                     identity: Some(identity),
+                    stat: None,
                 };
                 state.set(&parsed.key(), record);
             }
@@ -643,7 +644,10 @@ impl Upgrade<'_> {
         let hash = content_hash(text::rtrim_bytes(&rendered.template));
         let row = (rendered.sid == *sid).then_some(rendered.tid);
         let identity = Some(Identity { owner: Owner::Set(*sid), row });
-        state.set(&item.key(), Record { hash, stamp: rendered.dateline, pending: None, identity });
+        state.set(
+            &item.key(),
+            Record { hash, stamp: rendered.dateline, pending: None, identity, stat: None },
+        );
         Ok(Reverted::Done { tid: copy.tid, now_from })
     }
 }

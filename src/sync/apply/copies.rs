@@ -45,7 +45,7 @@ pub(super) fn copy_key(config: &Config, copy: &Path) -> String {
 
 /// Returns the state record of a conflict copy holding content that hashes to `hash`.
 pub(super) fn copy_record(hash: u64) -> Record {
-    Record { hash, stamp: 0, pending: None, identity: None }
+    Record { hash, stamp: 0, pending: None, identity: None, stat: None }
 }
 
 /// What is at a conflict copy's path, as far as mybb-sync may touch it.

@@ -27,7 +27,7 @@ use crate::sync::inspect::{Found, Inspector};
 use crate::sync::layout::{
     self, GLOBAL_SET_TITLE, ItemPath, NotAnItem, STYLES_DIR, TEMPLATE_SETS_DIR,
 };
-use crate::sync::state::{Record, State, content_hash};
+use crate::sync::state::{Clock, Record, State, content_hash};
 use crate::sync::validate::{self, ItemKind};
 
 mod coverage;
@@ -39,7 +39,7 @@ mod theme;
 
 pub use coverage::covers_root;
 use duplicates::{DuplicateTitles, index_set};
-use read::{ReadProblem, read_stable};
+use read::{ReadProblem, known_unchanged, read_stable};
 use sides::{Emptied, emptied, outcome, oversize_refusal, replaced, synced_hash};
 
 /// About how many items a run plans before it applies them (a part ends with the set that
@@ -372,13 +372,15 @@ impl<'a> Syncer<'a> {
         // One plan per path, in order (callers pair them up); `apply` reports a refusal at one
         // path (a link above several files) once.
         let mut progress = crate::progress::Progress::new("comparing", items.len());
-        Ok(items
+        let planned = items
             .into_iter()
             .map(|(path, item)| {
                 progress.tick();
                 self.plan_one(&mut ctx, path, item)
             })
-            .collect())
+            .collect();
+        ctx.log_reads();
+        Ok(planned)
     }
 
     /// Returns the path of every item synced before whose file is gone from the sync root:
@@ -530,10 +532,21 @@ impl<'a> Syncer<'a> {
                 None => {}
             }
         }
+        let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
+        let key = item.key();
         // Found absent: not opened again only to fail (an export into an empty root, issue 16).
+        if !matches!(found, Found::Absent)
+            && let Some((sync, seen)) = known_unchanged(ctx.state, &key, &db, db_hash, &path)
+        {
+            ctx.files_known += 1;
+            return Planned { path, action: Action::InSync, sync: Some(sync), seen };
+        }
         let read = match found {
             Found::Absent => Ok((None, Seen::Absent)),
-            _ => read_stable(&path),
+            _ => {
+                ctx.files_read += 1;
+                read_stable(&path)
+            }
         };
         let (mut file, seen) = match read {
             Ok(file) => file,
@@ -555,8 +568,6 @@ impl<'a> Syncer<'a> {
             }
         }
         let file_hash = file.as_deref().map(|b| content_hash(normalized(db.kind, b)));
-        let db_hash = db.rendered.as_ref().map(|(b, _)| content_hash(normalized(db.kind, b)));
-        let key = item.key();
         // A tombstone stands only while the row is gone: a row of that name made again in the
         // Admin CP is a new item.
         let record = ctx.state.get(&key).filter(|r| !(r.is_tombstone() && db_hash.is_some()));
@@ -587,7 +598,8 @@ impl<'a> Syncer<'a> {
             (Some(Emptied::OverBlankRow), _) => {
                 let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
                 let hash = file_hash.unwrap_or_default();
-                let record = Record { hash, stamp, pending: None, identity: db.identity };
+                let record =
+                    Record { hash, stamp, pending: None, identity: db.identity, stat: None };
                 let sync = Some((key, record));
                 return Planned { path, action: Action::InSync, sync, seen };
             }
@@ -613,7 +625,18 @@ impl<'a> Syncer<'a> {
         let bury = (verdict == Verdict::Nothing
             && ctx.state.get(&key).is_some_and(|r| !r.is_tombstone()))
         .then(|| key.clone());
+        let kind = db.kind;
         let mut planned = outcome(verdict, db, db_hash, content, key);
+        // A file found in sync, settled before this plan began: recorded by its size and times,
+        // so the next comparison need not read it while they hold (issue 32).
+        if planned.action == Action::InSync
+            && kind != ItemKind::Theme
+            && let Seen::File(id) = seen
+            && ctx.clock.settled(&id)
+            && let Some((_, record)) = &mut planned.sync
+        {
+            record.stat = Some(id.digest());
+        }
         if let Some(key) = bury {
             planned.sync = Some((key, Record::tombstone()));
         }
@@ -700,6 +723,12 @@ struct Context<'p> {
     forms: Option<Vec<(u32, ThemeForm)>>,
     /// The rows every set inherits, once one set needed them.
     inherited: Option<Inherited>,
+    /// The filesystem's clock when this plan began: a file modified before it may be recorded
+    /// by its size and times, and known unchanged by them next time ([`read::known_unchanged`]).
+    clock: Clock,
+    /// How many files were read, and how many known unchanged without reading (for the log).
+    files_read: usize,
+    files_known: usize,
 }
 
 impl<'p> Context<'p> {
@@ -713,6 +742,20 @@ impl<'p> Context<'p> {
             read: None,
             forms: None,
             inherited: None,
+            clock: state.clock(),
+            files_read: 0,
+            files_known: 0,
+        }
+    }
+
+    /// Logs how many files this plan read and how many it knew unchanged without reading.
+    fn log_reads(&self) {
+        if self.files_read + self.files_known > 0 {
+            log::debug!(
+                "compared files: {} read, {} known unchanged by their size and times (not read)",
+                self.files_read,
+                self.files_known
+            );
         }
     }
 

@@ -5,6 +5,47 @@
 use std::path::Path;
 
 use crate::disk::atomic::{self, FileId, Seen};
+use crate::sync::state::{Record, State};
+use crate::sync::validate::ItemKind;
+
+use super::sides::DbSide;
+
+/// Returns the record and the file's identity of the item `key` at `path` if it is known in
+/// sync without reading it: the state recorded the file's size and times when a comparison
+/// last found it holding what the record says ([`Record::stat`]), they are the same now (one
+/// `lstat`), and the database still renders that content (`db_hash`) for the same row. A
+/// theme file (compared in its canonical form) and anything else is read as before: this only
+/// spares reading what cannot have changed, and never trusts content without the database's
+/// word for it (issue 32).
+pub(super) fn known_unchanged(
+    state: &State,
+    key: &str,
+    db: &DbSide,
+    db_hash: Option<u64>,
+    path: &Path,
+) -> Option<((String, Record), Seen)> {
+    if db.kind == ItemKind::Theme {
+        return None;
+    }
+    let record = state.get(key)?;
+    let stat = record.stat?;
+    if record.pending.is_some() || record.is_tombstone() || db_hash != Some(record.hash) {
+        return None;
+    }
+    if let (Some(then), Some(now)) = (record.identity, db.identity)
+        && !then.admits(now)
+    {
+        return None;
+    }
+    let meta = std::fs::symlink_metadata(path).ok().filter(|m| m.file_type().is_file())?;
+    let id = FileId::of(&meta);
+    if id.digest() != stat {
+        return None;
+    }
+    let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
+    let record = Record { stamp, pending: None, identity: db.identity, ..record };
+    Some(((key.to_owned(), record), Seen::File(id)))
+}
 
 /// Why a file could not be read.
 pub(super) enum ReadProblem {

@@ -111,6 +111,7 @@ impl Syncer<'_> {
                 planned.push(one);
             }
         }
+        ctx.log_reads();
         carry.inherited = ctx.inherited.take();
         carry.read = ctx.read.take();
         Ok(planned)

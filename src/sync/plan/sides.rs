@@ -84,7 +84,7 @@ pub(super) fn outcome(
     let plain = |action| Planned { path: PathBuf::new(), action, sync: None, seen: Seen::Absent };
     let stamp = db.rendered.as_ref().map_or(0, |(_, stamp)| *stamp);
     let identity = db.identity;
-    let synced = |hash| Record { hash, stamp, pending: None, identity };
+    let synced = |hash| Record { hash, stamp, pending: None, identity, stat: None };
     let record = |bytes: &[u8]| Some((key.clone(), synced(content_hash(bytes))));
     let file_norm = content.map(|c| normalized(db.kind, c.as_bytes()));
     match verdict {
@@ -161,7 +161,7 @@ pub(super) fn outcome(
 pub(super) fn replaced(db: DbSide, db_hash: Option<u64>, key: String) -> Planned {
     let (bytes, stamp) = db.rendered.unwrap_or_default();
     let hash = db_hash.unwrap_or_else(|| content_hash(normalized(db.kind, &bytes)));
-    let record = Record { hash, stamp, pending: None, identity: db.identity };
+    let record = Record { hash, stamp, pending: None, identity: db.identity, stat: None };
     Planned {
         path: PathBuf::new(),
         action: Action::RemoveFile { owner_gone: false, then_write: Some(bytes) },
@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn a_pending_record_accepts_the_old_or_the_new_content_as_synced() {
         let (old, new, edit) = (1, 2, 3);
-        let plain = Record { hash: old, stamp: 0, pending: None, identity: None };
+        let plain = Record { hash: old, stamp: 0, pending: None, identity: None, stat: None };
         assert_eq!(synced_hash(Some(plain), Some(new), Some(new)), Some(old));
         let pending = Record { pending: Some(new), ..plain };
         // Killed after the rename: the file holds the new content; the row was reverted.
