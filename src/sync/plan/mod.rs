@@ -389,7 +389,9 @@ impl<'a> Syncer<'a> {
     pub fn deleted_files(&self, state: &State) -> Result<Vec<PathBuf>> {
         let root = &self.config.sync_root;
         let mut groups = None;
-        let mut by_set: HashMap<String, HashMap<String, Vec<PathBuf>>> = HashMap::new();
+        // One set's files at a time: the keys come in order, so each set's together (all the
+        // sets' paths at once were about 9 MB on 30 sets, issue 32).
+        let mut set_files: Option<(String, HashMap<String, Vec<PathBuf>>)> = None;
         let mut gone = Vec::new();
         for key in state.keys() {
             if state.get(key).is_none_or(|r| r.is_tombstone()) {
@@ -408,8 +410,10 @@ impl<'a> Syncer<'a> {
                     else {
                         continue;
                     };
-                    let files = by_set.entry(set.clone()).or_insert_with(|| index_set(root, &set));
-                    if files.contains_key(&title) {
+                    if set_files.as_ref().is_none_or(|(indexed, _)| *indexed != set) {
+                        set_files = Some((set.clone(), index_set(root, &set)));
+                    }
+                    if set_files.as_ref().is_some_and(|(_, files)| files.contains_key(&title)) {
                         continue;
                     }
                     if groups.is_none() {
