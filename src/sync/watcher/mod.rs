@@ -204,7 +204,16 @@ pub fn arm(config: &Config) -> Result<Armed> {
         // Links inside the root are never followed (`inspect.rs`), by the watches either.
         let config = notify::Config::default().with_follow_symlinks(false);
         notify::RecommendedWatcher::new(
-            move |event| {
+            move |event: notify::Result<Event>| {
+                // A read (an open) is no change (see `note`): dropped here, not queued, since
+                // a start-up or pull that reads every file of a big board would queue an event
+                // per file, about 10 MB on 30 sets, while the worker is busy reading (issue 32).
+                if let Ok(read @ Event { kind: EventKind::Access(kind), .. }) = &event
+                    && *kind != AccessKind::Close(AccessMode::Write)
+                    && !read.need_rescan()
+                {
+                    return;
+                }
                 let _ = events.send(Message::Fs(event));
             },
             config,
