@@ -64,8 +64,9 @@
 #     second scale database, each with --pull-interval 0.1: start-up (spawn to "watching", the
 #     reconcile of every file), VmHWM and CPU idle for 5 s once the first pull (which compares every
 #     set) is over, the pull of a changed set (an UPDATE of one set's header to its file on disk,
-#     median of 5, of which up to 100 ms is the interval), and on the scale board a burst of 5,000
-#     saves over several sets, against part 4's burst of 974 on one set.
+#     median of 5, of which up to 100 ms is the interval), the start-up again on the same files
+#     (every file as the state recorded it: an lstat each, none read, issue 32), and on the scale
+#     board a burst of 5,000 saves over several sets, against part 4's burst of 974 on one set.
 #  6. release binary size (against bench-helper, a std-only binary built with the same opt-level
 #     and stripping) and the crates in `cargo tree --edges normal` (host target, normal
 #     dependencies, each name+version once, mybb-sync itself not counted), against all packages
@@ -984,6 +985,19 @@ scale_watch() {
         nap 0.3
     done
     printf -v "sw_pull_$suffix" '%s' "$(median "${pulls[@]}")"
+    # Started again on the same files: a start-up and a first pull that find every file as the
+    # state recorded it (its size and times) read none of them (issue 32).
+    stop_watcher "$log"
+    : >"$log"
+    t0=$EPOCHREALTIME
+    RUST_LOG=mybb_sync::sync::watcher=debug start_watcher "$(db_url "$name")" "$root" "$log" --pull-interval 0.1
+    printf -v "sw_restart_$suffix" '%s' "$(($(us "$EPOCHREALTIME") - $(us "$t0")))"
+    deadline=$((SECONDS + 120))
+    until grep -q 'debug: pulled: ' "$log"; do
+        ((SECONDS < deadline)) || die "the restarted $name watcher's first pull did not end within 120 s"
+        nap 0.01
+    done
+    printf -v "sw_refirst_$suffix" '%s' "$(($(us "$EPOCHREALTIME") - $(us "$t0")))"
 }
 scale_watch wone 1 1
 stop_watcher "$work/sw.wone.log"
@@ -1064,6 +1078,8 @@ row "peak RSS, export $scale_sets sets" "$(kb "$(median "${ten_rss[@]}")")" "1 s
     "${ratio_ten_rss}x" "<= 2x" "$(verdict "$ratio_ten_rss" 'x <= 2')"
 row "watcher start-up, $scale_sets sets" "$(ms "$sw_start_n")" "1 set: $(ms "$sw_start_1")" \
     "$(ratio "$sw_start_n" "$sw_start_1")" "(report)" "-"
+row "watcher start-up again, $scale_sets sets" "$(ms "$sw_restart_n")" "1 set: $(ms "$sw_restart_1")" \
+    "$(ratio "$sw_restart_n" "$sw_restart_1")" "(report)" "-"
 row "peak RSS, idle watcher, $scale_sets sets" "$(kb "$sw_hwm_n")" "1 set: $(kb "$sw_hwm_1")" \
     "$(ratio "$sw_hwm_n" "$sw_hwm_1")" "<= 2x" "$(verdict "$(ratio "$sw_hwm_n" "$sw_hwm_1" | tr -d x)" 'x <= 2')"
 row "idle watcher CPU 5 s, $scale_sets sets" "$(ms "$sw_cpu_n")" "1 set: $(ms "$sw_cpu_1")" \
@@ -1154,6 +1170,7 @@ echo "  check runs (ms): $(for v in "${chk[@]}"; do ms "$v" | cut -d' ' -f1; don
 echo "  scale fixture: $scale_rows customised rows in sets 2..$scale_sets; files ratio $files_ratio"
 echo "  scale watchers (part 9, --pull-interval 0.1): start-up is spawn to 'watching' (the reconcile of every file);" \
     "first pull after it (compares every set) 1 set $(ms "$sw_first_1"), $scale_sets sets $(ms "$sw_first_n");" \
+    "started again on the same files (nothing changed, nothing read), to its first pull: 1 set $(ms "$sw_refirst_1"), $scale_sets sets $(ms "$sw_refirst_n");" \
     "pull of a changed set: Admin CP-like UPDATE to the file on disk, median of $scale_pulls (up to 100 ms of it the interval)"
 echo "  scale watcher after the burst: VmHWM $(kb "$sw_burst_hwm"); burst files written in $(ms "$sw_burst_write_us")"
 echo "  import runs (ms): $(for v in "${imp[@]}"; do ms "$v" | cut -d' ' -f1; done | paste -sd' ')" \
