@@ -544,7 +544,7 @@ fn the_watcher_completes_a_rebuilt_state_once_every_file_is_settled() {
     let root = dir.join("sync");
     sync_cmd(&db, &root).arg("export").expect_success();
     let state = root.join(".mybb-sync/state");
-    let complete = "# mybb-sync state v2: ";
+    let complete = "# mybb-sync state v3: ";
     assert!(state_header(&root).starts_with(complete));
 
     // Every file as the database has it: the start-up reconcile completes the state.
