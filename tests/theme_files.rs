@@ -75,6 +75,16 @@ impl Board {
         write_later(&self.theme_file(theme), &text);
     }
 
+    /// Makes the folder of a theme the board does not have, `theme`, child of `parent`: the
+    /// Default theme's file under another name and parent.
+    fn new_theme_folder(&self, theme: &str, parent: &str) {
+        let mut file = self.read("Default");
+        file["name"] = json!(theme);
+        file["parent"] = json!(parent);
+        std::fs::create_dir_all(self.sync_root.join("styles").join(theme)).unwrap();
+        self.write(theme, &file);
+    }
+
     /// Returns what the tests compare of the board: theme 2's row, columns as stored, the
     /// `default_theme` cache and every stylesheet row's `tid, name, attachedto, cachefile`.
     fn snapshot(&self) -> Snapshot {
@@ -538,16 +548,9 @@ fn import_new_themes_creates_a_theme_and_its_set_from_their_folders() {
 #[test]
 fn import_new_themes_creates_a_parent_before_its_child_in_one_run_and_refuses_a_cycle() {
     let board = Board::new("theme_file_new_parent");
-    let folder = |theme: &str, parent: &str| {
-        let mut file = board.read("Default");
-        file["name"] = json!(theme);
-        file["parent"] = json!(parent);
-        std::fs::create_dir_all(board.sync_root.join("styles").join(theme)).unwrap();
-        board.write(theme, &file);
-    };
     // "Ash" sorts before its parent "Birch", whose parent is the board's Default.
-    folder("Ash", "Birch");
-    folder("Birch", "Default");
+    board.new_theme_folder("Ash", "Birch");
+    board.new_theme_folder("Birch", "Default");
     let out = board.cmd().args(["import", "--new-themes", "--dry-run", "--prefer", "disk"]).run();
     let birch = out.stderr.find("would create the theme \"Birch\", child of \"Default\"");
     let ash = out.stderr.find("would create the theme \"Ash\", child of \"Birch\"");
@@ -561,8 +564,8 @@ fn import_new_themes_creates_a_parent_before_its_child_in_one_run_and_refuses_a_
     assert!(out.stderr.contains("created the theme \"Ash\""), "{out}");
 
     // Two new themes naming each other as parent: both refused, saying so; nothing created.
-    folder("Cedar", "Dogwood");
-    folder("Dogwood", "Cedar");
+    board.new_theme_folder("Cedar", "Dogwood");
+    board.new_theme_folder("Dogwood", "Cedar");
     let themes = || -> u64 { board.db.query_one("SELECT COUNT(*) FROM mybb_themes") };
     let before = themes();
     let out = board.cmd().args(["import", "--new-themes", "--prefer", "disk"]).run();
@@ -659,19 +662,12 @@ fn theme_export_from_files_follows_a_parent_changed_in_the_theme_file() {
 #[test]
 fn check_lints_a_new_themes_folder_as_import_new_themes_refuses_it() {
     let board = Board::new("theme_file_check_new");
-    let folder = |theme: &str, parent: &str| {
-        let mut file = board.read("Default");
-        file["name"] = json!(theme);
-        file["parent"] = json!(parent);
-        std::fs::create_dir_all(board.sync_root.join("styles").join(theme)).unwrap();
-        board.write(theme, &file);
-    };
-    folder("Ash", "Birch");
-    folder("Birch", "Default");
+    board.new_theme_folder("Ash", "Birch");
+    board.new_theme_folder("Birch", "Default");
     let styles = board.sync_root.join("styles");
     let out = board.cmd().arg("check").arg(&styles).run();
     assert!(!out.stdout.contains("theme-file"), "{out}");
-    folder("Elm", "Nowhere");
+    board.new_theme_folder("Elm", "Nowhere");
     let out = board.cmd().arg("check").arg(&styles).expect_code(3);
     let found: Vec<&str> = out.stdout.lines().filter(|l| l.contains("theme-file")).collect();
     assert_eq!(found.len(), 1, "{out}");
