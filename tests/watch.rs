@@ -480,7 +480,17 @@ fn first_pull_done(run: &Running, root: &Path) {
 /// debug log and test hook `hook` (one of the `hold-...` hooks) set to a folder of its own;
 /// returns once the watcher's first pull is over, with that folder.
 fn held_watching(name: &str, hook: &str) -> (TestDb, TestDir, PathBuf, PathBuf, Running) {
+    held_watching_with(name, hook, |_| {})
+}
+
+/// [`held_watching`], the fixture database first changed by `setup`.
+fn held_watching_with(
+    name: &str,
+    hook: &str,
+    setup: impl FnOnce(&TestDb),
+) -> (TestDb, TestDir, PathBuf, PathBuf, Running) {
     let db = TestDb::new(name);
+    setup(&db);
     let dir = TestDir::new(name);
     let root = dir.join("sync");
     sync_cmd(&db, &root).arg("export").expect_success();
@@ -525,6 +535,86 @@ fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
     assert_eq!(std::fs::read(header(&root)).unwrap(), b"<p>saved</p>");
     assert_eq!(db.template(1, "header").unwrap(), b"<p>saved</p>");
     stop(run);
+}
+
+/// A global template `myglobal` (no master) and a child theme "Child" of Default (tid 3).
+fn with_heirs(db: &TestDb) {
+    db.exec(
+        "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, allowedgroups) \
+         VALUES (3, 'Child', 2, 0, 'a:1:{s:11:\"templateset\";i:1;}', 'a:0:{}', 'all')",
+    );
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('myglobal', '<p>global</p>', -1, '1837', '', UNIX_TIMESTAMP())",
+    );
+}
+
+const GLOBAL_FILE: &str = "template_sets/Global Templates/Ungrouped Templates/myglobal.html";
+const SET_GLOBAL_FILE: &str = "template_sets/Default Templates/Ungrouped Templates/myglobal.html";
+
+/// How many of the pulls of a watcher's log `log` compared `sets` set(s) and `themes` theme(s).
+fn pulls_comparing(log: &str, sets: usize, themes: usize) -> usize {
+    let line = format!("comparing the files of {sets} set(s) and {themes} theme(s) with it\n");
+    log.matches(&line).count()
+}
+
+/// A saved Global Templates file makes the next pull compare the global set alone (the batch
+/// brought every set's file of the title to disk itself), not every set; an Admin CP edit of
+/// another global template made while that batch was written is still brought to disk, in
+/// the global set and in every set that inherits it, the pull then comparing every set.
+#[test]
+fn a_saved_global_template_makes_the_next_pull_compare_the_global_set_alone() {
+    let (db, _dir, root, hold, run) =
+        held_watching_with("watch_global_narrow", "hold-after-batch", with_heirs);
+    let (global, in_set) = (root.join(GLOBAL_FILE), root.join(SET_GLOBAL_FILE));
+    std::fs::write(&global, "<p>saved global</p>").unwrap();
+    wait_until("the batch to be held after its writes", DEADLINE, || hold.join("held").exists());
+    std::fs::write(hold.join("go"), b"").unwrap();
+    wait_until("the pull after the batch", DEADLINE, || {
+        pulls_comparing(&run.stderr_so_far(), 0, 0) == 1
+    });
+    let log = run.stderr_so_far();
+    assert!(log.contains("the global templates changed; comparing the files of 1 set(s)"), "{log}");
+    assert!(!log.contains("comparing every set"), "{log}");
+    assert_eq!(std::fs::read(&in_set).unwrap(), b"<p>saved global</p>");
+    assert_eq!(db.template(-1, "myglobal").unwrap(), b"<p>saved global</p>");
+
+    // Saved again; the Admin CP, while the batch is written, edits another global template.
+    std::fs::remove_file(hold.join("held")).unwrap();
+    std::fs::remove_file(hold.join("go")).unwrap();
+    std::fs::write(&global, "<p>saved again</p>").unwrap();
+    wait_until("the batch to be held after its writes", DEADLINE, || hold.join("held").exists());
+    db.exec(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('footer', '<p>admin global footer</p>', -1, '1837', '', UNIX_TIMESTAMP())",
+    );
+    std::fs::write(hold.join("go"), b"").unwrap();
+    let footer = root.join(SET).join("Footer Templates/footer.html");
+    wait_until("the Admin CP's global footer to reach the set's file", DEADLINE, || {
+        std::fs::read(&footer).is_ok_and(|b| b == b"<p>admin global footer</p>")
+    });
+    let log = stop(run);
+    assert!(log.contains("a global template differs from its record; comparing every set"));
+    let global_footer = root.join("template_sets/Global Templates/Footer Templates/footer.html");
+    assert_eq!(std::fs::read(global_footer).unwrap(), b"<p>admin global footer</p>", "{log}");
+    assert_eq!(std::fs::read(&in_set).unwrap(), b"<p>saved again</p>", "{log}");
+}
+
+/// An Admin CP edit of a theme's Edit Theme fields makes the pull compare that theme and the
+/// themes below it, not every set and theme; the edit reaches its `theme.json`.
+#[test]
+fn a_themes_changed_fields_make_the_pull_compare_it_and_the_themes_below_it() {
+    let (db, _dir, root, _hold, run) =
+        held_watching_with("watch_theme_fields_narrow", "hold-nothing", with_heirs);
+    let theme_json = root.join("styles/Default/theme.json");
+    let before = std::fs::read_to_string(&theme_json).unwrap();
+    db.exec("UPDATE mybb_themes SET allowedgroups = '2,4' WHERE tid = 2");
+    wait_until("the Admin CP's groups to reach theme.json", DEADLINE, || {
+        std::fs::read_to_string(&theme_json).is_ok_and(|t| t != before)
+    });
+    let log = stop(run);
+    assert_eq!(pulls_comparing(&log, 0, 2), 1, "{log}");
+    assert_eq!(pulls_comparing(&log, 1, 2), 0, "{log}");
 }
 
 /// The first line of the sync state of `root`.
