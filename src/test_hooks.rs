@@ -59,6 +59,11 @@ pub const HOLD_BEFORE_WRITE: &str = "hold-before-write";
 /// [`HOLD_BEFORE_WRITE`].
 pub const HOLD_AFTER_BATCH: &str = "hold-after-batch";
 
+/// Hold a watcher's reconcile that settled every file of a partial sync state right before it
+/// completes the state, so a test can replace the state file in that window: a directory, as
+/// for [`HOLD_BEFORE_WRITE`].
+pub const HOLD_BEFORE_COMPLETION: &str = "hold-before-completion";
+
 /// Hold a watcher's pull that has files to write after it planned them and before it writes
 /// them, so a test can save one of them in that window: a directory, as for
 /// [`HOLD_BEFORE_WRITE`].

@@ -680,6 +680,43 @@ fn the_watcher_completes_a_rebuilt_state_once_every_file_is_settled() {
     assert_eq!(db.template(1, "header").unwrap(), b"<p>admin header</p>", "{log}");
 }
 
+/// A sync state replaced while the watcher's reconcile compares every file (lost, or made
+/// unreadable by another program: a save sets it aside) is not completed by that reconcile:
+/// it lacks the records of the files the reconcile settled, and completed it would take a
+/// file whose row the Admin CP deletes for a new one. The watcher compares every file again,
+/// which completes it with every record.
+#[test]
+fn a_state_replaced_while_the_reconcile_compares_is_not_completed_without_its_records() {
+    let name = "watch_state_replaced_in_reconcile";
+    let db = TestDb::new(name);
+    let dir = TestDir::new(name);
+    let root = dir.join("sync");
+    sync_cmd(&db, &root).arg("export").expect_success();
+    let state = root.join(".mybb-sync/state");
+    let records = std::fs::read_to_string(&state).unwrap().lines().count();
+    std::fs::write(&state, "# not a state this version reads\n").unwrap();
+    let hold = dir.join("hold");
+    std::fs::create_dir(&hold).unwrap();
+    let cmd = sync_cmd(&db, &root)
+        .env("MYBB_SYNC_TEST_HOOKS", format!("hold-before-completion={}", hold.display()));
+    // Not `start_watching`: the reconcile is held before the watcher says it is watching.
+    let run = cmd.args(["watch", "--no-pull", "--debounce", "30"]).spawn();
+    wait_until("the reconcile to be held before it completes", DEADLINE, || {
+        hold.join("held").exists()
+    });
+    std::fs::write(&state, "# not a state this version reads\n").unwrap();
+    std::fs::remove_file(hold.join("held")).unwrap();
+    std::fs::write(hold.join("go"), b"").unwrap();
+    wait_until("the state to be complete", DEADLINE, || {
+        run.stderr_so_far().contains("the sync state is complete again")
+    });
+    let log = stop(run);
+    let text = std::fs::read_to_string(&state).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.starts_with("# mybb-sync state v") && !first.contains("partial"), "{log}");
+    assert!(text.lines().count() >= records, "{} of {records} lines\n{log}", text.lines().count());
+}
+
 /// A file saved while a pull is about to bring the Admin CP's edit of it to disk is never
 /// overwritten: the pull leaves it (it changed since it was planned), and the watcher's batch
 /// finds both sides changed, a conflict that keeps each (the database's beside the file). The

@@ -716,25 +716,35 @@ impl Worker {
             }
             // A reconcile compared every file of the root: one that settled them all completes
             // a rebuilt (partial) state, as a full `import` does.
+            let mut replaced = false;
             if rescanning && !state.trusted && report.settled_everything() && waiting.is_empty() {
-                state.complete();
-                state.save(self.config.durable)?;
-                // A new root's empty state was never rebuilt: nothing to tell.
-                if !(report.unchanged.is_empty()
-                    && report.written.is_empty()
-                    && report.pulled.is_empty())
-                {
-                    log::info!("the sync state is complete again");
+                crate::test_hooks::hold(crate::test_hooks::HOLD_BEFORE_COMPLETION);
+                // Only a state that holds the records of every file settled: one replaced
+                // meanwhile (a lost or unreadable file, set aside by a save) lacks them, and
+                // completed, would take a file whose row was deleted for a new one.
+                let settled = report.unchanged.len() + report.pulled.len();
+                if State::load(&self.root)?.keys().count() < settled {
+                    replaced = true;
+                } else {
+                    state.complete();
+                    state.save(self.config.durable)?;
+                    // A new root's empty state was never rebuilt: nothing to tell.
+                    if !(report.unchanged.is_empty()
+                        && report.written.is_empty()
+                        && report.pulled.is_empty())
+                    {
+                        log::info!("the sync state is complete again");
+                    }
                 }
             }
-            Ok((report, state.trusted))
+            Ok((report, state.trusted, replaced))
         });
         let still_waiting = waiting.clone();
         if !waiting.is_empty() {
             log::debug!("{} deleted file(s) wait for deletions to stop", waiting.len());
             self.deletions.extend(waiting);
         }
-        let (report, trusted) = match result {
+        let (report, trusted, replaced) = match result {
             Ok(done) => done,
             Err(e) => {
                 self.rescan |= rescanning;
@@ -758,8 +768,18 @@ impl Worker {
             // The walk saw every file: a held deletion whose file is back is held no more.
             self.held_deletions.retain(|path| std::fs::symlink_metadata(path).is_err());
         }
-        let open = held_now.iter().copied().chain(&still_waiting);
-        self.note_rebuilt(rescanning, trusted, &batch, &report, open);
+        if replaced {
+            log::warn!(
+                "the sync state was replaced while every file was compared (by another program, \
+                 or lost): it lacks records of files just settled, so it stays partial; \
+                 comparing every file again"
+            );
+            self.unsettled = None;
+            self.rescan = true;
+        } else {
+            let open = held_now.iter().copied().chain(&still_waiting);
+            self.note_rebuilt(rescanning, trusted, &batch, &report, open);
+        }
         self.report_held_deletions(held);
         for (path, copy) in &report.removed {
             log::debug!("{} kept as {}", self.config.shown(path), self.config.shown(copy));
