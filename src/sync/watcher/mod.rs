@@ -748,6 +748,10 @@ impl Worker {
             Ok(done) => done,
             Err(e) => {
                 self.rescan |= rescanning;
+                // Rows may have been written and not all their dependants (every set's file of
+                // a global template) brought to disk; the batch again finds those rows in sync,
+                // so nothing would tell a narrowed pull (see `pull.rs`): the next compares all.
+                self.fingerprint = None;
                 return self.outage_or(e, batch);
             }
         };

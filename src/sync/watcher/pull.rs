@@ -149,7 +149,12 @@ impl Worker {
                 self.reachable();
                 Ok(())
             }
-            Err(e) => self.outage_or(e, Vec::new()),
+            Err(e) => {
+                // A part may have been applied (the global set's, recording anybody else's
+                // global edit) and not the sets it widened to: the next pull compares all.
+                self.fingerprint = None;
+                self.outage_or(e, Vec::new())
+            }
         }
     }
 }
