@@ -77,9 +77,11 @@ impl FileId {
             .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
     }
 
-    /// Returns the file's modification time (seconds, nanoseconds).
-    pub fn mtime(&self) -> (i64, i64) {
-        self.mtime
+    /// Returns the later of the file's modification and change times (seconds, nanoseconds):
+    /// when it was last written, even by a writer that set its modification time back
+    /// (`touch -r`, `cp -p`), which moves its change time.
+    pub fn last_changed(&self) -> (i64, i64) {
+        self.mtime.max(self.ctime)
     }
 
     /// Returns the identity of the file `meta` describes.

@@ -177,8 +177,9 @@ pub struct Clock(Option<(i64, i64)>);
 
 impl Clock {
     /// Returns true if and only if a file that is `id` now was last modified before the moment.
+    /// Its change time counts too: a write that kept the old modification time still moves it.
     pub fn settled(&self, id: &FileId) -> bool {
-        self.0.is_some_and(|moment| id.mtime() < moment)
+        self.0.is_some_and(|moment| id.last_changed() < moment)
     }
 }
 
@@ -635,6 +636,27 @@ mod tests {
 
     fn plain(hash: u64, stamp: u64) -> Record {
         Record { hash, stamp, pending: None, identity: None, stat: None }
+    }
+
+    #[test]
+    fn a_file_written_after_the_moment_is_not_settled_even_with_an_old_mtime() {
+        // An editor or `cp -p`/`touch -r` that keeps a file's old modification time: the write
+        // still moves its ctime, and a second same-size write in that tick would leave every
+        // recorded time as it was, so such a file must be read again next time.
+        let root = scratch("settled_ctime");
+        std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+        std::fs::write(own_dir::path(&root).join(STATE_LOCK), "").unwrap();
+        let state = State::load(&root).unwrap();
+        let clock = state.clock();
+        assert!(clock.0.is_some());
+        let path = root.join("a.html");
+        let file = std::fs::File::create(&path).unwrap();
+        std::io::Write::write_all(&mut &file, b"<p>edited</p>").unwrap();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        file.set_modified(old).unwrap();
+        drop(file);
+        let id = FileId::of(&std::fs::symlink_metadata(&path).unwrap());
+        assert!(!clock.settled(&id), "a file changed after the moment was taken as settled");
     }
 
     #[test]
