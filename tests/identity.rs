@@ -191,7 +191,8 @@ fn a_state_file_of_the_previous_format_is_trusted_and_rewritten_in_the_new_one()
     let mut old = String::from(
         "# mybb-sync state v1: hash, database stamp, item. Written by mybb-sync; do not edit.\n",
     );
-    for line in text.lines().skip(1) {
+    // Its records: the header and the v3 trailer (the count of records) aside.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let fields: Vec<&str> = line.splitn(5, '\t').collect();
         old.push_str(&format!("{}\t{}\t{}\n", fields[0], fields[1], fields[4]));
     }

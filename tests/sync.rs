@@ -250,5 +250,9 @@ fn an_export_and_a_watcher_updating_the_state_together_keep_it_whole() {
     let out = sync_cmd(&db, &root).args(["status", "--porcelain"]).expect_success();
     assert_eq!(out.stdout, "");
     let state = std::fs::read_to_string(root.join(".mybb-sync/state")).unwrap();
-    assert_eq!(state.lines().count(), 1 + 974 + 17 + 1, "a header and one line per item");
+    assert_eq!(
+        state.lines().count(),
+        1 + 974 + 17 + 1 + 1,
+        "a header, one line per item and the count of them"
+    );
 }

@@ -122,6 +122,10 @@ const NO_IDENTITY: &str = "-";
 /// The file stat column of a record without one.
 const NO_STAT: &str = "-";
 
+/// How a v3 state file's last line begins, followed by how many records it holds: a file
+/// without it was cut short (a crash after an unsynced rename), never a shorter state.
+const TRAILER: &str = "# end of mybb-sync state, records: ";
+
 /// What one item looked like at its last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
@@ -480,6 +484,7 @@ fn write_records(out: &mut dyn Write, records: &Table, complete: bool) -> Result
         out.write_all(key.as_bytes())?;
         out.write_all(b"\n")?;
     }
+    writeln!(out, "{TRAILER}{}", records.len())?;
     Ok(())
 }
 
@@ -549,6 +554,8 @@ fn parse(
     // Lines out of order (a file not written by mybb-sync): gathered, then sorted.
     let mut unsorted: Option<Vec<(String, Record)>> = None;
     let mut n = 1;
+    // v3 ends with its count of records (v1 and v2 were written whole, in one write).
+    let mut ended = false;
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -562,6 +569,21 @@ fn parse(
         let Ok(line) = std::str::from_utf8(line) else {
             return Ok(Err("it is not text".to_owned()));
         };
+        if ended {
+            return Ok(Err(format!("line {n} follows its last line")));
+        }
+        if columns == 5
+            && let Some(count) = line.strip_prefix(TRAILER)
+        {
+            let held = records.len() + unsorted.as_ref().map_or(0, Vec::len);
+            if count.parse::<usize>().ok() != Some(held) {
+                return Ok(Err(format!(
+                    "its last line counts {count} records, not the {held} it holds"
+                )));
+            }
+            ended = true;
+            continue;
+        }
         let Some((key, record)) = parse_line(line, columns) else {
             return Ok(Err(format!("line {n} is malformed")));
         };
@@ -580,6 +602,9 @@ fn parse(
             }
             Err(table::Refused::TooBig) => return Ok(Err("it is bigger than 4 GiB".to_owned())),
         }
+    }
+    if columns == 5 && !ended {
+        return Ok(Err("it was cut short: its last line is missing".to_owned()));
     }
     if let Some(all) = unsorted {
         match Table::from_unsorted(all) {
@@ -725,6 +750,27 @@ mod tests {
         }
         std::fs::write(state_path(&root), b"\xff\xfe").unwrap();
         assert!(!State::load(&root).unwrap().trusted);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_state_file_cut_short_at_a_line_end_is_not_taken_for_a_shorter_complete_one() {
+        // A crash after an unsynced rename (`--no-fsync`) may leave only the first blocks of a
+        // state: each line whole, the rest gone. Taken as complete, every item past the cut
+        // would have no record, and a file without a row would be made a row again.
+        let root = scratch("cut_short");
+        let mut state = State::load(&root).unwrap();
+        for n in 1..=3 {
+            state.set(&format!("key {n}"), plain(n, n));
+        }
+        state.complete();
+        state.save(false).unwrap();
+        assert!(State::load(&root).unwrap().trusted);
+        let text = std::fs::read_to_string(state_path(&root)).unwrap();
+        let cut = text.match_indices('\n').nth(2).map(|(at, _)| at + 1).unwrap();
+        std::fs::write(state_path(&root), &text[..cut]).unwrap();
+        let state = State::load(&root).unwrap();
+        assert!(!state.trusted, "a state cut short was trusted: {:?}", &text[..cut]);
         let _ = std::fs::remove_dir_all(root);
     }
 
