@@ -707,8 +707,13 @@ mod tests {
     fn concurrent_writers_keep_each_others_entries() {
         let root = scratch("merge");
         const WRITERS: u64 = 8;
-        // All writers load the same (empty) state, then save at once: each save must merge
-        // what the others saved meanwhile instead of replacing it.
+        // All writers load the same state, then save at once: each save must merge what the
+        // others saved meanwhile instead of replacing it. A state file there first, so that
+        // each writer holds the file as it read it: only the first save may apply its change
+        // to the records it loaded; every later one must see that file replaced.
+        let mut first = State::load(&root).unwrap();
+        first.set("base", plain(100, 100));
+        first.save(false).unwrap();
         let barrier = std::sync::Barrier::new(WRITERS as usize);
         std::thread::scope(|scope| {
             for n in 0..WRITERS {
@@ -725,6 +730,7 @@ mod tests {
             }
         });
         let state = State::load(&root).unwrap();
+        assert_eq!(state.get("base"), Some(plain(100, 100)));
         for n in 0..WRITERS {
             assert_eq!(
                 state.get(&format!("key {n}")),
