@@ -203,6 +203,10 @@ pub struct State {
     /// The state file as last read or written by this state, while `records` are exactly what
     /// it holds: a save that finds it still so merges into `records` without reading it again.
     on_disk: Option<(FileId, bool)>,
+    /// The state file this state's records come from (read, set aside as unreadable, or
+    /// written by it), `None` where there was none: a completion holds only for the file it
+    /// compared against, not for one another run wrote meanwhile.
+    base: Option<FileId>,
     /// Whether a complete state file existed and was readable: an item without a record was
     /// then never synced, so a file without a row is a new one.
     pub trusted: bool,
@@ -234,6 +238,7 @@ impl State {
         match read_file(&path) {
             Ok((id, read)) => match read {
                 Ok(parsed) => {
+                    state.base = Some(id);
                     state.records = parsed.records;
                     state.trusted = parsed.complete;
                     state.on_disk = Some((id, parsed.complete));
@@ -245,12 +250,15 @@ impl State {
                         );
                     }
                 }
-                Err(why) => log::warn!(
-                    "the sync state {} is unreadable ({why}); rebuilding it from a full comparison: \
-                     items that differ are reported as conflicts, nothing is overwritten (the \
-                     unreadable file is kept beside it at the next save)",
-                    path.display()
-                ),
+                Err(why) => {
+                    state.base = Some(id);
+                    log::warn!(
+                        "the sync state {} is unreadable ({why}); rebuilding it from a full \
+                         comparison: items that differ are reported as conflicts, nothing is \
+                         overwritten (the unreadable file is kept beside it at the next save)",
+                        path.display()
+                    );
+                }
             },
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // A fresh root needs no state; a tree without one lost it (or predates it).
@@ -437,8 +445,17 @@ impl State {
                 complete
             }
         };
-        // Complete where this run made it so, or where it was and still is: a file rebuilt
-        // meanwhile by another run (or lost) stays partial.
+        // Complete where this run made it so against this very file, or where it was and still
+        // is: a file rebuilt meanwhile by another run (or lost) stays partial, since this run's
+        // comparison recorded nothing for items the other file lacks.
+        if self.completed && now != self.base {
+            log::warn!(
+                "the sync state {} was written by another run while this one compared every \
+                 item; it stays partial until a full import or export completes it",
+                path.display()
+            );
+            self.completed = false;
+        }
         let complete = self.completed || (on_disk_complete && (self.trusted || self.fresh));
         // From here `records` hold this run's changes: a failed write keeps the changes too,
         // so a caller can amend them and save again (applying them again changes nothing).
@@ -449,7 +466,9 @@ impl State {
             write_records(out, records, complete)
         })?;
         // Under the lock still: no other run wrote it since the rename.
-        self.on_disk = std::fs::symlink_metadata(&path).ok().map(|m| (FileId::of(&m), complete));
+        let written = std::fs::symlink_metadata(&path).ok().map(|m| FileId::of(&m));
+        self.on_disk = written.map(|id| (id, complete));
+        self.base = written;
         self.changes.clear();
         self.trusted = complete;
         Ok(())
@@ -816,6 +835,35 @@ mod tests {
         let state = State::load(&root).unwrap();
         assert!(state.trusted);
         assert_eq!((state.get("a"), state.get("b")), (Some(plain(1, 1)), Some(plain(2, 2))));
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_completion_does_not_hold_for_a_state_another_run_wrote_meanwhile() {
+        let root = scratch("completed_elsewhere");
+        std::fs::create_dir_all(root.join(crate::sync::layout::STYLES_DIR)).unwrap();
+        std::fs::create_dir_all(own_dir::path(&root)).unwrap();
+        std::fs::write(state_path(&root), "not a state\n").unwrap();
+        let mut comparing = State::load(&root).unwrap();
+        // Another run rebuilds the state while this one compares every item.
+        let mut other = State::load(&root).unwrap();
+        other.set("theirs", plain(1, 1));
+        other.save(false).unwrap();
+        // This run settled every item it knew of, but recorded nothing for "theirs" nor for
+        // items in sync: completing the other run's file would trust what nobody compared.
+        comparing.set("mine", plain(2, 2));
+        comparing.complete();
+        comparing.save(false).unwrap();
+        let state = State::load(&root).unwrap();
+        assert!(!state.trusted, "completed a state another run wrote meanwhile");
+        assert_eq!(
+            (state.get("theirs"), state.get("mine")),
+            (Some(plain(1, 1)), Some(plain(2, 2)))
+        );
+        // Nor does the refused completion hold at the next save of that run.
+        comparing.set("later", plain(3, 3));
+        comparing.save(false).unwrap();
+        assert!(!State::load(&root).unwrap().trusted);
         let _ = std::fs::remove_dir_all(root);
     }
 
