@@ -413,18 +413,7 @@ fn mybb_sync_writes_what_the_admin_cp_writes_on_this_engine() {
     board.assert_step("5-stylesheet-edit", since);
 
     // 6. Edit Theme, every field (the theme file's fields, as tests/theme_files.rs edits them).
-    let since = board.import_theme_file("Default", |file| {
-        file["name"] = json!("Default Edited");
-        file["allowedgroups"] = json!([2, 4]);
-        let p = &mut file["properties"];
-        p["editortheme"] = json!("office.css");
-        p["imgdir"] = json!("images/dark");
-        p["logo"] = json!("images/dark/logo.png");
-        p["tablespace"] = json!(6);
-        p["borderwidth"] = json!(1);
-        p["color"] = json!("night");
-        p["colors"] = json!(["night=Night", "calm=Calm"]);
-    });
+    let since = board.import_theme_file("Default", crate::theme_files::edit_every_field);
     board.assert_step("6-edit-theme", since);
     // The rename moves the theme's folder.
     board.cmd().arg("export").expect_success();

@@ -201,13 +201,9 @@ fn export_writes_the_theme_file_as_the_edit_theme_form_shows_the_theme() {
     assert_in_sync(&board);
 }
 
-#[test]
-fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
-    let board = Board::new("theme_file_forms");
-    assert_eq!(board.snapshot().rows, oracle("0-installed").rows);
-
-    // 1. Edit Theme: every field.
-    let mut file = board.read("Default");
+/// Changes every Edit Theme field of the Default theme's file as the oracles' Edit Theme step
+/// posts them (scripts/theme-oracle/forms.sh, scripts/engine-oracle/run.sh).
+pub fn edit_every_field(file: &mut Value) {
     file["name"] = json!("Default Edited");
     file["allowedgroups"] = json!([2, 4]);
     let p = &mut file["properties"];
@@ -218,6 +214,16 @@ fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
     p["borderwidth"] = json!(1);
     p["color"] = json!("night");
     p["colors"] = json!(["night=Night", "calm=Calm"]);
+}
+
+#[test]
+fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
+    let board = Board::new("theme_file_forms");
+    assert_eq!(board.snapshot().rows, oracle("0-installed").rows);
+
+    // 1. Edit Theme: every field.
+    let mut file = board.read("Default");
+    edit_every_field(&mut file);
     board.write("Default", &file);
     let out = board.cmd().arg("import").expect_success();
     assert!(out.stderr.contains("theme.json: theme updated"), "{}", out.stderr);
