@@ -202,3 +202,70 @@ fn a_watcher_killed_at_any_rename_of_a_pull_never_turns_a_local_edit_into_an_ove
         }
     }
 }
+
+/// A template of the set's own (no master row): deleting its row in the Admin CP deletes the
+/// item, so nothing may make it again.
+const CUSTOM: &str = "interrupted_custom";
+
+#[test]
+fn a_template_deleted_in_the_admin_cp_after_an_interrupted_export_and_edited_on_disk_is_not_made_again()
+ {
+    // For each rename the export is killed at: the state saved with the pending hash (the file
+    // not renamed yet, or renamed), then a local edit holding neither hash and the row deleted
+    // in the Admin CP. The record says the item was synced, so this is a deletion against an
+    // edit: a conflict, never a new row (seen making one: the file's edit was taken for a new
+    // item, as if it had no record).
+    for n in 1.. {
+        for then in [Then::Import, Then::Watcher] {
+            let what = format!("kill-at-rename={n}, then {then:?}");
+            let db = TestDb::new("interrupted_deleted");
+            db.exec(&format!(
+                "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+                 VALUES ('{CUSTOM}', '<p>custom</p>', 1, '1837', '', UNIX_TIMESTAMP())"
+            ));
+            let dir = TestDir::new("interrupted_deleted");
+            let root = dir.join("sync");
+            sync_cmd(&db, &root).arg("export").expect_success();
+            db.exec_with(
+                "UPDATE mybb_templates SET template = ?, dateline = dateline + 1 \
+                 WHERE sid = 1 AND title = ?",
+                (format!("<p>custom</p>{MARKER}"), CUSTOM),
+            );
+            let out = durable_cmd(&db, &root)
+                .env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}"))
+                .arg("export")
+                .run();
+            if out.code() == Some(0) {
+                assert!(n > 1, "{what}: the fault was never hit: {out}");
+                return;
+            }
+            assert_eq!(out.code(), None, "{what}: not killed: {out}");
+            let path = file_of(&root, CUSTOM);
+            std::fs::write(&path, format!("<p>custom</p>{LOCAL}")).unwrap();
+            db.exec_with("DELETE FROM mybb_templates WHERE sid = 1 AND title = ?", (CUSTOM,));
+            match then {
+                Then::Import => {
+                    let out = sync_cmd(&db, &root).arg("import").run();
+                    assert_eq!(out.code(), Some(3), "{what}: not a conflict: {out}");
+                    assert!(
+                        out.stderr.contains("deleted in the database, edited on disk"),
+                        "{what}: {out}"
+                    );
+                }
+                Then::Watcher => {
+                    // Its start-up reconcile has compared every file once it is watching.
+                    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "30"]);
+                    let logged = run.stderr_so_far();
+                    stop(run, &what);
+                    assert!(
+                        logged.contains("deleted in the database, edited on disk"),
+                        "{what}: {logged}"
+                    );
+                }
+            }
+            assert_eq!(db.template(1, CUSTOM), None, "{what}: the deleted template came back");
+            let file = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(file.contains(LOCAL), "{what}: the local edit is lost: {file:?}");
+        }
+    }
+}

@@ -56,7 +56,10 @@ impl Syncer<'_> {
 /// and either is what both sides held, so whichever of the two the file holds counts as
 /// synced. A file that holds neither was edited, but on top of which is unknown (the rename
 /// may not have happened): None, so that a difference is a conflict, never a local edit that
-/// overwrites the row (design.md, invariant 7; issue 26).
+/// overwrites the row (design.md, invariant 7; issue 26). Without a row, though, None would
+/// read as "never synced", a new file whose row is to be made: the item was synced, its row
+/// deleted since, and the file edited on top of either content, so the old hash stands, which
+/// the file does not hold (a deletion against an edit, a conflict).
 pub(super) fn synced_hash(
     record: Option<Record>,
     file: Option<u64>,
@@ -66,6 +69,7 @@ pub(super) fn synced_hash(
     let Some(pending) = record.pending else { return Some(record.hash) };
     match file {
         Some(file) if file == record.hash || file == pending => Some(file),
+        Some(_) if db.is_none() => Some(record.hash),
         Some(_) => None,
         // No file: a row holding the pending content is unchanged since.
         None => Some(db.filter(|h| *h == pending).unwrap_or(record.hash)),
@@ -311,6 +315,9 @@ mod tests {
         assert_eq!(synced_hash(Some(pending), Some(edit), Some(new)), None);
         assert_eq!(synced_hash(Some(pending), Some(edit), Some(old)), None);
         assert_eq!(synced_hash(Some(pending), Some(edit), Some(edit + 1)), None);
+        // An edit on disk of an item whose row was deleted since: synced before, never new
+        // (taken for new, the edit made the deleted row again).
+        assert_eq!(synced_hash(Some(pending), Some(edit), None), Some(old));
         // No file: the row's side tells.
         assert_eq!(synced_hash(Some(pending), None, Some(new)), Some(new));
         assert_eq!(synced_hash(Some(pending), None, Some(edit)), Some(old));
