@@ -269,3 +269,40 @@ fn a_template_deleted_in_the_admin_cp_after_an_interrupted_export_and_edited_on_
         }
     }
 }
+
+#[test]
+fn a_file_an_export_failed_to_bring_back_keeps_its_record_so_the_rows_deletion_is_not_undone() {
+    // The file deleted on disk, and an export bringing it back as last synced (the same hash
+    // as the record) meets a failing rename: withdrawing its pending hash must leave the
+    // record as it was. Seen dropping it (a pending hash equal to the record's read as a
+    // record new to this run): the item then looked never synced, and a file saved there
+    // after the Admin CP deleted the row made the row again.
+    for n in 1.. {
+        let what = format!("eio-at-rename={n}");
+        let db = TestDb::new("interrupted_withdrawn");
+        db.exec(&format!(
+            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+             VALUES ('{CUSTOM}', '<p>custom</p>', 1, '1837', '', UNIX_TIMESTAMP())"
+        ));
+        let dir = TestDir::new("interrupted_withdrawn");
+        let root = dir.join("sync");
+        sync_cmd(&db, &root).arg("export").expect_success();
+        let path = file_of(&root, CUSTOM);
+        std::fs::remove_file(&path).unwrap();
+        let out = sync_cmd(&db, &root)
+            .env("MYBB_SYNC_TEST_HOOKS", format!("eio-at-rename={n}"))
+            .arg("export")
+            .run();
+        if out.code() == Some(0) {
+            assert!(n > 1, "{what}: the fault was never hit: {out}");
+            return;
+        }
+        assert_eq!(out.code(), Some(1), "{what}: {out}");
+        std::fs::write(&path, format!("<p>custom</p>{LOCAL}")).unwrap();
+        db.exec_with("DELETE FROM mybb_templates WHERE sid = 1 AND title = ?", (CUSTOM,));
+        let out = sync_cmd(&db, &root).arg("import").run();
+        assert_eq!(out.code(), Some(3), "{what}: not a conflict: {out}");
+        assert!(out.stderr.contains("deleted in the database, edited on disk"), "{what}: {out}");
+        assert_eq!(db.template(1, CUSTOM), None, "{what}: the deleted template came back");
+    }
+}

@@ -356,26 +356,33 @@ impl State {
 
     /// Records that the file of item `key` is about to be replaced with the content `record`
     /// is of, before the rename: a crash between the two leaves a state that accepts either
-    /// content as synced, so neither is taken for a local edit.
-    pub fn set_pending(&mut self, key: &str, record: &Record) {
+    /// content as synced, so neither is taken for a local edit. Returns the record as it was,
+    /// for [`State::unset_pending`].
+    pub fn set_pending(&mut self, key: &str, record: &Record) -> Option<Record> {
+        let before = self.get(key);
         // The file is about to change: what was known of it no longer holds.
-        let record = match self.get(key) {
+        let record = match before {
             Some(old) => Record { pending: Some(record.hash), stat: None, ..old },
             None => Record { pending: Some(record.hash), stat: None, ..*record },
         };
         self.set(key, record);
+        before
     }
 
-    /// Undoes [`State::set_pending`] for a file that was not replaced after all.
-    pub fn unset_pending(&mut self, key: &str) {
-        match self.get(key) {
-            Some(Record { hash, pending: Some(pending), .. }) if hash == pending => {
+    /// Undoes [`State::set_pending`] for a file that was not replaced after all: `before` is
+    /// what it returned. Told by it, not by the record: a record whose hash is the pending one
+    /// may be as old as the item (a deleted file brought back as last synced), and dropping it
+    /// would make the item look never synced, its file a new one whose row is to be made.
+    pub fn unset_pending(&mut self, key: &str, before: Option<Record>) {
+        if self.get(key).is_none_or(|record| record.pending.is_none()) {
+            return;
+        }
+        match before {
+            // What was known of the file's times is not restored: it was about to change.
+            Some(before) => self.set(key, Record { stat: None, ..before }),
+            None => {
                 self.changes.insert(key.to_owned(), None);
             }
-            Some(record @ Record { pending: Some(_), .. }) => {
-                self.set(key, Record { pending: None, ..record })
-            }
-            _ => {}
         }
     }
 
@@ -871,9 +878,13 @@ mod tests {
     fn a_pending_hash_is_saved_and_undone() {
         let root = scratch("pending");
         let mut state = State::load(&root).unwrap();
-        state.set("kept", Record { hash: 1, stamp: 1, pending: None, identity: None, stat: None });
-        state.set_pending("kept", &plain(2, 5));
-        state.set_pending("new", &plain(3, 5));
+        let kept = Record { hash: 1, stamp: 1, pending: None, identity: None, stat: None };
+        state.set("kept", kept);
+        // A file brought back as last synced: the pending hash is the record's own.
+        state.set("same", kept);
+        assert_eq!(state.set_pending("kept", &plain(2, 5)), Some(kept));
+        assert_eq!(state.set_pending("new", &plain(3, 5)), None);
+        assert_eq!(state.set_pending("same", &plain(1, 5)), Some(kept));
         state.save(false).unwrap();
         let mut state = State::load(&root).unwrap();
         assert_eq!(
@@ -884,13 +895,13 @@ mod tests {
             state.get("new"),
             Some(Record { hash: 3, stamp: 5, pending: Some(3), identity: None, stat: None })
         );
-        state.unset_pending("kept");
-        state.unset_pending("new");
-        assert_eq!(
-            state.get("kept"),
-            Some(Record { hash: 1, stamp: 1, pending: None, identity: None, stat: None })
-        );
+        state.unset_pending("kept", Some(kept));
+        state.unset_pending("new", None);
+        state.unset_pending("same", Some(kept));
+        assert_eq!(state.get("kept"), Some(kept));
         assert_eq!(state.get("new"), None);
+        // Kept: seen dropped, as if new to this run, which made the item look never synced.
+        assert_eq!(state.get("same"), Some(kept));
         let _ = std::fs::remove_dir_all(root);
     }
 

@@ -720,19 +720,19 @@ impl Syncer<'_> {
     /// claims a write that did not happen (design.md, invariant 7; issue 26).
     fn commit_files(&self, mut round: Round<'_>) -> Result<Vec<PathBuf>> {
         let mut announced = false;
+        // Each staged file's record as it was before its pending hash, to withdraw it exactly.
+        let mut before = Vec::with_capacity(round.staged.len());
         for (_, sync) in &round.staged {
-            if let Some((key, record)) = sync {
-                round.state.set_pending(key, record);
-                announced = true;
-            }
+            before.push(sync.as_ref().map(|(key, record)| round.state.set_pending(key, record)));
+            announced |= sync.is_some();
         }
         let mut batch = std::mem::replace(&mut round.batch, AtomicBatch::new(false));
         if announced && let Err(e) = round.state.save_before(&mut batch) {
             // Nothing is renamed (the batch is dropped with its temp files), but the failed
             // save may have left the pending hashes on disk: withdraw them if the disk lets us.
-            for (_, sync) in &round.staged {
-                if let Some((key, _)) = sync {
-                    round.state.unset_pending(key);
+            for ((_, sync), before) in round.staged.iter().zip(&before) {
+                if let (Some((key, _)), Some(before)) = (sync, before) {
+                    round.state.unset_pending(key, *before);
                 }
             }
             if let Err(again) = round.state.save(self.config.durable) {
@@ -745,11 +745,11 @@ impl Syncer<'_> {
         }
         let (done, committed) = batch.commit_as_far_as_it_goes();
         let written: HashSet<&PathBuf> = done.written.iter().collect();
-        for (path, sync) in std::mem::take(&mut round.staged) {
+        for ((path, sync), before) in std::mem::take(&mut round.staged).into_iter().zip(before) {
             if !written.contains(&path) {
                 // Never renamed: whatever the file holds is not what was announced.
-                if let Some((key, _)) = sync {
-                    round.state.unset_pending(&key);
+                if let (Some((key, _)), Some(before)) = (sync, before) {
+                    round.state.unset_pending(&key, before);
                 }
             } else if committed.is_ok() {
                 log::debug!("{}: written from the database", self.config.shown(&path));
