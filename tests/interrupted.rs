@@ -306,3 +306,54 @@ fn a_file_an_export_failed_to_bring_back_keeps_its_record_so_the_rows_deletion_i
         assert_eq!(db.template(1, CUSTOM), None, "{what}: the deleted template came back");
     }
 }
+
+#[test]
+fn a_file_deleted_on_disk_that_a_killed_export_was_bringing_back_does_not_revert_the_new_copy() {
+    // The file deleted on disk, then the Admin CP's copy-on-write into the set: deleted on
+    // disk and changed in the database, so the database's edit comes to disk. The export
+    // doing so is killed at each rename in turn: the state may hold the new copy's hash as
+    // pending while the file is still missing. Seen taking a missing file and a row holding
+    // the pending hash for "written, then deleted on disk": the next run reverted the set's
+    // copy and the Admin CP edit was lost (the chaos test, seed 1796695672355907721).
+    for n in 1.. {
+        for then in [Then::Import, Then::Watcher] {
+            let what = format!("kill-at-rename={n}, then {then:?}");
+            let db = TestDb::new("interrupted_restore");
+            let dir = TestDir::new("interrupted_restore");
+            let root = dir.join("sync");
+            sync_cmd(&db, &root).arg("export").expect_success();
+            let path = file_of(&root, TITLE);
+            std::fs::remove_file(&path).unwrap();
+            admin_cp_edit(&db, 0);
+            let out = durable_cmd(&db, &root)
+                .env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}"))
+                .arg("export")
+                .run();
+            if out.code() == Some(0) {
+                assert!(n > 1, "{what}: the fault was never hit: {out}");
+                return;
+            }
+            assert_eq!(out.code(), None, "{what}: not killed: {out}");
+            match then {
+                Then::Import => {
+                    let out = sync_cmd(&db, &root).arg("import").run();
+                    assert!(matches!(out.code(), Some(0 | 3)), "{what}: {out}");
+                }
+                Then::Watcher => {
+                    // Its start-up reconcile has compared every file once it is watching.
+                    let run = start_watching(sync_cmd(&db, &root), &["--debounce", "30"]);
+                    stop(run, &what);
+                }
+            }
+            let row = db.template(1, TITLE).map(|b| String::from_utf8(b).unwrap());
+            let file = std::fs::read_to_string(&path).ok();
+            let copy = std::fs::read_to_string(copy_of(&path)).ok();
+            assert!(
+                [&row, &file, &copy]
+                    .iter()
+                    .any(|s| s.as_deref().is_some_and(|s| s.contains(MARKER))),
+                "{what}: the Admin CP edit is lost: row {row:?}, file {file:?}, copy {copy:?}"
+            );
+        }
+    }
+}

@@ -71,8 +71,11 @@ pub(super) fn synced_hash(
         Some(file) if file == record.hash || file == pending => Some(file),
         Some(_) if db.is_none() => Some(record.hash),
         Some(_) => None,
-        // No file: a row holding the pending content is unchanged since.
-        None => Some(db.filter(|h| *h == pending).unwrap_or(record.hash)),
+        // No file: the write that was to bring the pending content may never have happened
+        // (a file deleted on disk being brought back, killed before its rename), so a row
+        // holding it is no proof the file ever did: the old hash stands, and a row changed
+        // since is a deletion against an edit (a conflict), never a revert of that edit.
+        None => Some(record.hash),
     }
 }
 
@@ -318,8 +321,10 @@ mod tests {
         // An edit on disk of an item whose row was deleted since: synced before, never new
         // (taken for new, the edit made the deleted row again).
         assert_eq!(synced_hash(Some(pending), Some(edit), None), Some(old));
-        // No file: the row's side tells.
-        assert_eq!(synced_hash(Some(pending), None, Some(new)), Some(new));
+        // No file: the rename may never have happened (a deleted file being brought back),
+        // so the row holding the new content is a change since, not "in sync then deleted"
+        // (taken for that, the row was deleted: the chaos test, seed 1796695672355907721).
+        assert_eq!(synced_hash(Some(pending), None, Some(new)), Some(old));
         assert_eq!(synced_hash(Some(pending), None, Some(edit)), Some(old));
         assert_eq!(synced_hash(None, Some(new), Some(new)), None);
     }
