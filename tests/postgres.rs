@@ -53,7 +53,9 @@ fn freeze(cluster: &PgCluster) {
         pids.iter().all(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
-            state.is_none_or(|state| state == 'T' || state == 't')
+            // A backend that exited as the postmaster stopped stays a zombie (Z): it serves
+            // nothing, and nobody reaps it until the postmaster runs again.
+            state.is_none_or(|state| matches!(state, 'T' | 't' | 'Z' | 'X'))
         })
     });
 }
