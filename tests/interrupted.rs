@@ -207,6 +207,33 @@ fn a_watcher_killed_at_any_rename_of_a_pull_never_turns_a_local_edit_into_an_ove
 /// item, so nothing may make it again.
 const CUSTOM: &str = "interrupted_custom";
 
+/// Runs a durable export killed before its `n`th rename. Returns false where `n` is past its
+/// last rename (it then ends well), which must not happen at the first.
+fn export_killed_at_rename(db: &TestDb, root: &Path, n: usize, what: &str) -> bool {
+    let out = durable_cmd(db, root)
+        .env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}"))
+        .arg("export")
+        .run();
+    if out.code() == Some(0) {
+        assert!(n > 1, "{what}: the fault was never hit: {out}");
+        return false;
+    }
+    assert_eq!(out.code(), None, "{what}: not killed: {out}");
+    true
+}
+
+/// A board with the set's own template [`CUSTOM`], exported to `sync` in the returned folder.
+fn exported_with_custom(name: &str) -> (TestDb, TestDir) {
+    let db = TestDb::new(name);
+    db.exec(&format!(
+        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
+         VALUES ('{CUSTOM}', '<p>custom</p>', 1, '1837', '', UNIX_TIMESTAMP())"
+    ));
+    let dir = TestDir::new(name);
+    sync_cmd(&db, &dir.join("sync")).arg("export").expect_success();
+    (db, dir)
+}
+
 #[test]
 fn a_template_deleted_in_the_admin_cp_after_an_interrupted_export_and_edited_on_disk_is_not_made_again()
  {
@@ -218,28 +245,16 @@ fn a_template_deleted_in_the_admin_cp_after_an_interrupted_export_and_edited_on_
     for n in 1.. {
         for then in [Then::Import, Then::Watcher] {
             let what = format!("kill-at-rename={n}, then {then:?}");
-            let db = TestDb::new("interrupted_deleted");
-            db.exec(&format!(
-                "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-                 VALUES ('{CUSTOM}', '<p>custom</p>', 1, '1837', '', UNIX_TIMESTAMP())"
-            ));
-            let dir = TestDir::new("interrupted_deleted");
+            let (db, dir) = exported_with_custom("interrupted_deleted");
             let root = dir.join("sync");
-            sync_cmd(&db, &root).arg("export").expect_success();
             db.exec_with(
                 "UPDATE mybb_templates SET template = ?, dateline = dateline + 1 \
                  WHERE sid = 1 AND title = ?",
                 (format!("<p>custom</p>{MARKER}"), CUSTOM),
             );
-            let out = durable_cmd(&db, &root)
-                .env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}"))
-                .arg("export")
-                .run();
-            if out.code() == Some(0) {
-                assert!(n > 1, "{what}: the fault was never hit: {out}");
+            if !export_killed_at_rename(&db, &root, n, &what) {
                 return;
             }
-            assert_eq!(out.code(), None, "{what}: not killed: {out}");
             let path = file_of(&root, CUSTOM);
             std::fs::write(&path, format!("<p>custom</p>{LOCAL}")).unwrap();
             db.exec_with("DELETE FROM mybb_templates WHERE sid = 1 AND title = ?", (CUSTOM,));
@@ -279,14 +294,8 @@ fn a_file_an_export_failed_to_bring_back_keeps_its_record_so_the_rows_deletion_i
     // after the Admin CP deleted the row made the row again.
     for n in 1.. {
         let what = format!("eio-at-rename={n}");
-        let db = TestDb::new("interrupted_withdrawn");
-        db.exec(&format!(
-            "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-             VALUES ('{CUSTOM}', '<p>custom</p>', 1, '1837', '', UNIX_TIMESTAMP())"
-        ));
-        let dir = TestDir::new("interrupted_withdrawn");
+        let (db, dir) = exported_with_custom("interrupted_withdrawn");
         let root = dir.join("sync");
-        sync_cmd(&db, &root).arg("export").expect_success();
         let path = file_of(&root, CUSTOM);
         std::fs::remove_file(&path).unwrap();
         let out = sync_cmd(&db, &root)
@@ -325,15 +334,9 @@ fn a_file_deleted_on_disk_that_a_killed_export_was_bringing_back_does_not_revert
             let path = file_of(&root, TITLE);
             std::fs::remove_file(&path).unwrap();
             admin_cp_edit(&db, 0);
-            let out = durable_cmd(&db, &root)
-                .env("MYBB_SYNC_TEST_HOOKS", format!("kill-at-rename={n}"))
-                .arg("export")
-                .run();
-            if out.code() == Some(0) {
-                assert!(n > 1, "{what}: the fault was never hit: {out}");
+            if !export_killed_at_rename(&db, &root, n, &what) {
                 return;
             }
-            assert_eq!(out.code(), None, "{what}: not killed: {out}");
             match then {
                 Then::Import => {
                     let out = sync_cmd(&db, &root).arg("import").run();
