@@ -427,15 +427,7 @@ fn mybb_sync_writes_what_the_admin_cp_writes_on_this_engine() {
     let sids: Vec<(u32, String)> = board.db.query_rows(
         "SELECT MAX(sid), name FROM mybb_themestylesheets WHERE tid IN (1, 2) GROUP BY name",
     );
-    let since = board.import_theme_file("Default Edited", |file| {
-        for (sid, name) in sids {
-            let order = match name.as_str() {
-                "css3.css" => 0,
-                "global.css" => 99,
-                _ => sid,
-            };
-            file["stylesheets"][name.as_str()]["disporder"] = json!(order);
-        }
-    });
+    let since = board
+        .import_theme_file("Default Edited", |file| crate::theme_files::save_orders(file, sids));
     board.assert_step("8-orders", since);
 }

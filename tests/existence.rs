@@ -418,14 +418,7 @@ fn one_root_is_one_board_through_the_socket_and_through_tcp() {
 /// template `myglobal` (no master), exported into `<dir>/sync`.
 fn exported_with_heirs(name: &str) -> (TestDb, crate::util::TestDir, PathBuf) {
     let db = TestDb::new(name);
-    db.exec(
-        "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, allowedgroups) \
-         VALUES (3, 'Child', 2, 0, 'a:1:{s:11:\"templateset\";i:1;}', 'a:0:{}', 'all')",
-    );
-    db.exec(
-        "INSERT INTO mybb_templates (title, template, sid, version, status, dateline) \
-         VALUES ('myglobal', '<p>global</p>', -1, '1837', '', UNIX_TIMESTAMP())",
-    );
+    crate::watch::with_heirs(&db);
     let dir = crate::util::TestDir::new(name);
     let root = dir.join("sync");
     sync_cmd(&db, &root).arg("export").expect_success();

@@ -216,6 +216,19 @@ pub fn edit_every_field(file: &mut Value) {
     p["colors"] = json!(["night=Night", "calm=Calm"]);
 }
 
+/// Sets the display orders as the oracles' Save Stylesheet Orders step posts them: css3.css
+/// first, global.css last, the others by sid (`sids`: each stylesheet's newest sid and name).
+pub fn save_orders(file: &mut Value, sids: Vec<(u32, String)>) {
+    for (sid, name) in sids {
+        let order = match name.as_str() {
+            "css3.css" => 0,
+            "global.css" => 99,
+            _ => sid,
+        };
+        file["stylesheets"][name.as_str()]["disporder"] = json!(order);
+    }
+}
+
 #[test]
 fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
     let board = Board::new("theme_file_forms");
@@ -247,14 +260,7 @@ fn each_form_writes_what_the_admin_cp_writes_byte_for_byte() {
     let sids: Vec<(u32, String)> = board.db.query_rows(
         "SELECT MAX(sid), name FROM mybb_themestylesheets WHERE tid IN (1, 2) GROUP BY name",
     );
-    for (sid, name) in sids {
-        let order = match name.as_str() {
-            "css3.css" => 0,
-            "global.css" => 99,
-            _ => sid,
-        };
-        file["stylesheets"][name.as_str()]["disporder"] = json!(order);
-    }
+    save_orders(&mut file, sids);
     board.write("Default Edited", &file);
     board.cmd().arg("import").expect_success();
     assert_same(&board.snapshot(), "3-orders");

@@ -538,7 +538,7 @@ fn an_admin_cp_edit_made_while_a_batch_is_written_reaches_disk() {
 }
 
 /// A global template `myglobal` (no master) and a child theme "Child" of Default (tid 3).
-fn with_heirs(db: &TestDb) {
+pub fn with_heirs(db: &TestDb) {
     db.exec(
         "INSERT INTO mybb_themes (tid, name, pid, def, properties, stylesheets, allowedgroups) \
          VALUES (3, 'Child', 2, 0, 'a:1:{s:11:\"templateset\";i:1;}', 'a:0:{}', 'all')",
